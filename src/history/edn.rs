@@ -1,0 +1,691 @@
+//! The Jepsen EDN reader: `history.edn` as one op map per line, or one vector/list of maps.
+//!
+//! A purpose-built scanner rather than a general EDN library: it runs over the bytes once,
+//! never builds a string for a keyword it has seen before, and reads integers in place, which
+//! is what makes it an order of magnitude faster than a general reader on Jepsen histories.
+//! It accepts the whole of EDN that histories use: comments, commas as whitespace, `#_`
+//! discards, keywords, symbols, strings, characters, integers (with `N`), floats, ratios,
+//! `nil`/`true`/`false`, vectors, lists, sets, maps and tagged literals (including Jepsen's
+//! `#jepsen.history.Op{...}` records).
+
+use super::builder::HistoryBuilder;
+use super::error::{ErrorKind, Problem, ReadError};
+use super::fields::EventFields;
+use super::value::{Float, Value};
+use ahash::AHashMap;
+use std::sync::Arc;
+
+/// How deep collections may nest before the reader gives up (guards the stack).
+const MAX_DEPTH: usize = 256;
+
+/// Reads every event of an EDN history into `builder`.
+pub fn read(file: &str, input: &[u8], builder: &mut HistoryBuilder) -> Result<(), ReadError> {
+    let mut p = Parser::new(input);
+    p.read_events(builder).map_err(|problem| ReadError::locate(file, input, problem))
+}
+
+/// Parses one EDN value from `text` (used for `--init` and in tests). Trailing text other than
+/// whitespace and comments is an error.
+pub fn parse_value(text: &str) -> Result<Value, ReadError> {
+    let mut p = Parser::new(text.as_bytes());
+    let result = p.skip_ws().and_then(|_| p.value()).and_then(|v| {
+        p.skip_ws()?;
+        if p.pos < p.input.len() {
+            return Err(p.problem(
+                ErrorKind::Syntax,
+                1,
+                "unexpected text after the value",
+                "the end of the input",
+            ));
+        }
+        Ok(v)
+    });
+    result.map_err(|problem| ReadError::locate("<value>", text.as_bytes(), problem))
+}
+
+/// Scans the string literal whose opening quote is at `start` (EDN and JSON share the escapes).
+/// Returns the decoded text, the offset just past the closing quote, and how many newlines the
+/// literal spans.
+pub(crate) fn scan_string(input: &[u8], start: usize) -> Result<(String, usize, u32), Problem> {
+    let mut pos = start + 1;
+    let mut out: Vec<u8> = Vec::new();
+    let mut plain_from = pos;
+    let mut newlines = 0;
+    loop {
+        let Some(&b) = input.get(pos) else {
+            return Err(Problem::new(
+                ErrorKind::Syntax,
+                start,
+                1,
+                "this string is never closed",
+                "a closing '\"'",
+            ));
+        };
+        match b {
+            b'"' => {
+                out.extend_from_slice(&input[plain_from..pos]);
+                pos += 1;
+                break;
+            }
+            b'\\' => {
+                out.extend_from_slice(&input[plain_from..pos]);
+                pos = decode_escape(input, pos, &mut out)?;
+                plain_from = pos;
+            }
+            b'\n' => {
+                newlines += 1;
+                pos += 1;
+            }
+            _ => pos += 1,
+        }
+    }
+    match String::from_utf8(out) {
+        Ok(s) => Ok((s, pos, newlines)),
+        Err(_) => Err(Problem::new(
+            ErrorKind::Syntax,
+            start,
+            pos - start,
+            "this string is not valid UTF-8",
+            "UTF-8 text",
+        )),
+    }
+}
+
+/// Decodes the backslash escape at `at` into `out`; returns the offset after it. A `\\uXXXX`
+/// high surrogate followed by a `\\uXXXX` low surrogate decodes to one character, as JSON needs.
+fn decode_escape(input: &[u8], at: usize, out: &mut Vec<u8>) -> Result<usize, Problem> {
+    let bad = |len| {
+        Problem::new(
+            ErrorKind::Syntax,
+            at,
+            len,
+            "invalid escape in string",
+            "one of \\\" \\\\ \\n \\t \\r \\b \\f \\uXXXX",
+        )
+    };
+    let hex4 = |from: usize| {
+        input
+            .get(from..from + 4)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+    };
+    let (c, next) = match input.get(at + 1) {
+        Some(b'"') => ('"', at + 2),
+        Some(b'\\') => ('\\', at + 2),
+        Some(b'/') => ('/', at + 2),
+        Some(b'n') => ('\n', at + 2),
+        Some(b't') => ('\t', at + 2),
+        Some(b'r') => ('\r', at + 2),
+        Some(b'b') => ('\u{8}', at + 2),
+        Some(b'f') => ('\u{c}', at + 2),
+        Some(b'u') => {
+            let code = hex4(at + 2).ok_or_else(|| bad(6))?;
+            if (0xD800..0xDC00).contains(&code) && input.get(at + 6..at + 8) == Some(b"\\u") {
+                if let Some(low) = hex4(at + 8).filter(|l| (0xDC00..0xE000).contains(l)) {
+                    let c = char::from_u32(0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00))
+                        .unwrap_or('\u{fffd}');
+                    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                    return Ok(at + 12);
+                }
+            }
+            (char::from_u32(code).unwrap_or('\u{fffd}'), at + 6)
+        }
+        _ => return Err(bad(2)),
+    };
+    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+    Ok(next)
+}
+
+/// Parses one EDN value starting at byte `pos` of `input`; returns it and the offset after it.
+/// Used by the text-log reader, whose values are EDN.
+pub(crate) fn parse_value_at(input: &[u8], pos: usize) -> Result<(Value, usize), Problem> {
+    let mut p = Parser::new(input);
+    p.pos = pos;
+    let v = p.value()?;
+    Ok((v, p.pos))
+}
+
+pub(crate) struct Parser<'a> {
+    input: &'a [u8],
+    pos: usize,
+    line: u32,
+    /// Keywords seen so far, so each distinct keyword is allocated once.
+    keywords: AHashMap<&'a [u8], Arc<str>>,
+    /// Collections open around the cursor.
+    depth: usize,
+}
+
+fn is_delimiter(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b',' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'"' | b';')
+}
+
+impl<'a> Parser<'a> {
+    fn new(input: &'a [u8]) -> Parser<'a> {
+        Parser { input, pos: 0, line: 1, keywords: AHashMap::new(), depth: 0 }
+    }
+
+    fn problem(
+        &self,
+        kind: ErrorKind,
+        len: usize,
+        message: impl Into<String>,
+        expected: impl Into<String>,
+    ) -> Problem {
+        Problem::new(kind, self.pos, len, message, expected)
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.input.get(self.pos).copied()
+    }
+
+    /// Skips whitespace, commas, `;` comments and `#_` discarded forms, counting lines.
+    fn skip_ws(&mut self) -> Result<(), Problem> {
+        // `#_ #_ a b` discards both a and b: count pending discards instead of recursing, so
+        // a long chain of them cannot exhaust the stack.
+        let mut discards = 0usize;
+        loop {
+            match self.peek() {
+                Some(b'\n') => {
+                    self.line += 1;
+                    self.pos += 1;
+                }
+                Some(b' ' | b'\t' | b'\r' | b',') => self.pos += 1,
+                Some(b';') => {
+                    while self.peek().is_some_and(|b| b != b'\n') {
+                        self.pos += 1;
+                    }
+                }
+                Some(b'#') if self.input.get(self.pos + 1) == Some(&b'_') => {
+                    self.pos += 2;
+                    discards += 1;
+                }
+                Some(_) if discards > 0 => {
+                    self.value()?;
+                    discards -= 1;
+                }
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// The events: a sequence of op maps, or one vector/list holding them.
+    fn read_events(&mut self, builder: &mut HistoryBuilder) -> Result<(), Problem> {
+        self.skip_ws()?;
+        let close = match self.peek() {
+            Some(b'[') => Some(b']'),
+            Some(b'(') => Some(b')'),
+            _ => None,
+        };
+        if close.is_some() {
+            self.pos += 1;
+        }
+        loop {
+            self.skip_ws()?;
+            match (self.peek(), close) {
+                (None, None) => return Ok(()),
+                (None, Some(c)) => {
+                    return Err(self.problem(
+                        ErrorKind::Syntax,
+                        0,
+                        "the history's outer collection is never closed",
+                        format!("'{}' or another op map", c as char),
+                    ));
+                }
+                (Some(b), Some(c)) if b == c => {
+                    self.pos += 1;
+                    self.skip_ws()?;
+                    if self.pos < self.input.len() {
+                        return Err(self.problem(
+                            ErrorKind::Syntax,
+                            1,
+                            "unexpected text after the history's closing bracket",
+                            "the end of the file",
+                        ));
+                    }
+                    return Ok(());
+                }
+                _ => {}
+            }
+            let event = self.event()?;
+            builder.push(event)?;
+        }
+    }
+
+    /// One op map, optionally tagged (`#jepsen.history.Op{...}`).
+    fn event(&mut self) -> Result<super::event::Event, Problem> {
+        let start = self.pos;
+        let line = self.line;
+        if self.peek() == Some(b'#') && self.input.get(self.pos + 1).is_some_and(|b| b.is_ascii_alphabetic())
+        {
+            self.pos += 1;
+            self.token();
+            self.skip_ws()?;
+        }
+        if self.peek() != Some(b'{') {
+            let len = self.token_len_here();
+            return Err(self.problem(
+                ErrorKind::Syntax,
+                len,
+                "this is not an op map",
+                "an op map such as {:type :invoke, :process 0, :f :read, :value nil}",
+            ));
+        }
+        self.pos += 1;
+        let mut fields = EventFields::new();
+        loop {
+            self.skip_ws()?;
+            match self.peek() {
+                Some(b'}') => {
+                    self.pos += 1;
+                    break;
+                }
+                None => return Err(self.unclosed(start, '}')),
+                _ => {}
+            }
+            let key = self.value()?;
+            self.skip_ws()?;
+            if self.peek() == Some(b'}') || self.peek().is_none() {
+                return Err(self.problem(
+                    ErrorKind::Syntax,
+                    1,
+                    format!("the key {key} has no value"),
+                    "a value after each key of the map",
+                ));
+            }
+            let value_start = self.pos;
+            let value = self.value()?;
+            fields.set(key, value, (value_start, self.pos - value_start))?;
+        }
+        fields.finish(start, self.pos - start, line)
+    }
+
+    fn unclosed(&self, start: usize, close: char) -> Problem {
+        Problem::new(
+            ErrorKind::Syntax,
+            start,
+            1,
+            "this collection is never closed",
+            format!("'{close}' before the end of the input"),
+        )
+    }
+
+    /// Length of the token at the cursor (at least 1 if there is input), for error carets.
+    fn token_len_here(&self) -> usize {
+        let rest = &self.input[self.pos..];
+        if rest.is_empty() {
+            return 0;
+        }
+        rest.iter().position(|&b| is_delimiter(b)).unwrap_or(rest.len()).max(1)
+    }
+
+    /// Advances over a token (symbol, keyword, number) and returns its bytes.
+    fn token(&mut self) -> &'a [u8] {
+        let start = self.pos;
+        while let Some(b) = self.peek() {
+            if is_delimiter(b) {
+                break;
+            }
+            self.pos += 1;
+        }
+        &self.input[start..self.pos]
+    }
+
+    /// One value.
+    pub(crate) fn value(&mut self) -> Result<Value, Problem> {
+        if self.depth > MAX_DEPTH {
+            return Err(self.problem(
+                ErrorKind::Syntax,
+                1,
+                format!("values nest deeper than {MAX_DEPTH} levels"),
+                "a less deeply nested value",
+            ));
+        }
+        let Some(b) = self.peek() else {
+            return Err(self.problem(ErrorKind::Syntax, 0, "unexpected end of input", "a value"));
+        };
+        match b {
+            b'[' => self.seq(b']').map(Value::Vector),
+            b'(' => self.seq(b')').map(Value::List),
+            b'{' => self.map(),
+            b'"' => self.string(),
+            b':' => self.keyword(),
+            b'\\' => self.character(),
+            b'#' => self.dispatch(),
+            b'0'..=b'9' => self.number(),
+            b'-' | b'+' if self.input.get(self.pos + 1).is_some_and(u8::is_ascii_digit) => self.number(),
+            b')' | b']' | b'}' => {
+                Err(self.problem(ErrorKind::Syntax, 1, format!("unexpected '{}'", b as char), "a value"))
+            }
+            _ => self.symbol(),
+        }
+    }
+
+    fn seq(&mut self, close: u8) -> Result<Vec<Value>, Problem> {
+        let start = self.pos;
+        self.pos += 1;
+        self.depth += 1;
+        let mut items = Vec::new();
+        loop {
+            self.skip_ws()?;
+            match self.peek() {
+                Some(b) if b == close => {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Ok(items);
+                }
+                None => return Err(self.unclosed(start, close as char)),
+                _ => items.push(self.value()?),
+            }
+        }
+    }
+
+    fn map(&mut self) -> Result<Value, Problem> {
+        let start = self.pos;
+        let items = self.seq(b'}')?;
+        if items.len() % 2 != 0 {
+            return Err(Problem::new(
+                ErrorKind::Syntax,
+                start,
+                self.pos - start,
+                "this map has a key without a value",
+                "an even number of forms in a map",
+            ));
+        }
+        let mut it = items.into_iter();
+        let mut entries = Vec::with_capacity(it.len() / 2);
+        while let (Some(k), Some(v)) = (it.next(), it.next()) {
+            entries.push((k, v));
+        }
+        Ok(Value::map(entries))
+    }
+
+    fn string(&mut self) -> Result<Value, Problem> {
+        let (text, end, newlines) = scan_string(self.input, self.pos)?;
+        self.pos = end;
+        self.line += newlines;
+        Ok(Value::Str(Arc::from(text)))
+    }
+
+    fn keyword(&mut self) -> Result<Value, Problem> {
+        let start = self.pos;
+        self.pos += 1;
+        if self.peek() == Some(b':') {
+            self.pos += 1; // ::auto-resolved keywords read as plain keywords
+        }
+        let name = self.token();
+        if name.is_empty() {
+            self.pos = start;
+            return Err(self.problem(
+                ErrorKind::Syntax,
+                1,
+                "a ':' with no keyword name",
+                "a keyword such as :read",
+            ));
+        }
+        if let Some(k) = self.keywords.get(name) {
+            return Ok(Value::Keyword(k.clone()));
+        }
+        let Ok(text) = std::str::from_utf8(name) else {
+            self.pos = start;
+            return Err(self.problem(
+                ErrorKind::Syntax,
+                name.len() + 1,
+                "this keyword is not valid UTF-8",
+                "UTF-8 text",
+            ));
+        };
+        let k: Arc<str> = Arc::from(text);
+        self.keywords.insert(name, k.clone());
+        Ok(Value::Keyword(k))
+    }
+
+    fn character(&mut self) -> Result<Value, Problem> {
+        let start = self.pos;
+        self.pos += 1;
+        // A character is the next char, plus any following letters for names like \newline.
+        let rest = &self.input[self.pos..];
+        let first_len = match rest.first() {
+            None => {
+                return Err(Problem::new(
+                    ErrorKind::Syntax,
+                    start,
+                    1,
+                    "a '\\' at the end of input",
+                    "a character such as \\a",
+                ));
+            }
+            Some(&b) if b < 0x80 => 1,
+            Some(_) => std::str::from_utf8(&rest[..rest.len().min(4)])
+                .map_or_else(|e| e.valid_up_to(), |s| s.len())
+                .max(1),
+        };
+        let tail = rest[first_len..].iter().position(|&b| is_delimiter(b)).unwrap_or(rest.len() - first_len);
+        let text = &rest[..first_len + tail];
+        self.pos += text.len();
+        let c = match text {
+            b"newline" => Some('\n'),
+            b"space" => Some(' '),
+            b"tab" => Some('\t'),
+            b"return" => Some('\r'),
+            b"formfeed" => Some('\u{c}'),
+            b"backspace" => Some('\u{8}'),
+            t if t.len() == 5 && t[0] == b'u' => std::str::from_utf8(&t[1..])
+                .ok()
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .and_then(char::from_u32),
+            t => std::str::from_utf8(t).ok().and_then(|s| {
+                let mut cs = s.chars();
+                let c = cs.next()?;
+                cs.next().is_none().then_some(c)
+            }),
+        };
+        c.map(Value::Char).ok_or_else(|| {
+            Problem::new(
+                ErrorKind::Syntax,
+                start,
+                text.len() + 1,
+                "not a character literal",
+                "a character such as \\a, \\newline or \\u0041",
+            )
+        })
+    }
+
+    /// `#{...}` sets, `##Inf`-style symbolic values, and `#tag value` tagged literals.
+    fn dispatch(&mut self) -> Result<Value, Problem> {
+        let start = self.pos;
+        match self.input.get(self.pos + 1) {
+            Some(b'{') => {
+                self.pos += 1;
+                self.seq(b'}').map(Value::set)
+            }
+            Some(b'#') => {
+                self.pos += 2;
+                match self.token() {
+                    b"Inf" => Ok(Value::Float(Float(f64::INFINITY))),
+                    b"-Inf" => Ok(Value::Float(Float(f64::NEG_INFINITY))),
+                    b"NaN" => Ok(Value::Float(Float(f64::NAN))),
+                    _ => Err(Problem::new(
+                        ErrorKind::Syntax,
+                        start,
+                        self.pos - start,
+                        "unknown symbolic value",
+                        "##Inf, ##-Inf or ##NaN",
+                    )),
+                }
+            }
+            Some(b) if b.is_ascii_alphabetic() => {
+                self.pos += 1;
+                let tag = self.token();
+                let tag: Arc<str> = Arc::from(String::from_utf8_lossy(tag).as_ref());
+                self.depth += 1;
+                self.skip_ws()?;
+                let v = self.value()?;
+                self.depth -= 1;
+                Ok(Value::Tagged(tag, Box::new(v)))
+            }
+            _ => Err(Problem::new(
+                ErrorKind::Syntax,
+                start,
+                2,
+                "unsupported '#' form",
+                "#{...} for a set, ##Inf, or a tagged literal #tag value",
+            )),
+        }
+    }
+
+    fn number(&mut self) -> Result<Value, Problem> {
+        let start = self.pos;
+        let text = self.token();
+        let (neg, digits) = match text[0] {
+            b'-' => (true, &text[1..]),
+            b'+' => (false, &text[1..]),
+            _ => (false, text),
+        };
+        if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) {
+            let mut n: i64 = 0;
+            let mut overflow = false;
+            for &d in digits {
+                let d = i64::from(d - b'0');
+                match n.checked_mul(10).and_then(|n| if neg { n.checked_sub(d) } else { n.checked_add(d) }) {
+                    Some(m) => n = m,
+                    None => {
+                        overflow = true;
+                        break;
+                    }
+                }
+            }
+            if !overflow {
+                return Ok(Value::Int(n));
+            }
+        }
+        let s = std::str::from_utf8(text).unwrap_or("");
+        let bad = || {
+            Problem::new(
+                ErrorKind::Syntax,
+                start,
+                text.len(),
+                format!("not a number: {}", String::from_utf8_lossy(text)),
+                "a number such as 42, -7, 12N, 1.5, 1.5M or 1/2",
+            )
+        };
+        let body = &s[usize::from(matches!(text[0], b'-' | b'+'))..];
+        if let Some(int) =
+            body.strip_suffix('N').filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+        {
+            let _ = int;
+            return Ok(Value::Number(Arc::from(s)));
+        }
+        if body.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(Value::Number(Arc::from(s))); // too large for 64 bits
+        }
+        if let Some((a, b)) = body.split_once('/') {
+            let ok = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+            return if ok(a) && ok(b) { Ok(Value::Number(Arc::from(s))) } else { Err(bad()) };
+        }
+        if let Some(dec) = s.strip_suffix('M') {
+            return dec.parse::<f64>().map(|_| Value::Number(Arc::from(s))).map_err(|_| bad());
+        }
+        if body.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+')) {
+            if let Ok(x) = s.parse::<f64>() {
+                return Ok(Value::Float(Float(x)));
+            }
+        }
+        Err(bad())
+    }
+
+    fn symbol(&mut self) -> Result<Value, Problem> {
+        let start = self.pos;
+        let text = self.token();
+        match text {
+            b"nil" => Ok(Value::Nil),
+            b"true" => Ok(Value::Bool(true)),
+            b"false" => Ok(Value::Bool(false)),
+            b"" => Err(Problem::new(
+                ErrorKind::Syntax,
+                start,
+                1,
+                format!("unexpected '{}'", self.input[start] as char),
+                "a value",
+            )),
+            _ => match std::str::from_utf8(text) {
+                Ok(s) => Ok(Value::Symbol(Arc::from(s))),
+                Err(_) => Err(Problem::new(
+                    ErrorKind::Syntax,
+                    start,
+                    text.len(),
+                    "this symbol is not valid UTF-8",
+                    "UTF-8 text",
+                )),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(text: &str) -> Value {
+        parse_value(text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn scalars() {
+        assert_eq!(v("nil"), Value::Nil);
+        assert_eq!(v("true"), Value::Bool(true));
+        assert_eq!(v("-42"), Value::Int(-42));
+        assert_eq!(v("+7"), Value::Int(7));
+        assert_eq!(v("12N"), Value::Number(Arc::from("12N")));
+        assert_eq!(v("99999999999999999999"), Value::Number(Arc::from("99999999999999999999")));
+        assert_eq!(v("1/2"), Value::Number(Arc::from("1/2")));
+        assert_eq!(v("1.5"), Value::Float(Float(1.5)));
+        assert_eq!(v("1e3"), Value::Float(Float(1000.0)));
+        assert_eq!(v("1.5M"), Value::Number(Arc::from("1.5M")));
+        assert_eq!(v(":read"), Value::keyword("read"));
+        assert_eq!(v("::foo"), Value::keyword("foo"));
+        assert_eq!(v("\"a\\\"b\\n\\u0041\""), Value::string("a\"b\nA"));
+        assert_eq!(v("\\a"), Value::Char('a'));
+        assert_eq!(v("\\newline"), Value::Char('\n'));
+        assert_eq!(v("\\u00e9"), Value::Char('é'));
+        assert_eq!(v("foo/bar"), Value::Symbol(Arc::from("foo/bar")));
+        assert_eq!(v("##Inf"), Value::Float(Float(f64::INFINITY)));
+        assert_eq!(v("-9223372036854775808"), Value::Int(i64::MIN));
+    }
+
+    #[test]
+    fn collections_comments_and_discards() {
+        assert_eq!(v("[1, 2 ; two\n 3]"), Value::Vector(vec![1.into(), 2.into(), 3.into()]));
+        assert_eq!(v("(1 #_ 2 3)"), Value::List(vec![1.into(), 3.into()]));
+        assert_eq!(v("#{3 1 2 1}"), Value::set(vec![1.into(), 2.into(), 3.into()]));
+        assert_eq!(v("{:x 0 :y 1}").get(&Value::keyword("y")), Some(&Value::Int(1)));
+        assert_eq!(
+            v("#jepsen.independent.Tuple{:key 1 :value 2}"),
+            Value::Tagged(
+                Arc::from("jepsen.independent.Tuple"),
+                Box::new(Value::map(vec![
+                    (Value::keyword("key"), 1.into()),
+                    (Value::keyword("value"), 2.into())
+                ]))
+            )
+        );
+        assert_eq!(v("#inst \"2020\""), Value::Tagged(Arc::from("inst"), Box::new(Value::string("2020"))));
+    }
+
+    #[test]
+    fn errors_are_located() {
+        let e = parse_value("[1 2").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Syntax);
+        assert_eq!((e.line, e.column), (1, 1));
+        assert!(e.message.contains("never closed"));
+        let e = parse_value("{:a}").unwrap_err();
+        assert!(e.message.contains("key without a value"), "{e}");
+        let e = parse_value("1 2").unwrap_err();
+        assert_eq!(e.column, 3);
+        let e = parse_value("\"abc").unwrap_err();
+        assert!(e.message.contains("never closed"));
+        let e = parse_value("1.2.3").unwrap_err();
+        assert!(e.message.contains("not a number"), "{e}");
+        let deep = "[".repeat(1000);
+        assert!(parse_value(&deep).unwrap_err().message.contains("nest deeper"));
+    }
+}

@@ -1,0 +1,132 @@
+//! Turning the fields of one op map into an [`Event`]: shared by the EDN and JSON readers, which
+//! differ only in syntax.
+
+use super::error::{ErrorKind, Problem};
+use super::event::{Event, EventKind, Process};
+use super::value::Value;
+
+/// The fields of one op map, collected as the reader meets them.
+pub(crate) struct EventFields {
+    index: Option<u64>,
+    time: Option<i64>,
+    kind: Option<EventKind>,
+    process: Option<Process>,
+    f: Option<Value>,
+    value: Value,
+    key: Option<Value>,
+    extra: Vec<(Value, Value)>,
+}
+
+impl EventFields {
+    pub(crate) fn new() -> EventFields {
+        EventFields {
+            index: None,
+            time: None,
+            kind: None,
+            process: None,
+            f: None,
+            value: Value::Nil,
+            key: None,
+            extra: Vec::new(),
+        }
+    }
+
+    /// Records one field. `span` is the byte range of the field's value, for errors.
+    pub(crate) fn set(&mut self, key: Value, value: Value, span: (usize, usize)) -> Result<(), Problem> {
+        let bad = |what: &str, expected: &str| {
+            Err(Problem::new(ErrorKind::BadField, span.0, span.1, format!("{what} is {value}"), expected))
+        };
+        let name = match &key {
+            Value::Keyword(k) | Value::Str(k) => &**k,
+            _ => {
+                self.extra.push((key, value));
+                return Ok(());
+            }
+        };
+        match name {
+            "type" => match value.as_name().and_then(EventKind::from_name) {
+                Some(kind) => self.kind = Some(kind),
+                None if value.as_name().is_some() => {
+                    return Err(Problem::new(
+                        ErrorKind::UnknownType,
+                        span.0,
+                        span.1,
+                        format!("unknown :type {value}"),
+                        EventKind::EXPECTED,
+                    ));
+                }
+                None => return bad(":type", EventKind::EXPECTED),
+            },
+            "process" => {
+                self.process = Some(match &value {
+                    Value::Int(p) => match u32::try_from(*p) {
+                        Ok(p) => Process::Client(p),
+                        Err(_) => {
+                            return bad(
+                                ":process",
+                                "a process number from 0 to 4294967295, or a name such as :nemesis",
+                            );
+                        }
+                    },
+                    Value::Keyword(_) | Value::Str(_) | Value::Symbol(_) => Process::Other(keywordize(value)),
+                    _ => return bad(":process", "a process number, or a name such as :nemesis"),
+                })
+            }
+            "index" => match value.as_int().and_then(|i| u64::try_from(i).ok()) {
+                Some(i) => self.index = Some(i),
+                None => return bad(":index", "a non-negative integer"),
+            },
+            "time" => match value.as_int() {
+                Some(t) => self.time = Some(t),
+                None => return bad(":time", "an integer (nanoseconds)"),
+            },
+            "f" => self.f = Some(keywordize(value)),
+            "value" => self.value = value,
+            "key" => self.key = Some(value),
+            _ => self.extra.push((key, value)),
+        }
+        Ok(())
+    }
+
+    /// The event, or a [`ErrorKind::MissingField`] problem pointing at the whole map.
+    pub(crate) fn finish(self, offset: usize, len: usize, line: u32) -> Result<Event, Problem> {
+        let missing = |field: &str| {
+            Err(Problem::new(
+                ErrorKind::MissingField,
+                offset,
+                len,
+                format!("this op has no {field}"),
+                format!("an op map with :type, :process and :f (missing {field})"),
+            ))
+        };
+        let Some(kind) = self.kind else { return missing(":type") };
+        let Some(process) = self.process else { return missing(":process") };
+        let f = match (self.f, &process) {
+            (Some(f), _) => f,
+            // Fault injectors are not always consistent about :f; a client op always has one.
+            (None, Process::Other(_)) => Value::Nil,
+            (None, Process::Client(_)) => return missing(":f"),
+        };
+        Ok(Event {
+            index: self.index,
+            time: self.time,
+            kind,
+            process,
+            f,
+            value: self.value,
+            key: self.key,
+            extra: self.extra,
+            offset,
+            len,
+            line,
+        })
+    }
+}
+
+/// JSON spells keywords as strings; `:f` and process names are keywords in every format.
+fn keywordize(v: Value) -> Value {
+    match v {
+        Value::Str(s) => Value::Keyword(s),
+        other => other,
+    }
+}

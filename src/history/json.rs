@@ -1,0 +1,380 @@
+//! The JSON reader: an array of op objects, or JSON Lines (one object per line), in the shape
+//! elle-cli reads: `{"index":7,"type":"ok","process":3,"f":"write","value":2}`.
+//!
+//! Like the EDN reader, a single-pass scanner rather than a generic JSON library, for speed.
+//! Strings in `"type"`, `"f"` and `"process"` become keywords; all other strings stay strings.
+
+use super::builder::HistoryBuilder;
+use super::edn::scan_string;
+use super::error::{ErrorKind, Problem, ReadError};
+use super::event::Event;
+use super::fields::EventFields;
+use super::value::{Float, Value};
+use ahash::AHashMap;
+use std::sync::Arc;
+
+const MAX_DEPTH: usize = 256;
+
+/// Reads every event of a JSON or JSON Lines history into `builder`.
+pub fn read(file: &str, input: &[u8], builder: &mut HistoryBuilder) -> Result<(), ReadError> {
+    let mut p = JsonParser { input, pos: 0, line: 1, depth: 0, strings: AHashMap::new() };
+    p.read_events(builder).map_err(|problem| ReadError::locate(file, input, problem))
+}
+
+struct JsonParser<'a> {
+    input: &'a [u8],
+    pos: usize,
+    line: u32,
+    depth: usize,
+    /// Short strings seen before (keys, `"ok"`, `"read"`), so each is allocated once.
+    strings: AHashMap<&'a [u8], Arc<str>>,
+}
+
+impl<'a> JsonParser<'a> {
+    fn problem(&self, len: usize, message: impl Into<String>, expected: impl Into<String>) -> Problem {
+        Problem::new(ErrorKind::Syntax, self.pos, len, message, expected)
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.input.get(self.pos).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b) = self.peek() {
+            match b {
+                b'\n' => self.line += 1,
+                b' ' | b'\t' | b'\r' => {}
+                _ => return,
+            }
+            self.pos += 1;
+        }
+    }
+
+    fn expect(&mut self, b: u8, expected: &str) -> Result<(), Problem> {
+        self.skip_ws();
+        if self.peek() == Some(b) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            let len = usize::from(self.peek().is_some());
+            let found = self.peek().map_or("the end of input".to_string(), |c| format!("'{}'", c as char));
+            Err(self.problem(len, format!("unexpected {found}"), expected))
+        }
+    }
+
+    /// An array of objects, or objects one after another (JSON Lines).
+    fn read_events(&mut self, builder: &mut HistoryBuilder) -> Result<(), Problem> {
+        self.skip_ws();
+        let in_array = self.peek() == Some(b'[');
+        if in_array {
+            self.pos += 1;
+            self.skip_ws();
+            if self.peek() == Some(b']') {
+                self.pos += 1;
+                return self.expect_end();
+            }
+        }
+        loop {
+            self.skip_ws();
+            if !in_array && self.peek().is_none() {
+                return Ok(());
+            }
+            builder.push(self.event()?)?;
+            if in_array {
+                self.skip_ws();
+                match self.peek() {
+                    Some(b',') => self.pos += 1,
+                    Some(b']') => {
+                        self.pos += 1;
+                        return self.expect_end();
+                    }
+                    _ => return Err(self.problem(1, "unexpected text in the array of ops", "',' or ']'")),
+                }
+            }
+        }
+    }
+
+    fn expect_end(&mut self) -> Result<(), Problem> {
+        self.skip_ws();
+        match self.peek() {
+            None => Ok(()),
+            Some(_) => Err(self.problem(1, "unexpected text after the array of ops", "the end of the file")),
+        }
+    }
+
+    fn event(&mut self) -> Result<Event, Problem> {
+        let start = self.pos;
+        let line = self.line;
+        if self.peek() != Some(b'{') {
+            let len = usize::from(self.peek().is_some());
+            return Err(self.problem(
+                len,
+                "this is not an op object",
+                r#"an op object such as {"type":"invoke","process":0,"f":"read","value":null}"#,
+            ));
+        }
+        self.pos += 1;
+        let mut fields = EventFields::new();
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+        } else {
+            loop {
+                self.skip_ws();
+                let key = self.key()?;
+                self.expect(b':', "':' after the key")?;
+                self.skip_ws();
+                let value_start = self.pos;
+                let value = self.value()?;
+                fields.set(key, value, (value_start, self.pos - value_start))?;
+                self.skip_ws();
+                match self.peek() {
+                    Some(b',') => self.pos += 1,
+                    Some(b'}') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => {
+                        return Err(self.problem(
+                            usize::from(self.peek().is_some()),
+                            "unexpected text in the op object",
+                            "',' or '}'",
+                        ));
+                    }
+                }
+            }
+        }
+        fields.finish(start, self.pos - start, line)
+    }
+
+    fn key(&mut self) -> Result<Value, Problem> {
+        if self.peek() != Some(b'"') {
+            return Err(self.problem(
+                usize::from(self.peek().is_some()),
+                "an object key must be a string",
+                "a quoted key such as \"type\"",
+            ));
+        }
+        self.string()
+    }
+
+    fn string(&mut self) -> Result<Value, Problem> {
+        // Fast path: a short string with no escapes is looked up, not allocated.
+        let body = &self.input[self.pos + 1..];
+        if let Some(end) = body.iter().take(32).position(|&b| b == b'"' || b == b'\\') {
+            if body[end] == b'"' {
+                let text = &body[..end];
+                self.pos += end + 2;
+                if let Some(s) = self.strings.get(text) {
+                    return Ok(Value::Str(s.clone()));
+                }
+                if let Ok(s) = std::str::from_utf8(text) {
+                    let s: Arc<str> = Arc::from(s);
+                    self.strings.insert(text, s.clone());
+                    return Ok(Value::Str(s));
+                }
+                self.pos -= end + 2;
+            }
+        }
+        let (text, end, newlines) = scan_string(self.input, self.pos)?;
+        self.pos = end;
+        self.line += newlines;
+        Ok(Value::Str(Arc::from(text)))
+    }
+
+    fn value(&mut self) -> Result<Value, Problem> {
+        if self.depth > MAX_DEPTH {
+            return Err(self.problem(
+                1,
+                format!("values nest deeper than {MAX_DEPTH} levels"),
+                "a less deeply nested value",
+            ));
+        }
+        match self.peek() {
+            None => Err(self.problem(0, "unexpected end of input", "a value")),
+            Some(b'"') => self.string(),
+            Some(b'{') => self.object(),
+            Some(b'[') => self.array(),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => self.literal(),
+        }
+    }
+
+    fn array(&mut self) -> Result<Value, Problem> {
+        self.pos += 1;
+        self.depth += 1;
+        let mut items = Vec::new();
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+        } else {
+            loop {
+                self.skip_ws();
+                items.push(self.value()?);
+                self.skip_ws();
+                match self.peek() {
+                    Some(b',') => self.pos += 1,
+                    Some(b']') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => {
+                        return Err(self.problem(
+                            usize::from(self.peek().is_some()),
+                            "unexpected text in an array",
+                            "',' or ']'",
+                        ));
+                    }
+                }
+            }
+        }
+        self.depth -= 1;
+        Ok(Value::Vector(items))
+    }
+
+    fn object(&mut self) -> Result<Value, Problem> {
+        self.pos += 1;
+        self.depth += 1;
+        let mut entries = Vec::new();
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+        } else {
+            loop {
+                self.skip_ws();
+                let k = self.key()?;
+                self.expect(b':', "':' after the key")?;
+                self.skip_ws();
+                entries.push((k, self.value()?));
+                self.skip_ws();
+                match self.peek() {
+                    Some(b',') => self.pos += 1,
+                    Some(b'}') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => {
+                        return Err(self.problem(
+                            usize::from(self.peek().is_some()),
+                            "unexpected text in an object",
+                            "',' or '}'",
+                        ));
+                    }
+                }
+            }
+        }
+        self.depth -= 1;
+        Ok(Value::map(entries))
+    }
+
+    fn number(&mut self) -> Result<Value, Problem> {
+        let start = self.pos;
+        let rest = &self.input[start..];
+        let len = rest
+            .iter()
+            .position(|&b| !(b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')))
+            .unwrap_or(rest.len());
+        let text = &rest[..len];
+        self.pos += len;
+        let bad = || {
+            Problem::new(
+                ErrorKind::Syntax,
+                start,
+                len,
+                format!("not a number: {}", String::from_utf8_lossy(text)),
+                "a JSON number such as 42, -7 or 1.5e3",
+            )
+        };
+        let (neg, digits) = match text.split_first() {
+            Some((b'-', d)) => (true, d),
+            _ => (false, text),
+        };
+        let valid_int = !digits.is_empty()
+            && digits.iter().all(u8::is_ascii_digit)
+            && (digits.len() == 1 || digits[0] != b'0');
+        if valid_int {
+            let mut n: i64 = 0;
+            for &d in digits {
+                let d = i64::from(d - b'0');
+                match n.checked_mul(10).and_then(|n| if neg { n.checked_sub(d) } else { n.checked_add(d) }) {
+                    Some(m) => n = m,
+                    None => return Ok(Value::Number(Arc::from(std::str::from_utf8(text).unwrap_or("")))),
+                }
+            }
+            return Ok(Value::Int(n));
+        }
+        let s = std::str::from_utf8(text).map_err(|_| bad())?;
+        let leading_zero = digits.len() > 1 && digits[0] == b'0' && digits[1].is_ascii_digit();
+        let well_formed = digits.first().is_some_and(u8::is_ascii_digit)
+            && !leading_zero
+            && !s.ends_with(['.', 'e', 'E', '+', '-']);
+        match s.parse::<f64>() {
+            Ok(x) if well_formed => Ok(Value::Float(Float(x))),
+            _ => Err(bad()),
+        }
+    }
+
+    fn literal(&mut self) -> Result<Value, Problem> {
+        let rest = &self.input[self.pos..];
+        for (word, v) in
+            [(&b"null"[..], Value::Nil), (b"true", Value::Bool(true)), (b"false", Value::Bool(false))]
+        {
+            if rest.starts_with(word) {
+                self.pos += word.len();
+                return Ok(v);
+            }
+        }
+        let len = rest.iter().position(|b| b" \t\r\n,:]}".contains(b)).unwrap_or(rest.len()).max(1);
+        Err(self.problem(
+            len,
+            format!("unexpected '{}'", String::from_utf8_lossy(&rest[..len.min(rest.len())])),
+            "a JSON value: a string, number, object, array, true, false or null",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::op::Outcome;
+
+    fn history(text: &str) -> Result<crate::history::History, ReadError> {
+        let mut b = HistoryBuilder::new("t.json", false);
+        read("t.json", text.as_bytes(), &mut b)?;
+        Ok(b.finish())
+    }
+
+    #[test]
+    fn reads_lines_and_arrays_alike() {
+        let lines = "{\"index\":0,\"type\":\"invoke\",\"process\":0,\"f\":\"write\",\"value\":2}\n{\"index\":1,\"type\":\"ok\",\"process\":0,\"f\":\"write\",\"value\":2}\n";
+        let array = format!("[{}]", lines.trim_end().replace('\n', ",\n"));
+        for text in [lines.to_string(), array] {
+            let h = history(&text).unwrap();
+            assert_eq!(h.ops.len(), 1);
+            assert_eq!(h.ops[0].outcome, Outcome::Ok);
+            assert_eq!(h.value(h.ops[0].f), &Value::keyword("write"));
+            assert_eq!(h.value(h.ops[0].input), &Value::Int(2));
+        }
+    }
+
+    #[test]
+    fn values_keep_their_shape() {
+        let h = history(r#"{"type":"invoke","process":1,"f":"txn","value":[["append","x",1],["r","y",null]],"extra":{"a":1.5}}"#).unwrap();
+        let v = h.value(h.ops[0].input);
+        assert_eq!(v.to_string(), r#"[["append" "x" 1] ["r" "y" nil]]"#);
+        assert_eq!(h.extras[0].fields[0].0, Value::string("extra"));
+    }
+
+    #[test]
+    fn syntax_errors_are_located() {
+        let e = history("{\"type\":\"invoke\",\n\"process\":0,\"f\":\"read\" \"value\":1}").unwrap_err();
+        assert_eq!((e.line, e.column), (2, 24));
+        assert!(e.expected.contains("','"));
+        let e = history("[{\"type\":\"invoke\",\"process\":0,\"f\":\"read\"} {}]").unwrap_err();
+        assert!(e.message.contains("array of ops"), "{e}");
+        let e = history("{\"type\":\"invoke\",\"process\":0,\"f\":\"read\",\"value\":01}").unwrap_err();
+        assert!(e.message.contains("not a number"), "{e}");
+        let e = history("{\"type\":\"invoke\",\"process\":0,\"f\":\"read\",\"value\":nul}").unwrap_err();
+        assert!(e.message.contains("unexpected 'nul'"), "{e}");
+    }
+}

@@ -1,0 +1,119 @@
+//! Histories: reading them from every input format, pairing invocations with completions, and
+//! the compact, interned form the checkers work on (DESIGN.md sections 2 and 3).
+//!
+//! ```
+//! use labrys::history::{read_bytes, Format, ReadOptions};
+//! let text = b"{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0, :type :ok, :f :write, :value 1}\n";
+//! let h = read_bytes("example.edn", text, Format::Edn, &ReadOptions::default()).unwrap();
+//! assert_eq!(h.ops.len(), 1);
+//! ```
+
+mod builder;
+pub mod edn;
+mod error;
+mod event;
+mod fields;
+pub mod jepsen_log;
+pub mod json;
+mod op;
+mod summary;
+mod value;
+
+pub use builder::HistoryBuilder;
+pub use error::{ErrorKind, Problem, ReadError};
+pub use event::{Event, EventKind, Process};
+pub use op::{Clock, ExtraFields, Fault, History, Op, Outcome, ValueId, ValueTable, Warning};
+pub use summary::Summary;
+pub use value::{Float, Value};
+
+use std::io::Read;
+use std::path::Path;
+
+/// An input format (DESIGN.md section 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Jepsen EDN: op maps, one per line or in one vector.
+    Edn,
+    /// A JSON array of op objects, or JSON Lines.
+    Json,
+    /// Jepsen text log lines (`history.txt`, `jepsen.log`).
+    JepsenLog,
+}
+
+impl Format {
+    /// The format a file name implies, looking through a `.gz` suffix: `.edn`; `.json`,
+    /// `.jsonl`, `.ndjson`; `.txt`, `.log` (which [`read_file`] confirms by content).
+    pub fn from_path(path: &str) -> Option<Format> {
+        let name = path.strip_suffix(".gz").unwrap_or(path);
+        let ext = Path::new(name).extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "edn" => Some(Format::Edn),
+            "json" | "jsonl" | "ndjson" => Some(Format::Json),
+            "txt" | "log" => Some(Format::JepsenLog),
+            _ => None,
+        }
+    }
+
+    /// Guesses from the first non-blank byte of the content: `{`, `[`, `(`, `#` or `;` mean EDN
+    /// (unless the object keys are quoted, which means JSON); anything else a text log.
+    pub fn sniff(input: &[u8]) -> Format {
+        let mut rest = input.iter().skip_while(|b| b.is_ascii_whitespace());
+        match rest.next() {
+            Some(b'{' | b'[') => {
+                let next = rest.find(|b| !b.is_ascii_whitespace() && **b != b'[' && **b != b'{');
+                if next == Some(&b'"') { Format::Json } else { Format::Edn }
+            }
+            Some(b'(' | b'#' | b';') => Format::Edn,
+            _ => Format::JepsenLog,
+        }
+    }
+}
+
+/// How to read a history.
+#[derive(Clone, Debug, Default)]
+pub struct ReadOptions {
+    /// Force a format instead of choosing by extension.
+    pub format: Option<Format>,
+    /// Turn pairing problems into warnings (`--lenient`).
+    pub lenient: bool,
+}
+
+/// Reads a history from a file (`-` for standard input), gunzipping `.gz` files, in the format
+/// the options force, else the one the extension implies, else the one the content suggests.
+pub fn read_file(path: &str, options: &ReadOptions) -> Result<History, ReadError> {
+    let mut bytes = Vec::new();
+    let io = |e: std::io::Error| ReadError::io(path, &e);
+    if path == "-" {
+        std::io::stdin().read_to_end(&mut bytes).map_err(io)?;
+    } else {
+        std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut bytes)).map_err(io)?;
+    }
+    if path.ends_with(".gz") || bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(&bytes[..]).read_to_end(&mut out).map_err(io)?;
+        bytes = out;
+    }
+    // `.txt` and `.log` files are sometimes EDN maps (Porcupine's KV histories): the content
+    // decides between a text log and EDN.
+    let format = match options.format.or_else(|| Format::from_path(path)) {
+        Some(Format::JepsenLog) | None => Format::sniff(&bytes),
+        Some(f) => f,
+    };
+    read_bytes(path, &bytes, format, options)
+}
+
+/// Reads a history from bytes already in memory. `source` names it in errors and reports.
+pub fn read_bytes(
+    source: &str,
+    input: &[u8],
+    format: Format,
+    options: &ReadOptions,
+) -> Result<History, ReadError> {
+    let mut builder = HistoryBuilder::new(source, options.lenient);
+    match format {
+        Format::Edn => edn::read(source, input, &mut builder)?,
+        Format::Json => json::read(source, input, &mut builder)?,
+        Format::JepsenLog => jepsen_log::read(source, input, &mut builder)?,
+    }
+    Ok(builder.finish())
+}

@@ -1,0 +1,113 @@
+//! A summary of a history: what `labrys check` prints before (or instead of) a verdict.
+
+use super::op::{History, Outcome};
+use super::value::Value;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Counts that describe a history at a glance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Events read (client and fault).
+    pub events: usize,
+    /// Client operations (= invocations).
+    pub ops: usize,
+    /// Ops by outcome: `ok`, `fail`, `info`, `open` (never completed).
+    pub by_outcome: BTreeMap<&'static str, usize>,
+    /// Ops by `:f`, then by outcome.
+    pub by_f: BTreeMap<String, BTreeMap<&'static str, usize>>,
+    /// Distinct client processes.
+    pub processes: usize,
+    /// Distinct keys: `:key` values, or the `k` of `[k v]` tuple values when every op has one.
+    pub keys: usize,
+    /// Ops whose effect is unknown (`info` plus `open`).
+    pub crashed: usize,
+    /// The most ops ever in flight at once.
+    pub max_concurrency: usize,
+    /// Fault (nemesis) events.
+    pub fault_events: usize,
+    /// Fault events by `:f`.
+    pub faults_by_f: BTreeMap<String, usize>,
+    /// Warnings from a lenient read.
+    pub warnings: usize,
+}
+
+impl Summary {
+    /// Summarizes `history` in O(n log n).
+    pub fn of(history: &History) -> Summary {
+        let mut by_outcome = BTreeMap::new();
+        let mut by_f: BTreeMap<String, BTreeMap<&'static str, usize>> = BTreeMap::new();
+        let mut processes = BTreeSet::new();
+        let mut field_keys = BTreeSet::new();
+        for op in &history.ops {
+            *by_outcome.entry(op.outcome.name()).or_insert(0) += 1;
+            *by_f.entry(history.f_name(op)).or_default().entry(op.outcome.name()).or_insert(0) += 1;
+            processes.insert(op.process);
+            if op.key != super::op::ValueId::NONE {
+                field_keys.insert(op.key);
+            }
+        }
+        let keys = if !field_keys.is_empty() {
+            field_keys.len()
+        } else if history.tuple_keyed() {
+            let tuple_keys: BTreeSet<&Value> = history
+                .ops
+                .iter()
+                .filter_map(|op| history.value(op.input).as_tuple().map(|(k, _)| k))
+                .collect();
+            tuple_keys.len()
+        } else {
+            0
+        };
+        let mut faults_by_f = BTreeMap::new();
+        for fault in &history.faults {
+            let f = fault.f.as_name().map_or_else(|| fault.f.to_string(), str::to_string);
+            *faults_by_f.entry(f).or_insert(0) += 1;
+        }
+        Summary {
+            events: history.event_count,
+            ops: history.ops.len(),
+            crashed: history.ops.iter().filter(|op| op.outcome.is_indeterminate()).count(),
+            by_outcome,
+            by_f,
+            processes: processes.len(),
+            keys,
+            max_concurrency: max_concurrency(history),
+            fault_events: history.faults.len(),
+            faults_by_f,
+            warnings: history.warnings.len(),
+        }
+    }
+}
+
+/// The largest number of ops whose [invoke, complete] intervals overlap at one instant.
+fn max_concurrency(history: &History) -> usize {
+    let mut completions: Vec<i64> = history.ops.iter().map(|op| op.complete_time).collect();
+    completions.sort_unstable();
+    let mut invokes: Vec<i64> = history.ops.iter().map(|op| op.invoke_time).collect();
+    invokes.sort_unstable();
+    let (mut open, mut best, mut c) = (0usize, 0usize, 0usize);
+    for t in invokes {
+        // An op that completed at the same instant another was invoked did not overlap it.
+        while c < completions.len() && completions[c] <= t {
+            open -= 1;
+            c += 1;
+        }
+        open += 1;
+        best = best.max(open);
+    }
+    best
+}
+
+impl History {
+    /// True when every client op's invocation value is a `[k v]` pair, Jepsen's
+    /// `independent` shape (DESIGN.md section 2).
+    pub fn tuple_keyed(&self) -> bool {
+        !self.ops.is_empty() && self.ops.iter().all(|op| self.value(op.input).as_tuple().is_some())
+    }
+
+    /// Ops that completed `:ok`, `:fail`, or neither.
+    pub fn count_outcome(&self, outcome: Outcome) -> usize {
+        self.ops.iter().filter(|op| op.outcome == outcome).count()
+    }
+}

@@ -1,0 +1,242 @@
+//! EDN-shaped values: what an operation's `:f`, `:value` and `:key` hold.
+//!
+//! Every reader (EDN, JSON, text log) produces these, so checkers and models see one
+//! representation whatever the input format. Collections compare structurally; sets and maps
+//! are kept sorted so that equal values hash equally regardless of the order they were written.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// A 64-bit float compared and hashed by its total order, so `Value` can be `Eq + Hash + Ord`.
+#[derive(Clone, Copy, Debug)]
+pub struct Float(pub f64);
+
+impl PartialEq for Float {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.total_cmp(&other.0) == Ordering::Equal
+    }
+}
+impl Eq for Float {}
+impl Hash for Float {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.to_bits().hash(state)
+    }
+}
+impl PartialOrd for Float {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Float {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+/// One value as it appears in a history.
+///
+/// Strings, keywords and symbols are reference-counted so that cloning a value (which the
+/// readers do for every repeated `:f`) never copies text.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Value {
+    /// `nil` (JSON `null`).
+    Nil,
+    /// `true` / `false`.
+    Bool(bool),
+    /// An integer that fits in 64 bits.
+    Int(i64),
+    /// A number kept as its text: big integers (`12N`, or too large for 64 bits), decimals
+    /// (`1.5M`) and ratios (`1/2`).
+    Number(Arc<str>),
+    /// A floating-point number.
+    Float(Float),
+    /// A string.
+    Str(Arc<str>),
+    /// A keyword, without its leading colon (`:write` is `Keyword("write")`).
+    Keyword(Arc<str>),
+    /// A symbol (`foo`, `jepsen.independent/tuple`).
+    Symbol(Arc<str>),
+    /// A character literal (`\a`).
+    Char(char),
+    /// `[a b c]` (a JSON array).
+    Vector(Vec<Value>),
+    /// `(a b c)`.
+    List(Vec<Value>),
+    /// `#{a b c}`, sorted and without duplicates.
+    Set(Vec<Value>),
+    /// `{k v ...}` (a JSON object), sorted by key.
+    Map(Vec<(Value, Value)>),
+    /// A tagged literal: `#tag value`, or a record `#ns.Name{...}`.
+    Tagged(Arc<str>, Box<Value>),
+}
+
+impl Value {
+    /// A keyword value from its name (without the colon).
+    pub fn keyword(name: &str) -> Value {
+        Value::Keyword(Arc::from(name))
+    }
+
+    /// A string value.
+    pub fn string(s: &str) -> Value {
+        Value::Str(Arc::from(s))
+    }
+
+    /// A set from elements in any order: sorts and removes duplicates.
+    pub fn set(mut items: Vec<Value>) -> Value {
+        items.sort();
+        items.dedup();
+        Value::Set(items)
+    }
+
+    /// A map from entries in any order: sorts by key. A repeated key keeps its last value,
+    /// as Clojure's reader would reject and JSON readers usually keep the last.
+    pub fn map(mut entries: Vec<(Value, Value)>) -> Value {
+        entries.reverse();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.dedup_by(|a, b| a.0 == b.0);
+        Value::Map(entries)
+    }
+
+    /// The integer, if this is one.
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// The name of a keyword, or the text of a string: how `:f` and `:type` are spelled in
+    /// EDN and JSON respectively.
+    pub fn as_name(&self) -> Option<&str> {
+        match self {
+            Value::Keyword(s) | Value::Str(s) | Value::Symbol(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The elements of a vector or list (JSON arrays are vectors).
+    pub fn as_seq(&self) -> Option<&[Value]> {
+        match self {
+            Value::Vector(v) | Value::List(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The `(k, v)` of an independent-key tuple: a 2-vector `[k v]`, or Jepsen's
+    /// `#jepsen.independent.Tuple{:key k, :value v}` record.
+    pub fn as_tuple(&self) -> Option<(&Value, &Value)> {
+        match self {
+            Value::Vector(kv) if kv.len() == 2 => Some((&kv[0], &kv[1])),
+            Value::Tagged(tag, inner) if tag.ends_with("Tuple") => {
+                Some((inner.get(&Value::keyword("key"))?, inner.get(&Value::keyword("value"))?))
+            }
+            _ => None,
+        }
+    }
+
+    /// True for `nil`.
+    pub fn is_nil(&self) -> bool {
+        matches!(self, Value::Nil)
+    }
+
+    /// Looks up `key` in a map value.
+    pub fn get(&self, key: &Value) -> Option<&Value> {
+        match self {
+            Value::Map(entries) => entries.binary_search_by(|(k, _)| k.cmp(key)).ok().map(|i| &entries[i].1),
+            _ => None,
+        }
+    }
+}
+
+impl From<i64> for Value {
+    fn from(i: i64) -> Value {
+        Value::Int(i)
+    }
+}
+
+fn write_seq(f: &mut fmt::Formatter<'_>, open: &str, items: &[Value], close: &str) -> fmt::Result {
+    f.write_str(open)?;
+    for (i, v) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str(" ")?;
+        }
+        write!(f, "{v}")?;
+    }
+    f.write_str(close)
+}
+
+/// Renders the value as EDN, the notation Jepsen users read.
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Nil => f.write_str("nil"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Number(s) => f.write_str(s),
+            Value::Float(x) => {
+                if x.0.is_finite() && x.0.fract() == 0.0 && x.0.abs() < 1e16 {
+                    write!(f, "{:.1}", x.0)
+                } else if x.0.is_nan() {
+                    f.write_str("##NaN")
+                } else if x.0.is_infinite() {
+                    f.write_str(if x.0 > 0.0 { "##Inf" } else { "##-Inf" })
+                } else {
+                    write!(f, "{}", x.0)
+                }
+            }
+            Value::Str(s) => write!(f, "{s:?}"),
+            Value::Keyword(s) => write!(f, ":{s}"),
+            Value::Symbol(s) => f.write_str(s),
+            Value::Char(c) => write!(f, "\\{c}"),
+            Value::Vector(v) => write_seq(f, "[", v, "]"),
+            Value::List(v) => write_seq(f, "(", v, ")"),
+            Value::Set(v) => write_seq(f, "#{", v, "}"),
+            Value::Map(entries) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{k} {v}")?;
+                }
+                f.write_str("}")
+            }
+            Value::Tagged(tag, v) => write!(f, "#{tag} {v}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sets_and_maps_are_order_insensitive() {
+        let a = Value::set(vec![Value::Int(2), Value::Int(1), Value::Int(2)]);
+        let b = Value::set(vec![Value::Int(1), Value::Int(2)]);
+        assert_eq!(a, b);
+        let m1 = Value::map(vec![(Value::keyword("y"), 1.into()), (Value::keyword("x"), 0.into())]);
+        let m2 = Value::map(vec![(Value::keyword("x"), 0.into()), (Value::keyword("y"), 1.into())]);
+        assert_eq!(m1, m2);
+        assert_eq!(m1.get(&Value::keyword("y")), Some(&Value::Int(1)));
+    }
+
+    #[test]
+    fn repeated_map_key_keeps_last() {
+        let m = Value::map(vec![(Value::keyword("x"), 0.into()), (Value::keyword("x"), 5.into())]);
+        assert_eq!(m.get(&Value::keyword("x")), Some(&Value::Int(5)));
+    }
+
+    #[test]
+    fn displays_as_edn() {
+        let v = Value::Vector(vec![
+            Value::keyword("r"),
+            Value::string("k"),
+            Value::Nil,
+            Value::Float(Float(1.0)),
+        ]);
+        assert_eq!(v.to_string(), "[:r \"k\" nil 1.0]");
+    }
+}

@@ -1,0 +1,11 @@
+//! labrys: a consistency checker for recorded histories of distributed systems.
+//!
+//! Read a Jepsen-style history ([`history`]), then check it. See `DESIGN.md` in the shared
+//! notes and the README for the shape of the whole.
+
+#![warn(missing_docs)]
+// A read error carries its file, line and text; it is built once per failed read, so its size
+// does not matter.
+#![allow(clippy::result_large_err)]
+
+pub mod history;
