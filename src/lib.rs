@@ -9,3 +9,4 @@
 #![allow(clippy::result_large_err)]
 
 pub mod history;
+pub mod model;
