@@ -8,5 +8,8 @@
 // does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod check;
 pub mod history;
+pub mod linear;
 pub mod model;
+pub mod report;

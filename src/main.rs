@@ -2,10 +2,15 @@
 //! No checking logic lives here.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use labrys::history::{self, Format, ReadOptions, Summary};
+use labrys::check::{check_history, CheckConfig};
+use labrys::history::{self, Format, History, ReadOptions, Summary};
+use labrys::linear::Options;
+use labrys::report::Verdict;
 use std::process::ExitCode;
+use std::time::Duration;
 
-/// Exit codes, as Jepsen's CLI uses them (DESIGN.md section 5).
+/// Exit codes, as Jepsen's CLI uses them (DESIGN.md section 5); 1 and 2 come from
+/// [`Verdict::exit_code`].
 mod exit {
     pub const VALID: u8 = 0;
     pub const BAD_INPUT: u8 = 254;
@@ -49,9 +54,40 @@ struct CheckArgs {
     #[arg(long)]
     lenient: bool,
     /// Print only a summary of each history (ops by type and function, processes, keys,
-    /// crashed ops, concurrency, faults).
+    /// crashed ops, concurrency, faults), without checking it.
     #[arg(long)]
     summary: bool,
+    /// The object the history operates on (guessed from the ops when they leave no doubt):
+    /// register, cas-register, mutex, set, counter, unordered-queue, fifo-queue, kv,
+    /// multi-register.
+    #[arg(long, short, value_name = "MODEL")]
+    model: Option<String>,
+    /// The initial state, in EDN: `0`, `nil` (the default for registers), `{:x 0 :y 0}`.
+    #[arg(long, value_name = "EDN")]
+    init: Option<String>,
+    /// Split the history by key: ops with `[k v]` tuple values or a `:key` field are checked
+    /// key by key (the default when every op has one).
+    #[arg(long, overrides_with = "no_independent")]
+    independent: bool,
+    /// Check the history as one object even if its values look like `[k v]` tuples.
+    #[arg(long)]
+    no_independent: bool,
+    /// Give up after this many seconds: undecided keys are `unknown`.
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<f64>,
+    /// Cap on the memory of the search's memo tables, all keys together: 512M, 2G, bytes.
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
+    max_memory: Option<usize>,
+    /// Cap on model steps per key.
+    #[arg(long, value_name = "N", default_value_t = 100_000_000)]
+    max_steps: u64,
+    /// Tolerated clock skew between clients: op A precedes op B only if A completed more than
+    /// this before B began. With a unit (100ms, 2s, 500us) or in the history's :time units.
+    #[arg(long, value_name = "DURATION", value_parser = parse_skew)]
+    clock_skew: Option<i64>,
+    /// Stop at the first invalid key; the keys not yet decided are reported unknown.
+    #[arg(long)]
+    fail_fast: bool,
     /// Output format on standard output.
     #[arg(long, value_enum, default_value_t = Output::Text, value_name = "FORMAT")]
     output: Output,
@@ -84,47 +120,138 @@ fn main() -> ExitCode {
     }
 }
 
-fn check(args: &CheckArgs) -> ExitCode {
-    let options = ReadOptions {
+fn parse_bytes(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len()));
+    let n: f64 = digits.parse().map_err(|_| format!("expected a size such as 512M or 2G, got {text:?}"))?;
+    let scale = match unit.to_ascii_uppercase().trim_end_matches("IB").trim_end_matches('B') {
+        "" => 1.0,
+        "K" => 1024.0,
+        "M" => 1024.0 * 1024.0,
+        "G" => 1024.0 * 1024.0 * 1024.0,
+        _ => return Err(format!("unknown unit in {text:?}; use K, M or G")),
+    };
+    Ok((n * scale) as usize)
+}
+
+fn parse_skew(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: f64 = digits.parse().map_err(|_| format!("expected a duration such as 100ms, got {text:?}"))?;
+    let nanos = match unit {
+        "" | "ns" => 1.0,
+        "us" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        _ => return Err(format!("unknown unit in {text:?}; use ns, us, ms or s")),
+    };
+    Ok((n * nanos) as i64)
+}
+
+fn read_options(args: &CheckArgs) -> ReadOptions {
+    ReadOptions {
         format: args.input_format.map(|f| match f {
             InputFormat::Edn => Format::Edn,
             InputFormat::Json => Format::Json,
             InputFormat::Log => Format::JepsenLog,
         }),
         lenient: args.lenient,
+    }
+}
+
+fn check_config(args: &CheckArgs) -> Result<CheckConfig, String> {
+    let init = match &args.init {
+        Some(text) => Some(history::edn::parse_value(text).map_err(|e| format!("--init: {e}"))?),
+        None => None,
     };
-    let mut code = exit::VALID;
+    let independent = match (args.independent, args.no_independent) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    };
+    Ok(CheckConfig {
+        model: args.model.clone(),
+        init,
+        options: Options {
+            independent,
+            clock_skew: args.clock_skew.unwrap_or(0),
+            max_steps: args.max_steps,
+            timeout: args.timeout.map(Duration::from_secs_f64),
+            max_memory: args.max_memory,
+            fail_fast: args.fail_fast,
+        },
+    })
+}
+
+fn check(args: &CheckArgs) -> ExitCode {
+    let config = match check_config(args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(exit::BAD_INPUT);
+        }
+    };
+    let options = read_options(args);
+    let mut bad_input = false;
+    let mut verdict = Verdict::Valid;
     let mut json_reports = Vec::new();
     for file in &args.files {
         let history = match history::read_file(file, &options) {
             Ok(h) => h,
             Err(e) => {
                 eprintln!("error: {e}");
-                code = exit::BAD_INPUT;
+                bad_input = true;
                 continue;
             }
         };
-        for w in &history.warnings {
-            eprintln!("warning: {}:{}: {}", file, w.line, w.message);
+        warn_about(file, &history, args);
+        if args.summary {
+            let summary = Summary::of(&history);
+            match args.output {
+                Output::Text => print_summary(file, &summary),
+                Output::Json => json_reports.push(serde_json::json!({"version": 1, "file": file, "summary": summary})),
+            }
+            continue;
         }
-        let summary = Summary::of(&history);
-        match args.output {
-            Output::Text => print_summary(file, &summary),
-            Output::Json => {
-                json_reports.push(serde_json::json!({"version": 1, "file": file, "summary": summary}))
+        match check_history(&history, &config) {
+            Ok(report) => {
+                verdict = Verdict::combine([verdict, report.valid]);
+                match args.output {
+                    Output::Text => print!("{}", report.to_text()),
+                    Output::Json => match serde_json::to_value(&report) {
+                        Ok(v) => json_reports.push(v),
+                        Err(e) => return internal_error(&e),
+                    },
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {file}: {e}");
+                bad_input = true;
             }
         }
     }
     if args.output == Output::Json {
         match serde_json::to_string_pretty(&json_reports) {
             Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("internal error: {e}");
-                return ExitCode::from(exit::INTERNAL);
-            }
+            Err(e) => return internal_error(&e),
         }
     }
-    ExitCode::from(code)
+    ExitCode::from(if bad_input { exit::BAD_INPUT } else { verdict.exit_code() })
+}
+
+fn internal_error(e: &dyn std::error::Error) -> ExitCode {
+    eprintln!("internal error: {e}");
+    ExitCode::from(exit::INTERNAL)
+}
+
+fn warn_about(file: &str, history: &History, args: &CheckArgs) {
+    for w in &history.warnings {
+        eprintln!("warning: {}:{}: {}", file, w.line, w.message);
+    }
+    if args.clock_skew.is_some() && history.clock == history::Clock::Position {
+        eprintln!("warning: {file}: --clock-skew has no effect: some events have no :time, so ops are ordered by position");
+    }
 }
 
 fn print_summary(file: &str, s: &Summary) {

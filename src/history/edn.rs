@@ -103,12 +103,7 @@ fn decode_escape(input: &[u8], at: usize, out: &mut Vec<u8>) -> Result<usize, Pr
             "one of \\\" \\\\ \\n \\t \\r \\b \\f \\uXXXX",
         )
     };
-    let hex4 = |from: usize| {
-        input
-            .get(from..from + 4)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u32::from_str_radix(h, 16).ok())
-    };
+    let hex4 = |from: usize| input.get(from..from + 4).and_then(hex4);
     let (c, next) = match input.get(at + 1) {
         Some(b'"') => ('"', at + 2),
         Some(b'\\') => ('\\', at + 2),
@@ -136,6 +131,14 @@ fn decode_escape(input: &[u8], at: usize, out: &mut Vec<u8>) -> Result<usize, Pr
     Ok(next)
 }
 
+/// Four hex digits as a number. (`u32::from_str_radix` alone would also take a sign.)
+fn hex4(digits: &[u8]) -> Option<u32> {
+    if digits.len() != 4 || !digits.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    u32::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+}
+
 /// Parses one EDN value starting at byte `pos` of `input`; returns it and the offset after it.
 /// Used by the text-log reader, whose values are EDN.
 pub(crate) fn parse_value_at(input: &[u8], pos: usize) -> Result<(Value, usize), Problem> {
@@ -157,6 +160,54 @@ pub(crate) struct Parser<'a> {
 
 fn is_delimiter(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b',' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'"' | b';')
+}
+
+/// `text` as an `i64`, when it is an optionally signed run of decimal digits that fits.
+pub(crate) fn parse_i64(text: &[u8]) -> Option<i64> {
+    let (neg, digits) = match text.split_first()? {
+        (b'-', d) => (true, d),
+        (b'+', d) => (false, d),
+        _ => (false, text),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        let d = i64::from(d - b'0');
+        n = n.checked_mul(10)?;
+        // Accumulating negatives directly lets i64::MIN through.
+        n = if neg { n.checked_sub(d)? } else { n.checked_add(d)? };
+    }
+    Some(n)
+}
+
+/// A number token that is not a 64-bit integer: a big integer (`12N`, or too many digits), a
+/// ratio (`1/2`), a decimal (`1.5M`) or a float. `None` when it is none of these (including
+/// when it is not UTF-8).
+fn number_text(text: &[u8]) -> Option<Value> {
+    let s = std::str::from_utf8(text).ok()?;
+    let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+    let kept = || Some(Value::Number(Arc::from(s)));
+    if digits(body.strip_suffix('N').unwrap_or(body)) {
+        return kept();
+    }
+    if let Some((a, b)) = body.split_once('/') {
+        return if digits(a) && digits(b) { kept() } else { None };
+    }
+    let decimal = body.ends_with('M');
+    let float = s.strip_suffix('M').unwrap_or(s);
+    let float_chars = |b: u8| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+');
+    // Rust's parser also takes "inf" and "nan", which EDN spells ##Inf and ##NaN.
+    if !float.bytes().all(float_chars) {
+        return None;
+    }
+    let x = float.parse::<f64>().ok()?;
+    if decimal { kept() } else { Some(Value::Float(Float(x))) }
 }
 
 impl<'a> Parser<'a> {
@@ -374,9 +425,30 @@ impl<'a> Parser<'a> {
                     return Ok(items);
                 }
                 None => return Err(self.unclosed(start, close as char)),
+                Some(b @ (b')' | b']' | b'}')) => return Err(self.mismatched(start, b, close)),
                 _ => items.push(self.value()?),
             }
         }
+    }
+
+    /// A closing bracket that is not the one the collection opened at `start` needs: point at
+    /// the stray bracket, and say where the open one began.
+    fn mismatched(&self, start: usize, found: u8, close: u8) -> Problem {
+        let line_start = self.input[..start].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let column = String::from_utf8_lossy(&self.input[line_start..start]).chars().count() + 1;
+        // Counted afresh rather than from `self.line`: the text-log reader starts parsing
+        // values mid-input. An error happens once per read, so the scan costs nothing.
+        let line = 1 + self.input[..line_start].iter().filter(|&&b| b == b'\n').count();
+        let open = self.input[start] as char;
+        self.problem(
+            ErrorKind::Syntax,
+            1,
+            format!(
+                "unexpected '{}': the '{open}' opened at line {line}, column {column} is not closed yet",
+                found as char
+            ),
+            format!("'{}' to close the '{open}' first", close as char),
+        )
     }
 
     fn map(&mut self) -> Result<Value, Problem> {
@@ -413,12 +485,14 @@ impl<'a> Parser<'a> {
             self.pos += 1; // ::auto-resolved keywords read as plain keywords
         }
         let name = self.token();
-        if name.is_empty() {
+        // `:::x` is no keyword in EDN; reading it as `::x` would print back as `:x`.
+        if name.is_empty() || name[0] == b':' {
+            let len = self.pos - start;
             self.pos = start;
             return Err(self.problem(
                 ErrorKind::Syntax,
-                1,
-                "a ':' with no keyword name",
+                len.max(1),
+                "not a keyword name",
                 "a keyword such as :read",
             ));
         }
@@ -454,10 +528,15 @@ impl<'a> Parser<'a> {
                     "a character such as \\a",
                 ));
             }
-            Some(&b) if b < 0x80 => 1,
-            Some(_) => std::str::from_utf8(&rest[..rest.len().min(4)])
-                .map_or_else(|e| e.valid_up_to(), |s| s.len())
-                .max(1),
+            // The UTF-8 length its lead byte announces; whether the bytes really are one
+            // character is checked below, with the rest of the literal.
+            Some(&b) => match b.leading_ones() {
+                2 => 2,
+                3 => 3,
+                4 => 4,
+                _ => 1,
+            }
+            .min(rest.len()),
         };
         let tail = rest[first_len..].iter().position(|&b| is_delimiter(b)).unwrap_or(rest.len() - first_len);
         let text = &rest[..first_len + tail];
@@ -469,10 +548,7 @@ impl<'a> Parser<'a> {
             b"return" => Some('\r'),
             b"formfeed" => Some('\u{c}'),
             b"backspace" => Some('\u{8}'),
-            t if t.len() == 5 && t[0] == b'u' => std::str::from_utf8(&t[1..])
-                .ok()
-                .and_then(|h| u32::from_str_radix(h, 16).ok())
-                .and_then(char::from_u32),
+            t if t.len() == 5 && t[0] == b'u' => hex4(&t[1..]).and_then(char::from_u32),
             t => std::str::from_utf8(t).ok().and_then(|s| {
                 let mut cs = s.chars();
                 let c = cs.next()?;
@@ -536,30 +612,10 @@ impl<'a> Parser<'a> {
     fn number(&mut self) -> Result<Value, Problem> {
         let start = self.pos;
         let text = self.token();
-        let (neg, digits) = match text[0] {
-            b'-' => (true, &text[1..]),
-            b'+' => (false, &text[1..]),
-            _ => (false, text),
-        };
-        if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) {
-            let mut n: i64 = 0;
-            let mut overflow = false;
-            for &d in digits {
-                let d = i64::from(d - b'0');
-                match n.checked_mul(10).and_then(|n| if neg { n.checked_sub(d) } else { n.checked_add(d) }) {
-                    Some(m) => n = m,
-                    None => {
-                        overflow = true;
-                        break;
-                    }
-                }
-            }
-            if !overflow {
-                return Ok(Value::Int(n));
-            }
+        if let Some(n) = parse_i64(text) {
+            return Ok(Value::Int(n));
         }
-        let s = std::str::from_utf8(text).unwrap_or("");
-        let bad = || {
+        number_text(text).ok_or_else(|| {
             Problem::new(
                 ErrorKind::Syntax,
                 start,
@@ -567,30 +623,7 @@ impl<'a> Parser<'a> {
                 format!("not a number: {}", String::from_utf8_lossy(text)),
                 "a number such as 42, -7, 12N, 1.5, 1.5M or 1/2",
             )
-        };
-        let body = &s[usize::from(matches!(text[0], b'-' | b'+'))..];
-        if let Some(int) =
-            body.strip_suffix('N').filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
-        {
-            let _ = int;
-            return Ok(Value::Number(Arc::from(s)));
-        }
-        if body.bytes().all(|b| b.is_ascii_digit()) {
-            return Ok(Value::Number(Arc::from(s))); // too large for 64 bits
-        }
-        if let Some((a, b)) = body.split_once('/') {
-            let ok = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
-            return if ok(a) && ok(b) { Ok(Value::Number(Arc::from(s))) } else { Err(bad()) };
-        }
-        if let Some(dec) = s.strip_suffix('M') {
-            return dec.parse::<f64>().map(|_| Value::Number(Arc::from(s))).map_err(|_| bad());
-        }
-        if body.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+')) {
-            if let Ok(x) = s.parse::<f64>() {
-                return Ok(Value::Float(Float(x)));
-            }
-        }
-        Err(bad())
+        })
     }
 
     fn symbol(&mut self) -> Result<Value, Problem> {
@@ -687,5 +720,45 @@ mod tests {
         assert!(e.message.contains("not a number"), "{e}");
         let deep = "[".repeat(1000);
         assert!(parse_value(&deep).unwrap_err().message.contains("nest deeper"));
+    }
+
+    #[test]
+    fn number_with_invalid_utf8_is_an_error_not_a_panic() {
+        // Regression from fuzzing (edn, jepsen_log): a sign, a digit, then a byte that is not
+        // UTF-8 sliced an empty string.
+        for input in [&b"-1\xff"[..], b"+1\xff", b"1\xfe2"] {
+            let mut p = Parser::new(input);
+            let e = p.value().unwrap_err();
+            assert_eq!((e.kind, e.offset, e.len), (ErrorKind::Syntax, 0, input.len()));
+            assert!(e.message.starts_with("not a number"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn characters_end_at_delimiters() {
+        // Regression from fuzzing (edn_value): a non-ASCII character swallowed what followed.
+        assert_eq!(v("(\\é)"), Value::List(vec![Value::Char('é')]));
+        assert_eq!(v("[\\é \\a]"), Value::Vector(vec![Value::Char('é'), Value::Char('a')]));
+        assert_eq!(v("\\😀"), Value::Char('😀'));
+        assert!(parse_value("\\u+041").is_err());
+        assert!(parse_value("\"\\u+041\"").is_err());
+    }
+
+    #[test]
+    fn what_is_read_prints_back_as_the_same_value() {
+        // The property the edn_value fuzz target checks, on the inputs that first broke it.
+        for text in ["[\\newline \\space \\u0000 \\é]", "\"a\\u0001\\\\\\\"\"", "1e300", "-0.0", "#{1.5 ##NaN}"] {
+            let value = v(text);
+            assert_eq!(v(&value.to_string()), value, "{text} printed as {value}");
+        }
+        assert!(parse_value(":::x").is_err());
+    }
+
+    #[test]
+    fn a_wrong_closing_bracket_says_which_one_is_open() {
+        let e = parse_value("{:a\n [1 2}").unwrap_err();
+        assert_eq!((e.line, e.column, e.found.as_str()), (2, 6, "}"));
+        assert_eq!(e.message, "unexpected '}': the '[' opened at line 2, column 2 is not closed yet");
+        assert_eq!(e.expected, "']' to close the '[' first");
     }
 }

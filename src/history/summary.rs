@@ -81,20 +81,28 @@ impl Summary {
 }
 
 /// The largest number of ops whose [invoke, complete] intervals overlap at one instant.
+///
+/// `:time` comes from the user's file and need not be sane: a completion stamped before its
+/// invocation counts as completing at the invocation, and ops invoked at the same instant are
+/// counted together, so the running count never goes below zero.
 fn max_concurrency(history: &History) -> usize {
-    let mut completions: Vec<i64> = history.ops.iter().map(|op| op.complete_time).collect();
+    let mut completions: Vec<i64> =
+        history.ops.iter().map(|op| op.complete_time.max(op.invoke_time)).collect();
     completions.sort_unstable();
     let mut invokes: Vec<i64> = history.ops.iter().map(|op| op.invoke_time).collect();
     invokes.sort_unstable();
-    let (mut open, mut best, mut c) = (0usize, 0usize, 0usize);
-    for t in invokes {
+    let (mut best, mut i, mut c) = (0usize, 0usize, 0usize);
+    while i < invokes.len() {
+        let t = invokes[i];
+        while i < invokes.len() && invokes[i] == t {
+            i += 1;
+        }
         // An op that completed at the same instant another was invoked did not overlap it.
         while c < completions.len() && completions[c] <= t {
-            open -= 1;
             c += 1;
         }
-        open += 1;
-        best = best.max(open);
+        // Every op completed by `t` was invoked by `t`, so `c <= i`.
+        best = best.max(i - c);
     }
     best
 }
@@ -109,5 +117,37 @@ impl History {
     /// Ops that completed `:ok`, `:fail`, or neither.
     pub fn count_outcome(&self, outcome: Outcome) -> usize {
         self.ops.iter().filter(|op| op.outcome == outcome).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::history::{Format, ReadOptions, Summary, read_bytes};
+
+    fn summary(edn: &str) -> Summary {
+        Summary::of(&read_bytes("t.edn", edn.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap())
+    }
+
+    #[test]
+    fn concurrency_survives_completions_stamped_before_invocations() {
+        // Regression from fuzzing (json): the running count went below zero.
+        let s = summary(
+            "{:time 10, :type :invoke, :process 0, :f :read}\n{:time 5, :type :ok, :process 0, :f :read}\n",
+        );
+        assert_eq!(s.max_concurrency, 0);
+        let s = summary(
+            "{:time 5, :type :invoke, :process 0, :f :read}\n{:time 5, :type :invoke, :process 1, :f :read}\n\
+             {:time 5, :type :ok, :process 0, :f :read}\n{:time 9, :type :ok, :process 1, :f :read}\n",
+        );
+        assert_eq!(s.max_concurrency, 1);
+    }
+
+    #[test]
+    fn concurrency_counts_overlapping_ops() {
+        let s = summary(
+            "{:type :invoke, :process 0, :f :read}\n{:type :invoke, :process 1, :f :read}\n\
+             {:type :ok, :process 0, :f :read}\n{:type :invoke, :process 2, :f :read}\n",
+        );
+        assert_eq!(s.max_concurrency, 2);
     }
 }

@@ -167,6 +167,50 @@ fn write_seq(f: &mut fmt::Formatter<'_>, open: &str, items: &[Value], close: &st
     f.write_str(close)
 }
 
+/// A string literal with EDN's escapes. (Rust's `{:?}` would write `\u{1b}` and `\0`, which
+/// no EDN reader takes.)
+fn write_edn_string(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
+    f.write_str("\"")?;
+    let mut plain = 0;
+    for (i, c) in s.char_indices() {
+        let escape = match c {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            '\t' => "\\t",
+            '\r' => "\\r",
+            '\u{8}' => "\\b",
+            '\u{c}' => "\\f",
+            c if c.is_control() => "",
+            _ => continue,
+        };
+        f.write_str(&s[plain..i])?;
+        if escape.is_empty() {
+            write!(f, "\\u{:04x}", u32::from(c))?;
+        } else {
+            f.write_str(escape)?;
+        }
+        plain = i + c.len_utf8();
+    }
+    f.write_str(&s[plain..])?;
+    f.write_str("\"")
+}
+
+/// A character literal: named for whitespace (which would otherwise vanish), `\uXXXX` for
+/// other control characters, else the character itself.
+fn write_edn_char(f: &mut fmt::Formatter<'_>, c: char) -> fmt::Result {
+    match c {
+        '\n' => f.write_str("\\newline"),
+        ' ' => f.write_str("\\space"),
+        '\t' => f.write_str("\\tab"),
+        '\r' => f.write_str("\\return"),
+        '\u{c}' => f.write_str("\\formfeed"),
+        '\u{8}' => f.write_str("\\backspace"),
+        c if c.is_control() || c.is_whitespace() => write!(f, "\\u{:04x}", u32::from(c)),
+        c => write!(f, "\\{c}"),
+    }
+}
+
 /// Renders the value as EDN, the notation Jepsen users read.
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -176,20 +220,20 @@ impl fmt::Display for Value {
             Value::Int(i) => write!(f, "{i}"),
             Value::Number(s) => f.write_str(s),
             Value::Float(x) => {
-                if x.0.is_finite() && x.0.fract() == 0.0 && x.0.abs() < 1e16 {
-                    write!(f, "{:.1}", x.0)
-                } else if x.0.is_nan() {
+                if x.0.is_nan() {
                     f.write_str("##NaN")
                 } else if x.0.is_infinite() {
                     f.write_str(if x.0 > 0.0 { "##Inf" } else { "##-Inf" })
                 } else {
-                    write!(f, "{}", x.0)
+                    // Debug is the shortest text that reads back to the same float, always
+                    // with a '.' or an exponent ("1.0", "1e300"), so it reads back as a float.
+                    write!(f, "{:?}", x.0)
                 }
             }
-            Value::Str(s) => write!(f, "{s:?}"),
+            Value::Str(s) => write_edn_string(f, s),
             Value::Keyword(s) => write!(f, ":{s}"),
             Value::Symbol(s) => f.write_str(s),
-            Value::Char(c) => write!(f, "\\{c}"),
+            Value::Char(c) => write_edn_char(f, *c),
             Value::Vector(v) => write_seq(f, "[", v, "]"),
             Value::List(v) => write_seq(f, "(", v, ")"),
             Value::Set(v) => write_seq(f, "#{", v, "}"),
@@ -238,5 +282,19 @@ mod tests {
             Value::Float(Float(1.0)),
         ]);
         assert_eq!(v.to_string(), "[:r \"k\" nil 1.0]");
+    }
+
+    #[test]
+    fn displays_strings_chars_and_floats_as_readable_edn() {
+        // Regressions from fuzzing (edn_value): each printed form must read back as EDN.
+        assert_eq!(Value::string("a\"b\\\n\u{0}\u{1b}é").to_string(), r#""a\"b\\\n\u0000\u001bé""#);
+        assert_eq!(Value::Char('\n').to_string(), "\\newline");
+        assert_eq!(Value::Char(' ').to_string(), "\\space");
+        assert_eq!(Value::Char('\u{7f}').to_string(), "\\u007f");
+        assert_eq!(Value::Char('é').to_string(), "\\é");
+        assert_eq!(Value::Float(Float(1e300)).to_string(), "1e300");
+        assert_eq!(Value::Float(Float(-0.0)).to_string(), "-0.0");
+        assert_eq!(Value::Float(Float(2.5)).to_string(), "2.5");
+        assert_eq!(Value::Float(Float(f64::NEG_INFINITY)).to_string(), "##-Inf");
     }
 }

@@ -9,9 +9,21 @@
 //! Decoding happens once per op before any search, so [`Model::step`], which the search calls
 //! millions of times, works on compact, pre-digested ops and never parses a [`Value`].
 
+mod counter;
+mod kv;
+mod multi_register;
+mod mutex;
+mod queue;
 mod register;
+mod set;
 
+pub use counter::{Counter, CounterOp};
+pub use kv::{Kv, KvAction, KvOp, KvState};
+pub use multi_register::{MicroOp, MultiRegister, MultiRegisterTxn};
+pub use mutex::{Mutex, MutexOp};
+pub use queue::{Dequeued, FifoQueue, QueueOp, UnorderedQueue};
 pub use register::{CasRegister, Register, RegisterOp};
+pub use set::{Set, SetOp};
 
 use crate::history::Value;
 use std::fmt::Debug;
@@ -107,12 +119,15 @@ pub const MODELS: &[(&str, &str)] = &[
     ("register", "read, write; one value, initially nil (or --init)"),
     ("cas-register", "read, write, cas [old new]; one value"),
     ("mutex", "acquire, release"),
-    ("set", "add v, read (the whole set)"),
-    ("counter", "add/increment v, read; initially 0"),
-    ("unordered-queue", "enqueue v, dequeue; a multiset"),
-    ("fifo-queue", "enqueue v, dequeue; a FIFO queue"),
-    ("kv", "get, put, append with :key; string values, initially \"\""),
-    ("multi-register", "txn of [:read k v] / [:write k v]; a map of registers"),
+    ("set", "add v, read (the whole set); initially empty (or --init, a collection)"),
+    ("counter", "add/increment v (nil means 1), read; initially 0 (or --init)"),
+    ("unordered-queue", "enqueue v, dequeue (nil: found it empty); a multiset"),
+    ("fifo-queue", "enqueue v, dequeue (nil: found it empty); a FIFO queue"),
+    ("kv", "get, put, append with :key; string values, initially \"\" (or --init, a map)"),
+    (
+        "multi-register",
+        "txn of [:read k v] / [:write k v]; a map of registers, initially nil (or --init, a map)",
+    ),
 ];
 
 /// Shared decoding helper: the `[a b]` pair a cas (or similar) carries.
@@ -126,4 +141,126 @@ pub(crate) fn pair<'a>(v: &'a Value, what: &str) -> Result<(&'a Value, &'a Value
 /// Shared decoding helper: the error for an `:f` a model does not have.
 pub(crate) fn unknown_f(model: &str, f: &str, expected: &str) -> DecodeError {
     DecodeError::new(format!("the {model} model has no operation :{f} (it has {expected})"))
+}
+
+/// Shared decoding helper: the elements of a collection (vector, list or set), sorted and without
+/// duplicates. `nil` is the empty collection, as Clojure's `(set nil)` is.
+pub(crate) fn elements(v: &Value, what: &str) -> Result<Vec<Value>, DecodeError> {
+    let items = match v {
+        Value::Nil => return Ok(Vec::new()),
+        Value::Set(items) => return Ok(items.clone()),
+        Value::Vector(items) | Value::List(items) => items,
+        _ => {
+            return Err(DecodeError::new(format!(
+                "{what} needs a collection (vector, list or set), got {v}"
+            )));
+        }
+    };
+    let mut items = items.clone();
+    items.sort();
+    items.dedup();
+    Ok(items)
+}
+
+/// How many elements a description shows before eliding the rest: a state of 10,000 elements
+/// in an explanation buries the one element that matters.
+const SHOWN: usize = 32;
+
+/// Shared display helper: `items` space-separated between `open` and `close`, eliding all but
+/// the first [`SHOWN`] ("#{1 2 3 … and 97 more}").
+pub(crate) fn show(open: &str, items: &[Value], close: &str) -> String {
+    let mut s = String::from(open);
+    for (i, v) in items.iter().take(SHOWN).enumerate() {
+        if i > 0 {
+            s.push(' ');
+        }
+        s.push_str(&v.to_string());
+    }
+    if items.len() > SHOWN {
+        s.push_str(&format!(" … and {} more", items.len() - SHOWN));
+    }
+    s.push_str(close);
+    s
+}
+
+/// Shared display helper: elements named in a sentence ("3", "3 and 5", "3, 5 and 7"), eliding
+/// all but the first [`SHOWN`].
+pub(crate) fn and_list(items: &[Value]) -> String {
+    let shown: Vec<String> = items.iter().take(SHOWN).map(Value::to_string).collect();
+    let rest = items.len() - shown.len();
+    match (shown.split_last(), rest) {
+        (None, _) => String::new(),
+        (Some((last, [])), 0) => last.clone(),
+        (Some((last, init)), 0) => format!("{} and {last}", init.join(", ")),
+        (Some(_), rest) => format!("{} and {rest} more", shown.join(", ")),
+    }
+}
+
+/// Shared state helper for models whose state is a small map kept as `(key, value)` sorted by
+/// key, holding only entries whose value differs from the default every absent key has (so
+/// that equal contents are equal, equally hashed states): the value of `key`, if not default.
+pub(crate) fn entry<'a, V>(entries: &'a [(Value, V)], key: &Value) -> Option<&'a V> {
+    entries.binary_search_by(|(k, _)| k.cmp(key)).ok().map(|i| &entries[i].1)
+}
+
+/// Shared state helper: sets `key` to `value` in sorted `entries`; `None` (the default value)
+/// removes the entry. See [`entry`].
+pub(crate) fn set_entry<V>(entries: &mut Vec<(Value, V)>, key: &Value, value: Option<V>) {
+    match (entries.binary_search_by(|(k, _)| k.cmp(key)), value) {
+        (Ok(i), None) => drop(entries.remove(i)),
+        (Ok(i), Some(v)) => entries[i].1 = v,
+        (Err(_), None) => {}
+        (Err(i), Some(v)) => entries.insert(i, (key.clone(), v)),
+    }
+}
+
+/// Shared state helper: hand-built initial entries in the canonical form of [`entry`]: sorted,
+/// one entry per key (the last given wins, as in [`Value::map`]), no default values.
+pub(crate) fn canonical_entries<V: Clone>(
+    entries: &[(Value, V)],
+    is_default: impl Fn(&V) -> bool,
+) -> Vec<(Value, V)> {
+    let mut out = Vec::with_capacity(entries.len());
+    for (k, v) in entries {
+        set_entry(&mut out, k, (!is_default(v)).then(|| v.clone()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elements_sorts_dedups_and_rejects_scalars() {
+        let v = Value::List(vec![3.into(), 1.into(), 3.into()]);
+        assert_eq!(elements(&v, "a read").unwrap(), vec![Value::Int(1), Value::Int(3)]);
+        assert_eq!(elements(&Value::Nil, "a read").unwrap(), vec![]);
+        let e = elements(&Value::Int(3), "a set :read").unwrap_err();
+        assert_eq!(e.message, "a set :read needs a collection (vector, list or set), got 3");
+    }
+
+    #[test]
+    fn descriptions_elide_long_collections() {
+        let few: Vec<Value> = (1..=3).map(Value::Int).collect();
+        assert_eq!(show("#{", &few, "}"), "#{1 2 3}");
+        assert_eq!(and_list(&few), "1, 2 and 3");
+        assert_eq!(and_list(&few[..1]), "1");
+        let many: Vec<Value> = (0..40).map(Value::Int).collect();
+        assert!(show("[", &many, "]").ends_with("31 … and 8 more]"));
+        assert!(and_list(&many).ends_with("31 and 8 more"));
+    }
+
+    #[test]
+    fn entries_stay_sorted_without_defaults() {
+        let (x, y) = (Value::keyword("x"), Value::keyword("y"));
+        let mut e = canonical_entries(&[(y.clone(), 1), (x.clone(), 0), (y.clone(), 2)], |v| *v == 0);
+        assert_eq!(e, vec![(y.clone(), 2)]);
+        set_entry(&mut e, &x, Some(5));
+        assert_eq!(e, vec![(x.clone(), 5), (y.clone(), 2)]);
+        assert_eq!(entry(&e, &x), Some(&5));
+        set_entry(&mut e, &y, None);
+        assert_eq!(e, vec![(x.clone(), 5)]);
+        assert_eq!(entry(&e, &y), None);
+    }
 }

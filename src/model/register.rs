@@ -69,6 +69,14 @@ macro_rules! register_model {
             }
         }
 
+        impl $name {
+            /// A register starting with `init`. Any value will do; the `Result` matches the
+            /// other models' `with_init`, which validate their initial values.
+            pub fn with_init(init: Value) -> Result<$name, DecodeError> {
+                Ok($name { init })
+            }
+        }
+
         impl Model for $name {
             type State = Value;
             type Op = RegisterOp;

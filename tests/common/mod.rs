@@ -26,6 +26,8 @@ pub fn etcd_files(dir: &std::path::Path) -> Vec<PathBuf> {
     files
 }
 
+pub mod generate;
+
 /// Path to the built `labrys` binary.
 pub fn labrys_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_labrys"))

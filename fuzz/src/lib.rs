@@ -1,0 +1,41 @@
+//! What every reader target checks, beyond "does not panic": the same properties for each
+//! format, so the targets differ only in the [`Format`] they pass.
+
+use labrys::history::{ErrorKind, Format, ReadOptions, Summary, read_bytes};
+
+/// Reads `data` strictly and leniently, and checks what the CLI would do with the result:
+/// summarize a history, or render an error.
+///
+/// Properties checked:
+/// - a read error is located (line and column from 1) and renders without panicking;
+/// - a lenient read fails only where a strict read fails with a non-pairing error, and it
+///   fails with that same error (pairing problems become warnings, nothing else changes);
+/// - when the strict read succeeds, the lenient one yields the same ops.
+pub fn check_reader(data: &[u8], format: Format) {
+    let strict = read_bytes("fuzz", data, format, &ReadOptions { format: None, lenient: false });
+    let lenient = read_bytes("fuzz", data, format, &ReadOptions { format: None, lenient: true });
+    for result in [&strict, &lenient] {
+        match result {
+            Ok(history) => {
+                let _ = Summary::of(history);
+                let _ = history.heap_bytes();
+            }
+            Err(e) => {
+                assert_ne!(e.kind, ErrorKind::Io, "an in-memory read cannot fail with I/O");
+                assert!(e.line >= 1 && e.column >= 1, "unlocated error: {e:?}");
+                let _ = e.to_string();
+            }
+        }
+    }
+    match (&strict, &lenient) {
+        (Ok(s), Ok(l)) => assert_eq!(s.ops, l.ops, "lenient read changed the ops"),
+        (Ok(_), Err(l)) => panic!("lenient read failed where strict succeeded: {l:?}"),
+        // Up to a strict read's first error there was no pairing problem, so a lenient read
+        // saw exactly the same events and must stop at the same place.
+        (Err(s), _) if !s.kind.is_pairing() => {
+            assert_eq!(Some(s), lenient.as_ref().err(), "lenient read disagrees on a non-pairing error")
+        }
+        (Err(_), Err(l)) => assert!(!l.kind.is_pairing(), "lenient read failed on pairing: {l:?}"),
+        (Err(_), Ok(_)) => {}
+    }
+}

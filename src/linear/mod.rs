@@ -1,0 +1,263 @@
+//! Linearizability checking: split the history by key, check every key in parallel with the WGL
+//! search, and give each key its own verdict, with a counterexample when it is invalid.
+//!
+//! A history is linearizable iff every key is (Herlihy & Wing's locality; Horn & Kroening's
+//! P-compositionality), so keys never need to be searched together.
+
+pub mod oracle;
+mod prepare;
+pub mod search;
+
+pub use prepare::{prepare, DecodeFailure, Entry, Keying, Part};
+pub use search::{Exhausted, Limits, SearchResult, SearchStats, Stuck};
+
+use crate::history::{History, Value};
+use crate::model::Model;
+use crate::report::Verdict;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Budgets and switches for a check.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Split by key (`Some(true)`), never (`Some(false)`), or guess (`None`).
+    pub independent: Option<bool>,
+    /// Real-time order tolerance: A precedes B only if A completed more than this before B
+    /// was invoked (same unit as the history's times).
+    pub clock_skew: i64,
+    /// Model steps allowed per key.
+    pub max_steps: u64,
+    /// Wall-clock budget for the whole check.
+    pub timeout: Option<Duration>,
+    /// Memory budget for the searches' memo tables, all keys together, in bytes.
+    pub max_memory: Option<usize>,
+    /// Stop at the first invalid key (the others become unknown).
+    pub fail_fast: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            independent: None,
+            clock_skew: 0,
+            max_steps: 100_000_000,
+            timeout: None,
+            max_memory: None,
+            fail_fast: false,
+        }
+    }
+}
+
+/// An op of the history as reports cite it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OpRef {
+    /// Position in [`History::ops`].
+    #[serde(skip)]
+    pub position: u32,
+    /// The invocation's `:index` in the user's history.
+    pub index: u64,
+    /// The invocation's line in the user's file.
+    pub line: u32,
+    /// The process that ran it.
+    pub process: u32,
+    /// The op as the model describes it ("write 3").
+    pub text: String,
+}
+
+impl OpRef {
+    /// Cites `history.ops[position]`, described as `text`.
+    pub fn new(history: &History, position: u32, text: String) -> OpRef {
+        let op = &history.ops[position as usize];
+        OpRef { position, index: op.invoke_index, line: op.invoke_line, process: op.process, text }
+    }
+}
+
+/// One step of a linearization, in words.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LinearStep {
+    /// The op.
+    pub op: OpRef,
+    /// The state after it.
+    pub state_after: String,
+}
+
+/// An op that could have gone next but did not fit, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TriedOp {
+    /// The op.
+    pub op: OpRef,
+    /// Why it could not go next.
+    pub reason: String,
+}
+
+/// Why a key is not linearizable: where the search got furthest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Counterexample {
+    /// The op that had to take effect next (it had completed) but could not.
+    pub op: OpRef,
+    /// Why, in the model's words ("read 3, but the register held 4").
+    pub reason: String,
+    /// The state the object was in at that point.
+    pub state: String,
+    /// How many ops the longest linearizable prefix has.
+    pub prefix_len: usize,
+    /// The last steps of that prefix (at most [`Counterexample::SHOWN_PREFIX`]).
+    pub prefix_tail: Vec<LinearStep>,
+    /// The other ops that could have gone next, and why each did not fit (Knossos's
+    /// "final paths").
+    pub tried: Vec<TriedOp>,
+}
+
+impl Counterexample {
+    /// How many of the prefix's last steps a counterexample keeps.
+    pub const SHOWN_PREFIX: usize = 12;
+}
+
+/// The verdict for one key.
+#[derive(Clone, Debug, Serialize)]
+pub struct KeyResult {
+    /// The key (`None` for an unkeyed history).
+    pub key: Option<String>,
+    /// Valid, invalid or unknown.
+    pub verdict: Verdict,
+    /// Ops of this key in the history.
+    pub ops: usize,
+    /// Ops searched over (completed ops plus crashed ops that may have taken effect).
+    pub searched_ops: usize,
+    /// Crashed ops that may have taken effect.
+    pub crashed: usize,
+    /// Why the verdict is unknown, with how far the search got.
+    pub unknown_reason: Option<String>,
+    /// Why the key is invalid.
+    pub counterexample: Option<Counterexample>,
+    /// Search counters.
+    pub steps: u64,
+    /// Configurations memoized.
+    pub memo_entries: usize,
+    /// The most ops linearized at once.
+    pub max_depth: usize,
+    /// Time spent on this key.
+    pub millis: f64,
+}
+
+/// The result of checking one history for linearizability.
+#[derive(Clone, Debug, Serialize)]
+pub struct LinearReport {
+    /// The model's name.
+    pub model: String,
+    /// The overall verdict: invalid if any key is, else unknown if any key is, else valid.
+    pub verdict: Verdict,
+    /// One result per key, in order of first appearance.
+    pub keys: Vec<KeyResult>,
+}
+
+/// Checks `history` against `model`. Fails only when an op does not fit the model (bad input
+/// for this model); budgets running out give `unknown` keys, never an error.
+pub fn check<M: Model>(model: &M, history: &History, options: &Options) -> Result<LinearReport, DecodeFailure> {
+    let keying = Keying::detect(history, options.independent);
+    let parts = prepare(model, history, keying)?;
+    let deadline = options.timeout.map(|t| Instant::now() + t);
+    let memory_used = AtomicUsize::new(0);
+    let cancel = AtomicBool::new(false);
+    let limits = Limits {
+        max_steps: options.max_steps,
+        deadline,
+        memory: options.max_memory.map(|cap| (&memory_used, cap)),
+        cancel: options.fail_fast.then_some(&cancel),
+    };
+    // Largest keys first, so one big key does not start last and run alone.
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(parts[i].entries.len()));
+    let mut results: Vec<(usize, KeyResult)> = order
+        .into_par_iter()
+        .map(|i| {
+            let r = check_part(model, history, &parts[i], options.clock_skew, &limits);
+            if r.verdict == Verdict::Invalid && options.fail_fast {
+                cancel.store(true, Ordering::Relaxed);
+            }
+            (i, r)
+        })
+        .collect();
+    results.sort_by_key(|(i, _)| *i);
+    let keys: Vec<KeyResult> = results.into_iter().map(|(_, r)| r).collect();
+    Ok(LinearReport { model: model.name().to_string(), verdict: Verdict::combine(keys.iter().map(|k| k.verdict)), keys })
+}
+
+/// Searches one key and turns what the search found into a [`KeyResult`].
+pub fn check_part<M: Model>(
+    model: &M,
+    history: &History,
+    part: &Part<M::Op>,
+    skew: i64,
+    limits: &Limits<'_>,
+) -> KeyResult {
+    let started = Instant::now();
+    let (result, stats) = search::search(model, &part.entries, part.determinate, skew, limits);
+    let (verdict, unknown_reason, counterexample) = match result {
+        SearchResult::Linearizable(_) => (Verdict::Valid, None, None),
+        SearchResult::NotLinearizable(stuck) => {
+            (Verdict::Invalid, None, Some(counterexample(model, history, &part.entries, &stuck)))
+        }
+        SearchResult::Unknown(cause) => {
+            let why = format!(
+                "{} after {} steps: at most {} of {} ops linearized, {} configurations memoized",
+                cause.describe(),
+                stats.steps,
+                stats.max_depth,
+                part.entries.len(),
+                stats.memo_entries
+            );
+            (Verdict::Unknown, Some(why), None)
+        }
+    };
+    KeyResult {
+        key: part.key.as_ref().map(Value::to_string),
+        verdict,
+        ops: part.total_ops,
+        searched_ops: part.entries.len(),
+        crashed: part.entries.len() - part.determinate,
+        unknown_reason,
+        counterexample,
+        steps: stats.steps,
+        memo_entries: stats.memo_entries,
+        max_depth: stats.max_depth,
+        millis: started.elapsed().as_secs_f64() * 1e3,
+    }
+}
+
+/// Puts a failed search's furthest point into words.
+fn counterexample<M: Model>(
+    model: &M,
+    history: &History,
+    entries: &[Entry<M::Op>],
+    stuck: &Stuck<M::State>,
+) -> Counterexample {
+    let cite = |entry: u32| {
+        let e = &entries[entry as usize];
+        OpRef::new(history, e.op_index, model.describe_op(&e.op))
+    };
+    let why_not = |entry: u32| {
+        let op = &entries[entry as usize].op;
+        match model.step(&stuck.state, op) {
+            None => model.explain(&stuck.state, op),
+            Some(_) => format!(
+                "{} could take effect here, but every way of continuing from there fails",
+                model.describe_op(op)
+            ),
+        }
+    };
+    let skip = stuck.prefix.len().saturating_sub(Counterexample::SHOWN_PREFIX);
+    Counterexample {
+        op: cite(stuck.blocked),
+        reason: why_not(stuck.blocked),
+        state: model.describe_state(&stuck.state),
+        prefix_len: stuck.prefix.len(),
+        prefix_tail: stuck.prefix[skip..]
+            .iter()
+            .map(|(e, s)| LinearStep { op: cite(*e), state_after: model.describe_state(s) })
+            .collect(),
+        tried: stuck.candidates.iter().map(|&e| TriedOp { op: cite(e), reason: why_not(e) }).collect(),
+    }
+}

@@ -1,0 +1,472 @@
+//! The Wing–Gong linearizability search with Lowe's memoization (WGL), over one part of a
+//! history.
+//!
+//! Calls and returns form a doubly linked list in time order. The search walks it: at a call it
+//! tries to linearize that op next (apply it to the model, remove its call and return from the
+//! list — "lifting"); at a return it must backtrack, since that op should already have been
+//! linearized. A configuration (set of linearized ops, model state) seen before is skipped: that
+//! memo turns the tree search into a graph search.
+//!
+//! Crashed ops have a call and no return: nothing ever forces them, so they are linearized only
+//! where the search finds them useful, and the search succeeds once every op that completed is
+//! linearized. They take the highest ids so that "every op below k is linearized" stays a
+//! single number, keeping memo keys short.
+//!
+//! Memo keys: the linearized set is kept as a bitset (bitvec) and hashed incrementally by
+//! XOR of per-op random words (Zobrist), so the hash costs O(1) per step. To compare keys
+//! exactly (a verdict never rests on a hash alone), the set is stored compactly as k, the first
+//! op that is not linearized, plus the linearized ops above k — at most the ops concurrent with
+//! k and the crashed ops.
+//!
+//! Cost: exponential in the worst case (the problem is NP-complete), in practice bounded by the
+//! number of distinct configurations, which grows with concurrency, not history length.
+
+use super::prepare::Entry;
+use crate::model::Model;
+use bitvec::vec::BitVec;
+use hashbrown::HashTable;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+
+const NIL: u32 = u32::MAX;
+/// How many steps pass between checks of the clock, the memory budget and cancellation.
+const CHECK_EVERY: u64 = 1 << 10;
+
+/// Limits on one search. Running out of any is an `Unknown` result, never a verdict.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits<'a> {
+    /// Model steps allowed.
+    pub max_steps: u64,
+    /// Wall-clock deadline.
+    pub deadline: Option<Instant>,
+    /// Memory shared by all searches running at once: bytes in use, and the cap.
+    pub memory: Option<(&'a AtomicUsize, usize)>,
+    /// Set by another thread to stop this search (`--fail-fast`).
+    pub cancel: Option<&'a AtomicBool>,
+}
+
+/// Why a search stopped without a verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exhausted {
+    /// The step budget ran out.
+    Steps,
+    /// The deadline passed.
+    Time,
+    /// The memory cap was reached.
+    Memory,
+    /// Another part was found invalid and `--fail-fast` stopped this one.
+    Cancelled,
+}
+
+impl Exhausted {
+    /// In words, for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Exhausted::Steps => "the step budget ran out",
+            Exhausted::Time => "the time budget (--timeout) ran out",
+            Exhausted::Memory => "the memory budget (--max-memory) ran out",
+            Exhausted::Cancelled => "stopped early (--fail-fast) after another key was found invalid",
+        }
+    }
+}
+
+/// Where a failed search got furthest: the material for a counterexample.
+#[derive(Clone, Debug)]
+pub struct Stuck<S> {
+    /// The longest linearization found: entries in order, each with the state after it.
+    pub prefix: Vec<(u32, S)>,
+    /// The state after the prefix.
+    pub state: S,
+    /// The entry that had to be linearized next (its completion came) but could not be.
+    pub blocked: u32,
+    /// The entries that could have gone next (invoked, not linearized), `blocked` excluded.
+    pub candidates: Vec<u32>,
+}
+
+/// What a search found.
+#[derive(Clone, Debug)]
+pub enum SearchResult<S> {
+    /// A linearization: entry indices in order (crashed ops that never took effect omitted).
+    Linearizable(Vec<u32>),
+    /// No linearization exists; where the search got furthest.
+    NotLinearizable(Stuck<S>),
+    /// A budget ran out.
+    Unknown(Exhausted),
+}
+
+/// Counters from a search, for reports and budgets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SearchStats {
+    /// Model steps taken.
+    pub steps: u64,
+    /// Configurations memoized.
+    pub memo_entries: usize,
+    /// Approximate bytes held by the memo.
+    pub memo_bytes: usize,
+    /// The most ops linearized at once.
+    pub max_depth: usize,
+}
+
+struct MemoEntry<S> {
+    hash: u64,
+    ids: Box<[u32]>,
+    state: S,
+}
+
+struct Frame<S> {
+    entry: u32,
+    prev_state: S,
+    /// Other states the op could have led to (nondeterministic models), not yet tried.
+    alternatives: Vec<S>,
+}
+
+/// Runs the search over `entries` (as [`super::prepare::Part`] orders them: `determinate`
+/// completed ops first, then crashed ones). `skew` widens real-time order: A precedes B only if
+/// A completed more than `skew` before B was invoked.
+pub fn search<M: Model>(
+    model: &M,
+    entries: &[Entry<M::Op>],
+    determinate: usize,
+    skew: i64,
+    limits: &Limits<'_>,
+) -> (SearchResult<M::State>, SearchStats) {
+    let mut s = Search::new(model, entries, determinate, skew);
+    let result = match s.run(limits, None) {
+        Run::Done(r) => r,
+        Run::Captured(_) => unreachable!("no capture was asked for"),
+        Run::Failed { best_step } => {
+            // Replay the (deterministic) search to the step where it got furthest and
+            // capture the stack there: cheaper than copying the stack every time it grows.
+            let mut replay = Search::new(model, entries, determinate, skew);
+            let unlimited = Limits { max_steps: u64::MAX, deadline: None, memory: None, cancel: None };
+            match replay.run(&unlimited, Some(best_step)) {
+                Run::Captured(stuck) => SearchResult::NotLinearizable(stuck),
+                _ => unreachable!("the replay follows the same path"),
+            }
+        }
+    };
+    let stats = SearchStats {
+        steps: s.steps,
+        memo_entries: s.memo.len(),
+        memo_bytes: s.memo_bytes,
+        max_depth: s.best_depth,
+    };
+    if let Some((used, _)) = limits.memory {
+        used.fetch_sub(s.reported_bytes, Ordering::Relaxed);
+    }
+    (result, stats)
+}
+
+enum Run<S> {
+    Done(SearchResult<S>),
+    Failed { best_step: u64 },
+    Captured(Stuck<S>),
+}
+
+struct Search<'a, M: Model> {
+    model: &'a M,
+    entries: &'a [Entry<M::Op>],
+    determinate: u32,
+    /// Linked list of events: node 2i is entry i's call, 2i+1 its return; `head` the sentinel.
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    head: u32,
+    linearized: BitVec<u64>,
+    zobrist: Vec<u64>,
+    set_hash: u64,
+    /// The first completed entry not linearized (`determinate` when all are).
+    k: u32,
+    /// For each completed entry i, the last completed entry invoked before i's return: only
+    /// entries up to it can be linearized while i is not.
+    window_end: Vec<u32>,
+    state: M::State,
+    stack: Vec<Frame<M::State>>,
+    memo: HashTable<MemoEntry<M::State>>,
+    memo_bytes: usize,
+    reported_bytes: usize,
+    hasher: ahash::RandomState,
+    scratch_ids: Vec<u32>,
+    scratch_states: Vec<M::State>,
+    /// Completed entries not yet linearized.
+    remaining: usize,
+    /// Model steps taken.
+    steps: u64,
+    /// Moves through the event list (steps, skips and backtracks): identifies a point of the
+    /// search exactly, for the replay that captures a counterexample.
+    moves: u64,
+    best_depth: usize,
+    best_move: Option<u64>,
+}
+
+impl<'a, M: Model> Search<'a, M> {
+    fn new(model: &'a M, entries: &'a [Entry<M::Op>], determinate: usize, skew: i64) -> Self {
+        let n = entries.len();
+        let mut events: Vec<(i64, u8, u32)> = Vec::with_capacity(2 * n);
+        for (i, e) in entries.iter().enumerate() {
+            events.push((e.invoke, 0, 2 * i as u32));
+            if i < determinate {
+                events.push((e.complete.saturating_add(skew), 1, 2 * i as u32 + 1));
+            }
+        }
+        // At equal times calls come first: ops that touch at an instant are concurrent.
+        events.sort_unstable();
+        let head = 2 * n as u32;
+        let mut next = vec![NIL; 2 * n + 1];
+        let mut prev = vec![NIL; 2 * n + 1];
+        let mut last = head;
+        for &(_, _, node) in &events {
+            next[last as usize] = node;
+            prev[node as usize] = last;
+            last = node;
+        }
+        let mut window_end = Vec::with_capacity(determinate);
+        let mut j = 0usize;
+        for e in &entries[..determinate] {
+            let bound = e.complete.saturating_add(skew);
+            while j + 1 < determinate && entries[j + 1].invoke <= bound {
+                j += 1;
+            }
+            window_end.push(j as u32);
+        }
+        // Window ends must not decrease for the two-pointer walk above to be right; they do
+        // not, because completions can be out of order: take the running maximum of bounds.
+        let mut running = 0u32;
+        for (i, w) in window_end.iter_mut().enumerate() {
+            running = running.max(*w).max(i as u32);
+            *w = running;
+        }
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let zobrist = (0..n)
+            .map(|_| {
+                seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let mut z = seed;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                z ^ (z >> 31)
+            })
+            .collect();
+        Search {
+            model,
+            entries,
+            determinate: determinate as u32,
+            next,
+            prev,
+            head,
+            linearized: BitVec::repeat(false, n),
+            zobrist,
+            set_hash: 0,
+            k: 0,
+            window_end,
+            state: model.init(),
+            stack: Vec::new(),
+            memo: HashTable::new(),
+            memo_bytes: 0,
+            reported_bytes: 0,
+            hasher: ahash::RandomState::with_seeds(1, 2, 3, 4),
+            scratch_ids: Vec::new(),
+            scratch_states: Vec::new(),
+            remaining: determinate,
+            steps: 0,
+            moves: 0,
+            best_depth: 0,
+            best_move: None,
+        }
+    }
+
+    fn lift(&mut self, entry: u32) {
+        for node in [2 * entry, 2 * entry + 1] {
+            if entry >= self.determinate && node % 2 == 1 {
+                break; // crashed ops have no return node
+            }
+            let (p, n) = (self.prev[node as usize], self.next[node as usize]);
+            self.next[p as usize] = n;
+            if n != NIL {
+                self.prev[n as usize] = p;
+            }
+        }
+    }
+
+    fn unlift(&mut self, entry: u32) {
+        // Reinsert in the reverse order of removal (dancing links).
+        for node in [2 * entry + 1, 2 * entry] {
+            if entry >= self.determinate && node % 2 == 1 {
+                continue;
+            }
+            let (p, n) = (self.prev[node as usize], self.next[node as usize]);
+            self.next[p as usize] = node;
+            if n != NIL {
+                self.prev[n as usize] = node;
+            }
+        }
+    }
+
+    fn mark(&mut self, entry: u32) {
+        self.linearized.set(entry as usize, true);
+        self.set_hash ^= self.zobrist[entry as usize];
+        if entry < self.determinate {
+            self.remaining -= 1;
+        }
+        if entry == self.k {
+            while self.k < self.determinate && self.linearized[self.k as usize] {
+                self.k += 1;
+            }
+        }
+    }
+
+    fn unmark(&mut self, entry: u32) {
+        self.linearized.set(entry as usize, false);
+        self.set_hash ^= self.zobrist[entry as usize];
+        if entry < self.determinate {
+            self.remaining += 1;
+        }
+        if entry < self.k {
+            self.k = entry;
+        }
+    }
+
+    /// The exact memo key of the current linearized set, into `scratch_ids`.
+    fn set_key(&mut self) {
+        let ids = &mut self.scratch_ids;
+        ids.clear();
+        ids.push(self.k);
+        let bits = &self.linearized;
+        if self.k < self.determinate {
+            let end = self.window_end[self.k as usize] as usize + 1;
+            ids.extend(bits[self.k as usize + 1..end].iter_ones().map(|i| (i + self.k as usize + 1) as u32));
+        }
+        let d = self.determinate as usize;
+        ids.extend(bits[d..].iter_ones().map(|i| (i + d) as u32));
+    }
+
+    /// Records the configuration (current set, `state`) in the memo; false if it was there.
+    fn remember(&mut self, state: &M::State) -> bool {
+        self.set_key();
+        let hash = self.set_hash ^ self.hasher.hash_one(state);
+        let ids = &self.scratch_ids;
+        if self.memo.find(hash, |e| e.hash == hash && *e.ids == **ids && e.state == *state).is_some() {
+            return false;
+        }
+        self.memo_bytes += std::mem::size_of::<MemoEntry<M::State>>() + 4 * ids.len() + 8;
+        let entry = MemoEntry { hash, ids: ids.clone().into_boxed_slice(), state: state.clone() };
+        self.memo.insert_unique(hash, entry, |e| e.hash);
+        true
+    }
+
+    /// Tries to linearize `entry` next: applies it (mark) and keeps it if some resulting
+    /// state makes a configuration not seen before.
+    fn try_linearize(&mut self, entry: u32) -> bool {
+        let mut succ = std::mem::take(&mut self.scratch_states);
+        succ.clear();
+        self.model.step_all(&self.state, &self.entries[entry as usize].op, &mut succ);
+        if succ.is_empty() {
+            self.scratch_states = succ;
+            return false;
+        }
+        self.mark(entry);
+        while let Some(next_state) = succ.pop() {
+            if self.remember(&next_state) {
+                let prev_state = std::mem::replace(&mut self.state, next_state);
+                let alternatives = std::mem::take(&mut succ);
+                self.stack.push(Frame { entry, prev_state, alternatives });
+                self.lift(entry);
+                self.scratch_states = succ;
+                return true;
+            }
+        }
+        self.unmark(entry);
+        self.scratch_states = succ;
+        false
+    }
+
+    /// Undoes the top frame, or moves it to its next unseen alternative state. Returns the
+    /// node to continue from (the one after the undone op's call), or `None` when the stack is
+    /// empty: nothing is left to try.
+    fn backtrack(&mut self) -> Option<u32> {
+        let mut frame = self.stack.pop()?;
+        while let Some(alt) = frame.alternatives.pop() {
+            if self.remember(&alt) {
+                self.state = alt;
+                self.stack.push(frame);
+                return Some(self.next[self.head as usize]);
+            }
+        }
+        self.unmark(frame.entry);
+        self.unlift(frame.entry);
+        self.state = frame.prev_state;
+        Some(self.next[2 * frame.entry as usize])
+    }
+
+    fn check_limits(&mut self, limits: &Limits<'_>) -> Option<Exhausted> {
+        if self.steps >= limits.max_steps {
+            return Some(Exhausted::Steps);
+        }
+        if self.moves % CHECK_EVERY != 0 {
+            return None;
+        }
+        if limits.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Some(Exhausted::Cancelled);
+        }
+        if limits.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Some(Exhausted::Time);
+        }
+        if let Some((used, cap)) = limits.memory {
+            let delta = self.memo_bytes - self.reported_bytes;
+            self.reported_bytes = self.memo_bytes;
+            if used.fetch_add(delta, Ordering::Relaxed) + delta > cap {
+                return Some(Exhausted::Memory);
+            }
+        }
+        None
+    }
+
+    fn run(&mut self, limits: &Limits<'_>, capture_at: Option<u64>) -> Run<M::State> {
+        let mut node = self.next[self.head as usize];
+        loop {
+            if self.remaining == 0 {
+                return Run::Done(SearchResult::Linearizable(self.stack.iter().map(|f| f.entry).collect()));
+            }
+            if let Some(cause) = self.check_limits(limits) {
+                return Run::Done(SearchResult::Unknown(cause));
+            }
+            self.moves += 1;
+            if node != NIL && node % 2 == 0 {
+                self.steps += 1;
+                let entry = node / 2;
+                node = if self.try_linearize(entry) { self.next[self.head as usize] } else { self.next[node as usize] };
+                continue;
+            }
+            // A return: that op should already be linearized. (The end of the list cannot be
+            // reached while completed ops remain, since their returns follow their calls.)
+            if node != NIL {
+                if capture_at == Some(self.moves) {
+                    return Run::Captured(self.capture(node / 2, node));
+                }
+                if self.best_move.is_none() || self.stack.len() > self.best_depth {
+                    self.best_depth = self.stack.len();
+                    self.best_move = Some(self.moves);
+                }
+            }
+            match self.backtrack() {
+                None => return Run::Failed { best_step: self.best_move.unwrap_or(0) },
+                Some(n) => node = n,
+            }
+        }
+    }
+
+    fn capture(&self, blocked: u32, return_node: u32) -> Stuck<M::State> {
+        let mut prefix = Vec::with_capacity(self.stack.len());
+        for (i, f) in self.stack.iter().enumerate() {
+            let after = self.stack.get(i + 1).map_or(&self.state, |next| &next.prev_state);
+            prefix.push((f.entry, after.clone()));
+        }
+        let mut candidates = Vec::new();
+        let mut n = self.next[self.head as usize];
+        while n != return_node && n != NIL {
+            if n % 2 == 0 && n / 2 != blocked {
+                candidates.push(n / 2);
+            }
+            n = self.next[n as usize];
+        }
+        Stuck { prefix, state: self.state.clone(), blocked, candidates }
+    }
+}

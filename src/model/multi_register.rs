@@ -1,0 +1,287 @@
+//! Knossos's multi-register: transactions of reads and writes over a map of registers.
+
+use super::{DecodeError, Model, OpView, canonical_entries, entry, set_entry, unknown_f};
+use crate::history::Value;
+
+/// One read or write inside a transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum MicroOp {
+    /// Read register `.0`, which returned `.1` (`None`: the result is unknown).
+    Read(Value, Option<Value>),
+    /// Write `.1` to register `.0`.
+    Write(Value, Value),
+}
+
+/// A transaction: micro-ops applied in order, atomically.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MultiRegisterTxn(pub Vec<MicroOp>);
+
+/// A map of registers updated by transactions: `txn` with a vector of micro-ops `[:read k v]`
+/// and `[:write k v]` (or `:r` / `:w`), applied in order and atomically; a read sees earlier
+/// writes of its own transaction. Registers absent from [`MultiRegister::init`] start `nil`.
+///
+/// An `:ok` txn's micro-ops, with the values read, come from its completion value (which echoes
+/// the writes). A txn whose outcome is unknown takes its micro-ops from the invocation: its reads
+/// constrain nothing, its writes may happen.
+///
+/// The state is `(register, value)` sorted by register, without `nil` values.
+#[derive(Clone, Debug, Default)]
+pub struct MultiRegister {
+    /// The registers' values before the history starts; absent ones are `nil`. Need not be
+    /// sorted: [`Model::init`] normalizes it.
+    pub init: Vec<(Value, Value)>,
+}
+
+impl MultiRegister {
+    /// Registers starting with the values of `init`, a map such as `{:x 0 :y 0}` (`nil`: all
+    /// registers `nil`).
+    pub fn with_init(init: Value) -> Result<MultiRegister, DecodeError> {
+        match init {
+            Value::Nil => Ok(MultiRegister::default()),
+            Value::Map(entries) => Ok(MultiRegister { init: entries }),
+            _ => Err(DecodeError::new(format!(
+                "the multi-register's initial value needs a map of register → value, such as {{:x 0 :y 0}}, \
+                 got {init}"
+            ))),
+        }
+    }
+}
+
+/// Holds `nil` for every register without an entry.
+static NIL: Value = Value::Nil;
+
+fn value_of<'a>(state: &'a [(Value, Value)], key: &Value) -> &'a Value {
+    entry(state, key).unwrap_or(&NIL)
+}
+
+/// Decodes `[:read k v]` / `[:write k v]`; a read's `v` is kept only if `reads_known`.
+fn decode_micro(v: &Value, reads_known: bool) -> Result<MicroOp, DecodeError> {
+    if let Some([f, k, x]) = v.as_seq() {
+        match f.as_name() {
+            Some("read" | "r") => return Ok(MicroOp::Read(k.clone(), reads_known.then(|| x.clone()))),
+            Some("write" | "w") => return Ok(MicroOp::Write(k.clone(), x.clone())),
+            _ => {}
+        }
+    }
+    Err(DecodeError::new(format!(
+        "a multi-register :txn micro-op needs [:read k v] or [:write k v] (or :r, :w), got {v}"
+    )))
+}
+
+fn decode_txn(v: &Value, reads_known: bool) -> Result<Vec<MicroOp>, DecodeError> {
+    let micros = v.as_seq().ok_or_else(|| {
+        DecodeError::new(format!("a multi-register :txn needs a vector of micro-ops, got {v}"))
+    })?;
+    micros.iter().map(|m| decode_micro(m, reads_known)).collect()
+}
+
+/// Where a transaction's reads went wrong: the first read that saw something other than what the
+/// register held at that point, with what it held and whether the txn itself had written it.
+struct BadRead<'a> {
+    key: &'a Value,
+    seen: &'a Value,
+    held: Value,
+    own_write: bool,
+}
+
+/// Applies `txn` to `state`: the next state, or the first read that failed.
+fn apply<'a>(
+    state: &[(Value, Value)],
+    txn: &'a MultiRegisterTxn,
+) -> Result<Vec<(Value, Value)>, BadRead<'a>> {
+    let mut next = state.to_vec();
+    for (i, micro) in txn.0.iter().enumerate() {
+        match micro {
+            MicroOp::Read(key, Some(seen)) if value_of(&next, key) != seen => {
+                let own_write = txn.0[..i].iter().any(|m| matches!(m, MicroOp::Write(k, _) if k == key));
+                return Err(BadRead { key, seen, held: value_of(&next, key).clone(), own_write });
+            }
+            MicroOp::Read(..) => {}
+            MicroOp::Write(key, v) => set_entry(&mut next, key, (!v.is_nil()).then(|| v.clone())),
+        }
+    }
+    Ok(next)
+}
+
+impl Model for MultiRegister {
+    type State = Vec<(Value, Value)>;
+    type Op = MultiRegisterTxn;
+
+    fn name(&self) -> &str {
+        "multi-register"
+    }
+
+    fn init(&self) -> Vec<(Value, Value)> {
+        canonical_entries(&self.init, Value::is_nil)
+    }
+
+    fn decode(&self, op: &OpView<'_>) -> Result<MultiRegisterTxn, DecodeError> {
+        if op.f != "txn" {
+            return Err(unknown_f("multi-register", op.f, ":txn"));
+        }
+        let micros = match op.output {
+            None => decode_txn(op.input, false)?,
+            // Some clients complete write-only txns with nil; a txn that read must say what.
+            Some(Value::Nil) => {
+                let micros = decode_txn(op.input, false)?;
+                if micros.iter().any(|m| matches!(m, MicroOp::Read(..))) {
+                    return Err(DecodeError::new(format!(
+                        "an :ok multi-register :txn that reads needs the values it read in its completion, \
+                         got nil (invoked with {})",
+                        op.input
+                    )));
+                }
+                micros
+            }
+            Some(out) => decode_txn(out, true)?,
+        };
+        Ok(MultiRegisterTxn(micros))
+    }
+
+    fn step(&self, state: &Vec<(Value, Value)>, txn: &MultiRegisterTxn) -> Option<Vec<(Value, Value)>> {
+        apply(state, txn).ok()
+    }
+
+    fn is_read_only(&self, txn: &MultiRegisterTxn) -> bool {
+        txn.0.iter().all(|m| matches!(m, MicroOp::Read(..)))
+    }
+
+    fn describe_op(&self, txn: &MultiRegisterTxn) -> String {
+        let micros: Vec<String> = txn
+            .0
+            .iter()
+            .map(|m| match m {
+                MicroOp::Read(k, Some(v)) => format!("[:r {k} {v}]"),
+                MicroOp::Read(k, None) => format!("[:r {k} ?]"),
+                MicroOp::Write(k, v) => format!("[:w {k} {v}]"),
+            })
+            .collect();
+        format!("txn [{}]", micros.join(" "))
+    }
+
+    fn describe_state(&self, state: &Vec<(Value, Value)>) -> String {
+        let entries: Vec<String> = state.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        format!("{{{}}}", entries.join(", "))
+    }
+
+    fn explain(&self, state: &Vec<(Value, Value)>, txn: &MultiRegisterTxn) -> String {
+        let Err(bad) = apply(state, txn) else {
+            // Unreachable when called as documented (only after `step` refused the txn).
+            return format!(
+                "{} while the registers held {}",
+                self.describe_op(txn),
+                self.describe_state(state)
+            );
+        };
+        let BadRead { key, seen, held, own_write } = bad;
+        let why = if own_write {
+            format!("the txn had itself written {held} to {key} before")
+        } else {
+            format!("{key} held {held}")
+        };
+        format!("in {}, the read of {key} saw {seen}, but {why}", self.describe_op(txn))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kw(s: &str) -> Value {
+        Value::keyword(s)
+    }
+
+    fn micro(f: &str, k: &str, v: Value) -> Value {
+        Value::Vector(vec![kw(f), kw(k), v])
+    }
+
+    fn decode(input: Vec<Value>, output: Option<Vec<Value>>) -> Result<MultiRegisterTxn, DecodeError> {
+        let (input, output) = (Value::Vector(input), output.map(Value::Vector));
+        MultiRegister::default().decode(&OpView {
+            f: "txn",
+            input: &input,
+            output: output.as_ref(),
+            key: None,
+        })
+    }
+
+    fn xy(x: i64, y: i64) -> Vec<(Value, Value)> {
+        vec![(kw("x"), x.into()), (kw("y"), y.into())]
+    }
+
+    #[test]
+    fn reads_come_from_the_completion() {
+        let m = MultiRegister::with_init(Value::map(vec![(kw("x"), 0.into()), (kw("y"), 0.into())])).unwrap();
+        let txn = decode(
+            vec![micro("read", "x", Value::Nil), micro("write", "y", 2.into())],
+            Some(vec![micro("r", "x", 0.into()), micro("w", "y", 2.into())]),
+        )
+        .unwrap();
+        assert!(!m.is_read_only(&txn));
+        assert_eq!(m.step(&m.init(), &txn), Some(xy(0, 2)));
+        assert_eq!(m.step(&xy(1, 0), &txn), None);
+        assert_eq!(
+            m.explain(&xy(1, 0), &txn),
+            "in txn [[:r :x 0] [:w :y 2]], the read of :x saw 0, but :x held 1"
+        );
+    }
+
+    #[test]
+    fn reads_see_the_txns_own_writes() {
+        let m = MultiRegister::default();
+        let txn = decode(vec![], Some(vec![micro("w", "x", 1.into()), micro("r", "x", 2.into())])).unwrap();
+        assert_eq!(m.step(&m.init(), &txn), None);
+        assert_eq!(
+            m.explain(&m.init(), &txn),
+            "in txn [[:w :x 1] [:r :x 2]], the read of :x saw 2, but the txn had itself written 1 to :x before"
+        );
+        // Registers absent from the state read nil; writing nil leaves no entry.
+        let ok =
+            decode(vec![], Some(vec![micro("r", "z", Value::Nil), micro("w", "x", Value::Nil)])).unwrap();
+        assert_eq!(m.step(&xy(1, 1), &ok), Some(vec![(kw("y"), 1.into())]));
+    }
+
+    #[test]
+    fn crashed_txn_reads_nothing_but_may_write() {
+        let m = MultiRegister::default();
+        let txn = decode(vec![micro("read", "x", 5.into()), micro("write", "y", 2.into())], None).unwrap();
+        assert_eq!(txn.0[0], MicroOp::Read(kw("x"), None));
+        assert_eq!(m.describe_op(&txn), "txn [[:r :x ?] [:w :y 2]]");
+        assert_eq!(m.step(&m.init(), &txn), Some(vec![(kw("y"), 2.into())]));
+        let read_only = decode(vec![micro("read", "x", Value::Nil)], None).unwrap();
+        assert!(m.is_read_only(&read_only));
+    }
+
+    #[test]
+    fn decode_errors_say_what_was_expected() {
+        let e = decode(vec![micro("cas", "x", 1.into())], None).unwrap_err();
+        assert_eq!(
+            e.message,
+            "a multi-register :txn micro-op needs [:read k v] or [:write k v] (or :r, :w), got [:cas :x 1]"
+        );
+        let (input, out) = (Value::Vector(vec![micro("r", "x", Value::Nil)]), Value::Nil);
+        let e = MultiRegister::default().decode(&OpView {
+            f: "txn",
+            input: &input,
+            output: Some(&out),
+            key: None,
+        });
+        assert!(e.unwrap_err().message.starts_with("an :ok multi-register :txn that reads needs the values"));
+        let e = MultiRegister::default().decode(&OpView {
+            f: "txn",
+            input: &Value::Int(1),
+            output: None,
+            key: None,
+        });
+        assert_eq!(e.unwrap_err().message, "a multi-register :txn needs a vector of micro-ops, got 1");
+        let e = MultiRegister::default().decode(&OpView {
+            f: "read",
+            input: &Value::Nil,
+            output: None,
+            key: None,
+        });
+        assert_eq!(e.unwrap_err().message, "the multi-register model has no operation :read (it has :txn)");
+        let e = MultiRegister::with_init(Value::Int(0)).unwrap_err();
+        assert!(e.message.contains("needs a map of register → value"), "{}", e.message);
+    }
+}

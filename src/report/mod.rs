@@ -1,0 +1,234 @@
+//! Verdicts and reports.
+
+use serde::Serialize;
+
+/// The answer for a history, a key, or a whole run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Verdict {
+    /// Consistent: a witness order exists.
+    Valid,
+    /// A budget ran out before a definite answer; never a pass.
+    Unknown,
+    /// Definitely inconsistent.
+    Invalid,
+}
+
+impl Verdict {
+    /// Invalid if any is, else unknown if any is, else valid (also for no parts at all).
+    pub fn combine(verdicts: impl IntoIterator<Item = Verdict>) -> Verdict {
+        verdicts.into_iter().max().unwrap_or(Verdict::Valid)
+    }
+
+    /// The word used in text output.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Valid => "valid",
+            Verdict::Unknown => "unknown",
+            Verdict::Invalid => "INVALID",
+        }
+    }
+
+    /// The process exit code for this verdict (DESIGN.md section 5).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Valid => 0,
+            Verdict::Invalid => 1,
+            Verdict::Unknown => 2,
+        }
+    }
+}
+
+/// In JSON: `true`, `false` or `"unknown"`, as DESIGN.md section 5 specifies.
+impl Serialize for Verdict {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Verdict::Valid => s.serialize_bool(true),
+            Verdict::Invalid => s.serialize_bool(false),
+            Verdict::Unknown => s.serialize_str("unknown"),
+        }
+    }
+}
+
+use crate::history::{History, Summary};
+use crate::linear::{Counterexample, KeyResult, LinearReport};
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// The schema version of the JSON report.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One anomaly found in a history.
+#[derive(Clone, Debug, Serialize)]
+pub struct Anomaly {
+    /// What kind of anomaly (`not-linearizable`, ...).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The key it was found on, if the history is keyed.
+    pub key: Option<String>,
+    /// The `:index` of every op involved.
+    pub ops: Vec<u64>,
+    /// The input line of every op involved, in the same order.
+    pub lines: Vec<u32>,
+    /// What went wrong, in one sentence.
+    pub explanation: String,
+    /// The search's furthest point, for linearizability anomalies.
+    pub counterexample: Option<Counterexample>,
+}
+
+/// Counters for a checked history.
+#[derive(Clone, Debug, Serialize)]
+pub struct Stats {
+    /// Client ops in the history.
+    pub ops: usize,
+    /// Keys checked separately.
+    pub keys: usize,
+    /// Keys by verdict.
+    pub valid_keys: usize,
+    /// Keys found invalid.
+    pub invalid_keys: usize,
+    /// Keys left unknown.
+    pub unknown_keys: usize,
+    /// Model steps over all keys.
+    pub steps: u64,
+    /// Memoized configurations over all keys.
+    pub memo_entries: usize,
+    /// Milliseconds spent checking (reading excluded).
+    pub check_millis: f64,
+}
+
+/// The report for one history file: the JSON schema of DESIGN.md section 5.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileReport {
+    /// [`SCHEMA_VERSION`].
+    pub version: u32,
+    /// The file, as the user named it.
+    pub file: String,
+    /// The model checked against.
+    pub model: String,
+    /// The consistency model checked.
+    pub consistency: String,
+    /// `true`, `false` or `"unknown"`.
+    pub valid: Verdict,
+    /// What was found, one entry per anomaly.
+    pub anomalies: Vec<Anomaly>,
+    /// Per-key verdicts.
+    pub keys: Vec<KeyResult>,
+    /// Counters.
+    pub stats: Stats,
+    /// A summary of the history itself.
+    pub summary: Summary,
+    /// Warnings from reading the history.
+    pub warnings: Vec<String>,
+}
+
+impl FileReport {
+    /// The report for a linearizability check of `history`.
+    pub fn from_linear(history: &History, linear: LinearReport, elapsed: Duration) -> FileReport {
+        let anomalies = linear
+            .keys
+            .iter()
+            .filter_map(|k| {
+                let c = k.counterexample.as_ref()?;
+                let mut cited = vec![&c.op];
+                cited.extend(c.prefix_tail.iter().rev().take(3).map(|s| &s.op));
+                Some(Anomaly {
+                    kind: "not-linearizable".to_string(),
+                    key: k.key.clone(),
+                    ops: cited.iter().map(|o| o.index).collect(),
+                    lines: cited.iter().map(|o| o.line).collect(),
+                    explanation: format!(
+                        "{} (process {}, index {}) cannot take effect: {}",
+                        c.op.text, c.op.process, c.op.index, c.reason
+                    ),
+                    counterexample: Some(c.clone()),
+                })
+            })
+            .collect();
+        let count = |v: Verdict| linear.keys.iter().filter(|k| k.verdict == v).count();
+        let stats = Stats {
+            ops: history.ops.len(),
+            keys: linear.keys.len(),
+            valid_keys: count(Verdict::Valid),
+            invalid_keys: count(Verdict::Invalid),
+            unknown_keys: count(Verdict::Unknown),
+            steps: linear.keys.iter().map(|k| k.steps).sum(),
+            memo_entries: linear.keys.iter().map(|k| k.memo_entries).sum(),
+            check_millis: elapsed.as_secs_f64() * 1e3,
+        };
+        FileReport {
+            version: SCHEMA_VERSION,
+            file: history.source.clone(),
+            model: linear.model,
+            consistency: "linearizable".to_string(),
+            valid: linear.verdict,
+            anomalies,
+            keys: linear.keys,
+            stats,
+            summary: Summary::of(history),
+            warnings: history.warnings.iter().map(|w| format!("line {}: {}", w.line, w.message)).collect(),
+        }
+    }
+
+    /// The report as text for people: a verdict line, then a paragraph per invalid or
+    /// unknown key.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let s = &self.stats;
+        let keys = if s.keys > 1 {
+            format!(", {} keys: {} valid, {} invalid, {} unknown", s.keys, s.valid_keys, s.invalid_keys, s.unknown_keys)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "{}: {} ({} ops, {}, {}{keys})",
+            self.file,
+            self.valid.word(),
+            s.ops,
+            self.model,
+            self.consistency
+        );
+        for k in &self.keys {
+            let key = k.key.as_ref().map_or_else(String::new, |k| format!("key {k}: "));
+            if let Some(why) = &k.unknown_reason {
+                let _ = writeln!(out, "  {key}unknown: {why}");
+            }
+            if let Some(c) = &k.counterexample {
+                write_counterexample(&mut out, &key, c);
+            }
+        }
+        out
+    }
+}
+
+fn write_counterexample(out: &mut String, key: &str, c: &Counterexample) {
+    let _ = writeln!(out, "  {key}not linearizable");
+    let _ = writeln!(
+        out,
+        "    {} (process {}, index {}, line {}) cannot take effect: {}",
+        c.op.text, c.op.process, c.op.index, c.op.line, c.reason
+    );
+    if c.prefix_len == 0 {
+        let _ = writeln!(out, "    no op can be linearized first; the initial state is {}", c.state);
+    } else {
+        let shown = c.prefix_tail.len();
+        let _ = writeln!(
+            out,
+            "    the longest linearizable prefix has {} ops; its last {shown}, leaving the state {}:",
+            c.prefix_len, c.state
+        );
+        for step in &c.prefix_tail {
+            let _ = writeln!(
+                out,
+                "      index {:<6} process {:<4} {:<24} -> {}",
+                step.op.index, step.op.process, step.op.text, step.state_after
+            );
+        }
+    }
+    if !c.tried.is_empty() {
+        let _ = writeln!(out, "    ops that could have gone next instead:");
+        for t in &c.tried {
+            let _ = writeln!(out, "      index {:<6} process {:<4} {}", t.op.index, t.op.process, t.reason);
+        }
+    }
+}
