@@ -53,7 +53,9 @@ fn model_list() -> String {
 impl fmt::Display for CheckError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CheckError::UnknownModel(m) => write!(f, "there is no model {m:?}; the models are:\n{}", model_list()),
+            CheckError::UnknownModel(m) => {
+                write!(f, "there is no model {m:?}; the models are:\n{}", model_list())
+            }
             CheckError::CannotGuessModel(why) => {
                 write!(f, "{why}; say which model with --model, one of:\n{}", model_list())
             }
@@ -130,7 +132,10 @@ pub fn guess_model(history: &History) -> Result<&'static str, CheckError> {
     };
     guess.ok_or_else(|| {
         let list: Vec<String> = fs.iter().map(|f| format!(":{f}")).collect();
-        CheckError::CannotGuessModel(format!("the ops ({}) do not say which model they follow", list.join(" ")))
+        CheckError::CannotGuessModel(format!(
+            "the ops ({}) do not say which model they follow",
+            list.join(" ")
+        ))
     })
 }
 

@@ -2,7 +2,7 @@
 //! No checking logic lives here.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use labrys::check::{check_history, CheckConfig};
+use labrys::check::{CheckConfig, check_history};
 use labrys::history::{self, Format, History, ReadOptions, Summary};
 use labrys::linear::Options;
 use labrys::report::Verdict;
@@ -210,7 +210,9 @@ fn check(args: &CheckArgs) -> ExitCode {
             let summary = Summary::of(&history);
             match args.output {
                 Output::Text => print_summary(file, &summary),
-                Output::Json => json_reports.push(serde_json::json!({"version": 1, "file": file, "summary": summary})),
+                Output::Json => {
+                    json_reports.push(serde_json::json!({"version": 1, "file": file, "summary": summary}))
+                }
             }
             continue;
         }
@@ -250,7 +252,9 @@ fn warn_about(file: &str, history: &History, args: &CheckArgs) {
         eprintln!("warning: {}:{}: {}", file, w.line, w.message);
     }
     if args.clock_skew.is_some() && history.clock == history::Clock::Position {
-        eprintln!("warning: {file}: --clock-skew has no effect: some events have no :time, so ops are ordered by position");
+        eprintln!(
+            "warning: {file}: --clock-skew has no effect: some events have no :time, so ops are ordered by position"
+        );
     }
 }
 

@@ -3,8 +3,8 @@
 
 mod common;
 
-use labrys::check::{check_history, CheckConfig};
-use labrys::history::{read_file, ReadOptions};
+use labrys::check::{CheckConfig, check_history};
+use labrys::history::{ReadOptions, read_file};
 use labrys::report::Verdict;
 
 #[test]

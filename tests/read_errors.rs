@@ -197,8 +197,13 @@ fn bad_field_edn_time() {
 #[test]
 fn bad_field_json_process() {
     let text = "{\"type\":\"invoke\",\"process\":-1,\"f\":\"read\"}\n";
-    let want =
-        Expect { line: 1, column: 28, message: ":process is -1", underlined: "-1", expected: "process number" };
+    let want = Expect {
+        line: 1,
+        column: 28,
+        message: ":process is -1",
+        underlined: "-1",
+        expected: "process number",
+    };
     assert_error("h.json", text, want);
 }
 
@@ -364,5 +369,7 @@ fn an_error_in_one_file_does_not_stop_the_others() {
     assert_eq!(out.status.code(), Some(254));
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.starts_with("good.edn: 1 ops (1 open)"), "{stdout}");
-    assert!(String::from_utf8(out.stderr).unwrap().starts_with("error: bad.edn:1:1: this op has no :process"));
+    assert!(
+        String::from_utf8(out.stderr).unwrap().starts_with("error: bad.edn:1:1: this op has no :process")
+    );
 }

@@ -11,7 +11,8 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 fn edn(text: &str) -> History {
-    read_bytes("t.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap_or_else(|e| panic!("{e}"))
+    read_bytes("t.edn", text.as_bytes(), Format::Edn, &ReadOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn json(text: &str) -> History {
@@ -206,14 +207,20 @@ fn nemesis_events_are_faults_not_ops() {
     assert_eq!(h.ops.len(), 1);
     assert_eq!(h.faults.len(), 3);
     let f = &h.faults[1];
-    assert_eq!((f.process.clone(), f.kind, f.f.clone()), (Value::keyword("nemesis"), EventKind::Info, Value::keyword("start-partition")));
+    assert_eq!(
+        (f.process.clone(), f.kind, f.f.clone()),
+        (Value::keyword("nemesis"), EventKind::Info, Value::keyword("start-partition"))
+    );
     assert_eq!((f.time, f.index, f.line), (7, 2, 3));
     assert_eq!(f.value, value("{\"n1\" #{\"n2\"}}"));
     assert_eq!(h.faults[2].f, Value::Nil, "a fault may lack :f");
     assert_eq!(Summary::of(&h).fault_events, 3);
     // JSON spells the nemesis as a string; it is the same keyword.
     let h = json(r#"{"type":"info","process":"nemesis","f":"kill","value":["n1"]}"#);
-    assert_eq!((h.faults[0].process.clone(), h.faults[0].f.clone()), (Value::keyword("nemesis"), Value::keyword("kill")));
+    assert_eq!(
+        (h.faults[0].process.clone(), h.faults[0].f.clone()),
+        (Value::keyword("nemesis"), Value::keyword("kill"))
+    );
 }
 
 #[test]

@@ -210,6 +210,11 @@ impl HistoryBuilder {
                 fault.time = pos;
             }
         }
+        // The vectors grew by doubling; a history lives as long as the check, so give the
+        // slack back (up to half of the largest allocation a read makes).
+        self.ops.shrink_to_fit();
+        self.faults.shrink_to_fit();
+        self.extras.shrink_to_fit();
         History {
             source: self.source,
             ops: self.ops,

@@ -10,7 +10,8 @@
 
 use super::builder::HistoryBuilder;
 use super::error::{ErrorKind, Problem, ReadError};
-use super::fields::EventFields;
+use super::event::EventKind;
+use super::fields::{EventFields, Field};
 use super::value::{Float, Value};
 use ahash::AHashMap;
 use std::sync::Arc;
@@ -158,8 +159,22 @@ pub(crate) struct Parser<'a> {
     depth: usize,
 }
 
+/// Bytes that end a token, as a table: `token` runs over every byte of a history.
+const DELIMITERS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = matches!(
+            i as u8,
+            b' ' | b'\t' | b'\n' | b'\r' | b',' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'"' | b';'
+        );
+        i += 1;
+    }
+    table
+};
+
 fn is_delimiter(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b',' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'"' | b';')
+    DELIMITERS[usize::from(b)]
 }
 
 /// `text` as an `i64`, when it is an optionally signed run of decimal digits that fits.
@@ -331,23 +346,84 @@ impl<'a> Parser<'a> {
                     break;
                 }
                 None => return Err(self.unclosed(start, '}')),
-                _ => {}
+                _ => self.entry(&mut fields)?,
             }
-            let key = self.value()?;
-            self.skip_ws()?;
-            if self.peek() == Some(b'}') || self.peek().is_none() {
-                return Err(self.problem(
-                    ErrorKind::Syntax,
-                    1,
-                    format!("the key {key} has no value"),
-                    "a value after each key of the map",
-                ));
-            }
-            let value_start = self.pos;
-            let value = self.value()?;
-            fields.set(key, value, (value_start, self.pos - value_start))?;
         }
         fields.finish(start, self.pos - start, line)
+    }
+
+    /// One key and its value in an op map. The keys labrys interprets are matched straight
+    /// from the bytes and their usual values read in place (this is most of the input); any
+    /// other key or value shape goes through the general value reader.
+    fn entry(&mut self, fields: &mut EventFields) -> Result<(), Problem> {
+        let key_start = self.pos;
+        let field = self.known_key();
+        let key = if field.is_none() { Some(self.value()?) } else { None };
+        let key_end = self.pos;
+        self.skip_ws()?;
+        if matches!(self.peek(), Some(b'}') | None) {
+            let key = String::from_utf8_lossy(&self.input[key_start..key_end]);
+            return Err(self.problem(
+                ErrorKind::Syntax,
+                1,
+                format!("the key {key} has no value"),
+                "a value after each key of the map",
+            ));
+        }
+        let value_start = self.pos;
+        if let Some(field) = field {
+            if self.fast_value(field, fields) {
+                return Ok(());
+            }
+        }
+        let value = self.value()?;
+        let span = (value_start, self.pos - value_start);
+        match key {
+            Some(key) => fields.set(key, value, span),
+            None => fields.set_field(field.expect("a known key"), value, span),
+        }
+    }
+
+    /// The interpreted field a `:keyword` at the cursor names, moving past it; `None`, with the
+    /// cursor left in place, for any other key.
+    fn known_key(&mut self) -> Option<Field> {
+        if self.peek() != Some(b':') {
+            return None;
+        }
+        let name = self.token_at(self.pos + 1);
+        let field = Field::from_name(name)?;
+        self.pos += 1 + name.len();
+        Some(field)
+    }
+
+    /// Reads the usual shape of an interpreted field's value in place: an integer `:index`,
+    /// `:time` or `:process`, a keyword `:type`. Returns false, with the cursor left in place,
+    /// for anything else (including every value that is an error).
+    fn fast_value(&mut self, field: Field, fields: &mut EventFields) -> bool {
+        let token = self.token_at(self.pos);
+        let done = match field {
+            Field::Index => parse_i64(token).and_then(|i| u64::try_from(i).ok()).map(|i| fields.set_index(i)),
+            Field::Time => parse_i64(token).map(|t| fields.set_time(t)),
+            Field::Process => {
+                parse_i64(token).and_then(|p| u32::try_from(p).ok()).map(|p| fields.set_client(p))
+            }
+            Field::Type => {
+                token.strip_prefix(b":").and_then(EventKind::from_bytes).map(|k| fields.set_kind(k))
+            }
+            // Their values are general; `value` already reads keywords and integers quickly.
+            Field::F | Field::Value | Field::Key => None,
+        };
+        if done.is_some() {
+            self.pos += token.len();
+        }
+        done.is_some()
+    }
+
+    /// The token (up to the next delimiter) starting at `at`, without moving the cursor.
+    fn token_at(&self, at: usize) -> &'a [u8] {
+        let rest = self.input.get(at..).unwrap_or_default();
+        let len = rest.iter().position(|&b| is_delimiter(b)).unwrap_or(rest.len());
+        &rest[..len]
     }
 
     fn unclosed(&self, start: usize, close: char) -> Problem {
@@ -371,14 +447,9 @@ impl<'a> Parser<'a> {
 
     /// Advances over a token (symbol, keyword, number) and returns its bytes.
     fn token(&mut self) -> &'a [u8] {
-        let start = self.pos;
-        while let Some(b) = self.peek() {
-            if is_delimiter(b) {
-                break;
-            }
-            self.pos += 1;
-        }
-        &self.input[start..self.pos]
+        let token = self.token_at(self.pos);
+        self.pos += token.len();
+        token
     }
 
     /// One value.
@@ -747,7 +818,9 @@ mod tests {
     #[test]
     fn what_is_read_prints_back_as_the_same_value() {
         // The property the edn_value fuzz target checks, on the inputs that first broke it.
-        for text in ["[\\newline \\space \\u0000 \\é]", "\"a\\u0001\\\\\\\"\"", "1e300", "-0.0", "#{1.5 ##NaN}"] {
+        for text in
+            ["[\\newline \\space \\u0000 \\é]", "\"a\\u0001\\\\\\\"\"", "1e300", "-0.0", "#{1.5 ##NaN}"]
+        {
             let value = v(text);
             assert_eq!(v(&value.to_string()), value, "{text} printed as {value}");
         }

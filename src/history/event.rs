@@ -28,6 +28,17 @@ impl EventKind {
         }
     }
 
+    /// Parses a `:type` name (without colon) from raw input bytes.
+    pub(crate) fn from_bytes(name: &[u8]) -> Option<EventKind> {
+        match name {
+            b"invoke" => Some(EventKind::Invoke),
+            b"ok" => Some(EventKind::Ok),
+            b"fail" => Some(EventKind::Fail),
+            b"info" => Some(EventKind::Info),
+            _ => None,
+        }
+    }
+
     /// The name as Jepsen writes it, without colon.
     pub fn name(self) -> &'static str {
         match self {

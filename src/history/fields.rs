@@ -5,6 +5,35 @@ use super::error::{ErrorKind, Problem};
 use super::event::{Event, EventKind, Process};
 use super::value::Value;
 
+/// The fields labrys interprets. Readers match key names to these directly from the input
+/// bytes, so a history's repeated keys never become [`Value`]s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Field {
+    Index,
+    Time,
+    Type,
+    Process,
+    F,
+    Value,
+    Key,
+}
+
+impl Field {
+    /// The field a key names (without EDN's colon), if labrys interprets it.
+    pub(crate) fn from_name(name: &[u8]) -> Option<Field> {
+        match name {
+            b"index" => Some(Field::Index),
+            b"time" => Some(Field::Time),
+            b"type" => Some(Field::Type),
+            b"process" => Some(Field::Process),
+            b"f" => Some(Field::F),
+            b"value" => Some(Field::Value),
+            b"key" => Some(Field::Key),
+            _ => None,
+        }
+    }
+}
+
 /// The fields of one op map, collected as the reader meets them.
 pub(crate) struct EventFields {
     index: Option<u64>,
@@ -33,18 +62,51 @@ impl EventFields {
 
     /// Records one field. `span` is the byte range of the field's value, for errors.
     pub(crate) fn set(&mut self, key: Value, value: Value, span: (usize, usize)) -> Result<(), Problem> {
+        let field = match &key {
+            Value::Keyword(k) | Value::Str(k) => Field::from_name(k.as_bytes()),
+            _ => None,
+        };
+        match field {
+            Some(field) => self.set_field(field, value, span),
+            None => {
+                self.extra.push((key, value));
+                Ok(())
+            }
+        }
+    }
+
+    /// Records an `:index` the reader has already read as an integer.
+    pub(crate) fn set_index(&mut self, index: u64) {
+        self.index = Some(index);
+    }
+
+    /// Records a `:time` the reader has already read as an integer.
+    pub(crate) fn set_time(&mut self, time: i64) {
+        self.time = Some(time);
+    }
+
+    /// Records a `:type` the reader has already recognised.
+    pub(crate) fn set_kind(&mut self, kind: EventKind) {
+        self.kind = Some(kind);
+    }
+
+    /// Records a client `:process` number the reader has already read.
+    pub(crate) fn set_client(&mut self, process: u32) {
+        self.process = Some(Process::Client(process));
+    }
+
+    /// Records one interpreted field, checking that its value has the right shape.
+    pub(crate) fn set_field(
+        &mut self,
+        field: Field,
+        value: Value,
+        span: (usize, usize),
+    ) -> Result<(), Problem> {
         let bad = |what: &str, expected: &str| {
             Err(Problem::new(ErrorKind::BadField, span.0, span.1, format!("{what} is {value}"), expected))
         };
-        let name = match &key {
-            Value::Keyword(k) | Value::Str(k) => &**k,
-            _ => {
-                self.extra.push((key, value));
-                return Ok(());
-            }
-        };
-        match name {
-            "type" => match value.as_name().and_then(EventKind::from_name) {
+        match field {
+            Field::Type => match value.as_name().and_then(EventKind::from_name) {
                 Some(kind) => self.kind = Some(kind),
                 None if value.as_name().is_some() => {
                     return Err(Problem::new(
@@ -57,7 +119,7 @@ impl EventFields {
                 }
                 None => return bad(":type", EventKind::EXPECTED),
             },
-            "process" => {
+            Field::Process => {
                 self.process = Some(match &value {
                     Value::Int(p) => match u32::try_from(*p) {
                         Ok(p) => Process::Client(p),
@@ -72,18 +134,17 @@ impl EventFields {
                     _ => return bad(":process", "a process number, or a name such as :nemesis"),
                 })
             }
-            "index" => match value.as_int().and_then(|i| u64::try_from(i).ok()) {
+            Field::Index => match value.as_int().and_then(|i| u64::try_from(i).ok()) {
                 Some(i) => self.index = Some(i),
                 None => return bad(":index", "a non-negative integer"),
             },
-            "time" => match value.as_int() {
+            Field::Time => match value.as_int() {
                 Some(t) => self.time = Some(t),
                 None => return bad(":time", "an integer (nanoseconds)"),
             },
-            "f" => self.f = Some(keywordize(value)),
-            "value" => self.value = value,
-            "key" => self.key = Some(value),
-            _ => self.extra.push((key, value)),
+            Field::F => self.f = Some(keywordize(value)),
+            Field::Value => self.value = value,
+            Field::Key => self.key = Some(value),
         }
         Ok(())
     }

@@ -8,11 +8,12 @@ pub mod oracle;
 mod prepare;
 pub mod search;
 
-pub use prepare::{prepare, DecodeFailure, Entry, Keying, Part};
+pub use prepare::{DecodeFailure, Entry, Keying, Part, prepare};
 pub use search::{Exhausted, Limits, SearchResult, SearchStats, Stuck};
 
+use crate::graph::{self, Cycle};
 use crate::history::{History, Value};
-use crate::model::Model;
+use crate::model::{Conflict, EdgeKind, Model};
 use crate::report::Verdict;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -115,6 +116,26 @@ impl Counterexample {
     pub const SHOWN_PREFIX: usize = 12;
 }
 
+/// One op of a dependency cycle, and why it must take effect before the next one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CycleStep {
+    /// The op.
+    pub op: OpRef,
+    /// The kind of edge to the next op (`wr`, `ww`, `rw`, `rt`).
+    pub edge: EdgeKind,
+    /// Why, in words.
+    pub why: String,
+}
+
+/// Ops that cannot all have happened as they were observed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConflictWitness {
+    /// The ops.
+    pub ops: Vec<OpRef>,
+    /// Why, in words.
+    pub reason: String,
+}
+
 /// The verdict for one key.
 #[derive(Clone, Debug, Serialize)]
 pub struct KeyResult {
@@ -130,8 +151,13 @@ pub struct KeyResult {
     pub crashed: usize,
     /// Why the verdict is unknown, with how far the search got.
     pub unknown_reason: Option<String>,
-    /// Why the key is invalid.
+    /// Why the key is invalid, when the search found it: where it got furthest.
     pub counterexample: Option<Counterexample>,
+    /// Why the key is invalid, when the dependency graph has a cycle: ops that must each take
+    /// effect before the next, around a loop.
+    pub cycle: Option<Vec<CycleStep>>,
+    /// Why the key is invalid, when the values seen contradict each other outright.
+    pub conflict: Option<ConflictWitness>,
     /// Search counters.
     pub steps: u64,
     /// Configurations memoized.
@@ -155,7 +181,11 @@ pub struct LinearReport {
 
 /// Checks `history` against `model`. Fails only when an op does not fit the model (bad input
 /// for this model); budgets running out give `unknown` keys, never an error.
-pub fn check<M: Model>(model: &M, history: &History, options: &Options) -> Result<LinearReport, DecodeFailure> {
+pub fn check<M: Model>(
+    model: &M,
+    history: &History,
+    options: &Options,
+) -> Result<LinearReport, DecodeFailure> {
     let keying = Keying::detect(history, options.independent);
     let parts = prepare(model, history, keying)?;
     let deadline = options.timeout.map(|t| Instant::now() + t);
@@ -182,10 +212,22 @@ pub fn check<M: Model>(model: &M, history: &History, options: &Options) -> Resul
         .collect();
     results.sort_by_key(|(i, _)| *i);
     let keys: Vec<KeyResult> = results.into_iter().map(|(_, r)| r).collect();
-    Ok(LinearReport { model: model.name().to_string(), verdict: Verdict::combine(keys.iter().map(|k| k.verdict)), keys })
+    Ok(LinearReport {
+        model: model.name().to_string(),
+        verdict: Verdict::combine(keys.iter().map(|k| k.verdict)),
+        keys,
+    })
 }
 
-/// Searches one key and turns what the search found into a [`KeyResult`].
+/// What decided a key.
+enum Finding<S> {
+    Search(SearchResult<S>, SearchStats),
+    Cycle(Cycle),
+    Conflict(Conflict),
+}
+
+/// Decides one key: first what the values imply (conflicts, then cycles in the dependency
+/// graph), then, if that leaves the question open, the search, pruned by the implied orders.
 pub fn check_part<M: Model>(
     model: &M,
     history: &History,
@@ -194,37 +236,98 @@ pub fn check_part<M: Model>(
     limits: &Limits<'_>,
 ) -> KeyResult {
     let started = Instant::now();
-    let (result, stats) = search::search(model, &part.entries, part.determinate, skew, limits);
-    let (verdict, unknown_reason, counterexample) = match result {
-        SearchResult::Linearizable(_) => (Verdict::Valid, None, None),
-        SearchResult::NotLinearizable(stuck) => {
-            (Verdict::Invalid, None, Some(counterexample(model, history, &part.entries, &stuck)))
-        }
-        SearchResult::Unknown(cause) => {
-            let why = format!(
-                "{} after {} steps: at most {} of {} ops linearized, {} configurations memoized",
-                cause.describe(),
-                stats.steps,
-                stats.max_depth,
-                part.entries.len(),
-                stats.memo_entries
-            );
-            (Verdict::Unknown, Some(why), None)
-        }
-    };
-    KeyResult {
+    let finding = decide(model, part, skew, limits);
+    let mut result = KeyResult {
         key: part.key.as_ref().map(Value::to_string),
-        verdict,
+        verdict: Verdict::Invalid,
         ops: part.total_ops,
         searched_ops: part.entries.len(),
         crashed: part.entries.len() - part.determinate,
-        unknown_reason,
-        counterexample,
-        steps: stats.steps,
-        memo_entries: stats.memo_entries,
-        max_depth: stats.max_depth,
-        millis: started.elapsed().as_secs_f64() * 1e3,
+        unknown_reason: None,
+        counterexample: None,
+        cycle: None,
+        conflict: None,
+        steps: 0,
+        memo_entries: 0,
+        max_depth: 0,
+        millis: 0.0,
+    };
+    let cite = |entry: u32| {
+        let e = &part.entries[entry as usize];
+        OpRef::new(history, e.op_index, model.describe_op(&e.op))
+    };
+    match finding {
+        Finding::Conflict(c) => {
+            result.conflict =
+                Some(ConflictWitness { ops: c.ops.iter().map(|&e| cite(e)).collect(), reason: c.reason });
+        }
+        Finding::Cycle(cycle) => result.cycle = Some(cycle_steps(&cycle, &cite)),
+        Finding::Search(found, stats) => {
+            result.steps = stats.steps;
+            result.memo_entries = stats.memo_entries;
+            result.max_depth = stats.max_depth;
+            match found {
+                SearchResult::Linearizable(_) => result.verdict = Verdict::Valid,
+                SearchResult::NotLinearizable(stuck) => {
+                    result.counterexample = Some(counterexample(model, history, &part.entries, &stuck));
+                }
+                SearchResult::Unknown(cause) => {
+                    result.verdict = Verdict::Unknown;
+                    result.unknown_reason = Some(format!(
+                        "{} after {} steps: at most {} of {} ops linearized, {} configurations memoized",
+                        cause.describe(),
+                        stats.steps,
+                        stats.max_depth,
+                        part.entries.len(),
+                        stats.memo_entries
+                    ));
+                }
+            }
+        }
     }
+    result.millis = started.elapsed().as_secs_f64() * 1e3;
+    result
+}
+
+fn decide<M: Model>(model: &M, part: &Part<M::Op>, skew: i64, limits: &Limits<'_>) -> Finding<M::State> {
+    let ops: Vec<M::Op> = part.entries.iter().map(|e| e.op.clone()).collect();
+    let mut implied = model.implied_order(&ops);
+    if !implied.conflicts.is_empty() {
+        return Finding::Conflict(implied.conflicts.swap_remove(0));
+    }
+    if !implied.edges.is_empty() {
+        let intervals: Vec<graph::Interval> = part.entries.iter().map(|e| (e.invoke, e.complete)).collect();
+        if let Some(cycle) = graph::find_cycle(&intervals, skew, &implied.edges) {
+            return Finding::Cycle(cycle);
+        }
+    }
+    let (found, stats) = search::search(model, &part.entries, part.determinate, skew, &implied.edges, limits);
+    Finding::Search(found, stats)
+}
+
+/// A cycle in words: each op and why it must precede the next.
+fn cycle_steps(cycle: &Cycle, cite: &dyn Fn(u32) -> OpRef) -> Vec<CycleStep> {
+    let ops: Vec<OpRef> = cycle.steps.iter().map(|&(e, _)| cite(e)).collect();
+    cycle
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, &(_, edge))| {
+            let (a, b) = (&ops[i], &ops[(i + 1) % ops.len()]);
+            let why = match edge {
+                EdgeKind::RealTime => format!("index {} completed before index {} began", a.index, b.index),
+                EdgeKind::ReadsFrom => format!("index {} saw what index {} wrote", b.index, a.index),
+                EdgeKind::Version => {
+                    format!("a read shows index {}'s write came directly after index {}'s", b.index, a.index)
+                }
+                EdgeKind::AntiDependency => format!(
+                    "index {} saw the state just before index {}'s write (a read shows that write came next)",
+                    a.index, b.index
+                ),
+            };
+            CycleStep { op: a.clone(), edge, why }
+        })
+        .collect()
 }
 
 /// Puts a failed search's furthest point into words.

@@ -62,7 +62,13 @@ pub fn brute_force<M: Model>(model: &M, history: &History, keying: Keying, skew:
 
 /// Can the ops not yet `used` be ordered after `state`? An op may go next when every op that
 /// really precedes it (completed more than `skew` before its invocation) is used.
-fn extend<M: Model>(model: &M, ops: &[OracleOp<M::Op>], used: &mut [bool], state: &M::State, skew: i64) -> bool {
+fn extend<M: Model>(
+    model: &M,
+    ops: &[OracleOp<M::Op>],
+    used: &mut [bool],
+    state: &M::State,
+    skew: i64,
+) -> bool {
     let all_completed_used = ops.iter().zip(used.iter()).all(|(o, &u)| u || o.complete.is_none());
     if all_completed_used {
         return true;
@@ -71,9 +77,10 @@ fn extend<M: Model>(model: &M, ops: &[OracleOp<M::Op>], used: &mut [bool], state
         if used[i] {
             continue;
         }
-        let blocked = ops.iter().zip(used.iter()).any(|(o, &u)| {
-            !u && o.complete.is_some_and(|c| c.saturating_add(skew) < ops[i].invoke)
-        });
+        let blocked = ops
+            .iter()
+            .zip(used.iter())
+            .any(|(o, &u)| !u && o.complete.is_some_and(|c| c.saturating_add(skew) < ops[i].invoke));
         if blocked {
             continue;
         }

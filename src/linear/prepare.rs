@@ -103,12 +103,15 @@ fn split_op<'h>(
         }
         Keying::KeyField => Ok((Some(history.value(op.key)), input, output)),
         Keying::Tuple => {
-            let (k, v) = input.as_tuple().ok_or_else(|| format!("expected a [key value] tuple, got {input}"))?;
+            let (k, v) =
+                input.as_tuple().ok_or_else(|| format!("expected a [key value] tuple, got {input}"))?;
             let out = match output {
                 None => None,
                 Some(o) => match o.as_tuple() {
                     Some((_, v)) => Some(v),
-                    None => return Err(format!("the completion of a keyed op should be [key value], got {o}")),
+                    None => {
+                        return Err(format!("the completion of a keyed op should be [key value], got {o}"));
+                    }
                 },
             };
             Ok((Some(k), v, out))

@@ -22,7 +22,7 @@
 //! number of distinct configurations, which grows with concurrency, not history length.
 
 use super::prepare::Entry;
-use crate::model::Model;
+use crate::model::{Edge, Model};
 use bitvec::vec::BitVec;
 use hashbrown::HashTable;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -123,21 +123,25 @@ struct Frame<S> {
 /// Runs the search over `entries` (as [`super::prepare::Part`] orders them: `determinate`
 /// completed ops first, then crashed ones). `skew` widens real-time order: A precedes B only if
 /// A completed more than `skew` before B was invoked.
+///
+/// `edges` are orders every linearization must respect (from [`Model::implied_order`]): an op
+/// is only tried once every op that must precede it is linearized.
 pub fn search<M: Model>(
     model: &M,
     entries: &[Entry<M::Op>],
     determinate: usize,
     skew: i64,
+    edges: &[Edge],
     limits: &Limits<'_>,
 ) -> (SearchResult<M::State>, SearchStats) {
-    let mut s = Search::new(model, entries, determinate, skew);
+    let mut s = Search::new(model, entries, determinate, skew, edges);
     let result = match s.run(limits, None) {
         Run::Done(r) => r,
         Run::Captured(_) => unreachable!("no capture was asked for"),
         Run::Failed { best_step } => {
             // Replay the (deterministic) search to the step where it got furthest and
             // capture the stack there: cheaper than copying the stack every time it grows.
-            let mut replay = Search::new(model, entries, determinate, skew);
+            let mut replay = Search::new(model, entries, determinate, skew, edges);
             let unlimited = Limits { max_steps: u64::MAX, deadline: None, memory: None, cancel: None };
             match replay.run(&unlimited, Some(best_step)) {
                 Run::Captured(stuck) => SearchResult::NotLinearizable(stuck),
@@ -166,6 +170,9 @@ enum Run<S> {
 struct Search<'a, M: Model> {
     model: &'a M,
     entries: &'a [Entry<M::Op>],
+    /// Ops that must be linearized before each op, in compressed rows.
+    pred_start: Vec<u32>,
+    preds: Vec<u32>,
     determinate: u32,
     /// Linked list of events: node 2i is entry i's call, 2i+1 its return; `head` the sentinel.
     next: Vec<u32>,
@@ -199,8 +206,22 @@ struct Search<'a, M: Model> {
 }
 
 impl<'a, M: Model> Search<'a, M> {
-    fn new(model: &'a M, entries: &'a [Entry<M::Op>], determinate: usize, skew: i64) -> Self {
+    fn new(model: &'a M, entries: &'a [Entry<M::Op>], determinate: usize, skew: i64, edges: &[Edge]) -> Self {
         let n = entries.len();
+        // Predecessors in compressed rows: preds[pred_start[i]..pred_start[i + 1]].
+        let mut pred_start = vec![0u32; n + 1];
+        for e in edges {
+            pred_start[e.after as usize + 1] += 1;
+        }
+        for i in 0..n {
+            pred_start[i + 1] += pred_start[i];
+        }
+        let mut fill = pred_start.clone();
+        let mut preds = vec![0u32; edges.len()];
+        for e in edges {
+            preds[fill[e.after as usize] as usize] = e.before;
+            fill[e.after as usize] += 1;
+        }
         let mut events: Vec<(i64, u8, u32)> = Vec::with_capacity(2 * n);
         for (i, e) in entries.iter().enumerate() {
             events.push((e.invoke, 0, 2 * i as u32));
@@ -248,6 +269,8 @@ impl<'a, M: Model> Search<'a, M> {
         Search {
             model,
             entries,
+            pred_start,
+            preds,
             determinate: determinate as u32,
             next,
             prev,
@@ -355,6 +378,10 @@ impl<'a, M: Model> Search<'a, M> {
     /// Tries to linearize `entry` next: applies it (mark) and keeps it if some resulting
     /// state makes a configuration not seen before.
     fn try_linearize(&mut self, entry: u32) -> bool {
+        let (from, to) = (self.pred_start[entry as usize], self.pred_start[entry as usize + 1]);
+        if self.preds[from as usize..to as usize].iter().any(|&p| !self.linearized[p as usize]) {
+            return false;
+        }
         let mut succ = std::mem::take(&mut self.scratch_states);
         succ.clear();
         self.model.step_all(&self.state, &self.entries[entry as usize].op, &mut succ);
@@ -432,7 +459,11 @@ impl<'a, M: Model> Search<'a, M> {
             if node != NIL && node % 2 == 0 {
                 self.steps += 1;
                 let entry = node / 2;
-                node = if self.try_linearize(entry) { self.next[self.head as usize] } else { self.next[node as usize] };
+                node = if self.try_linearize(entry) {
+                    self.next[self.head as usize]
+                } else {
+                    self.next[node as usize]
+                };
                 continue;
             }
             // A return: that op should already be linearized. (The end of the list cannot be

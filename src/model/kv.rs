@@ -127,6 +127,10 @@ impl Model for Kv {
         }
     }
 
+    fn implied_order(&self, ops: &[KvOp]) -> super::Implied {
+        super::kv_trace::implied(ops, &self.init)
+    }
+
     fn is_read_only(&self, op: &KvOp) -> bool {
         matches!(op.action, KvAction::Get(_))
     }

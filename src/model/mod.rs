@@ -11,6 +11,7 @@
 
 mod counter;
 mod kv;
+mod kv_trace;
 mod multi_register;
 mod mutex;
 mod queue;
@@ -60,6 +61,62 @@ impl DecodeError {
     }
 }
 
+/// Why one op must take effect before another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EdgeKind {
+    /// The later op saw the value the earlier one wrote.
+    ReadsFrom,
+    /// The earlier op's write came directly before the later op's, as a read of both shows.
+    Version,
+    /// The earlier op saw a state that the later op's write replaced.
+    AntiDependency,
+    /// The earlier op completed before the later op began.
+    RealTime,
+}
+
+impl EdgeKind {
+    /// Short name, as Elle spells edges (`wr`, `ww`, `rw`, `rt`).
+    pub fn short(self) -> &'static str {
+        match self {
+            EdgeKind::ReadsFrom => "wr",
+            EdgeKind::Version => "ww",
+            EdgeKind::AntiDependency => "rw",
+            EdgeKind::RealTime => "rt",
+        }
+    }
+}
+
+/// `before` must take effect before `after` (indices into the ops given to
+/// [`Model::implied_order`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Edge {
+    /// The op that must come first.
+    pub before: u32,
+    /// The op that must come after it.
+    pub after: u32,
+    /// Why.
+    pub kind: EdgeKind,
+}
+
+/// Ops that cannot all have happened as observed, whatever the order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conflict {
+    /// The ops involved (indices into the ops given to [`Model::implied_order`]).
+    pub ops: Vec<u32>,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// What a model can infer about the order of a part's ops without searching.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Implied {
+    /// Orders that hold in every linearization.
+    pub edges: Vec<Edge>,
+    /// Definite violations.
+    pub conflicts: Vec<Conflict>,
+}
+
 /// A sequential specification of one object.
 ///
 /// Contract: `step` is a pure function of `(state, op)`; equal states (by `Eq`) must behave
@@ -89,6 +146,18 @@ pub trait Model: Send + Sync {
     /// dequeue may have removed any element) overrides this.
     fn step_all(&self, state: &Self::State, op: &Self::Op, out: &mut Vec<Self::State>) {
         out.extend(self.step(state, op));
+    }
+
+    /// Orders every linearization must respect, and contradictions, derived from the values
+    /// the ops saw: reads-from (a read saw the value only one write wrote) and the version
+    /// order that follows. `ops` are the ops of one part (key) of the history, completed ops and
+    /// crashed ones that may have taken effect alike.
+    ///
+    /// Must be sound: an edge may only say what holds in every linearization, a conflict only
+    /// what no linearization allows. The default derives nothing, which is always sound; the
+    /// search then has less to prune with.
+    fn implied_order(&self, _ops: &[Self::Op]) -> Implied {
+        Implied::default()
     }
 
     /// True when the op cannot change the state (a read): a crashed such op constrains

@@ -50,7 +50,7 @@ impl Serialize for Verdict {
 }
 
 use crate::history::{History, Summary};
-use crate::linear::{Counterexample, KeyResult, LinearReport};
+use crate::linear::{ConflictWitness, Counterexample, CycleStep, KeyResult, LinearReport, OpRef};
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -124,26 +124,7 @@ pub struct FileReport {
 impl FileReport {
     /// The report for a linearizability check of `history`.
     pub fn from_linear(history: &History, linear: LinearReport, elapsed: Duration) -> FileReport {
-        let anomalies = linear
-            .keys
-            .iter()
-            .filter_map(|k| {
-                let c = k.counterexample.as_ref()?;
-                let mut cited = vec![&c.op];
-                cited.extend(c.prefix_tail.iter().rev().take(3).map(|s| &s.op));
-                Some(Anomaly {
-                    kind: "not-linearizable".to_string(),
-                    key: k.key.clone(),
-                    ops: cited.iter().map(|o| o.index).collect(),
-                    lines: cited.iter().map(|o| o.line).collect(),
-                    explanation: format!(
-                        "{} (process {}, index {}) cannot take effect: {}",
-                        c.op.text, c.op.process, c.op.index, c.reason
-                    ),
-                    counterexample: Some(c.clone()),
-                })
-            })
-            .collect();
+        let anomalies = linear.keys.iter().filter_map(key_anomaly).collect();
         let count = |v: Verdict| linear.keys.iter().filter(|k| k.verdict == v).count();
         let stats = Stats {
             ops: history.ops.len(),
@@ -175,7 +156,10 @@ impl FileReport {
         let mut out = String::new();
         let s = &self.stats;
         let keys = if s.keys > 1 {
-            format!(", {} keys: {} valid, {} invalid, {} unknown", s.keys, s.valid_keys, s.invalid_keys, s.unknown_keys)
+            format!(
+                ", {} keys: {} valid, {} invalid, {} unknown",
+                s.keys, s.valid_keys, s.invalid_keys, s.unknown_keys
+            )
         } else {
             String::new()
         };
@@ -196,8 +180,72 @@ impl FileReport {
             if let Some(c) = &k.counterexample {
                 write_counterexample(&mut out, &key, c);
             }
+            if let Some(cycle) = &k.cycle {
+                write_cycle(&mut out, &key, cycle);
+            }
+            if let Some(c) = &k.conflict {
+                write_conflict(&mut out, &key, c);
+            }
         }
         out
+    }
+}
+
+/// The anomaly an invalid key shows, if any.
+fn key_anomaly(k: &KeyResult) -> Option<Anomaly> {
+    let anomaly = |cited: Vec<&OpRef>, explanation: String, counterexample: Option<Counterexample>| Anomaly {
+        kind: "not-linearizable".to_string(),
+        key: k.key.clone(),
+        ops: cited.iter().map(|o| o.index).collect(),
+        lines: cited.iter().map(|o| o.line).collect(),
+        explanation,
+        counterexample,
+    };
+    if let Some(c) = &k.counterexample {
+        let mut cited = vec![&c.op];
+        cited.extend(c.prefix_tail.iter().rev().take(3).map(|s| &s.op));
+        let text = format!(
+            "{} (process {}, index {}) cannot take effect: {}",
+            c.op.text, c.op.process, c.op.index, c.reason
+        );
+        return Some(anomaly(cited, text, Some(c.clone())));
+    }
+    if let Some(cycle) = &k.cycle {
+        let whys: Vec<&str> = cycle.iter().map(|s| s.why.as_str()).collect();
+        let text = format!(
+            "{} ops must each take effect before the next, in a cycle: {}",
+            cycle.len(),
+            whys.join("; ")
+        );
+        return Some(anomaly(cycle.iter().map(|s| &s.op).collect(), text, None));
+    }
+    let c = k.conflict.as_ref()?;
+    Some(anomaly(c.ops.iter().collect(), c.reason.clone(), None))
+}
+
+fn write_cycle(out: &mut String, key: &str, cycle: &[CycleStep]) {
+    let _ = writeln!(
+        out,
+        "  {key}not linearizable: {} ops must each take effect before the next, in a cycle",
+        cycle.len()
+    );
+    for step in cycle {
+        let _ = writeln!(
+            out,
+            "    index {:<6} process {:<4} {:<32} -{}-> {}",
+            step.op.index,
+            step.op.process,
+            step.op.text,
+            step.edge.short(),
+            step.why
+        );
+    }
+}
+
+fn write_conflict(out: &mut String, key: &str, c: &ConflictWitness) {
+    let _ = writeln!(out, "  {key}not linearizable: {}", c.reason);
+    for op in &c.ops {
+        let _ = writeln!(out, "    index {:<6} process {:<4} {}", op.index, op.process, op.text);
     }
 }
 
