@@ -54,3 +54,18 @@ proptest! {
         agree(&CasRegister::default(), &h, skew, false);
     }
 }
+
+/// The generator must give both verdicts often, or the agreement above proves little.
+#[test]
+fn generated_register_histories_are_both_valid_and_invalid() {
+    let (mut valid, mut invalid) = (0, 0);
+    for seed in 0..4000u64 {
+        let mut rng = Rng(seed);
+        let h = hg::history(&mut rng, 6, 3, false, |r| hg::register_op(r, true));
+        match oracle::brute_force(&CasRegister::default(), &h, Keying::Single, 0).unwrap() {
+            labrys::report::Verdict::Valid => valid += 1,
+            _ => invalid += 1,
+        }
+    }
+    assert!(valid > 400 && invalid > 400, "valid {valid}, invalid {invalid}");
+}

@@ -5,10 +5,10 @@
 //! Strings in `"type"`, `"f"` and `"process"` become keywords; all other strings stay strings.
 
 use super::builder::HistoryBuilder;
-use super::edn::scan_string;
+use super::edn::{parse_i64, scan_string};
 use super::error::{ErrorKind, Problem, ReadError};
-use super::event::Event;
-use super::fields::EventFields;
+use super::event::{Event, EventKind};
+use super::fields::{EventFields, Field};
 use super::value::{Float, Value};
 use ahash::AHashMap;
 use std::sync::Arc;
@@ -121,12 +121,7 @@ impl<'a> JsonParser<'a> {
         } else {
             loop {
                 self.skip_ws();
-                let key = self.key()?;
-                self.expect(b':', "':' after the key")?;
-                self.skip_ws();
-                let value_start = self.pos;
-                let value = self.value()?;
-                fields.set(key, value, (value_start, self.pos - value_start))?;
+                self.entry(&mut fields)?;
                 self.skip_ws();
                 match self.peek() {
                     Some(b',') => self.pos += 1,
@@ -145,6 +140,85 @@ impl<'a> JsonParser<'a> {
             }
         }
         fields.finish(start, self.pos - start, line)
+    }
+
+    /// One key and its value in an op object. The keys labrys interprets are matched straight
+    /// from the bytes and their usual values read in place (this is most of the input); any
+    /// other key or value shape goes through the general value reader.
+    fn entry(&mut self, fields: &mut EventFields) -> Result<(), Problem> {
+        let field = self.known_key();
+        let key = if field.is_none() { Some(self.key()?) } else { None };
+        self.expect(b':', "':' after the key")?;
+        self.skip_ws();
+        let value_start = self.pos;
+        if let Some(field) = field {
+            if self.fast_value(field, fields) {
+                return Ok(());
+            }
+        }
+        let value = self.value()?;
+        let span = (value_start, self.pos - value_start);
+        match key {
+            Some(key) => fields.set(key, value, span),
+            None => fields.set_field(field.expect("a known key"), value, span),
+        }
+    }
+
+    /// The interpreted field a `"key"` at the cursor names, moving past it; `None`, with the
+    /// cursor left in place, for any other key (or one with escapes).
+    fn known_key(&mut self) -> Option<Field> {
+        let name = self.plain_string_at(self.pos)?;
+        let field = Field::from_name(name)?;
+        self.pos += name.len() + 2;
+        Some(field)
+    }
+
+    /// The body of a string literal at `at` that has no escapes, else `None`.
+    fn plain_string_at(&self, at: usize) -> Option<&'a [u8]> {
+        let body = self.input.get(at..)?.strip_prefix(b"\"")?;
+        let end = body.iter().position(|&b| b == b'"' || b == b'\\')?;
+        (body[end] == b'"').then(|| &body[..end])
+    }
+
+    /// Reads the usual shape of an interpreted field's value in place: an integer `"index"`,
+    /// `"time"` or `"process"`, a string `"type"`. Returns false, with the cursor left in
+    /// place, for anything else (including every value that is an error).
+    fn fast_value(&mut self, field: Field, fields: &mut EventFields) -> bool {
+        let len = match field {
+            Field::Index | Field::Time | Field::Process => {
+                let token = self.number_token_at(self.pos);
+                let n = json_int(token);
+                let done = match field {
+                    Field::Index => n.and_then(|i| u64::try_from(i).ok()).map(|i| fields.set_index(i)),
+                    Field::Time => n.map(|t| fields.set_time(t)),
+                    _ => n.and_then(|p| u32::try_from(p).ok()).map(|p| fields.set_client(p)),
+                };
+                done.map(|()| token.len())
+            }
+            Field::Type => self
+                .plain_string_at(self.pos)
+                .and_then(|name| EventKind::from_bytes(name).map(|kind| (name.len(), kind)))
+                .map(|(len, kind)| {
+                    fields.set_kind(kind);
+                    len + 2
+                }),
+            // Their values are general; `value` already reads strings and integers quickly.
+            Field::F | Field::Value | Field::Key => None,
+        };
+        if let Some(len) = len {
+            self.pos += len;
+        }
+        len.is_some()
+    }
+
+    /// The bytes at `at` that can belong to a JSON number.
+    fn number_token_at(&self, at: usize) -> &'a [u8] {
+        let rest = self.input.get(at..).unwrap_or_default();
+        let len = rest
+            .iter()
+            .position(|&b| !(b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')))
+            .unwrap_or(rest.len());
+        &rest[..len]
     }
 
     fn key(&mut self) -> Result<Value, Problem> {
@@ -269,13 +343,12 @@ impl<'a> JsonParser<'a> {
 
     fn number(&mut self) -> Result<Value, Problem> {
         let start = self.pos;
-        let rest = &self.input[start..];
-        let len = rest
-            .iter()
-            .position(|&b| !(b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')))
-            .unwrap_or(rest.len());
-        let text = &rest[..len];
+        let text = self.number_token_at(start);
+        let len = text.len();
         self.pos += len;
+        if let Some(n) = json_int(text) {
+            return Ok(Value::Int(n));
+        }
         let bad = || {
             Problem::new(
                 ErrorKind::Syntax,
@@ -285,23 +358,10 @@ impl<'a> JsonParser<'a> {
                 "a JSON number such as 42, -7 or 1.5e3",
             )
         };
-        let (neg, digits) = match text.split_first() {
-            Some((b'-', d)) => (true, d),
-            _ => (false, text),
-        };
-        let valid_int = !digits.is_empty()
-            && digits.iter().all(u8::is_ascii_digit)
-            && (digits.len() == 1 || digits[0] != b'0');
-        if valid_int {
-            let mut n: i64 = 0;
-            for &d in digits {
-                let d = i64::from(d - b'0');
-                match n.checked_mul(10).and_then(|n| if neg { n.checked_sub(d) } else { n.checked_add(d) }) {
-                    Some(m) => n = m,
-                    None => return Ok(Value::Number(Arc::from(std::str::from_utf8(text).unwrap_or("")))),
-                }
-            }
-            return Ok(Value::Int(n));
+        let digits = text.strip_prefix(b"-").unwrap_or(text);
+        if is_json_int(text) {
+            // Well-formed, but too large for 64 bits: kept as its text.
+            return Ok(Value::Number(Arc::from(std::str::from_utf8(text).map_err(|_| bad())?)));
         }
         let s = std::str::from_utf8(text).map_err(|_| bad())?;
         let leading_zero = digits.len() > 1 && digits[0] == b'0' && digits[1].is_ascii_digit();
@@ -331,6 +391,17 @@ impl<'a> JsonParser<'a> {
             "a JSON value: a string, number, object, array, true, false or null",
         ))
     }
+}
+
+/// True when `text` is a JSON integer: an optional `-`, then digits without a leading zero.
+fn is_json_int(text: &[u8]) -> bool {
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) && (digits.len() == 1 || digits[0] != b'0')
+}
+
+/// `text` as an `i64`, when it is a JSON integer that fits.
+fn json_int(text: &[u8]) -> Option<i64> {
+    if is_json_int(text) { parse_i64(text) } else { None }
 }
 
 #[cfg(test)]

@@ -291,7 +291,7 @@ pub fn check_part<M: Model>(
 
 fn decide<M: Model>(model: &M, part: &Part<M::Op>, skew: i64, limits: &Limits<'_>) -> Finding<M::State> {
     let ops: Vec<M::Op> = part.entries.iter().map(|e| e.op.clone()).collect();
-    let mut implied = model.implied_order(&ops);
+    let mut implied = model.implied_order(&ops, part.determinate);
     if !implied.conflicts.is_empty() {
         return Finding::Conflict(implied.conflicts.swap_remove(0));
     }

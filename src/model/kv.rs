@@ -127,7 +127,7 @@ impl Model for Kv {
         }
     }
 
-    fn implied_order(&self, ops: &[KvOp]) -> super::Implied {
+    fn implied_order(&self, ops: &[KvOp], _completed: usize) -> super::Implied {
         super::kv_trace::implied(ops, &self.init)
     }
 

@@ -16,6 +16,7 @@ mod multi_register;
 mod mutex;
 mod queue;
 mod register;
+mod register_trace;
 mod set;
 
 pub use counter::{Counter, CounterOp};
@@ -150,13 +151,14 @@ pub trait Model: Send + Sync {
 
     /// Orders every linearization must respect, and contradictions, derived from the values
     /// the ops saw: reads-from (a read saw the value only one write wrote) and the version
-    /// order that follows. `ops` are the ops of one part (key) of the history, completed ops and
-    /// crashed ones that may have taken effect alike.
+    /// order that follows. `ops` are the ops of one part (key) of the history: `ops[..completed]`
+    /// completed, so they certainly took effect; the rest crashed and may or may not have.
     ///
-    /// Must be sound: an edge may only say what holds in every linearization, a conflict only
-    /// what no linearization allows. The default derives nothing, which is always sound; the
-    /// search then has less to prune with.
-    fn implied_order(&self, _ops: &[Self::Op]) -> Implied {
+    /// Must be sound: an edge `a → b` may only say that a precedes b in every linearization
+    /// that includes b, and must imply that a is then included too (a read's unique writer, say);
+    /// a conflict only what no linearization allows. The default derives nothing, which is
+    /// always sound; the search then has less to prune with.
+    fn implied_order(&self, _ops: &[Self::Op], _completed: usize) -> Implied {
         Implied::default()
     }
 

@@ -93,6 +93,9 @@ macro_rules! register_model {
             fn step(&self, state: &Value, op: &RegisterOp) -> Option<Value> {
                 step(state, op)
             }
+            fn implied_order(&self, ops: &[RegisterOp], completed: usize) -> super::Implied {
+                super::register_trace::implied(ops, completed, &self.init)
+            }
             fn is_read_only(&self, op: &RegisterOp) -> bool {
                 matches!(op, RegisterOp::Read(_))
             }
