@@ -14,3 +14,4 @@ pub mod history;
 pub mod linear;
 pub mod model;
 pub mod report;
+pub mod sim;

@@ -245,7 +245,20 @@ impl<'a> Parser<'a> {
     }
 
     /// Skips whitespace, commas, `;` comments and `#_` discarded forms, counting lines.
+    #[inline]
     fn skip_ws(&mut self) -> Result<(), Problem> {
+        // Between the fields of an op map there are only spaces and commas: skip them here,
+        // inlined, and leave newlines, comments and discards to the general loop.
+        while let Some(b' ' | b',') = self.peek() {
+            self.pos += 1;
+        }
+        match self.peek() {
+            Some(b'\n' | b'\t' | b'\r' | b';' | b'#') => self.skip_ws_slow(),
+            _ => Ok(()),
+        }
+    }
+
+    fn skip_ws_slow(&mut self) -> Result<(), Problem> {
         // `#_ #_ a b` discards both a and b: count pending discards instead of recursing, so
         // a long chain of them cannot exhaust the stack.
         let mut discards = 0usize;
@@ -390,9 +403,12 @@ impl<'a> Parser<'a> {
         if self.peek() != Some(b':') {
             return None;
         }
-        let name = self.token_at(self.pos + 1);
-        let field = Field::from_name(name)?;
-        self.pos += 1 + name.len();
+        let (field, len) = Field::prefix_of(&self.input[self.pos + 1..])?;
+        // `:f` must not match `:foo`: the name must end where the keyword does.
+        if self.input.get(self.pos + 1 + len).is_some_and(|&b| !is_delimiter(b)) {
+            return None;
+        }
+        self.pos += 1 + len;
         Some(field)
     }
 
@@ -400,23 +416,44 @@ impl<'a> Parser<'a> {
     /// `:time` or `:process`, a keyword `:type`. Returns false, with the cursor left in place,
     /// for anything else (including every value that is an error).
     fn fast_value(&mut self, field: Field, fields: &mut EventFields) -> bool {
-        let token = self.token_at(self.pos);
         let done = match field {
-            Field::Index => parse_i64(token).and_then(|i| u64::try_from(i).ok()).map(|i| fields.set_index(i)),
-            Field::Time => parse_i64(token).map(|t| fields.set_time(t)),
+            Field::Index => {
+                self.fast_int().and_then(|(i, len)| Some((fields.set_index(u64::try_from(i).ok()?), len)))
+            }
+            Field::Time => self.fast_int().map(|(t, len)| (fields.set_time(t), len)),
             Field::Process => {
-                parse_i64(token).and_then(|p| u32::try_from(p).ok()).map(|p| fields.set_client(p))
+                self.fast_int().and_then(|(p, len)| Some((fields.set_client(u32::try_from(p).ok()?), len)))
             }
             Field::Type => {
-                token.strip_prefix(b":").and_then(EventKind::from_bytes).map(|k| fields.set_kind(k))
+                let token = self.token_at(self.pos);
+                let kind = token.strip_prefix(b":").and_then(EventKind::from_bytes);
+                kind.map(|k| (fields.set_kind(k), token.len()))
             }
             // Their values are general; `value` already reads keywords and integers quickly.
             Field::F | Field::Value | Field::Key => None,
         };
-        if done.is_some() {
-            self.pos += token.len();
+        if let Some(((), len)) = done {
+            self.pos += len;
         }
         done.is_some()
+    }
+
+    /// A non-negative decimal integer at the cursor, ending at a delimiter, and its length:
+    /// the shape of nearly every `:index`, `:time` and `:process`. Read in one pass, without
+    /// first finding the end of the token.
+    fn fast_int(&self) -> Option<(i64, usize)> {
+        let rest = &self.input[self.pos..];
+        let mut n: i64 = 0;
+        let mut len = 0;
+        while let Some(&d) = rest.get(len) {
+            if !d.is_ascii_digit() {
+                break;
+            }
+            n = n.checked_mul(10)?.checked_add(i64::from(d - b'0'))?;
+            len += 1;
+        }
+        let ends = rest.get(len).is_none_or(|&b| is_delimiter(b));
+        (len > 0 && ends).then_some((n, len))
     }
 
     /// The token (up to the next delimiter) starting at `at`, without moving the cursor.

@@ -32,6 +32,24 @@ impl Field {
             _ => None,
         }
     }
+
+    /// The field whose name `text` starts with, and the name's length. The caller checks that
+    /// the name ends there. Matching on the first byte is quicker than finding the end of the
+    /// name and then comparing it, and readers do this for every key of every op.
+    #[inline]
+    pub(crate) fn prefix_of(text: &[u8]) -> Option<(Field, usize)> {
+        let (field, name): (Field, &[u8]) = match text.first()? {
+            b'i' => (Field::Index, b"index"),
+            b't' if text.get(1) == Some(&b'i') => (Field::Time, b"time"),
+            b't' => (Field::Type, b"type"),
+            b'p' => (Field::Process, b"process"),
+            b'f' => (Field::F, b"f"),
+            b'v' => (Field::Value, b"value"),
+            b'k' => (Field::Key, b"key"),
+            _ => return None,
+        };
+        text.starts_with(name).then_some((field, name.len()))
+    }
 }
 
 /// The fields of one op map, collected as the reader meets them.
