@@ -49,13 +49,15 @@ struct Event<'a> {
     value: Option<u64>,
 }
 
+/// A worker slot: its current process and its open op (`:f`, value), if any.
+type Slot = (u64, Option<(&'static str, Option<u64>)>);
+
 /// Generates events of a register history until `emit` has written `target_bytes`: random
 /// processes invoke reads and writes of small integers and complete them (mostly `:ok`, some
 /// `:fail`, a few `:info` after which the process is replaced, as Jepsen does).
 fn generate(target_bytes: usize, out: &mut String, emit: fn(&mut String, &Event<'_>)) {
     let mut rng = Rng(42);
-    // Per worker slot: its current process and its open op (f, value), if any.
-    let mut slots: Vec<(u64, Option<(&str, Option<u64>)>)> = (0..CONCURRENCY).map(|p| (p, None)).collect();
+    let mut slots: Vec<Slot> = (0..CONCURRENCY).map(|p| (p, None)).collect();
     let (mut index, mut time) = (0u64, 0u64);
     while out.len() < target_bytes {
         let slot = rng.below(CONCURRENCY) as usize;

@@ -172,9 +172,12 @@ fn simulate(args: &SimulateArgs) -> ExitCode {
     let written = match &args.output {
         Some(path) => std::fs::File::create(path).and_then(|f| {
             let mut w = std::io::BufWriter::new(f);
-            labrys::sim::synthetic::write_edn(&config, &mut w).and_then(|n| std::io::Write::flush(&mut w).map(|_| n))
+            labrys::sim::synthetic::write_edn(&config, &mut w)
+                .and_then(|n| std::io::Write::flush(&mut w).map(|_| n))
         }),
-        None => labrys::sim::synthetic::write_edn(&config, &mut std::io::BufWriter::new(std::io::stdout().lock())),
+        None => {
+            labrys::sim::synthetic::write_edn(&config, &mut std::io::BufWriter::new(std::io::stdout().lock()))
+        }
     };
     match written {
         Ok(_) => ExitCode::from(exit::VALID),

@@ -10,7 +10,8 @@ fuzz_target!(|data: &[u8]| {
     match parse_value(text) {
         Ok(v) => {
             let printed = v.to_string();
-            let again = parse_value(&printed).unwrap_or_else(|e| panic!("{text:?} printed as {printed:?}: {e}"));
+            let again =
+                parse_value(&printed).unwrap_or_else(|e| panic!("{text:?} printed as {printed:?}: {e}"));
             assert_eq!(v, again, "{text:?} printed as {printed:?}");
         }
         Err(e) => {

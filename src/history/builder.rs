@@ -49,6 +49,7 @@ impl HistoryBuilder {
 
     /// Adds the next event. A pairing problem is returned as an error unless the builder is
     /// lenient, in which case it is recorded as a warning.
+    #[inline]
     pub fn push(&mut self, ev: Event) -> Result<(), Problem> {
         let position = self.event_count as i64;
         self.event_count += 1;

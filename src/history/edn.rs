@@ -157,7 +157,12 @@ pub(crate) struct Parser<'a> {
     keywords: AHashMap<&'a [u8], Arc<str>>,
     /// Collections open around the cursor.
     depth: usize,
+    /// The few `:f` keywords a history uses, found by their text without hashing it.
+    recent_f: Vec<(&'a [u8], Value)>,
 }
+
+/// How many distinct `:f` keywords [`Parser::recent_f`] remembers; histories use a handful.
+const RECENT_F: usize = 8;
 
 /// Bytes that end a token, as a table: `token` runs over every byte of a history.
 const DELIMITERS: [bool; 256] = {
@@ -200,6 +205,23 @@ pub(crate) fn parse_i64(text: &[u8]) -> Option<i64> {
     Some(n)
 }
 
+/// The decimal digits `text` starts with, as a non-negative `i64`, and how many there are;
+/// `None` when there are none or they overflow. The readers' common case for `:index`,
+/// `:time` and `:process`, read in one pass.
+#[inline]
+pub(crate) fn leading_uint(text: &[u8]) -> Option<(i64, usize)> {
+    let mut n: i64 = 0;
+    let mut len = 0;
+    while let Some(&d) = text.get(len) {
+        if !d.is_ascii_digit() {
+            break;
+        }
+        n = n.checked_mul(10)?.checked_add(i64::from(d - b'0'))?;
+        len += 1;
+    }
+    (len > 0).then_some((n, len))
+}
+
 /// A number token that is not a 64-bit integer: a big integer (`12N`, or too many digits), a
 /// ratio (`1/2`), a decimal (`1.5M`) or a float. `None` when it is none of these (including
 /// when it is not UTF-8).
@@ -227,7 +249,7 @@ fn number_text(text: &[u8]) -> Option<Value> {
 
 impl<'a> Parser<'a> {
     fn new(input: &'a [u8]) -> Parser<'a> {
-        Parser { input, pos: 0, line: 1, keywords: AHashMap::new(), depth: 0 }
+        Parser { input, pos: 0, line: 1, keywords: AHashMap::new(), depth: 0, recent_f: Vec::new() }
     }
 
     fn problem(
@@ -245,7 +267,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Skips whitespace, commas, `;` comments and `#_` discarded forms, counting lines.
-    #[inline]
+    #[inline(always)]
     fn skip_ws(&mut self) -> Result<(), Problem> {
         // Between the fields of an op map there are only spaces and commas: skip them here,
         // inlined, and leave newlines, comments and discards to the general loop.
@@ -416,44 +438,56 @@ impl<'a> Parser<'a> {
     /// `:time` or `:process`, a keyword `:type`. Returns false, with the cursor left in place,
     /// for anything else (including every value that is an error).
     fn fast_value(&mut self, field: Field, fields: &mut EventFields) -> bool {
-        let done = match field {
-            Field::Index => {
-                self.fast_int().and_then(|(i, len)| Some((fields.set_index(u64::try_from(i).ok()?), len)))
-            }
-            Field::Time => self.fast_int().map(|(t, len)| (fields.set_time(t), len)),
-            Field::Process => {
-                self.fast_int().and_then(|(p, len)| Some((fields.set_client(u32::try_from(p).ok()?), len)))
-            }
+        let len = match field {
+            Field::Index | Field::Time | Field::Process => match self.fast_int() {
+                Some((n, len)) if fields.set_int(field, n) => len,
+                _ => return false,
+            },
             Field::Type => {
                 let token = self.token_at(self.pos);
-                let kind = token.strip_prefix(b":").and_then(EventKind::from_bytes);
-                kind.map(|k| (fields.set_kind(k), token.len()))
+                let Some(kind) = token.strip_prefix(b":").and_then(EventKind::from_bytes) else {
+                    return false;
+                };
+                fields.set_kind(kind);
+                token.len()
+            }
+            Field::F => {
+                let token = self.token_at(self.pos);
+                let Some(f) = self.recent_f(token) else { return false };
+                fields.set_f(f);
+                token.len()
             }
             // Their values are general; `value` already reads keywords and integers quickly.
-            Field::F | Field::Value | Field::Key => None,
+            Field::Value | Field::Key => return false,
         };
-        if let Some(((), len)) = done {
-            self.pos += len;
+        self.pos += len;
+        true
+    }
+
+    /// The keyword `token` (an `:f` value) from [`Parser::recent_f`], reading and remembering
+    /// it if it is new. `None` for a token that is not a plain keyword.
+    fn recent_f(&mut self, token: &'a [u8]) -> Option<Value> {
+        if let Some((_, f)) = self.recent_f.iter().find(|(t, _)| *t == token) {
+            return Some(f.clone());
         }
-        done.is_some()
+        if token.len() < 2 || token[0] != b':' || token[1] == b':' {
+            return None;
+        }
+        let name = std::str::from_utf8(&token[1..]).ok()?;
+        let f = Value::keyword(name);
+        if self.recent_f.len() < RECENT_F {
+            self.recent_f.push((token, f.clone()));
+        }
+        Some(f)
     }
 
     /// A non-negative decimal integer at the cursor, ending at a delimiter, and its length:
     /// the shape of nearly every `:index`, `:time` and `:process`. Read in one pass, without
     /// first finding the end of the token.
     fn fast_int(&self) -> Option<(i64, usize)> {
-        let rest = &self.input[self.pos..];
-        let mut n: i64 = 0;
-        let mut len = 0;
-        while let Some(&d) = rest.get(len) {
-            if !d.is_ascii_digit() {
-                break;
-            }
-            n = n.checked_mul(10)?.checked_add(i64::from(d - b'0'))?;
-            len += 1;
-        }
-        let ends = rest.get(len).is_none_or(|&b| is_delimiter(b));
-        (len > 0 && ends).then_some((n, len))
+        let (n, len) = leading_uint(&self.input[self.pos..])?;
+        let ends = self.input.get(self.pos + len).is_none_or(|&b| is_delimiter(b));
+        ends.then_some((n, len))
     }
 
     /// The token (up to the next delimiter) starting at `at`, without moving the cursor.
@@ -510,7 +544,13 @@ impl<'a> Parser<'a> {
             b':' => self.keyword(),
             b'\\' => self.character(),
             b'#' => self.dispatch(),
-            b'0'..=b'9' => self.number(),
+            b'0'..=b'9' => match self.fast_int() {
+                Some((n, len)) => {
+                    self.pos += len;
+                    Ok(Value::Int(n))
+                }
+                None => self.number(),
+            },
             b'-' | b'+' if self.input.get(self.pos + 1).is_some_and(u8::is_ascii_digit) => self.number(),
             b')' | b']' | b'}' => {
                 Err(self.problem(ErrorKind::Syntax, 1, format!("unexpected '{}'", b as char), "a value"))

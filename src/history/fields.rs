@@ -38,17 +38,21 @@ impl Field {
     /// name and then comparing it, and readers do this for every key of every op.
     #[inline]
     pub(crate) fn prefix_of(text: &[u8]) -> Option<(Field, usize)> {
-        let (field, name): (Field, &[u8]) = match text.first()? {
-            b'i' => (Field::Index, b"index"),
-            b't' if text.get(1) == Some(&b'i') => (Field::Time, b"time"),
-            b't' => (Field::Type, b"type"),
-            b'p' => (Field::Process, b"process"),
-            b'f' => (Field::F, b"f"),
-            b'v' => (Field::Value, b"value"),
-            b'k' => (Field::Key, b"key"),
-            _ => return None,
-        };
-        text.starts_with(name).then_some((field, name.len()))
+        // Fixed-size comparisons compile to a load and a compare; a slice `starts_with`
+        // would call memcmp.
+        fn is<const N: usize>(text: &[u8], name: &[u8; N], field: Field) -> Option<(Field, usize)> {
+            (text.first_chunk::<N>() == Some(name)).then_some((field, N))
+        }
+        match text.first()? {
+            b'i' => is(text, b"index", Field::Index),
+            b't' if text.get(1) == Some(&b'i') => is(text, b"time", Field::Time),
+            b't' => is(text, b"type", Field::Type),
+            b'p' => is(text, b"process", Field::Process),
+            b'f' => Some((Field::F, 1)),
+            b'v' => is(text, b"value", Field::Value),
+            b'k' => is(text, b"key", Field::Key),
+            _ => None,
+        }
     }
 }
 
@@ -93,14 +97,23 @@ impl EventFields {
         }
     }
 
-    /// Records an `:index` the reader has already read as an integer.
-    pub(crate) fn set_index(&mut self, index: u64) {
-        self.index = Some(index);
-    }
-
-    /// Records a `:time` the reader has already read as an integer.
-    pub(crate) fn set_time(&mut self, time: i64) {
-        self.time = Some(time);
+    /// Records an integer `:index`, `:time` or `:process` the reader has already read. False,
+    /// recording nothing, when the integer is out of the field's range (or the field takes no
+    /// integer): the reader then takes its general path, which reports the problem.
+    pub(crate) fn set_int(&mut self, field: Field, n: i64) -> bool {
+        match field {
+            Field::Index => match u64::try_from(n) {
+                Ok(i) => self.index = Some(i),
+                Err(_) => return false,
+            },
+            Field::Time => self.time = Some(n),
+            Field::Process => match u32::try_from(n) {
+                Ok(p) => self.process = Some(Process::Client(p)),
+                Err(_) => return false,
+            },
+            _ => return false,
+        }
+        true
     }
 
     /// Records a `:type` the reader has already recognised.
@@ -108,9 +121,9 @@ impl EventFields {
         self.kind = Some(kind);
     }
 
-    /// Records a client `:process` number the reader has already read.
-    pub(crate) fn set_client(&mut self, process: u32) {
-        self.process = Some(Process::Client(process));
+    /// Records an `:f` the reader has already read as a keyword.
+    pub(crate) fn set_f(&mut self, f: Value) {
+        self.f = Some(f);
     }
 
     /// Records one interpreted field, checking that its value has the right shape.
@@ -168,6 +181,7 @@ impl EventFields {
     }
 
     /// The event, or a [`ErrorKind::MissingField`] problem pointing at the whole map.
+    #[inline]
     pub(crate) fn finish(self, offset: usize, len: usize, line: u32) -> Result<Event, Problem> {
         let missing = |field: &str| {
             Err(Problem::new(

@@ -5,7 +5,7 @@
 //! Strings in `"type"`, `"f"` and `"process"` become keywords; all other strings stay strings.
 
 use super::builder::HistoryBuilder;
-use super::edn::{parse_i64, scan_string};
+use super::edn::{leading_uint, parse_i64, scan_string};
 use super::error::{ErrorKind, Problem, ReadError};
 use super::event::{Event, EventKind};
 use super::fields::{EventFields, Field};
@@ -17,7 +17,8 @@ const MAX_DEPTH: usize = 256;
 
 /// Reads every event of a JSON or JSON Lines history into `builder`.
 pub fn read(file: &str, input: &[u8], builder: &mut HistoryBuilder) -> Result<(), ReadError> {
-    let mut p = JsonParser { input, pos: 0, line: 1, depth: 0, strings: AHashMap::new() };
+    let mut p =
+        JsonParser { input, pos: 0, line: 1, depth: 0, strings: AHashMap::new(), recent_f: Vec::new() };
     p.read_events(builder).map_err(|problem| ReadError::locate(file, input, problem))
 }
 
@@ -28,7 +29,12 @@ struct JsonParser<'a> {
     depth: usize,
     /// Short strings seen before (keys, `"ok"`, `"read"`), so each is allocated once.
     strings: AHashMap<&'a [u8], Arc<str>>,
+    /// The few `"f"` names a history uses, as keywords, found by their text without hashing.
+    recent_f: Vec<(&'a [u8], Value)>,
 }
+
+/// How many distinct `"f"` names [`JsonParser::recent_f`] remembers; histories use a handful.
+const RECENT_F: usize = 8;
 
 impl<'a> JsonParser<'a> {
     fn problem(&self, len: usize, message: impl Into<String>, expected: impl Into<String>) -> Problem {
@@ -39,6 +45,7 @@ impl<'a> JsonParser<'a> {
         self.input.get(self.pos).copied()
     }
 
+    #[inline]
     fn skip_ws(&mut self) {
         while let Some(b) = self.peek() {
             match b {
@@ -167,16 +174,22 @@ impl<'a> JsonParser<'a> {
     /// The interpreted field a `"key"` at the cursor names, moving past it; `None`, with the
     /// cursor left in place, for any other key (or one with escapes).
     fn known_key(&mut self) -> Option<Field> {
-        let name = self.plain_string_at(self.pos)?;
-        let field = Field::from_name(name)?;
-        self.pos += name.len() + 2;
+        let name = self.input.get(self.pos..)?.strip_prefix(b"\"")?;
+        let (field, len) = Field::prefix_of(name)?;
+        // `"f"` must not match `"foo"`: the name must end where the string does.
+        if name.get(len) != Some(&b'"') {
+            return None;
+        }
+        self.pos += len + 2;
         Some(field)
     }
 
-    /// The body of a string literal at `at` that has no escapes, else `None`.
+    /// The body of a string literal at `at` that has no escapes and no newline, else `None`.
     fn plain_string_at(&self, at: usize) -> Option<&'a [u8]> {
         let body = self.input.get(at..)?.strip_prefix(b"\"")?;
-        let end = body.iter().position(|&b| b == b'"' || b == b'\\')?;
+        // A raw newline (which JSON forbids, but labrys tolerates) must be counted, so it
+        // takes the general path too.
+        let end = body.iter().position(|&b| matches!(b, b'"' | b'\\' | b'\n'))?;
         (body[end] == b'"').then(|| &body[..end])
     }
 
@@ -185,30 +198,54 @@ impl<'a> JsonParser<'a> {
     /// place, for anything else (including every value that is an error).
     fn fast_value(&mut self, field: Field, fields: &mut EventFields) -> bool {
         let len = match field {
-            Field::Index | Field::Time | Field::Process => {
-                let token = self.number_token_at(self.pos);
-                let n = json_int(token);
-                let done = match field {
-                    Field::Index => n.and_then(|i| u64::try_from(i).ok()).map(|i| fields.set_index(i)),
-                    Field::Time => n.map(|t| fields.set_time(t)),
-                    _ => n.and_then(|p| u32::try_from(p).ok()).map(|p| fields.set_client(p)),
+            Field::Index | Field::Time | Field::Process => match self.fast_int() {
+                Some((n, len)) if fields.set_int(field, n) => len,
+                _ => return false,
+            },
+            Field::Type => {
+                let name = self.plain_string_at(self.pos);
+                let Some((kind, len)) = name.and_then(|n| Some((EventKind::from_bytes(n)?, n.len()))) else {
+                    return false;
                 };
-                done.map(|()| token.len())
+                fields.set_kind(kind);
+                len + 2
             }
-            Field::Type => self
-                .plain_string_at(self.pos)
-                .and_then(|name| EventKind::from_bytes(name).map(|kind| (name.len(), kind)))
-                .map(|(len, kind)| {
-                    fields.set_kind(kind);
-                    len + 2
-                }),
+            Field::F => {
+                let name = self.plain_string_at(self.pos);
+                let Some((f, len)) = name.and_then(|n| Some((self.recent_f(n)?, n.len()))) else {
+                    return false;
+                };
+                fields.set_f(f);
+                len + 2
+            }
             // Their values are general; `value` already reads strings and integers quickly.
-            Field::F | Field::Value | Field::Key => None,
+            Field::Value | Field::Key => return false,
         };
-        if let Some(len) = len {
-            self.pos += len;
+        self.pos += len;
+        true
+    }
+
+    /// The `"f"` name `name` as a keyword, from [`JsonParser::recent_f`] or made (and
+    /// remembered) if it is new. `None` if it is not UTF-8, for the general path to report.
+    fn recent_f(&mut self, name: &'a [u8]) -> Option<Value> {
+        if let Some((_, f)) = self.recent_f.iter().find(|(n, _)| *n == name) {
+            return Some(f.clone());
         }
-        len.is_some()
+        let f = Value::keyword(std::str::from_utf8(name).ok()?);
+        if self.recent_f.len() < RECENT_F {
+            self.recent_f.push((name, f.clone()));
+        }
+        Some(f)
+    }
+
+    /// A non-negative JSON integer at the cursor (no leading zero, not the start of a float)
+    /// and its length: the shape of nearly every `"index"`, `"time"` and `"process"`.
+    fn fast_int(&self) -> Option<(i64, usize)> {
+        let rest = &self.input[self.pos..];
+        let (n, len) = leading_uint(rest)?;
+        let leading_zero = len > 1 && rest[0] == b'0';
+        let more = rest.get(len).is_some_and(|b| matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
+        (!leading_zero && !more).then_some((n, len))
     }
 
     /// The bytes at `at` that can belong to a JSON number.
@@ -235,7 +272,7 @@ impl<'a> JsonParser<'a> {
     fn string(&mut self) -> Result<Value, Problem> {
         // Fast path: a short string with no escapes is looked up, not allocated.
         let body = &self.input[self.pos + 1..];
-        if let Some(end) = body.iter().take(32).position(|&b| b == b'"' || b == b'\\') {
+        if let Some(end) = body.iter().take(32).position(|&b| matches!(b, b'"' | b'\\' | b'\n')) {
             if body[end] == b'"' {
                 let text = &body[..end];
                 self.pos += end + 2;
@@ -434,6 +471,14 @@ mod tests {
         let v = h.value(h.ops[0].input);
         assert_eq!(v.to_string(), r#"[["append" "x" 1] ["r" "y" nil]]"#);
         assert_eq!(h.extras[0].fields[0].0, Value::string("extra"));
+    }
+
+    #[test]
+    fn newlines_inside_strings_are_counted() {
+        let text = "{\"type\":\"invoke\",\"process\":0,\"f\":\"a\nb\",\"value\":\"x\ny\"}\n{\"type\":\"invoke\",\"process\":1,\"f\":\"read\"}\n";
+        let h = history(text).unwrap();
+        assert_eq!(h.ops[1].invoke_line, 4);
+        assert_eq!(h.value(h.ops[0].f), &Value::keyword("a\nb"));
     }
 
     #[test]

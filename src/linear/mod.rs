@@ -301,8 +301,26 @@ fn decide<M: Model>(model: &M, part: &Part<M::Op>, skew: i64, limits: &Limits<'_
             return Finding::Cycle(cycle);
         }
     }
-    let (found, stats) = search::search(model, &part.entries, part.determinate, skew, &implied.edges, limits);
+    let mut edges = implied.edges;
+    edges.extend(interchangeable_crashed_ops(part));
+    let (found, stats) = search::search(model, &part.entries, part.determinate, skew, &edges, limits);
     Finding::Search(found, stats)
+}
+
+/// Symmetry breaking for the search: of two identical crashed ops, the later-invoked one is
+/// only linearized after the earlier. Any linearization using the later one alone can use the
+/// earlier instead (it was invoked no later, and neither has a completion to respect), so no
+/// verdict changes; the search just stops trying both orders. Not facts about the history, so
+/// these never feed cycle detection.
+fn interchangeable_crashed_ops<O: Eq + std::hash::Hash>(part: &Part<O>) -> Vec<crate::model::Edge> {
+    let mut last: ahash::AHashMap<&O, u32> = ahash::AHashMap::new();
+    let mut edges = Vec::new();
+    for (i, e) in part.entries.iter().enumerate().skip(part.determinate) {
+        if let Some(prev) = last.insert(&e.op, i as u32) {
+            edges.push(crate::model::Edge { before: prev, after: i as u32, kind: EdgeKind::Version });
+        }
+    }
+    edges
 }
 
 /// A cycle in words: each op and why it must precede the next.

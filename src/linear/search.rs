@@ -109,7 +109,10 @@ pub struct SearchStats {
 
 struct MemoEntry<S> {
     hash: u64,
-    ids: Box<[u32]>,
+    /// The set's key: `memo_ids[ids_start..ids_start + ids_len]` (one arena, not a small
+    /// allocation per entry).
+    ids_start: u32,
+    ids_len: u32,
     state: S,
 }
 
@@ -161,6 +164,27 @@ pub fn search<M: Model>(
     (result, stats)
 }
 
+/// Appends the positions of the set bits in `from..to` of `words` to `out`, a word at a time
+/// (bitvec's bit iterator costs several times more on this hot path).
+fn push_ones(words: &[u64], from: usize, to: usize, out: &mut Vec<u32>) {
+    let mut pos = from;
+    while pos < to {
+        let w = pos / 64;
+        let mut bits = words[w] >> (pos % 64);
+        let word_end = ((w + 1) * 64).min(to);
+        // Keep only bits below `to`.
+        let span = word_end - pos;
+        if span < 64 {
+            bits &= (1u64 << span) - 1;
+        }
+        while bits != 0 {
+            out.push((pos + bits.trailing_zeros() as usize) as u32);
+            bits &= bits - 1;
+        }
+        pos = word_end;
+    }
+}
+
 enum Run<S> {
     Done(SearchResult<S>),
     Failed { best_step: u64 },
@@ -189,6 +213,7 @@ struct Search<'a, M: Model> {
     state: M::State,
     stack: Vec<Frame<M::State>>,
     memo: HashTable<MemoEntry<M::State>>,
+    memo_ids: Vec<u32>,
     memo_bytes: usize,
     reported_bytes: usize,
     hasher: ahash::RandomState,
@@ -283,6 +308,7 @@ impl<'a, M: Model> Search<'a, M> {
             state: model.init(),
             stack: Vec::new(),
             memo: HashTable::new(),
+            memo_ids: Vec::new(),
             memo_bytes: 0,
             reported_bytes: 0,
             hasher: ahash::RandomState::with_seeds(1, 2, 3, 4),
@@ -323,6 +349,10 @@ impl<'a, M: Model> Search<'a, M> {
         }
     }
 
+    fn is_linearized(&self, entry: u32) -> bool {
+        self.linearized.as_raw_slice()[entry as usize / 64] >> (entry % 64) & 1 == 1
+    }
+
     fn mark(&mut self, entry: u32) {
         self.linearized.set(entry as usize, true);
         self.set_hash ^= self.zobrist[entry as usize];
@@ -330,7 +360,7 @@ impl<'a, M: Model> Search<'a, M> {
             self.remaining -= 1;
         }
         if entry == self.k {
-            while self.k < self.determinate && self.linearized[self.k as usize] {
+            while self.k < self.determinate && self.is_linearized(self.k) {
                 self.k += 1;
             }
         }
@@ -352,25 +382,35 @@ impl<'a, M: Model> Search<'a, M> {
         let ids = &mut self.scratch_ids;
         ids.clear();
         ids.push(self.k);
-        let bits = &self.linearized;
+        let words = self.linearized.as_raw_slice();
         if self.k < self.determinate {
             let end = self.window_end[self.k as usize] as usize + 1;
-            ids.extend(bits[self.k as usize + 1..end].iter_ones().map(|i| (i + self.k as usize + 1) as u32));
+            push_ones(words, self.k as usize + 1, end, ids);
         }
-        let d = self.determinate as usize;
-        ids.extend(bits[d..].iter_ones().map(|i| (i + d) as u32));
+        push_ones(words, self.determinate as usize, self.linearized.len(), ids);
     }
 
     /// Records the configuration (current set, `state`) in the memo; false if it was there.
     fn remember(&mut self, state: &M::State) -> bool {
         self.set_key();
         let hash = self.set_hash ^ self.hasher.hash_one(state);
-        let ids = &self.scratch_ids;
-        if self.memo.find(hash, |e| e.hash == hash && *e.ids == **ids && e.state == *state).is_some() {
+        let (ids, arena) = (&self.scratch_ids, &self.memo_ids);
+        let same = |e: &MemoEntry<M::State>| {
+            e.hash == hash
+                && arena[e.ids_start as usize..(e.ids_start + e.ids_len) as usize] == **ids
+                && e.state == *state
+        };
+        if self.memo.find(hash, same).is_some() {
             return false;
         }
         self.memo_bytes += std::mem::size_of::<MemoEntry<M::State>>() + 4 * ids.len() + 8;
-        let entry = MemoEntry { hash, ids: ids.clone().into_boxed_slice(), state: state.clone() };
+        let entry = MemoEntry {
+            hash,
+            ids_start: u32::try_from(self.memo_ids.len()).unwrap_or(u32::MAX),
+            ids_len: ids.len() as u32,
+            state: state.clone(),
+        };
+        self.memo_ids.extend_from_slice(ids);
         self.memo.insert_unique(hash, entry, |e| e.hash);
         true
     }
@@ -379,7 +419,7 @@ impl<'a, M: Model> Search<'a, M> {
     /// state makes a configuration not seen before.
     fn try_linearize(&mut self, entry: u32) -> bool {
         let (from, to) = (self.pred_start[entry as usize], self.pred_start[entry as usize + 1]);
-        if self.preds[from as usize..to as usize].iter().any(|&p| !self.linearized[p as usize]) {
+        if self.preds[from as usize..to as usize].iter().any(|&p| !self.is_linearized(p)) {
             return false;
         }
         let mut succ = std::mem::take(&mut self.scratch_states);
@@ -393,7 +433,9 @@ impl<'a, M: Model> Search<'a, M> {
         while let Some(next_state) = succ.pop() {
             if self.remember(&next_state) {
                 let prev_state = std::mem::replace(&mut self.state, next_state);
-                let alternatives = std::mem::take(&mut succ);
+                // Only nondeterministic models leave alternatives; moving an empty Vec would
+                // throw away the scratch buffer's allocation on every step.
+                let alternatives = if succ.is_empty() { Vec::new() } else { std::mem::take(&mut succ) };
                 self.stack.push(Frame { entry, prev_state, alternatives });
                 self.lift(entry);
                 self.scratch_states = succ;
@@ -499,5 +541,27 @@ impl<'a, M: Model> Search<'a, M> {
             n = self.next[n as usize];
         }
         Stuck { prefix, state: self.state.clone(), blocked, candidates }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_ones;
+
+    #[test]
+    fn push_ones_matches_a_plain_scan() {
+        let words = [0b1011u64 | 1 << 63, u64::MAX, 0, 1 << 5];
+        for from in [0, 1, 3, 63, 64, 100, 130, 197] {
+            for to in [from, from + 1, 64, 128, 200, 256] {
+                if to < from {
+                    continue;
+                }
+                let mut got = Vec::new();
+                push_ones(&words, from, to, &mut got);
+                let want: Vec<u32> =
+                    (from..to).filter(|&i| words[i / 64] >> (i % 64) & 1 == 1).map(|i| i as u32).collect();
+                assert_eq!(got, want, "{from}..{to}");
+            }
+        }
     }
 }

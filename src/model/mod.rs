@@ -125,8 +125,9 @@ pub struct Implied {
 pub trait Model: Send + Sync {
     /// The object's state. Hashing and equality are used for memoization.
     type State: Clone + Eq + Hash + Debug + Send;
-    /// An operation decoded from the history.
-    type Op: Clone + Debug + Send + Sync;
+    /// An operation decoded from the history. Equality lets the search treat identical
+    /// crashed ops as interchangeable.
+    type Op: Clone + Debug + Eq + Hash + Send + Sync;
 
     /// The model's name as the command line spells it (`cas-register`).
     fn name(&self) -> &str;

@@ -4,7 +4,7 @@ use super::{DecodeError, Model, OpView, pair, unknown_f};
 use crate::history::Value;
 
 /// An op on a register.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum RegisterOp {
     /// A read that returned this value (`None`: the result is unknown).
     Read(Option<Value>),

@@ -186,8 +186,8 @@ fn event_line(line: &mut String, index: usize, time: i64, completion: bool, op: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::{check_history, CheckConfig};
-    use crate::history::{read_bytes, Format, ReadOptions};
+    use crate::check::{CheckConfig, check_history};
+    use crate::history::{Format, ReadOptions, read_bytes};
     use crate::report::Verdict;
 
     fn generate(c: &SyntheticConfig) -> crate::history::History {
@@ -200,7 +200,8 @@ mod tests {
     fn synthetic_histories_are_linearizable() {
         for seed in 0..40 {
             for (keys, values) in [(0, 3), (4, 0), (3, 5)] {
-                let c = SyntheticConfig { ops: 300, keys, values, seed, crash_rate: 0.05, ..Default::default() };
+                let c =
+                    SyntheticConfig { ops: 300, keys, values, seed, crash_rate: 0.05, ..Default::default() };
                 let h = generate(&c);
                 let config = CheckConfig { model: Some("cas-register".into()), ..Default::default() };
                 let report = check_history(&h, &config).unwrap();

@@ -1,8 +1,13 @@
 //! Random small histories for property tests: processes invoke and complete ops in a random
 //! interleaving, with failures, crashes (`:info`) and ops left open, Jepsen-style (a process
 //! that crashed is retired and a fresh one takes its place).
+//!
+//! Op generators for the models other than registers keep a *shadow* of the object, updated as
+//! if each op took effect at its invocation, and usually complete ops with what the shadow
+//! says (so that a good share of histories are linearizable), sometimes with another plausible
+//! value (a value written earlier, an element added earlier), so that many are not.
 
-use labrys::history::{Event, EventKind, History, HistoryBuilder, Process, Value};
+use labrys::history::{Event, EventKind, History, HistoryBuilder, Outcome, Process, Value};
 
 /// A tiny deterministic PRNG (splitmix64), so a failing case is reproducible from its seed.
 pub struct Rng(pub u64);
@@ -23,11 +28,20 @@ impl Rng {
     }
 }
 
-/// What one op does: its `:f`, its invocation value, and the value an `:ok` completion carries.
+/// What one op does: its `:f`, its invocation value, the value an `:ok` completion carries,
+/// and its `:key` field, if it has one (the kv model's ops do).
 pub struct OpSpec {
     pub f: &'static str,
     pub input: Value,
     pub output: Value,
+    pub key: Option<Value>,
+}
+
+impl OpSpec {
+    /// An op without a `:key` field.
+    pub fn new(f: &'static str, input: Value, output: Value) -> OpSpec {
+        OpSpec { f, input, output, key: None }
+    }
 }
 
 /// Builds a history of `n_ops` ops from `spec`, over at most `processes` concurrent processes.
@@ -45,15 +59,15 @@ pub fn history(
     let mut idle: Vec<u32> = (0..processes).collect();
     let mut in_flight: Vec<(u32, OpSpec)> = Vec::new();
     let (mut started, mut t) = (0, 0i64);
-    let push = |b: &mut HistoryBuilder, p: u32, kind, f: &str, value: Value, t: i64| {
+    let push = |b: &mut HistoryBuilder, p: u32, kind, op: &OpSpec, value: Value, t: i64| {
         let ev = Event {
             index: None,
             time: timed.then_some(t / 2),
             kind,
             process: Process::Client(p),
-            f: Value::keyword(f),
+            f: Value::keyword(op.f),
             value,
-            key: None,
+            key: op.key.clone(),
             extra: Vec::new(),
             offset: 0,
             len: 0,
@@ -67,7 +81,7 @@ pub fn history(
         if invoke {
             let p = idle.swap_remove(rng.below(idle.len() as u64) as usize);
             let op = spec(rng);
-            push(&mut b, p, EventKind::Invoke, op.f, op.input.clone(), t);
+            push(&mut b, p, EventKind::Invoke, &op, op.input.clone(), t);
             in_flight.push((p, op));
             started += 1;
             continue;
@@ -85,7 +99,7 @@ pub fn history(
             18..=29 => (EventKind::Fail, op.input.clone()),
             _ => (EventKind::Ok, op.output.clone()),
         };
-        push(&mut b, p, kind, op.f, value, t);
+        push(&mut b, p, kind, &op, value, t);
         if kind == EventKind::Info {
             idle.push(next_process);
             next_process += 1;
@@ -99,10 +113,16 @@ pub fn history(
 /// Wraps every value `v` of a spec as a keyed tuple `[k v]` with a random key below `keys`.
 pub fn keyed(rng: &mut Rng, keys: u64, op: OpSpec) -> OpSpec {
     let k = Value::Int(rng.below(keys) as i64);
+    keyed_as(k, op)
+}
+
+/// Wraps every value `v` of a spec as the keyed tuple `[k v]`.
+pub fn keyed_as(k: Value, op: OpSpec) -> OpSpec {
     OpSpec {
         f: op.f,
         input: Value::Vector(vec![k.clone(), op.input]),
         output: Value::Vector(vec![k, op.output]),
+        key: op.key,
     }
 }
 
@@ -117,14 +137,331 @@ pub fn small_value(rng: &mut Rng) -> Value {
 /// A random register / cas-register op.
 pub fn register_op(rng: &mut Rng, with_cas: bool) -> OpSpec {
     match rng.below(if with_cas { 3 } else { 2 }) {
-        0 => OpSpec { f: "read", input: Value::Nil, output: small_value(rng) },
+        0 => OpSpec::new("read", Value::Nil, small_value(rng)),
         1 => {
             let v = small_value(rng);
-            OpSpec { f: "write", input: v.clone(), output: v }
+            OpSpec::new("write", v.clone(), v)
         }
         _ => {
             let pair = Value::Vector(vec![small_value(rng), small_value(rng)]);
-            OpSpec { f: "cas", input: pair.clone(), output: pair }
+            OpSpec::new("cas", pair.clone(), pair)
         }
+    }
+}
+
+/// The history, one op a line, for assertion messages: process, key, `:f`, invocation value,
+/// outcome and completion value, and the op's interval.
+pub fn dump(h: &History) -> String {
+    let mut s = String::new();
+    for op in &h.ops {
+        let key = if op.key == labrys::history::ValueId::NONE {
+            String::new()
+        } else {
+            format!(" :key {}", h.value(op.key))
+        };
+        let done = match op.outcome {
+            Outcome::Ok => format!("ok {}", h.value(op.output)),
+            other => other.name().to_string(),
+        };
+        let until =
+            if op.complete_time == i64::MAX { "∞".to_string() } else { op.complete_time.to_string() };
+        s.push_str(&format!(
+            "  p{}{key} {} {} → {done}   [{}, {until}]\n",
+            op.process,
+            h.value(op.f),
+            h.value(op.input),
+            op.invoke_time
+        ));
+    }
+    s
+}
+
+/// One of `items`, at random.
+pub fn pick<'a, T>(rng: &mut Rng, items: &'a [T]) -> &'a T {
+    &items[rng.below(items.len() as u64) as usize]
+}
+
+/// Shuffles `items` in place (Fisher–Yates).
+pub fn shuffle<T>(rng: &mut Rng, items: &mut [T]) {
+    for i in (1..items.len()).rev() {
+        items.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+}
+
+fn ints(xs: &[i64]) -> Value {
+    Value::Vector(xs.iter().map(|&x| Value::Int(x)).collect())
+}
+
+/// Mutex ops: mostly the op the lock allows at invocation, sometimes the other one.
+#[derive(Default)]
+pub struct MutexGen {
+    held: bool,
+}
+
+impl MutexGen {
+    pub fn op(&mut self, rng: &mut Rng) -> OpSpec {
+        let acquire = if rng.chance(80) { !self.held } else { self.held };
+        self.held = acquire;
+        OpSpec::new(if acquire { "acquire" } else { "release" }, Value::Nil, Value::Nil)
+    }
+}
+
+/// Set ops: `add v` of small integers (repeats happen), and reads of the whole set: usually the
+/// shadow's contents, sometimes with one element added or removed, sometimes any subset of
+/// the elements added so far; in any order, with repeats, `nil` for empty now and then.
+#[derive(Default)]
+pub struct SetGen {
+    shadow: Vec<i64>,
+    added: Vec<i64>,
+}
+
+impl SetGen {
+    pub fn op(&mut self, rng: &mut Rng) -> OpSpec {
+        if rng.chance(50) {
+            let v = rng.below(5) as i64;
+            if !self.shadow.contains(&v) {
+                self.shadow.push(v);
+            }
+            if !self.added.contains(&v) {
+                self.added.push(v);
+            }
+            return OpSpec::new("add", Value::Int(v), Value::Int(v));
+        }
+        let mut seen = self.shadow.clone();
+        match rng.below(10) {
+            0..=5 => {}
+            6..=7 if !self.added.is_empty() => {
+                let v = *pick(rng, &self.added);
+                match seen.iter().position(|&x| x == v) {
+                    Some(i) => drop(seen.remove(i)),
+                    None => seen.push(v),
+                }
+            }
+            _ => seen = self.added.iter().copied().filter(|_| rng.chance(50)).collect(),
+        }
+        shuffle(rng, &mut seen);
+        if !seen.is_empty() && rng.chance(10) {
+            seen.push(seen[0]);
+        }
+        let out = if seen.is_empty() && rng.chance(30) { Value::Nil } else { ints(&seen) };
+        OpSpec::new("read", Value::Nil, out)
+    }
+}
+
+/// Counter ops: `add`/`increment` by 1 (`nil` or 1), 2 or -1, and reads, usually of the
+/// shadow's count, sometimes one off, sometimes anything in a plausible range.
+#[derive(Default)]
+pub struct CounterGen {
+    shadow: i64,
+    high: i64,
+}
+
+impl CounterGen {
+    pub fn op(&mut self, rng: &mut Rng) -> OpSpec {
+        if rng.chance(50) {
+            let (f, input, delta) = match rng.below(5) {
+                0 => ("increment", Value::Nil, 1),
+                1 => ("add", Value::Nil, 1),
+                2 => ("increment", Value::Int(1), 1),
+                3 => ("add", Value::Int(2), 2),
+                _ => ("add", Value::Int(-1), -1),
+            };
+            self.shadow += delta;
+            self.high += delta.max(0);
+            return OpSpec::new(f, input.clone(), input);
+        }
+        let seen = match rng.below(10) {
+            0..=5 => self.shadow,
+            6..=7 => self.shadow + if rng.chance(50) { 1 } else { -1 },
+            _ => rng.below(self.high as u64 + 1) as i64,
+        };
+        OpSpec::new("read", Value::Nil, Value::Int(seen))
+    }
+}
+
+/// Queue ops for a FIFO or an unordered queue: enqueues of mostly distinct small integers, and
+/// dequeues that usually take what the shadow queue gives (the head, or any element), or
+/// `nil` when it is empty, and sometimes any element enqueued so far, or `nil`.
+#[derive(Default)]
+pub struct QueueGen {
+    fifo: bool,
+    shadow: Vec<i64>,
+    enqueued: Vec<i64>,
+    fresh: i64,
+}
+
+impl QueueGen {
+    pub fn new(fifo: bool) -> QueueGen {
+        QueueGen { fifo, ..QueueGen::default() }
+    }
+
+    pub fn op(&mut self, rng: &mut Rng) -> OpSpec {
+        if rng.chance(55) {
+            let v = if self.enqueued.is_empty() || rng.chance(75) {
+                self.fresh += 1;
+                self.fresh
+            } else {
+                *pick(rng, &self.enqueued)
+            };
+            self.shadow.push(v);
+            self.enqueued.push(v);
+            return OpSpec::new("enqueue", Value::Int(v), Value::Int(v));
+        }
+        let out = if rng.chance(65) {
+            match self.shadow.len() {
+                0 => None,
+                n => Some(self.shadow.remove(if self.fifo { 0 } else { rng.below(n as u64) as usize })),
+            }
+        } else if self.enqueued.is_empty() || rng.chance(25) {
+            None
+        } else {
+            let v = *pick(rng, &self.enqueued);
+            if let Some(i) = self.shadow.iter().position(|&x| x == v) {
+                self.shadow.remove(i);
+            }
+            Some(v)
+        };
+        OpSpec::new("dequeue", Value::Nil, out.map_or(Value::Nil, Value::Int))
+    }
+}
+
+/// Porcupine-style kv ops over one or two keys (`:key "x"`, `"y"`), at most `max_per_key` per
+/// key: appends of distinct short strings (`"a;"`, `"b;"` …), sometimes of ambiguous ones
+/// (`"a"`, `"b"`, `"ab"`, rarely `""`); puts (some of them ambiguous with appends or the initial
+/// value); and gets, which return the shadow's value, or a value it held before (stale), or a
+/// random put (or the initial value) followed by a random subsequence of the appends so far,
+/// sometimes shuffled, or now and then garbage (an append nobody made, or one seen twice).
+pub struct KvGen {
+    keys: Vec<Value>,
+    init: Vec<String>,
+    shadow: Vec<String>,
+    /// Every value each key's shadow has held, for stale reads.
+    past: Vec<Vec<String>>,
+    appended: Vec<Vec<String>>,
+    puts: Vec<Vec<String>>,
+    fresh: Vec<u8>,
+    count: Vec<usize>,
+    max_per_key: usize,
+}
+
+impl KvGen {
+    /// Ops over `init.len()` keys (`"x"`, `"y"`), whose initial values are `init` (the kv
+    /// model's default is `""` for every key).
+    pub fn new(init: &[&str], max_per_key: usize) -> KvGen {
+        let n = init.len();
+        KvGen {
+            keys: ["x", "y", "z"][..n].iter().map(|k| Value::string(k)).collect(),
+            init: init.iter().map(|s| s.to_string()).collect(),
+            shadow: init.iter().map(|s| s.to_string()).collect(),
+            past: init.iter().map(|s| vec![s.to_string()]).collect(),
+            appended: vec![Vec::new(); n],
+            puts: vec![Vec::new(); n],
+            fresh: vec![b'a'; n],
+            count: vec![0; n],
+            max_per_key,
+        }
+    }
+
+    /// The keys, as ops carry them.
+    pub fn keys(&self) -> &[Value] {
+        &self.keys
+    }
+
+    pub fn op(&mut self, rng: &mut Rng) -> OpSpec {
+        let open: Vec<usize> = (0..self.keys.len()).filter(|&k| self.count[k] < self.max_per_key).collect();
+        let k = if open.is_empty() { 0 } else { *pick(rng, &open) };
+        self.count[k] += 1;
+        let key = Some(self.keys[k].clone());
+        let roll = rng.below(100);
+        if roll < 35 {
+            let s = if rng.chance(80) {
+                let c = self.fresh[k] as char;
+                self.fresh[k] += 1;
+                format!("{c};")
+            } else if rng.chance(90) {
+                pick(rng, &["a", "b", "ab", "ba"]).to_string()
+            } else {
+                String::new()
+            };
+            self.shadow[k].push_str(&s);
+            self.past[k].push(self.shadow[k].clone());
+            self.appended[k].push(s.clone());
+            return OpSpec { f: "append", input: Value::string(&s), output: Value::string(&s), key };
+        }
+        if roll < 50 {
+            let s = pick(rng, &["p;", "q;", "", "a;", "p;a;"]).to_string();
+            self.shadow[k] = s.clone();
+            self.past[k].push(s.clone());
+            self.puts[k].push(s.clone());
+            return OpSpec { f: "put", input: Value::string(&s), output: Value::string(&s), key };
+        }
+        let roll = rng.below(100);
+        let seen = if roll < 45 {
+            self.shadow[k].clone()
+        } else if roll < 60 {
+            pick(rng, &self.past[k]).clone()
+        } else if roll < 64 {
+            // Garbage: a string nobody appended, or an append seen twice.
+            let extra = self.appended[k].first().map_or("z;", |s| s.as_str());
+            self.shadow[k].clone() + if rng.chance(50) { "z;" } else { extra }
+        } else {
+            let base = if self.puts[k].is_empty() || rng.chance(30) {
+                self.init[k].clone()
+            } else {
+                pick(rng, &self.puts[k]).clone()
+            };
+            let mut tail: Vec<&String> = self.appended[k].iter().filter(|_| rng.chance(60)).collect();
+            if rng.chance(40) {
+                shuffle(rng, &mut tail);
+            }
+            tail.into_iter().fold(base, |acc, s| acc + s)
+        };
+        let out = if seen.is_empty() && rng.chance(30) { Value::Nil } else { Value::string(&seen) };
+        OpSpec { f: "get", input: Value::Nil, output: out, key }
+    }
+}
+
+/// Multi-register txns of one to three micro-ops over registers `:x` and `:y`: writes of 1–3,
+/// and reads that usually see the shadow's value (the txn's own earlier writes included),
+/// sometimes `nil` or any value written to that register so far. Write-only txns sometimes
+/// complete with `nil`, as some clients record them.
+#[derive(Default)]
+pub struct MultiRegisterGen {
+    shadow: [Option<i64>; 2],
+    written: [Vec<i64>; 2],
+}
+
+impl MultiRegisterGen {
+    pub fn op(&mut self, rng: &mut Rng) -> OpSpec {
+        let names = ["x", "y"];
+        let (r, w) = if rng.chance(80) { ("r", "w") } else { ("read", "write") };
+        let mut local = self.shadow;
+        let (mut input, mut output, mut reads) = (Vec::new(), Vec::new(), false);
+        for _ in 0..1 + rng.below(3) {
+            let k = rng.below(2) as usize;
+            let reg = Value::keyword(names[k]);
+            let micro = |f: &str, v: Value| Value::Vector(vec![Value::keyword(f), reg.clone(), v]);
+            if rng.chance(50) {
+                reads = true;
+                let seen = if rng.chance(75) || self.written[k].is_empty() {
+                    local[k]
+                } else if rng.chance(25) {
+                    None
+                } else {
+                    Some(*pick(rng, &self.written[k]))
+                };
+                input.push(micro(r, Value::Nil));
+                output.push(micro(r, seen.map_or(Value::Nil, Value::Int)));
+            } else {
+                let v = 1 + rng.below(3) as i64;
+                local[k] = Some(v);
+                self.written[k].push(v);
+                input.push(micro(w, Value::Int(v)));
+                output.push(micro(w, Value::Int(v)));
+            }
+        }
+        self.shadow = local;
+        let output = if !reads && rng.chance(20) { Value::Nil } else { Value::Vector(output) };
+        OpSpec::new("txn", Value::Vector(input), output)
     }
 }

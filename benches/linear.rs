@@ -1,0 +1,72 @@
+//! Linearizability checking benchmarks (figures go in the issue notes, never in tests):
+//! - the 102 etcd histories of `../shared/peers/porcupine/jepsen/`, read and checked in one
+//!   process (Porcupine: 1.08–1.31 s of CPU for checking alone);
+//! - `kv/c50-bad.txt`, every key decided (Porcupine leaves three unknown after 30 s each);
+//! - a generated keyed cas-register history (1,000 keys, 20 threads, 1% crashed), read and
+//!   checked; 100,000 ops here to keep the bench short (run `labrys simulate` with
+//!   `--ops 1000000` and time `labrys check` for the full-size figure).
+//!
+//! The peer histories are skipped when `../shared` is absent.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use labrys::check::{CheckConfig, check_history};
+use labrys::history::{Format, ReadOptions, read_bytes, read_file};
+use labrys::sim::synthetic::{SyntheticConfig, write_edn};
+use std::path::{Path, PathBuf};
+
+fn peers() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/peers/porcupine");
+    dir.join("expected.csv").is_file().then_some(dir)
+}
+
+fn check_file(path: &Path, model: &str) -> labrys::report::Verdict {
+    let h = read_file(path.to_str().unwrap(), &ReadOptions::default()).unwrap();
+    let config = CheckConfig { model: Some(model.to_string()), ..CheckConfig::default() };
+    check_history(&h, &config).unwrap().valid
+}
+
+fn etcd(c: &mut Criterion) {
+    let Some(dir) = peers() else {
+        eprintln!("skipping the etcd bench: ../shared/peers/porcupine is absent");
+        return;
+    };
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(dir.join("jepsen")).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let mut g = c.benchmark_group("porcupine");
+    g.sample_size(20);
+    g.bench_function("etcd_all_102_read_and_check", |b| {
+        b.iter(|| {
+            files
+                .iter()
+                .map(|f| check_file(f, "cas-register"))
+                .filter(|v| *v == labrys::report::Verdict::Valid)
+                .count()
+        })
+    });
+    let c50 = dir.join("kv/c50-bad.txt");
+    g.bench_function("kv_c50_bad_read_and_check", |b| b.iter(|| check_file(&c50, "kv")));
+    let c50ok = dir.join("kv/c50-ok.txt");
+    g.bench_function("kv_c50_ok_read_and_check", |b| b.iter(|| check_file(&c50ok, "kv")));
+    g.finish();
+}
+
+fn generated(c: &mut Criterion) {
+    let config =
+        SyntheticConfig { ops: 100_000, keys: 1000, threads: 20, crash_rate: 0.01, ..Default::default() };
+    let mut bytes = Vec::new();
+    write_edn(&config, &mut bytes).unwrap();
+    let mut g = c.benchmark_group("generated");
+    g.sample_size(10);
+    g.bench_function("cas_register_100k_ops_1000_keys_read_and_check", |b| {
+        b.iter(|| {
+            let h = read_bytes("gen.edn", &bytes, Format::Edn, &ReadOptions::default()).unwrap();
+            let config = CheckConfig { model: Some("cas-register".into()), ..CheckConfig::default() };
+            check_history(&h, &config).unwrap().valid
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, etcd, generated);
+criterion_main!(benches);
