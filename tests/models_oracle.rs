@@ -373,8 +373,9 @@ fn register_implied_order_is_sound() {
 }
 
 /// Kv ops over a tiny alphabet, so that values decompose in several ways, or in one way that
-/// is easy to get wrong: appends, puts and gets of short strings of `a` and `b`, over initial
-/// values `""`, `"a"` or `"ab"`.
+/// is easy to get wrong: appends and puts of short strings of `a` and `b`, over initial values
+/// `""`, `"a"` or `"ab"`; gets of a put (or the initial value) followed by some of the appends
+/// in any order, or of any short string.
 #[test]
 fn kv_implied_order_is_sound_on_ambiguous_strings() {
     fn word(rng: &mut Rng, min: u64, max: u64) -> String {
@@ -385,24 +386,36 @@ fn kv_implied_order_is_sound_on_ambiguous_strings() {
         let mut rng = Rng(seed);
         let init = *hg::pick(&mut rng, &["", "a", "ab"]);
         let model = Kv::with_init(Value::map(vec![(Value::string("x"), Value::string(init))])).unwrap();
-        let key = Some(Value::string("x"));
-        let n = 3 + rng.below(5);
-        let specs = (0..n)
-            .map(|_| {
-                let (f, input, output) = match rng.below(10) {
-                    0..=3 => {
-                        let s = Value::string(&word(&mut rng, 1, 2));
-                        ("append", s.clone(), s)
-                    }
-                    4 => {
-                        let s = Value::string(&word(&mut rng, 0, 2));
-                        ("put", s.clone(), s)
-                    }
-                    _ => ("get", Value::Nil, Value::string(&word(&mut rng, 0, 4))),
-                };
-                hg::OpSpec { f, input, output, key: key.clone() }
-            })
-            .collect();
+        let op = |f, input: &str, output: &str| hg::OpSpec {
+            f,
+            input: Value::string(input),
+            output: Value::string(output),
+            key: Some(Value::string("x")),
+        };
+        let (mut bases, mut appends, mut specs) = (vec![init.to_string()], Vec::new(), Vec::new());
+        for _ in 0..2 + rng.below(3) {
+            if rng.chance(75) {
+                let s = word(&mut rng, 1, 2);
+                specs.push(op("append", &s, &s));
+                appends.push(s);
+            } else {
+                let s = word(&mut rng, 0, 2);
+                specs.push(op("put", &s, &s));
+                bases.push(s);
+            }
+        }
+        for _ in 0..1 + rng.below(3) {
+            let seen = if rng.chance(70) {
+                let base = hg::pick(&mut rng, &bases).clone();
+                let tail: Vec<String> = (0..rng.below(appends.len() as u64 + 1))
+                    .map(|_| hg::pick(&mut rng, &appends).clone())
+                    .collect();
+                base + &tail.concat()
+            } else {
+                word(&mut rng, 0, 4)
+            };
+            specs.push(op("get", "", &seen));
+        }
         let (ops, completed) = decode_ops(&model, &mut rng, specs);
         assert_implied_sound(&model, &ops, completed, &mut found);
     }

@@ -144,6 +144,27 @@ fn syntax_log_unclosed_value() {
     assert_error("h.log", text, want);
 }
 
+#[test]
+fn syntax_error_far_along_a_long_line_is_shown_in_a_window() {
+    // Transactional histories have lines thousands of characters long: the quoted line is cut
+    // around the error, marked with '…', and the carets still fall under the offending text.
+    let reads: Vec<String> = (0..300).map(|k| format!("[:r {k} [1 2 3]]")).collect();
+    let (before, after) = reads.split_at(150);
+    let (before, after) = (before.join(" "), after.join(" "));
+    let text = format!("{{:type :invoke, :process 0, :f :txn, :value [{before} 1.2.3 {after}]}}\n");
+    let column = text.find("1.2.3").unwrap() + 1;
+    let (code, _, stderr) = check("h.edn", &text, &[]);
+    assert_eq!(code, 254, "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(lines[0].starts_with(&format!("error: h.edn:1:{column}: ")), "{stderr}");
+    let shown = lines[1].strip_prefix("  1 | ").expect("gutter");
+    assert!(shown.starts_with('…') && shown.ends_with('…') && shown.chars().count() < 200, "{shown}");
+    let carets = lines[2].strip_prefix("    | ").expect("caret gutter");
+    let at = carets.find('^').expect("carets");
+    let under: String = shown.chars().skip(at).take(carets.len() - at).collect();
+    assert_eq!(under, "1.2.3", "{stderr}");
+}
+
 // --- MissingField ---------------------------------------------------------------------------
 
 #[test]

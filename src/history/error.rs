@@ -105,7 +105,7 @@ impl ReadError {
             kind: problem.kind,
             message: problem.message,
             found: String::from_utf8_lossy(&input[offset..found_end]).into_owned(),
-            source_line: truncate(&source_line, 200),
+            source_line,
             expected: problem.expected,
         }
     }
@@ -125,14 +125,31 @@ impl ReadError {
     }
 }
 
-fn truncate(s: &str, max_chars: usize) -> String {
-    if s.chars().count() <= max_chars {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max_chars).collect();
-        t.push('…');
-        t
+/// How many characters of a long source line an error shows: Jepsen's transactional
+/// histories have lines thousands of characters long.
+const SHOWN_CHARS: usize = 160;
+
+/// The part of `line` to show for an error at 0-based character `column`, as (text,
+/// characters of the line before it, whether it was cut at the start). Long lines are cut to a
+/// window around the column, marked with `…` at the cut ends, so the carets always fall under
+/// the offending text.
+fn window(line: &str, column: usize) -> (String, usize, bool) {
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= SHOWN_CHARS {
+        return (line.to_string(), 0, false);
     }
+    let column = column.min(chars.len());
+    let start = column.saturating_sub(SHOWN_CHARS / 4).min(chars.len() - SHOWN_CHARS);
+    let end = start + SHOWN_CHARS;
+    let mut text = String::new();
+    if start > 0 {
+        text.push('…');
+    }
+    text.extend(&chars[start..end]);
+    if end < chars.len() {
+        text.push('…');
+    }
+    (text, start, start > 0)
 }
 
 /// Renders as `file:line:column: message`, then the source line with the offending text
@@ -151,14 +168,23 @@ impl fmt::Display for ReadError {
         }
         writeln!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)?;
         let gutter = self.line.to_string();
-        writeln!(f, "  {gutter} | {}", self.source_line)?;
-        let pad: String = self
-            .source_line
-            .chars()
-            .take(self.column.saturating_sub(1) as usize)
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
+        let column = self.column.saturating_sub(1) as usize;
+        let (shown, skipped, cut) = window(&self.source_line, column);
+        writeln!(f, "  {gutter} | {shown}")?;
+        // The padding copies the line's tabs, so the carets line up however tabs are shown.
+        let pad: String = std::iter::once(' ')
+            .take(usize::from(cut))
+            .chain(
+                self.source_line
+                    .chars()
+                    .skip(skipped)
+                    .take(column.saturating_sub(skipped))
+                    .map(|c| if c == '\t' { '\t' } else { ' ' }),
+            )
             .collect();
-        let carets = "^".repeat(self.found.chars().count().clamp(1, 80));
+        // Underline the offending text, but not past the end of what is shown.
+        let room = shown.chars().count().saturating_sub(pad.chars().count()).max(1);
+        let carets = "^".repeat(self.found.chars().count().clamp(1, 80).min(room));
         writeln!(f, "  {} | {pad}{carets}", " ".repeat(gutter.len()))?;
         write!(f, "  expected {}", self.expected)
     }
@@ -181,6 +207,31 @@ mod tests {
         let shown = e.to_string();
         assert!(shown.starts_with("f.edn:2:8: unexpected\n"), "{shown}");
         assert!(shown.contains("  2 | second :bad here\n    |        ^^^^\n  expected something"), "{shown}");
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_error() {
+        // A 1000-character line with the error at column 701: the carets still sit under it.
+        let line = format!("{}:bad{}", "x".repeat(700), "y".repeat(296));
+        let p = Problem::new(ErrorKind::Syntax, 700, 4, "unexpected", "something");
+        let e = ReadError::locate("f.edn", line.as_bytes(), p);
+        assert_eq!((e.line, e.column, e.found.as_str()), (1, 701, ":bad"));
+        assert_eq!(e.source_line, line, "the whole line is kept");
+        let shown = e.to_string();
+        let rows: Vec<&str> = shown.lines().collect();
+        let source = rows[1].strip_prefix("  1 | ").unwrap();
+        let carets = rows[2].strip_prefix("    | ").unwrap();
+        assert!(source.starts_with('…') && source.ends_with('…'), "{source}");
+        assert_eq!(source.chars().count(), SHOWN_CHARS + 2);
+        let at = carets.find('^').unwrap();
+        let under: String = source.chars().skip(at).take(4).collect();
+        assert_eq!(under, ":bad", "{shown}");
+        assert_eq!(&carets[at..], "^^^^");
+        // Near the end of the line, the window ends with the line.
+        let p = Problem::new(ErrorKind::Syntax, 998, 2, "unexpected", "something");
+        let shown = ReadError::locate("f.edn", line.as_bytes(), p).to_string();
+        let source = shown.lines().nth(1).unwrap();
+        assert!(source.ends_with("yy") && source.contains('…'), "{shown}");
     }
 
     #[test]

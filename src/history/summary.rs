@@ -108,10 +108,16 @@ fn max_concurrency(history: &History) -> usize {
 }
 
 impl History {
-    /// True when every client op's invocation value is a `[k v]` pair, Jepsen's
-    /// `independent` shape (DESIGN.md section 2).
+    /// True when every client op's invocation value is a `[k v]` pair with a scalar key,
+    /// Jepsen's `independent` shape (DESIGN.md section 2). A collection in key position is not
+    /// a key: `[[:w :x 1] [:r :y nil]]` is a two-step transaction.
     pub fn tuple_keyed(&self) -> bool {
-        !self.ops.is_empty() && self.ops.iter().all(|op| self.value(op.input).as_tuple().is_some())
+        let scalar_key = |v: &Value| {
+            v.as_tuple().is_some_and(|(k, _)| {
+                !matches!(k, Value::Vector(_) | Value::List(_) | Value::Set(_) | Value::Map(_))
+            })
+        };
+        !self.ops.is_empty() && self.ops.iter().all(|op| scalar_key(self.value(op.input)))
     }
 
     /// Ops that completed `:ok`, `:fail`, or neither.

@@ -141,7 +141,8 @@ pub struct ConflictWitness {
 pub struct KeyResult {
     /// The key (`None` for an unkeyed history).
     pub key: Option<String>,
-    /// Valid, invalid or unknown.
+    /// Valid, invalid or unknown (`valid` in JSON, as for a whole file).
+    #[serde(rename = "valid")]
     pub verdict: Verdict,
     /// Ops of this key in the history.
     pub ops: usize,

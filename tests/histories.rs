@@ -1,0 +1,148 @@
+//! Every example in `histories/` gets the verdict `histories/expected.csv` gives, through the
+//! real binary: exit code, text verdict line, and JSON report.
+
+mod common;
+
+use std::process::Command;
+
+struct Expected {
+    file: String,
+    model: String,
+    init: String,
+    verdict: String,
+}
+
+fn expected() -> Vec<Expected> {
+    let csv = std::fs::read_to_string(common::histories_dir().join("expected.csv")).unwrap();
+    csv.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let cols: Vec<&str> = l.split(',').collect();
+            Expected {
+                file: cols[0].to_string(),
+                model: cols[1].to_string(),
+                init: cols[2].to_string(),
+                verdict: cols[3].to_string(),
+            }
+        })
+        .collect()
+}
+
+fn run(e: &Expected, extra: &[&str]) -> std::process::Output {
+    let mut cmd = Command::new(common::labrys_bin());
+    cmd.arg("check").arg("--model").arg(&e.model);
+    if !e.init.is_empty() {
+        cmd.arg("--init").arg(&e.init);
+    }
+    cmd.args(extra).arg(common::histories_dir().join(&e.file));
+    cmd.output().unwrap()
+}
+
+#[test]
+fn every_example_gets_its_verdict_and_exit_code() {
+    let all = expected();
+    assert!(all.len() >= 18, "the examples cover every model, valid and invalid");
+    for e in &all {
+        let out = run(e, &[]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let first = stdout.lines().next().unwrap_or_default();
+        let (code, word) = match e.verdict.as_str() {
+            "valid" => (0, ": valid ("),
+            "invalid" => (1, ": INVALID ("),
+            other => panic!("unknown verdict {other}"),
+        };
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{}: {stdout}{}",
+            e.file,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(first.contains(word), "{}: {first}", e.file);
+        if code == 1 {
+            assert!(stdout.contains("not linearizable"), "{}: the explanation is printed:\n{stdout}", e.file);
+        }
+    }
+}
+
+#[test]
+fn json_reports_follow_the_schema() {
+    for e in expected() {
+        let out = run(&e, &["--output", "json"]);
+        let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let r = &reports[0];
+        assert_eq!(r["version"], 1);
+        assert_eq!(r["model"], e.model.as_str());
+        assert_eq!(r["consistency"], "linearizable");
+        let valid = e.verdict == "valid";
+        assert_eq!(r["valid"], valid, "{}", e.file);
+        let anomalies = r["anomalies"].as_array().unwrap();
+        assert_eq!(anomalies.is_empty(), valid, "{}", e.file);
+        for a in anomalies {
+            assert_eq!(a["type"], "not-linearizable");
+            assert!(!a["ops"].as_array().unwrap().is_empty());
+            assert!(!a["explanation"].as_str().unwrap().is_empty());
+        }
+    }
+}
+
+#[test]
+fn independent_keys_each_get_a_verdict() {
+    let e = Expected {
+        file: "independent-cas.edn".into(),
+        model: "cas-register".into(),
+        init: String::new(),
+        verdict: "invalid".into(),
+    };
+    let out = run(&e, &["--output", "json"]);
+    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let keys = reports[0]["keys"].as_array().unwrap();
+    let verdicts: Vec<(String, serde_json::Value)> =
+        keys.iter().map(|k| (k["key"].as_str().unwrap().to_string(), k["valid"].clone())).collect();
+    assert_eq!(verdicts, vec![("1".to_string(), true.into()), ("2".to_string(), false.into())]);
+    // Key 2 read a value nobody wrote: the reason says so.
+    let conflict = &keys[1]["conflict"]["reason"];
+    assert!(conflict.as_str().unwrap().contains("no op wrote 3"), "{conflict}");
+}
+
+#[test]
+fn unknown_model_and_bad_init_are_bad_arguments() {
+    let file = common::histories_dir().join("register-ok.edn");
+    let out =
+        Command::new(common::labrys_bin()).args(["check", "--model", "nope"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(254));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("there is no model \"nope\"") && err.contains("cas-register"), "{err}");
+    let out = Command::new(common::labrys_bin()).args(["check", "--init", "[1"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(254));
+    let out = Command::new(common::labrys_bin())
+        .args(["check", "--model", "mutex", "--init", "1"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(254));
+}
+
+#[test]
+fn a_budget_that_runs_out_gives_unknown_never_valid() {
+    let file = common::histories_dir().join("cas-register-ok.edn");
+    let out = Command::new(common::labrys_bin())
+        .args(["check", "--model", "cas-register", "--max-steps", "1", "--output", "json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(reports[0]["valid"], "unknown");
+    let why = reports[0]["keys"][0]["unknown_reason"].as_str().unwrap();
+    assert!(why.contains("step budget"), "{why}");
+}
+
+#[test]
+fn the_model_is_guessed_when_the_ops_say_it() {
+    let file = common::histories_dir().join("cas-register-bad.edn");
+    let out = Command::new(common::labrys_bin()).arg("check").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cas-register"));
+}
