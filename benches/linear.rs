@@ -22,7 +22,7 @@ fn peers() -> Option<PathBuf> {
 fn check_file(path: &Path, model: &str) -> labrys::report::Verdict {
     let h = read_file(path.to_str().unwrap(), &ReadOptions::default()).unwrap();
     let config = CheckConfig { model: Some(model.to_string()), ..CheckConfig::default() };
-    check_history(&h, &config).unwrap().valid
+    check_history(&h, &config).unwrap()[0].valid
 }
 
 fn etcd(c: &mut Criterion) {
@@ -62,7 +62,7 @@ fn generated(c: &mut Criterion) {
         b.iter(|| {
             let h = read_bytes("gen.edn", &bytes, Format::Edn, &ReadOptions::default()).unwrap();
             let config = CheckConfig { model: Some("cas-register".into()), ..CheckConfig::default() };
-            check_history(&h, &config).unwrap().valid
+            check_history(&h, &config).unwrap()[0].valid
         })
     });
     g.finish();

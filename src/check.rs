@@ -6,12 +6,12 @@
 //! let text = b"{:process 0 :type :invoke :f :write :value 1}\n{:process 0 :type :ok :f :write :value 1}\n\
 //!              {:process 1 :type :invoke :f :read :value nil}\n{:process 1 :type :ok :f :read :value 2}\n";
 //! let h = read_bytes("h.edn", text, Format::Edn, &ReadOptions::default()).unwrap();
-//! let report = check_history(&h, &CheckConfig::default()).unwrap();
-//! assert_eq!(report.valid, labrys::report::Verdict::Invalid); // nobody wrote 2
+//! let reports = check_history(&h, &CheckConfig::default()).unwrap();
+//! assert_eq!(reports[0].valid, labrys::report::Verdict::Invalid); // nobody wrote 2
 //! ```
 
 use crate::history::{History, Value};
-use crate::linear::{self, DecodeFailure, LinearReport, Options};
+use crate::linear::{self, Consistency, DecodeFailure, Options};
 use crate::model::{
     CasRegister, Counter, DecodeError, FifoQueue, Kv, MODELS, Model, MultiRegister, Mutex, Register, Set,
     UnorderedQueue,
@@ -28,6 +28,9 @@ pub struct CheckConfig {
     pub model: Option<String>,
     /// The initial state, when the model takes one (`--init`).
     pub init: Option<Value>,
+    /// The consistency models to check, comma-separated (`--consistency`): for objects
+    /// `linearizable` (the default) and `sequential`.
+    pub consistency: Option<String>,
     /// Budgets and switches for the search.
     pub options: Options,
 }
@@ -42,6 +45,8 @@ pub enum CheckError {
     CannotGuessModel(String),
     /// `--init` does not fit the model.
     BadInit(String),
+    /// `--consistency` names a level this model cannot be checked for.
+    UnknownConsistency(String),
     /// An op does not fit the model.
     Decode(DecodeFailure),
 }
@@ -60,6 +65,11 @@ impl fmt::Display for CheckError {
                 write!(f, "{why}; say which model with --model, one of:\n{}", model_list())
             }
             CheckError::BadInit(why) => write!(f, "--init: {why}"),
+            CheckError::UnknownConsistency(c) => write!(
+                f,
+                "--consistency {c:?}: objects are checked for linearizable and sequential (or both: \
+                 linearizable,sequential)"
+            ),
             CheckError::Decode(d) => write!(f, "{d}"),
         }
     }
@@ -100,9 +110,51 @@ macro_rules! no_init {
 }
 no_init!(Mutex, UnorderedQueue, FifoQueue);
 
-fn run<M: FromInit>(history: &History, config: &CheckConfig) -> Result<LinearReport, CheckError> {
+/// The object consistency levels `--consistency` asks for, linearizable by default.
+fn object_levels(config: &CheckConfig) -> Result<Vec<Consistency>, CheckError> {
+    let Some(text) = &config.consistency else { return Ok(vec![Consistency::Linearizable]) };
+    text.split(',')
+        .map(|c| match c.trim() {
+            "linearizable" | "linearizability" => Ok(Consistency::Linearizable),
+            "sequential" | "sequential-consistency" => Ok(Consistency::Sequential),
+            _ => Err(CheckError::UnknownConsistency(text.clone())),
+        })
+        .collect()
+}
+
+fn run<M: FromInit>(history: &History, config: &CheckConfig) -> Result<Vec<FileReport>, CheckError> {
     let model = M::from_init(config.init.as_ref()).map_err(|e| CheckError::BadInit(e.message))?;
-    linear::check(&model, history, &config.options).map_err(CheckError::Decode)
+    let mut reports = Vec::new();
+    for level in object_levels(config)? {
+        let started = Instant::now();
+        let report = match level {
+            Consistency::Linearizable => linear::check(&model, history, &config.options),
+            Consistency::Sequential => linear::check_sequential(&model, history, &config.options),
+        }
+        .map_err(CheckError::Decode)?;
+        reports.push(FileReport::from_linear(history, report, started.elapsed()));
+    }
+    note_sequential_not_linearizable(&mut reports);
+    Ok(reports)
+}
+
+/// When both levels were checked and only linearizability failed, say what that usually
+/// means, on the sequential report.
+fn note_sequential_not_linearizable(reports: &mut [FileReport]) {
+    let verdict =
+        |reports: &[FileReport], c: &str| reports.iter().find(|r| r.consistency == c).map(|r| r.valid);
+    if verdict(reports, "linearizable") == Some(Verdict::Invalid)
+        && verdict(reports, "sequential") == Some(Verdict::Valid)
+    {
+        if let Some(r) = reports.iter_mut().find(|r| r.consistency == "sequential") {
+            r.note = Some(
+                "sequentially consistent but not linearizable: every process saw one order of \
+                 operations, but some saw them late — the signature of stale reads served by \
+                 lagging replicas or a deposed leader"
+                    .to_string(),
+            );
+        }
+    }
 }
 
 /// Guesses the model from the `:f`s of the ops, where they leave no doubt.
@@ -139,14 +191,16 @@ pub fn guess_model(history: &History) -> Result<&'static str, CheckError> {
     })
 }
 
-/// Checks `history` for linearizability under the configured (or guessed) model.
-pub fn check_history(history: &History, config: &CheckConfig) -> Result<FileReport, CheckError> {
+/// Checks `history` under the configured (or guessed) model, for the configured consistency
+/// levels (linearizability by default).
+///
+/// One report per consistency level asked for.
+pub fn check_history(history: &History, config: &CheckConfig) -> Result<Vec<FileReport>, CheckError> {
     let name = match &config.model {
         Some(m) => m.clone(),
         None => guess_model(history)?.to_string(),
     };
-    let started = Instant::now();
-    let report = match name.as_str() {
+    match name.as_str() {
         "register" => run::<Register>(history, config),
         "cas-register" => run::<CasRegister>(history, config),
         "mutex" => run::<Mutex>(history, config),
@@ -157,11 +211,10 @@ pub fn check_history(history: &History, config: &CheckConfig) -> Result<FileRepo
         "kv" => run::<Kv>(history, config),
         "multi-register" => run::<MultiRegister>(history, config),
         other => Err(CheckError::UnknownModel(other.to_string())),
-    }?;
-    Ok(FileReport::from_linear(history, report, started.elapsed()))
+    }
 }
 
-/// Whether every report is valid, or the worst verdict among them.
+/// The worst verdict among `reports`.
 pub fn overall(reports: &[FileReport]) -> Verdict {
     Verdict::combine(reports.iter().map(|r| r.valid))
 }

@@ -45,7 +45,9 @@ enum Command {
 
 #[derive(clap::Args)]
 struct SimulateArgs {
-    /// What the clients do: register (reads, writes) or cas-register (plus compare-and-set).
+    /// What the clients do: register (reads, writes), cas-register (plus compare-and-set), or
+    /// Elle's transactional list-append and rw-register (--ops transactions over --keys active
+    /// keys, each retired after 100 writes; .json/.jsonl output files get JSON Lines).
     #[arg(long, default_value = "cas-register", value_name = "WORKLOAD")]
     workload: String,
     /// Number of ops.
@@ -92,6 +94,9 @@ struct CheckArgs {
     /// multi-register.
     #[arg(long, short, value_name = "MODEL")]
     model: Option<String>,
+    /// What to check: linearizable (the default), sequential, or both (linearizable,sequential).
+    #[arg(long, short, value_name = "LEVELS")]
+    consistency: Option<String>,
     /// The initial state, in EDN: `0`, `nil` (the default for registers), `{:x 0 :y 0}`.
     #[arg(long, value_name = "EDN")]
     init: Option<String>,
@@ -152,15 +157,19 @@ fn main() -> ExitCode {
 }
 
 fn simulate(args: &SimulateArgs) -> ExitCode {
-    let cas = match args.workload.as_str() {
-        "register" => false,
-        "cas-register" => true,
-        other => {
-            eprintln!("error: unknown workload {other:?}; the workloads are register and cas-register");
-            return ExitCode::from(exit::BAD_INPUT);
-        }
+    use labrys::sim::list_append::{TxnFormat, TxnGenConfig, TxnWorkload, write_history};
+    use labrys::sim::synthetic::{SyntheticConfig, write_edn};
+    let json = args.output.as_deref().is_some_and(|p| p.ends_with(".json") || p.ends_with(".jsonl"));
+    let txn = |workload| TxnGenConfig {
+        workload,
+        txns: args.ops,
+        processes: args.threads,
+        active_keys: if args.keys == 0 { 10 } else { args.keys },
+        crash_rate: args.crash_rate,
+        seed: args.seed,
+        ..TxnGenConfig::default()
     };
-    let config = labrys::sim::synthetic::SyntheticConfig {
+    let cas = |cas| SyntheticConfig {
         cas,
         ops: args.ops,
         keys: args.keys,
@@ -169,15 +178,26 @@ fn simulate(args: &SimulateArgs) -> ExitCode {
         values: args.values,
         seed: args.seed,
     };
+    let format = if json { TxnFormat::Json } else { TxnFormat::Edn };
+    let write: Box<dyn Fn(&mut dyn std::io::Write) -> std::io::Result<usize>> = match args.workload.as_str() {
+        "register" => Box::new(move |mut w| write_edn(&cas(false), &mut w)),
+        "cas-register" => Box::new(move |mut w| write_edn(&cas(true), &mut w)),
+        "list-append" => Box::new(move |mut w| write_history(&txn(TxnWorkload::ListAppend), format, &mut w)),
+        "rw-register" => Box::new(move |mut w| write_history(&txn(TxnWorkload::RwRegister), format, &mut w)),
+        other => {
+            eprintln!(
+                "error: unknown workload {other:?}; the workloads are register, cas-register, list-append and \
+                 rw-register"
+            );
+            return ExitCode::from(exit::BAD_INPUT);
+        }
+    };
     let written = match &args.output {
         Some(path) => std::fs::File::create(path).and_then(|f| {
             let mut w = std::io::BufWriter::new(f);
-            labrys::sim::synthetic::write_edn(&config, &mut w)
-                .and_then(|n| std::io::Write::flush(&mut w).map(|_| n))
+            write(&mut w).and_then(|n| std::io::Write::flush(&mut w).map(|_| n))
         }),
-        None => {
-            labrys::sim::synthetic::write_edn(&config, &mut std::io::BufWriter::new(std::io::stdout().lock()))
-        }
+        None => write(&mut std::io::BufWriter::new(std::io::stdout().lock())),
     };
     match written {
         Ok(_) => ExitCode::from(exit::VALID),
@@ -241,6 +261,7 @@ fn check_config(args: &CheckArgs) -> Result<CheckConfig, String> {
     Ok(CheckConfig {
         model: args.model.clone(),
         init,
+        consistency: args.consistency.clone(),
         options: Options {
             independent,
             clock_skew: args.clock_skew.unwrap_or(0),
@@ -285,14 +306,16 @@ fn check(args: &CheckArgs) -> ExitCode {
             continue;
         }
         match check_history(&history, &config) {
-            Ok(report) => {
-                verdict = Verdict::combine([verdict, report.valid]);
-                match args.output {
-                    Output::Text => print!("{}", report.to_text()),
-                    Output::Json => match serde_json::to_value(&report) {
-                        Ok(v) => json_reports.push(v),
-                        Err(e) => return internal_error(&e),
-                    },
+            Ok(reports) => {
+                for report in reports {
+                    verdict = Verdict::combine([verdict, report.valid]);
+                    match args.output {
+                        Output::Text => print!("{}", report.to_text()),
+                        Output::Json => match serde_json::to_value(&report) {
+                            Ok(v) => json_reports.push(v),
+                            Err(e) => return internal_error(&e),
+                        },
+                    }
                 }
             }
             Err(e) => {

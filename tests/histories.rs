@@ -146,3 +146,53 @@ fn the_model_is_guessed_when_the_ops_say_it() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("cas-register"));
 }
+
+/// Sequential consistency examples: each checked for both levels at once, with the verdicts
+/// `histories/sequential.csv` gives, and the one-line note when only linearizability fails.
+#[test]
+fn sequential_examples_get_both_verdicts() {
+    let csv = std::fs::read_to_string(common::histories_dir().join("sequential.csv")).unwrap();
+    for line in csv.lines().skip(1) {
+        let cols: Vec<&str> = line.split(',').collect();
+        let out = Command::new(common::labrys_bin())
+            .args([
+                "check",
+                "--model",
+                cols[1],
+                "--consistency",
+                "linearizable,sequential",
+                "--output",
+                "json",
+            ])
+            .arg(common::histories_dir().join(cols[0]))
+            .output()
+            .unwrap();
+        let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let verdict = |i: usize| if reports[i]["valid"] == true { "valid" } else { "invalid" };
+        assert_eq!(reports[0]["consistency"], "linearizable");
+        assert_eq!(reports[1]["consistency"], "sequential");
+        assert_eq!((verdict(0), verdict(1)), (cols[2], cols[3]), "{}", cols[0]);
+        let noted = reports[1]["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("sequentially consistent but not linearizable"));
+        assert_eq!(noted, cols[2] == "invalid" && cols[3] == "valid", "{}", cols[0]);
+    }
+}
+
+#[test]
+fn a_history_whose_keys_are_each_sequential_may_not_be() {
+    let out = Command::new(common::labrys_bin())
+        .args(["check", "--consistency", "sequential", "--output", "json"])
+        .arg(common::histories_dir().join("sc-dekker.edn"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let keys = reports[0]["keys"].as_array().unwrap();
+    // Both keys pass alone; the joint check fails.
+    assert_eq!(keys.len(), 3);
+    assert_eq!((keys[0]["valid"].clone(), keys[1]["valid"].clone()), (true.into(), true.into()));
+    assert_eq!(keys[2]["key"], labrys::linear::JOINT_KEY);
+    assert_eq!(keys[2]["valid"], false);
+    assert_eq!(reports[0]["anomalies"][0]["type"], "not-sequentially-consistent");
+}

@@ -28,7 +28,10 @@ pub type Interval = (i64, i64);
 /// began. O((n + e) log n) to build and find strongly connected components (Kosaraju's
 /// algorithm, iterative, so long cycles cannot overflow the stack); then a 0-1 BFS in the first
 /// component that has a cycle.
-pub fn find_cycle(intervals: &[Interval], skew: i64, edges: &[Edge]) -> Option<Cycle> {
+///
+/// `skew: None` leaves real-time order out (sequential consistency passes process order among
+/// `edges` instead); the intervals still say which ops completed.
+pub fn find_cycle(intervals: &[Interval], skew: Option<i64>, edges: &[Edge]) -> Option<Cycle> {
     let n = intervals.len();
     let mut times: Vec<i64> = intervals.iter().map(|iv| iv.0).collect();
     times.sort_unstable();
@@ -43,6 +46,7 @@ pub fn find_cycle(intervals: &[Interval], skew: i64, edges: &[Edge]) -> Option<C
         g.add_edge(point(j - 1), point(j), EdgeKind::RealTime);
     }
     for (i, &(invoke, complete)) in intervals.iter().enumerate() {
+        let Some(skew) = skew else { break };
         let at = times.partition_point(|&t| t < invoke);
         g.add_edge(point(at), NodeIndex::new(i), EdgeKind::RealTime);
         if complete != i64::MAX {
@@ -133,7 +137,7 @@ mod tests {
     #[test]
     fn real_time_alone_has_no_cycle() {
         let intervals = [(0, 1), (2, 3), (4, i64::MAX)];
-        assert!(find_cycle(&intervals, 0, &[]).is_none());
+        assert!(find_cycle(&intervals, Some(0), &[]).is_none());
     }
 
     #[test]
@@ -141,12 +145,12 @@ mod tests {
         // Op 0 completes before op 1 begins, but a read says op 1 came first.
         let intervals = [(0, 1), (2, 3)];
         let edges = [Edge { before: 1, after: 0, kind: EdgeKind::ReadsFrom }];
-        let c = find_cycle(&intervals, 0, &edges).unwrap();
+        let c = find_cycle(&intervals, Some(0), &edges).unwrap();
         assert_eq!(c.steps.len(), 2);
         assert!(c.steps.contains(&(0, EdgeKind::RealTime)), "{c:?}");
         assert!(c.steps.contains(&(1, EdgeKind::ReadsFrom)), "{c:?}");
         // With enough skew tolerance the two are concurrent.
-        assert!(find_cycle(&intervals, 1, &edges).is_none());
+        assert!(find_cycle(&intervals, Some(1), &edges).is_none());
     }
 
     #[test]
@@ -155,7 +159,7 @@ mod tests {
         let intervals = [(0, 10), (0, 10), (0, 10)];
         let e = |before, after| Edge { before, after, kind: EdgeKind::Version };
         let edges = [e(0, 1), e(1, 2), e(2, 0), e(1, 0)];
-        let c = find_cycle(&intervals, 0, &edges).unwrap();
+        let c = find_cycle(&intervals, Some(0), &edges).unwrap();
         assert_eq!(c.steps.len(), 2);
     }
 
@@ -165,6 +169,6 @@ mod tests {
         // happened, so there is no violation.
         let intervals = [(0, i64::MAX), (0, i64::MAX), (0, 1)];
         let e = |before, after| Edge { before, after, kind: EdgeKind::ReadsFrom };
-        assert!(find_cycle(&intervals, 0, &[e(0, 1), e(1, 0)]).is_none());
+        assert!(find_cycle(&intervals, Some(0), &[e(0, 1), e(1, 0)]).is_none());
     }
 }

@@ -1,7 +1,8 @@
 //! A summary of a history: what `labrys check` prints before (or instead of) a verdict.
 
-use super::op::{History, Outcome};
+use super::op::{History, Outcome, ValueId};
 use super::value::Value;
+use ahash::{AHashMap, AHashSet};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -35,17 +36,25 @@ pub struct Summary {
 impl Summary {
     /// Summarizes `history` in O(n log n).
     pub fn of(history: &History) -> Summary {
-        let mut by_outcome = BTreeMap::new();
-        let mut by_f: BTreeMap<String, BTreeMap<&'static str, usize>> = BTreeMap::new();
-        let mut processes = BTreeSet::new();
-        let mut field_keys = BTreeSet::new();
+        // Count by interned ids first and name them once at the end: naming each op's `:f`
+        // would allocate a string per op.
+        let mut by_id: AHashMap<(ValueId, Outcome), usize> = AHashMap::new();
+        let mut processes = AHashSet::new();
+        let mut field_keys = AHashSet::new();
         for op in &history.ops {
-            *by_outcome.entry(op.outcome.name()).or_insert(0) += 1;
-            *by_f.entry(history.f_name(op)).or_default().entry(op.outcome.name()).or_insert(0) += 1;
+            *by_id.entry((op.f, op.outcome)).or_insert(0) += 1;
             processes.insert(op.process);
-            if op.key != super::op::ValueId::NONE {
+            if op.key != ValueId::NONE {
                 field_keys.insert(op.key);
             }
+        }
+        let mut by_outcome = BTreeMap::new();
+        let mut by_f: BTreeMap<String, BTreeMap<&'static str, usize>> = BTreeMap::new();
+        for ((f, outcome), n) in by_id {
+            *by_outcome.entry(outcome.name()).or_insert(0) += n;
+            let f = history.value(f);
+            let name = f.as_name().map_or_else(|| f.to_string(), str::to_string);
+            *by_f.entry(name).or_default().entry(outcome.name()).or_insert(0) += n;
         }
         let keys = if !field_keys.is_empty() {
             field_keys.len()

@@ -4,10 +4,13 @@
 //! A history is linearizable iff every key is (Herlihy & Wing's locality; Horn & Kroening's
 //! P-compositionality), so keys never need to be searched together.
 
+mod joint;
 pub mod oracle;
 mod prepare;
 pub mod search;
+pub mod sequential;
 
+pub use joint::{JOINT_KEY, check_sequential};
 pub use prepare::{DecodeFailure, Entry, Keying, Part, prepare};
 pub use search::{Exhausted, Limits, SearchResult, SearchStats, Stuck};
 
@@ -169,15 +172,41 @@ pub struct KeyResult {
     pub millis: f64,
 }
 
-/// The result of checking one history for linearizability.
+/// The consistency models checked for single objects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Consistency {
+    /// Every op takes effect at one instant between its invocation and completion.
+    Linearizable,
+    /// Every op takes effect in one order that respects each process's own order.
+    Sequential,
+}
+
+impl Consistency {
+    /// The name `--consistency` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Consistency::Linearizable => "linearizable",
+            Consistency::Sequential => "sequential",
+        }
+    }
+}
+
+/// The result of checking one history against one consistency model.
 #[derive(Clone, Debug, Serialize)]
 pub struct LinearReport {
     /// The model's name.
     pub model: String,
-    /// The overall verdict: invalid if any key is, else unknown if any key is, else valid.
+    /// What was checked.
+    pub consistency: Consistency,
+    /// The overall verdict: invalid if any key (or the joint check) is, else unknown if any
+    /// is, else valid.
     pub verdict: Verdict,
     /// One result per key, in order of first appearance.
     pub keys: Vec<KeyResult>,
+    /// Sequential consistency is not local: the check of all keys together, when every key
+    /// was consistent on its own but not linearizable.
+    pub joint: Option<KeyResult>,
 }
 
 /// Checks `history` against `model`. Fails only when an op does not fit the model (bad input
@@ -189,35 +218,73 @@ pub fn check<M: Model>(
 ) -> Result<LinearReport, DecodeFailure> {
     let keying = Keying::detect(history, options.independent);
     let parts = prepare(model, history, keying)?;
-    let deadline = options.timeout.map(|t| Instant::now() + t);
-    let memory_used = AtomicUsize::new(0);
-    let cancel = AtomicBool::new(false);
-    let limits = Limits {
-        max_steps: options.max_steps,
-        deadline,
-        memory: options.max_memory.map(|cap| (&memory_used, cap)),
-        cancel: options.fail_fast.then_some(&cancel),
-    };
-    // Largest keys first, so one big key does not start last and run alone.
-    let mut order: Vec<usize> = (0..parts.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(parts[i].entries.len()));
-    let mut results: Vec<(usize, KeyResult)> = order
+    let order = Order::RealTime { skew: options.clock_skew };
+    let keys = Budget::new(options).run(|limits| check_parts(model, history, &parts, order, options, limits));
+    Ok(LinearReport {
+        model: model.name().to_string(),
+        consistency: Consistency::Linearizable,
+        verdict: Verdict::combine(keys.iter().map(|k| k.verdict)),
+        keys,
+        joint: None,
+    })
+}
+
+/// The shared budget of one check: a deadline, a memory counter, a cancel flag.
+pub(crate) struct Budget {
+    options: Options,
+    memory_used: AtomicUsize,
+    cancel: AtomicBool,
+    deadline: Option<Instant>,
+}
+
+impl Budget {
+    pub(crate) fn new(options: &Options) -> Budget {
+        Budget {
+            options: options.clone(),
+            memory_used: AtomicUsize::new(0),
+            cancel: AtomicBool::new(false),
+            deadline: options.timeout.map(|t| Instant::now() + t),
+        }
+    }
+
+    /// Runs `f` with limits drawn from this budget.
+    pub(crate) fn run<T>(&self, f: impl FnOnce(&Limits<'_>) -> T) -> T {
+        let limits = Limits {
+            max_steps: self.options.max_steps,
+            deadline: self.deadline,
+            memory: self.options.max_memory.map(|cap| (&self.memory_used, cap)),
+            cancel: self.options.fail_fast.then_some(&self.cancel),
+        };
+        f(&limits)
+    }
+}
+
+/// Checks every part in parallel, largest first (so one big key does not start last and run
+/// alone), and returns the results in the parts' order.
+pub(crate) fn check_parts<M: Model>(
+    model: &M,
+    history: &History,
+    parts: &[Part<M::Op>],
+    order: Order,
+    options: &Options,
+    limits: &Limits<'_>,
+) -> Vec<KeyResult> {
+    let mut by_size: Vec<usize> = (0..parts.len()).collect();
+    by_size.sort_by_key(|&i| std::cmp::Reverse(parts[i].entries.len()));
+    let mut results: Vec<(usize, KeyResult)> = by_size
         .into_par_iter()
         .map(|i| {
-            let r = check_part(model, history, &parts[i], options.clock_skew, &limits);
+            let r = check_part(model, history, &parts[i], order, limits);
             if r.verdict == Verdict::Invalid && options.fail_fast {
-                cancel.store(true, Ordering::Relaxed);
+                if let Some(cancel) = limits.cancel {
+                    cancel.store(true, Ordering::Relaxed);
+                }
             }
             (i, r)
         })
         .collect();
     results.sort_by_key(|(i, _)| *i);
-    let keys: Vec<KeyResult> = results.into_iter().map(|(_, r)| r).collect();
-    Ok(LinearReport {
-        model: model.name().to_string(),
-        verdict: Verdict::combine(keys.iter().map(|k| k.verdict)),
-        keys,
-    })
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 /// What decided a key.
@@ -233,11 +300,11 @@ pub fn check_part<M: Model>(
     model: &M,
     history: &History,
     part: &Part<M::Op>,
-    skew: i64,
+    order: Order,
     limits: &Limits<'_>,
 ) -> KeyResult {
     let started = Instant::now();
-    let finding = decide(model, part, skew, limits);
+    let finding = decide(model, part, order, limits);
     let mut result = KeyResult {
         key: part.key.as_ref().map(Value::to_string),
         verdict: Verdict::Invalid,
@@ -290,22 +357,71 @@ pub fn check_part<M: Model>(
     result
 }
 
-fn decide<M: Model>(model: &M, part: &Part<M::Op>, skew: i64, limits: &Limits<'_>) -> Finding<M::State> {
+/// The order ops must respect besides what their values imply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// Linearizability: A precedes B when A completed more than `skew` before B began.
+    RealTime {
+        /// Tolerated clock skew, in the history's time unit.
+        skew: i64,
+    },
+    /// Sequential consistency: each process's ops in the order it ran them.
+    Process,
+}
+
+fn decide<M: Model>(model: &M, part: &Part<M::Op>, order: Order, limits: &Limits<'_>) -> Finding<M::State> {
     let ops: Vec<M::Op> = part.entries.iter().map(|e| e.op.clone()).collect();
     let mut implied = model.implied_order(&ops, part.determinate);
     if !implied.conflicts.is_empty() {
         return Finding::Conflict(implied.conflicts.swap_remove(0));
     }
-    if !implied.edges.is_empty() {
-        let intervals: Vec<graph::Interval> = part.entries.iter().map(|e| (e.invoke, e.complete)).collect();
-        if let Some(cycle) = graph::find_cycle(&intervals, skew, &implied.edges) {
-            return Finding::Cycle(cycle);
+    let intervals: Vec<graph::Interval> = part.entries.iter().map(|e| (e.invoke, e.complete)).collect();
+    let cycle = match order {
+        Order::RealTime { skew } if !implied.edges.is_empty() => {
+            graph::find_cycle(&intervals, Some(skew), &implied.edges)
         }
+        Order::RealTime { .. } => None,
+        Order::Process => {
+            let mut edges = process_order(&part.entries, part.determinate);
+            edges.extend_from_slice(&implied.edges);
+            graph::find_cycle(&intervals, None, &edges)
+        }
+    };
+    if let Some(cycle) = cycle {
+        return Finding::Cycle(cycle);
     }
     let mut edges = implied.edges;
-    edges.extend(interchangeable_crashed_ops(part));
-    let (found, stats) = search::search(model, &part.entries, part.determinate, skew, &edges, limits);
+    let (found, stats) = match order {
+        Order::RealTime { skew } => {
+            edges.extend(interchangeable_crashed_ops(part));
+            search::search(model, &part.entries, part.determinate, skew, &edges, limits)
+        }
+        Order::Process => sequential::search(model, &part.entries, part.determinate, &edges, limits),
+    };
     Finding::Search(found, stats)
+}
+
+/// Process order as edges: each process's completed ops in invocation order, and each crashed
+/// op after the completed op its process ran before it. O(n log n).
+pub fn process_order<O>(entries: &[Entry<O>], determinate: usize) -> Vec<crate::model::Edge> {
+    let mut by_process: Vec<u32> = (0..entries.len() as u32).collect();
+    by_process.sort_by_key(|&i| (entries[i as usize].process, entries[i as usize].invoke, i));
+    let mut edges = Vec::new();
+    let mut last_completed: Option<u32> = None;
+    for w in 0..by_process.len() {
+        let i = by_process[w];
+        let e = &entries[i as usize];
+        if w > 0 && entries[by_process[w - 1] as usize].process != e.process {
+            last_completed = None;
+        }
+        if let Some(prev) = last_completed {
+            edges.push(crate::model::Edge { before: prev, after: i, kind: EdgeKind::Process });
+        }
+        if (i as usize) < determinate {
+            last_completed = Some(i);
+        }
+    }
+    edges
 }
 
 /// Symmetry breaking for the search: of two identical crashed ops, the later-invoked one is
@@ -335,6 +451,9 @@ fn cycle_steps(cycle: &Cycle, cite: &dyn Fn(u32) -> OpRef) -> Vec<CycleStep> {
             let (a, b) = (&ops[i], &ops[(i + 1) % ops.len()]);
             let why = match edge {
                 EdgeKind::RealTime => format!("index {} completed before index {} began", a.index, b.index),
+                EdgeKind::Process => {
+                    format!("process {} ran index {} before index {}", a.process, a.index, b.index)
+                }
                 EdgeKind::ReadsFrom => format!("index {} saw what index {} wrote", b.index, a.index),
                 EdgeKind::Version => {
                     format!("a read shows index {}'s write came directly after index {}'s", b.index, a.index)

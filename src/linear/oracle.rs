@@ -1,7 +1,8 @@
-//! A brute-force linearizability oracle for small histories: tries every order of the ops that
-//! respects real time, with no memo and no pruning beyond the model's own steps. Slow
-//! (factorial), deliberately simple, and written independently of the search's event list, so
-//! that tests can hold the search to it.
+//! Brute-force oracles for small histories: try every order of the ops that respects the
+//! required order (real time for linearizability, process order for sequential consistency),
+//! with no memo and no pruning beyond the model's own steps. Slow (factorial), deliberately
+//! simple, and written independently of the searches' data structures, so that tests can hold
+//! the searches to them.
 
 use super::prepare::Keying;
 use crate::history::{History, Outcome, ValueId};
@@ -9,17 +10,25 @@ use crate::model::{Model, OpView};
 use crate::report::Verdict;
 
 struct OracleOp<O> {
+    key: usize,
     op: O,
+    process: u32,
     invoke: i64,
     /// `None` for an op whose outcome is unknown: it may be left out.
     complete: Option<i64>,
 }
 
-/// Decides linearizability of `history` under `model` by exhaustive search, key by key.
-/// Returns `None` when an op does not decode. Meant for histories of about ten ops per key.
-pub fn brute_force<M: Model>(model: &M, history: &History, keying: Keying, skew: i64) -> Option<Verdict> {
+/// Whether the first op must precede the second.
+type Precedes<'a, O> = &'a dyn Fn(&OracleOp<O>, &OracleOp<O>) -> bool;
+
+/// Decodes every op that may have happened, with its key's position in first-seen order.
+fn decode_all<M: Model>(
+    model: &M,
+    history: &History,
+    keying: Keying,
+) -> Option<(Vec<OracleOp<M::Op>>, usize)> {
     let mut keys: Vec<Option<String>> = Vec::new();
-    let mut parts: Vec<Vec<OracleOp<M::Op>>> = Vec::new();
+    let mut ops = Vec::new();
     for op in &history.ops {
         if op.outcome == Outcome::Fail {
             continue;
@@ -42,52 +51,68 @@ pub fn brute_force<M: Model>(model: &M, history: &History, keying: Keying, skew:
         let f = history.value(op.f).as_name()?;
         let decoded = model.decode(&OpView { f, input, output, key }).ok()?;
         let name = key.map(|k| k.to_string());
-        let slot = match keys.iter().position(|k| *k == name) {
-            Some(i) => i,
-            None => {
-                keys.push(name);
-                parts.push(Vec::new());
-                keys.len() - 1
-            }
-        };
+        let slot = keys.iter().position(|k| *k == name).unwrap_or_else(|| {
+            keys.push(name);
+            keys.len() - 1
+        });
         let complete = (op.outcome == Outcome::Ok).then_some(op.complete_time);
-        parts[slot].push(OracleOp { op: decoded, invoke: op.invoke_time, complete });
+        ops.push(OracleOp { key: slot, op: decoded, process: op.process, invoke: op.invoke_time, complete });
     }
-    let all_valid = parts.iter().all(|ops| {
-        let mut used = vec![false; ops.len()];
-        extend(model, ops, &mut used, &model.init(), skew)
+    Some((ops, keys.len()))
+}
+
+/// Decides linearizability of `history` under `model` by exhaustive search, key by key.
+/// Returns `None` when an op does not decode. Meant for histories of about ten ops per key.
+pub fn brute_force<M: Model>(model: &M, history: &History, keying: Keying, skew: i64) -> Option<Verdict> {
+    let (ops, keys) = decode_all(model, history, keying)?;
+    let real_time = |a: &OracleOp<M::Op>, b: &OracleOp<M::Op>| {
+        a.complete.is_some_and(|c| c.saturating_add(skew) < b.invoke)
+    };
+    let all_valid = (0..keys).all(|k| {
+        let mut used: Vec<bool> = ops.iter().map(|o| o.key != k).collect();
+        extend(model, &ops, &mut used, &mut vec![model.init(); keys], &real_time)
     });
     Some(if all_valid { Verdict::Valid } else { Verdict::Invalid })
 }
 
-/// Can the ops not yet `used` be ordered after `state`? An op may go next when every op that
-/// really precedes it (completed more than `skew` before its invocation) is used.
+/// Decides sequential consistency of the whole `history` (all keys together) by exhaustive
+/// search over orders that respect each process's order of completed ops.
+pub fn brute_force_sequential<M: Model>(model: &M, history: &History, keying: Keying) -> Option<Verdict> {
+    let (ops, keys) = decode_all(model, history, keying)?;
+    let process_order = |a: &OracleOp<M::Op>, b: &OracleOp<M::Op>| {
+        a.process == b.process && a.complete.is_some() && a.invoke < b.invoke
+    };
+    let mut used = vec![false; ops.len()];
+    let valid = extend(model, &ops, &mut used, &mut vec![model.init(); keys], &process_order);
+    Some(if valid { Verdict::Valid } else { Verdict::Invalid })
+}
+
+/// Can the ops not yet `used` be ordered after `states`? An op may go next when every op that
+/// `precedes` it is used.
 fn extend<M: Model>(
     model: &M,
     ops: &[OracleOp<M::Op>],
     used: &mut [bool],
-    state: &M::State,
-    skew: i64,
+    states: &mut Vec<M::State>,
+    precedes: Precedes<'_, M::Op>,
 ) -> bool {
-    let all_completed_used = ops.iter().zip(used.iter()).all(|(o, &u)| u || o.complete.is_none());
-    if all_completed_used {
+    if ops.iter().zip(used.iter()).all(|(o, &u)| u || o.complete.is_none()) {
         return true;
     }
     for i in 0..ops.len() {
-        if used[i] {
+        if used[i] || ops.iter().zip(used.iter()).any(|(o, &u)| !u && precedes(o, &ops[i])) {
             continue;
         }
-        let blocked = ops
-            .iter()
-            .zip(used.iter())
-            .any(|(o, &u)| !u && o.complete.is_some_and(|c| c.saturating_add(skew) < ops[i].invoke));
-        if blocked {
-            continue;
-        }
+        let key = ops[i].key;
         let mut next = Vec::new();
-        model.step_all(state, &ops[i].op, &mut next);
+        model.step_all(&states[key], &ops[i].op, &mut next);
         used[i] = true;
-        let found = next.iter().any(|s| extend(model, ops, used, s, skew));
+        let found = next.into_iter().any(|s| {
+            let before = std::mem::replace(&mut states[key], s);
+            let ok = extend(model, ops, used, states, precedes);
+            states[key] = before;
+            ok
+        });
         used[i] = false;
         if found {
             return true;

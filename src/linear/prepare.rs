@@ -43,6 +43,8 @@ pub struct Entry<O> {
     pub complete: i64,
     /// Index of the op in [`History::ops`].
     pub op_index: u32,
+    /// The process that ran it (sequential consistency orders ops by process).
+    pub process: u32,
 }
 
 impl<O> Entry<O> {
@@ -165,6 +167,7 @@ pub fn prepare<M: Model>(
             invoke: op.invoke_time,
             complete: if is_crashed { i64::MAX } else { op.complete_time },
             op_index: i as u32,
+            process: op.process,
         };
         if is_crashed { crashed[part].push(entry) } else { p.entries.push(entry) }
     }

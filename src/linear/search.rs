@@ -164,6 +164,25 @@ pub fn search<M: Model>(
     (result, stats)
 }
 
+/// The ops each op must follow, as compressed rows: op i's are
+/// `preds[starts[i]..starts[i + 1]]`. O(n + e).
+pub(crate) fn predecessor_rows(n: usize, edges: &[Edge]) -> (Vec<u32>, Vec<u32>) {
+    let mut starts = vec![0u32; n + 1];
+    for e in edges {
+        starts[e.after as usize + 1] += 1;
+    }
+    for i in 0..n {
+        starts[i + 1] += starts[i];
+    }
+    let mut fill = starts.clone();
+    let mut preds = vec![0u32; edges.len()];
+    for e in edges {
+        preds[fill[e.after as usize] as usize] = e.before;
+        fill[e.after as usize] += 1;
+    }
+    (starts, preds)
+}
+
 /// Appends the positions of the set bits in `from..to` of `words` to `out`, a word at a time
 /// (bitvec's bit iterator costs several times more on this hot path).
 fn push_ones(words: &[u64], from: usize, to: usize, out: &mut Vec<u32>) {
@@ -233,20 +252,7 @@ struct Search<'a, M: Model> {
 impl<'a, M: Model> Search<'a, M> {
     fn new(model: &'a M, entries: &'a [Entry<M::Op>], determinate: usize, skew: i64, edges: &[Edge]) -> Self {
         let n = entries.len();
-        // Predecessors in compressed rows: preds[pred_start[i]..pred_start[i + 1]].
-        let mut pred_start = vec![0u32; n + 1];
-        for e in edges {
-            pred_start[e.after as usize + 1] += 1;
-        }
-        for i in 0..n {
-            pred_start[i + 1] += pred_start[i];
-        }
-        let mut fill = pred_start.clone();
-        let mut preds = vec![0u32; edges.len()];
-        for e in edges {
-            preds[fill[e.after as usize] as usize] = e.before;
-            fill[e.after as usize] += 1;
-        }
+        let (pred_start, preds) = predecessor_rows(n, edges);
         let mut events: Vec<(i64, u8, u32)> = Vec::with_capacity(2 * n);
         for (i, e) in entries.iter().enumerate() {
             events.push((e.invoke, 0, 2 * i as u32));

@@ -74,6 +74,8 @@ pub enum EdgeKind {
     AntiDependency,
     /// The earlier op completed before the later op began.
     RealTime,
+    /// The same process ran the earlier op before the later one.
+    Process,
 }
 
 impl EdgeKind {
@@ -84,6 +86,7 @@ impl EdgeKind {
             EdgeKind::Version => "ww",
             EdgeKind::AntiDependency => "rw",
             EdgeKind::RealTime => "rt",
+            EdgeKind::Process => "po",
         }
     }
 }

@@ -50,7 +50,9 @@ impl Serialize for Verdict {
 }
 
 use crate::history::{History, Summary};
-use crate::linear::{ConflictWitness, Counterexample, CycleStep, KeyResult, LinearReport, OpRef};
+use crate::linear::{
+    ConflictWitness, Consistency, Counterexample, CycleStep, KeyResult, LinearReport, OpRef,
+};
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -119,34 +121,43 @@ pub struct FileReport {
     pub summary: Summary,
     /// Warnings from reading the history.
     pub warnings: Vec<String>,
+    /// A remark on the verdict that helps read it.
+    pub note: Option<String>,
 }
 
 impl FileReport {
     /// The report for a linearizability check of `history`.
     pub fn from_linear(history: &History, linear: LinearReport, elapsed: Duration) -> FileReport {
-        let anomalies = linear.keys.iter().filter_map(key_anomaly).collect();
+        let anomaly_kind = match linear.consistency {
+            Consistency::Linearizable => "not-linearizable",
+            Consistency::Sequential => "not-sequentially-consistent",
+        };
+        let anomalies =
+            linear.keys.iter().chain(&linear.joint).filter_map(|k| key_anomaly(k, anomaly_kind)).collect();
         let count = |v: Verdict| linear.keys.iter().filter(|k| k.verdict == v).count();
+        let joint = linear.joint.iter();
         let stats = Stats {
             ops: history.ops.len(),
             keys: linear.keys.len(),
             valid_keys: count(Verdict::Valid),
             invalid_keys: count(Verdict::Invalid),
             unknown_keys: count(Verdict::Unknown),
-            steps: linear.keys.iter().map(|k| k.steps).sum(),
-            memo_entries: linear.keys.iter().map(|k| k.memo_entries).sum(),
+            steps: linear.keys.iter().chain(joint.clone()).map(|k| k.steps).sum(),
+            memo_entries: linear.keys.iter().chain(joint).map(|k| k.memo_entries).sum(),
             check_millis: elapsed.as_secs_f64() * 1e3,
         };
         FileReport {
             version: SCHEMA_VERSION,
             file: history.source.clone(),
             model: linear.model,
-            consistency: "linearizable".to_string(),
+            consistency: linear.consistency.name().to_string(),
             valid: linear.verdict,
             anomalies,
-            keys: linear.keys,
+            keys: linear.keys.into_iter().chain(linear.joint).collect(),
             stats,
             summary: Summary::of(history),
             warnings: history.warnings.iter().map(|w| format!("line {}: {}", w.line, w.message)).collect(),
+            note: None,
         }
     }
 
@@ -172,19 +183,28 @@ impl FileReport {
             self.model,
             self.consistency
         );
+        let label =
+            if self.consistency == "sequential" { "not sequentially consistent" } else { "not linearizable" };
+        if let Some(note) = &self.note {
+            let _ = writeln!(out, "  note: {note}");
+        }
         for k in &self.keys {
-            let key = k.key.as_ref().map_or_else(String::new, |k| format!("key {k}: "));
+            let key = match k.key.as_deref() {
+                None => String::new(),
+                Some(crate::linear::JOINT_KEY) => format!("{}: ", crate::linear::JOINT_KEY),
+                Some(k) => format!("key {k}: "),
+            };
             if let Some(why) = &k.unknown_reason {
                 let _ = writeln!(out, "  {key}unknown: {why}");
             }
             if let Some(c) = &k.counterexample {
-                write_counterexample(&mut out, &key, c);
+                write_counterexample(&mut out, &key, label, c);
             }
             if let Some(cycle) = &k.cycle {
-                write_cycle(&mut out, &key, cycle);
+                write_cycle(&mut out, &key, label, cycle);
             }
             if let Some(c) = &k.conflict {
-                write_conflict(&mut out, &key, c);
+                write_conflict(&mut out, &key, label, c);
             }
         }
         out
@@ -192,9 +212,9 @@ impl FileReport {
 }
 
 /// The anomaly an invalid key shows, if any.
-fn key_anomaly(k: &KeyResult) -> Option<Anomaly> {
+fn key_anomaly(k: &KeyResult, kind: &str) -> Option<Anomaly> {
     let anomaly = |cited: Vec<&OpRef>, explanation: String, counterexample: Option<Counterexample>| Anomaly {
-        kind: "not-linearizable".to_string(),
+        kind: kind.to_string(),
         key: k.key.clone(),
         ops: cited.iter().map(|o| o.index).collect(),
         lines: cited.iter().map(|o| o.line).collect(),
@@ -223,10 +243,10 @@ fn key_anomaly(k: &KeyResult) -> Option<Anomaly> {
     Some(anomaly(c.ops.iter().collect(), c.reason.clone(), None))
 }
 
-fn write_cycle(out: &mut String, key: &str, cycle: &[CycleStep]) {
+fn write_cycle(out: &mut String, key: &str, label: &str, cycle: &[CycleStep]) {
     let _ = writeln!(
         out,
-        "  {key}not linearizable: {} ops must each take effect before the next, in a cycle",
+        "  {key}{label}: {} ops must each take effect before the next, in a cycle",
         cycle.len()
     );
     for step in cycle {
@@ -242,15 +262,15 @@ fn write_cycle(out: &mut String, key: &str, cycle: &[CycleStep]) {
     }
 }
 
-fn write_conflict(out: &mut String, key: &str, c: &ConflictWitness) {
-    let _ = writeln!(out, "  {key}not linearizable: {}", c.reason);
+fn write_conflict(out: &mut String, key: &str, label: &str, c: &ConflictWitness) {
+    let _ = writeln!(out, "  {key}{label}: {}", c.reason);
     for op in &c.ops {
         let _ = writeln!(out, "    index {:<6} process {:<4} {}", op.index, op.process, op.text);
     }
 }
 
-fn write_counterexample(out: &mut String, key: &str, c: &Counterexample) {
-    let _ = writeln!(out, "  {key}not linearizable");
+fn write_counterexample(out: &mut String, key: &str, label: &str, c: &Counterexample) {
+    let _ = writeln!(out, "  {key}{label}");
     let _ = writeln!(
         out,
         "    {} (process {}, index {}, line {}) cannot take effect: {}",
@@ -262,7 +282,7 @@ fn write_counterexample(out: &mut String, key: &str, c: &Counterexample) {
         let shown = c.prefix_tail.len();
         let _ = writeln!(
             out,
-            "    the longest linearizable prefix has {} ops; its last {shown}, leaving the state {}:",
+            "    the longest valid prefix found has {} ops; its last {shown}, leaving the state {}:",
             c.prefix_len, c.state
         );
         for step in &c.prefix_tail {

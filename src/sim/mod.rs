@@ -5,6 +5,7 @@
 //! gets a linearization point inside its interval and its result is computed by applying the
 //! ops in that order. (The fault simulator of replicated services is a separate, later piece.)
 
+pub mod list_append;
 pub mod synthetic;
 
 /// A small deterministic PRNG (splitmix64): the same seed gives the same history everywhere.

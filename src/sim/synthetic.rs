@@ -204,7 +204,7 @@ mod tests {
                     SyntheticConfig { ops: 300, keys, values, seed, crash_rate: 0.05, ..Default::default() };
                 let h = generate(&c);
                 let config = CheckConfig { model: Some("cas-register".into()), ..Default::default() };
-                let report = check_history(&h, &config).unwrap();
+                let report = check_history(&h, &config).unwrap().remove(0);
                 assert_eq!(report.valid, Verdict::Valid, "seed {seed} keys {keys}: {}", report.to_text());
             }
         }

@@ -465,3 +465,66 @@ impl MultiRegisterGen {
         OpSpec::new("txn", Value::Vector(input), output)
     }
 }
+
+/// Register / cas-register ops with mostly distinct written values (so that a value usually
+/// names the op that wrote it, which is what value-based order inference keys on): writes and
+/// cas to fresh values, cas usually from the shadow's value, reads usually of it, and otherwise
+/// of any value written so far, or the initial `nil`.
+#[derive(Default)]
+pub struct RegisterGen {
+    with_cas: bool,
+    shadow: Option<i64>,
+    written: Vec<i64>,
+    fresh: i64,
+}
+
+impl RegisterGen {
+    pub fn new(with_cas: bool) -> RegisterGen {
+        RegisterGen { with_cas, ..RegisterGen::default() }
+    }
+
+    fn plausible(&mut self, rng: &mut Rng) -> Option<i64> {
+        if rng.chance(65) || self.written.is_empty() {
+            self.shadow
+        } else if rng.chance(20) {
+            None
+        } else {
+            Some(*pick(rng, &self.written))
+        }
+    }
+
+    fn new_value(&mut self, rng: &mut Rng) -> i64 {
+        if self.written.is_empty() || rng.chance(85) {
+            self.fresh += 1;
+            self.fresh
+        } else {
+            *pick(rng, &self.written)
+        }
+    }
+
+    pub fn op(&mut self, rng: &mut Rng) -> OpSpec {
+        let v = |x: Option<i64>| x.map_or(Value::Nil, Value::Int);
+        match rng.below(if self.with_cas { 3 } else { 2 }) {
+            0 => {
+                let seen = self.plausible(rng);
+                OpSpec::new("read", Value::Nil, v(seen))
+            }
+            1 => {
+                let new = self.new_value(rng);
+                self.written.push(new);
+                self.shadow = Some(new);
+                OpSpec::new("write", Value::Int(new), Value::Int(new))
+            }
+            _ => {
+                let old = self.plausible(rng);
+                let new = self.new_value(rng);
+                if old == self.shadow {
+                    self.shadow = Some(new);
+                }
+                self.written.push(new);
+                let pair = Value::Vector(vec![v(old), Value::Int(new)]);
+                OpSpec::new("cas", pair.clone(), pair)
+            }
+        }
+    }
+}
