@@ -15,3 +15,4 @@ pub mod linear;
 pub mod model;
 pub mod report;
 pub mod sim;
+pub mod txn;

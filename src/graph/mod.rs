@@ -7,6 +7,8 @@
 //! every op invoked then, and from every completed op to the first point after its completion.
 //! A path from op a to op b through the chain exists exactly when a completed before b began.
 
+pub mod csr;
+
 use crate::model::{Edge, EdgeKind};
 use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};

@@ -16,7 +16,7 @@ use super::{
     check_parts, prepare,
 };
 use crate::history::History;
-use crate::model::{DecodeError, Edge, Implied, Model, OpView};
+use crate::model::{DecodeError, Edge, Fact, Implied, Model, OpView};
 use crate::report::Verdict;
 
 /// Checks `history` for sequential consistency under `model`.
@@ -129,6 +129,18 @@ impl<M: Model> Model for Joint<'_, M> {
             }));
         }
         out
+    }
+
+    fn needs(&self, (key, op): &Self::Op) -> Option<Fact> {
+        self.model.needs(op).map(|f| Fact { slot: *key, value: f.value })
+    }
+
+    fn leaves(&self, (key, op): &Self::Op) -> Option<Fact> {
+        self.model.leaves(op).map(|f| Fact { slot: *key, value: f.value })
+    }
+
+    fn holds(&self, state: &Vec<M::State>, fact: Fact) -> bool {
+        self.model.holds(&state[fact.slot as usize], Fact { slot: 0, value: fact.value })
     }
 
     fn is_read_only(&self, (_, op): &Self::Op) -> bool {

@@ -13,7 +13,8 @@
 
 use super::prepare::Entry;
 use super::search::{Exhausted, Limits, SearchResult, SearchStats, Stuck};
-use crate::model::{Edge, Model};
+use crate::model::{Edge, Fact, Model};
+use ahash::AHashMap;
 use hashbrown::HashTable;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -91,6 +92,7 @@ struct Sc<'a, M: Model> {
     hasher: ahash::RandomState,
     scratch: Vec<u32>,
     remaining: usize,
+    lookahead: Lookahead,
     steps: u64,
     moves: u64,
     best_depth: usize,
@@ -157,6 +159,7 @@ impl<'a, M: Model> Sc<'a, M> {
             hasher: ahash::RandomState::with_seeds(5, 6, 7, 8),
             scratch: Vec::new(),
             remaining: determinate,
+            lookahead: Lookahead::new(model, entries, determinate),
             steps: 0,
             moves: 0,
             best_depth: 0,
@@ -185,7 +188,7 @@ impl<'a, M: Model> Sc<'a, M> {
         }
         out.sort_by_key(|&e| self.entries[e as usize].invoke);
         for i in self.determinate..self.entries.len() {
-            if !self.crashed_taken[i - self.determinate] {
+            if !self.crashed_taken[i - self.determinate] && self.lookahead.useful(i) {
                 out.push(i as u32);
             }
         }
@@ -196,6 +199,7 @@ impl<'a, M: Model> Sc<'a, M> {
     }
 
     fn set_taken(&mut self, e: u32, taken: bool) {
+        self.lookahead.set_taken(e, taken);
         let c = self.chain_of[e as usize];
         if c == u32::MAX {
             self.crashed_taken[e as usize - self.determinate] = taken;
@@ -252,6 +256,9 @@ impl<'a, M: Model> Sc<'a, M> {
         }
         self.set_taken(entry, true);
         while let Some(next) = succ.pop() {
+            if !self.lookahead.possible(self.model, &next) {
+                continue;
+            }
             if self.remember(&next) {
                 let prev_state = std::mem::replace(&mut self.state, next);
                 self.stack.push(Frame { entry, prev_state, alternatives: succ, rank });
@@ -324,7 +331,7 @@ impl<'a, M: Model> Sc<'a, M> {
     fn backtrack(&mut self) -> Option<u32> {
         let mut frame = self.stack.pop()?;
         while let Some(alt) = frame.alternatives.pop() {
-            if self.remember(&alt) {
+            if self.lookahead.possible(self.model, &alt) && self.remember(&alt) {
                 self.state = alt;
                 self.stack.push(frame);
                 return Some(0);
@@ -354,5 +361,119 @@ impl<'a, M: Model> Sc<'a, M> {
         candidates.sort_unstable();
         candidates.dedup();
         Stuck { prefix, state: self.state.clone(), blocked, candidates }
+    }
+}
+
+/// Look-ahead for the sequential search ([`Model::needs`], [`Model::leaves`]): a fact some
+/// untaken completed op needs, that no untaken op would bring about, must hold right now, or
+/// that op can never take effect and the configuration is a dead end. The facts in that
+/// position ("starved") are kept in a set updated in O(1) per step.
+struct Lookahead {
+    /// Per entry: the fact it needs / leaves, as dense ids (`u32::MAX`: none).
+    needs: Vec<u32>,
+    leaves: Vec<u32>,
+    facts: Vec<Fact>,
+    completed: usize,
+    /// Per fact: untaken completed ops that need it, untaken ops that leave it, untaken ops
+    /// (crashed too) that need it.
+    needing: Vec<u32>,
+    leaving: Vec<u32>,
+    wanted: Vec<u32>,
+    starved: Vec<u32>,
+    /// Per fact: its position in `starved`, or `u32::MAX`.
+    starved_at: Vec<u32>,
+}
+
+impl Lookahead {
+    fn new<M: Model>(model: &M, entries: &[Entry<M::Op>], completed: usize) -> Lookahead {
+        let mut ids: AHashMap<Fact, u32> = AHashMap::new();
+        let mut facts = Vec::new();
+        let mut id = |f: Option<Fact>| {
+            f.map_or(u32::MAX, |f| {
+                *ids.entry(f).or_insert_with(|| {
+                    facts.push(f);
+                    facts.len() as u32 - 1
+                })
+            })
+        };
+        let needs: Vec<u32> = entries.iter().map(|e| id(model.needs(&e.op))).collect();
+        let leaves: Vec<u32> = entries.iter().map(|e| id(model.leaves(&e.op))).collect();
+        let n = facts.len();
+        let mut l = Lookahead {
+            needs,
+            leaves,
+            facts,
+            completed,
+            needing: vec![0; n],
+            leaving: vec![0; n],
+            wanted: vec![0; n],
+            starved: Vec::new(),
+            starved_at: vec![u32::MAX; n],
+        };
+        for e in 0..entries.len() {
+            l.count(e, 1);
+        }
+        for f in 0..n as u32 {
+            l.restarve(f);
+        }
+        l
+    }
+
+    fn count(&mut self, e: usize, delta: i32) {
+        if self.needs[e] != u32::MAX {
+            let f = self.needs[e] as usize;
+            self.wanted[f] = self.wanted[f].wrapping_add_signed(delta);
+            if e < self.completed {
+                self.needing[f] = self.needing[f].wrapping_add_signed(delta);
+            }
+        }
+        if self.leaves[e] != u32::MAX {
+            let f = self.leaves[e] as usize;
+            self.leaving[f] = self.leaving[f].wrapping_add_signed(delta);
+        }
+    }
+
+    fn restarve(&mut self, f: u32) {
+        let starved = self.needing[f as usize] > 0 && self.leaving[f as usize] == 0;
+        let at = self.starved_at[f as usize];
+        if starved && at == u32::MAX {
+            self.starved_at[f as usize] = self.starved.len() as u32;
+            self.starved.push(f);
+        } else if !starved && at != u32::MAX {
+            let last = *self.starved.last().expect("listed");
+            self.starved.swap_remove(at as usize);
+            if last != f {
+                self.starved_at[last as usize] = at;
+            }
+            self.starved_at[f as usize] = u32::MAX;
+        }
+    }
+
+    fn set_taken(&mut self, e: u32, taken: bool) {
+        let e = e as usize;
+        if self.needs[e] == u32::MAX && self.leaves[e] == u32::MAX {
+            return;
+        }
+        self.count(e, if taken { -1 } else { 1 });
+        for f in [self.needs[e], self.leaves[e]] {
+            if f != u32::MAX {
+                self.restarve(f);
+            }
+        }
+    }
+
+    /// Whether crashed op `e` is worth applying. One whose whole effect is to leave a fact no
+    /// untaken op needs can be dropped from any valid order without harm: the ops between it
+    /// and the next change of that part of the state either need nothing or need that fact, and
+    /// none needs it. So the search leaves such ops out.
+    fn useful(&self, e: usize) -> bool {
+        let f = self.leaves[e];
+        f == u32::MAX || self.wanted[f as usize] > 0
+    }
+
+    /// False when some untaken completed op needs a fact that `state` lacks and nothing left
+    /// would bring about.
+    fn possible<M: Model>(&self, model: &M, state: &M::State) -> bool {
+        self.starved.iter().all(|&f| model.holds(state, self.facts[f as usize]))
     }
 }

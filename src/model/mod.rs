@@ -62,6 +62,24 @@ impl DecodeError {
     }
 }
 
+/// A fact about part of an object's state, for the sequential search's look-ahead: `slot`
+/// (0 for a single object; the key in a joint check) holds the value whose hash is `value`.
+/// Hash collisions only make the look-ahead prune less, never wrongly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Fact {
+    /// Which part of the state.
+    pub slot: u32,
+    /// A hash of the value it holds.
+    pub value: u64,
+}
+
+impl Fact {
+    /// The fact that slot 0 holds `value`.
+    pub fn of<T: Hash>(value: &T) -> Fact {
+        Fact { slot: 0, value: ahash::RandomState::with_seeds(11, 12, 13, 14).hash_one(value) }
+    }
+}
+
 /// Why one op must take effect before another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -164,6 +182,27 @@ pub trait Model: Send + Sync {
     /// always sound; the search then has less to prune with.
     fn implied_order(&self, _ops: &[Self::Op], _completed: usize) -> Implied {
         Implied::default()
+    }
+
+    /// What the op needs to find to take effect, whatever came before: a read's value, a
+    /// cas's expected value. With [`Model::leaves`] and [`Model::holds`], lets the sequential
+    /// search see early that an op can never take effect again (nothing left would bring back
+    /// what it needs). Default: `None` (no look-ahead).
+    fn needs(&self, _op: &Self::Op) -> Option<Fact> {
+        None
+    }
+
+    /// What the op always leaves behind, whatever it found: a write's value, a cas's new value.
+    /// Must be `Some` for every op that can bring about a fact some op [`Model::needs`], or the
+    /// look-ahead would prune wrongly. Default: `None`.
+    fn leaves(&self, _op: &Self::Op) -> Option<Fact> {
+        None
+    }
+
+    /// Whether `state` already satisfies `fact`. May say true wrongly (that only weakens the
+    /// look-ahead), never false wrongly. Default: true.
+    fn holds(&self, _state: &Self::State, _fact: Fact) -> bool {
+        true
     }
 
     /// True when the op cannot change the state (a read): a crashed such op constrains

@@ -96,6 +96,22 @@ macro_rules! register_model {
             fn implied_order(&self, ops: &[RegisterOp], completed: usize) -> super::Implied {
                 super::register_trace::implied(ops, completed, &self.init)
             }
+            fn needs(&self, op: &RegisterOp) -> Option<super::Fact> {
+                match op {
+                    RegisterOp::Read(v) => v.as_ref().map(super::Fact::of),
+                    RegisterOp::Cas(old, _) => Some(super::Fact::of(old)),
+                    RegisterOp::Write(_) => None,
+                }
+            }
+            fn leaves(&self, op: &RegisterOp) -> Option<super::Fact> {
+                match op {
+                    RegisterOp::Read(_) => None,
+                    RegisterOp::Write(v) | RegisterOp::Cas(_, v) => Some(super::Fact::of(v)),
+                }
+            }
+            fn holds(&self, state: &Value, fact: super::Fact) -> bool {
+                super::Fact::of(state) == fact
+            }
             fn is_read_only(&self, op: &RegisterOp) -> bool {
                 matches!(op, RegisterOp::Read(_))
             }

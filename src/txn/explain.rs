@@ -1,0 +1,338 @@
+//! Anomalies in words, as data, and as Graphviz DOT: for a cycle, the transactions named T1..Tn,
+//! one line per edge giving the key and value that force it, and the contradiction at the end.
+
+use super::findings::Finding;
+use super::graph::{PROCESS, RT, RW, WR, WW, elle_name};
+use super::ops::{Elem, Txns};
+use super::{CycleStep, TxnAnomaly, TxnRef, Workload};
+use crate::graph::csr::Label;
+use crate::history::{History, Outcome};
+use std::fmt::Write as _;
+
+/// Why one transaction must precede another by a data dependency.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct DataWhy {
+    /// The key.
+    pub key: u32,
+    /// What the earlier transaction wrote, or what the reader saw last (`None`: the initial
+    /// state).
+    pub before: Option<Elem>,
+    /// What the later transaction wrote or saw.
+    pub after: Option<Elem>,
+    /// The later write was never read: it is ordered after `before` only because it was not
+    /// seen (list-append) or not known to be first (rw-register).
+    pub unseen: bool,
+}
+
+/// What can say why a data edge holds: the workload's inference.
+pub(crate) trait Why: Sync {
+    /// Why `a` precedes `b` by an edge labelled `label` (ww, wr or rw).
+    fn why(&self, a: u32, b: u32, label: Label) -> Option<DataWhy>;
+}
+
+/// Puts anomalies into words.
+pub(crate) struct Explainer<'a> {
+    pub history: &'a History,
+    pub txns: &'a Txns,
+}
+
+impl Explainer<'_> {
+    /// The transaction `op` as cited by an anomaly.
+    pub(crate) fn txn_ref(&self, op: u32) -> TxnRef {
+        let o = &self.history.ops[op as usize];
+        TxnRef {
+            index: o.invoke_index,
+            line: if o.outcome == Outcome::Ok { o.complete_line } else { o.invoke_line },
+            process: o.process,
+            outcome: if o.outcome == Outcome::Open { "info" } else { o.outcome.name() },
+            text: self.txns.txn_text(op as usize),
+        }
+    }
+
+    fn key(&self, k: u32) -> String {
+        self.txns.key(k).to_string()
+    }
+
+    fn value(&self, e: Option<Elem>) -> String {
+        e.map_or_else(|| "nil".to_string(), |e| self.txns.value(e).to_string())
+    }
+
+    /// A cycle, as an anomaly of type `kind`: `cycle` is `(op, label of the edge to the next
+    /// op)`, the last op's edge leading back to the first.
+    pub(crate) fn cycle(&self, kind: &str, cycle: &[(u32, Label)], why: &dyn Why) -> TxnAnomaly {
+        let n = cycle.len();
+        let name = |i: usize| format!("T{}", i % n + 1);
+        let mut lines = Vec::with_capacity(2 * n + 1);
+        lines.push(format!("{kind}: a cycle of {n} transactions, each of which must precede the next"));
+        let txns: Vec<TxnRef> = cycle.iter().map(|&(op, _)| self.txn_ref(op)).collect();
+        for (i, t) in txns.iter().enumerate() {
+            lines.push(format!(
+                "{} = index {} (process {}, {}, line {}): {}",
+                name(i),
+                t.index,
+                t.process,
+                t.outcome,
+                t.line,
+                t.text
+            ));
+        }
+        let mut steps = Vec::with_capacity(n);
+        for (i, &(a, label)) in cycle.iter().enumerate() {
+            let b = cycle[(i + 1) % n].0;
+            let (step, words) = self.edge(a, b, label, why, (&name(i), &name(i + 1)));
+            steps.push(CycleStep { from: i + 1, to: (i + 1) % n + 1, ..step });
+            lines.push(format!("{} < {}: {words}", name(i), name(i + 1)));
+        }
+        if let Some(last) = lines.last_mut() {
+            let order: Vec<String> = (0..=n).map(name).collect();
+            let _ = write!(last, "; so {}: T1 precedes itself, a contradiction", order.join(" < "));
+        }
+        let dot = self.dot(kind, &txns, &steps);
+        TxnAnomaly {
+            kind: kind.to_string(),
+            txns,
+            key: None,
+            explanation: lines,
+            cycle: Some(steps),
+            dot: Some(dot),
+        }
+    }
+
+    /// One edge as data and in words.
+    fn edge(
+        &self,
+        a: u32,
+        b: u32,
+        label: Label,
+        why: &dyn Why,
+        (ta, tb): (&str, &str),
+    ) -> (CycleStep, String) {
+        let mut step = CycleStep {
+            from: 0,
+            to: 0,
+            kind: elle_name(label),
+            key: None,
+            value: None,
+            value_after: None,
+            process: None,
+        };
+        let (oa, ob) = (&self.history.ops[a as usize], &self.history.ops[b as usize]);
+        let words = match label {
+            RT => format!(
+                "{ta} completed (index {}) before {tb} was invoked (index {})",
+                oa.complete_index, ob.invoke_index
+            ),
+            PROCESS => {
+                step.process = Some(oa.process);
+                format!("both ran on process {}, {ta} first", oa.process)
+            }
+            _ => match why.why(a, b, label) {
+                Some(w) => {
+                    step.key = Some(self.key(w.key));
+                    step.value = w.before.map(|e| self.value(Some(e)));
+                    step.value_after = w.after.map(|e| self.value(Some(e)));
+                    self.data_words(label, &w, (ta, tb))
+                }
+                None => format!("{} dependency", elle_name(label)),
+            },
+        };
+        (step, words)
+    }
+
+    fn data_words(&self, label: Label, w: &DataWhy, (ta, tb): (&str, &str)) -> String {
+        let k = self.key(w.key);
+        let (before, after) = (self.value(w.before), self.value(w.after));
+        let list = self.txns.workload == Workload::ListAppend;
+        match (label, list, w.unseen) {
+            (WW, true, false) => {
+                format!("{tb} appended {after} to {k} right after {ta}'s append of {before}")
+            }
+            (WW, true, true) => format!(
+                "{tb}'s append of {after} to {k} was never read, so it came after {before}, the last element \
+                 any read of {k} saw, which {ta} appended"
+            ),
+            (WW, false, _) => format!("{tb} wrote {after} to {k} after {ta} wrote {before}"),
+            (WR, true, _) => {
+                format!("{tb} read {ta}'s append of {before} to {k} (the last element of its read)")
+            }
+            (WR, false, _) => format!("{tb} read {k} = {before}, which {ta} wrote"),
+            (RW, true, false) if w.before.is_none() => {
+                format!("{ta} read {k} empty, so it did not see {tb}'s append of {after}, the first to {k}")
+            }
+            (RW, true, false) => format!(
+                "{ta} read {k} up to {before}, so it did not see {tb}'s append of {after} that came next"
+            ),
+            (RW, true, true) => format!(
+                "{ta} read {k} up to {before}, the last element any read saw, so it did not see {tb}'s append of \
+                 {after}, which no read saw"
+            ),
+            (RW, false, _) => {
+                format!("{ta} read {k} = {before}, a version that {tb}'s write of {after} replaced")
+            }
+            _ => format!("{} dependency on {k}", elle_name(label)),
+        }
+    }
+
+    /// The cycle as a Graphviz digraph: transactions as boxes, edges coloured by kind.
+    fn dot(&self, kind: &str, txns: &[TxnRef], steps: &[CycleStep]) -> String {
+        let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+        let mut out = format!("digraph \"{}\" {{\n  node [shape=box, fontname=\"monospace\"];\n", esc(kind));
+        for (i, t) in txns.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "  T{} [label=\"T{} index {} process {} ({})\\n{}\"];",
+                i + 1,
+                i + 1,
+                t.index,
+                t.process,
+                t.outcome,
+                esc(&t.text)
+            );
+        }
+        for s in steps {
+            let color = match s.kind {
+                "ww" => "#d62728",
+                "wr" => "#1f77b4",
+                "rw" => "#9467bd",
+                "realtime" => "#2ca02c",
+                _ => "#ff7f0e",
+            };
+            let what = match (&s.key, &s.value_after) {
+                (Some(k), Some(v)) => format!("{} {k} {v}", s.kind),
+                (Some(k), None) => format!("{} {k}", s.kind),
+                _ => s.kind.to_string(),
+            };
+            let _ =
+                writeln!(out, "  T{} -> T{} [label=\"{}\", color=\"{color}\"];", s.from, s.to, esc(&what));
+        }
+        out.push_str("}\n");
+        out
+    }
+
+    /// An anomaly found without a cycle.
+    pub(crate) fn finding(&self, f: &Finding) -> TxnAnomaly {
+        let anomaly = |ops: Vec<u32>, key: Option<u32>, lines: Vec<String>| TxnAnomaly {
+            kind: f.kind().to_string(),
+            txns: ops.iter().map(|&o| self.txn_ref(o)).collect(),
+            key: key.map(|k| self.key(k)),
+            explanation: lines,
+            cycle: None,
+            dot: None,
+        };
+        let t = |op: u32| {
+            let r = self.txn_ref(op);
+            format!("the transaction with index {} (process {}, line {})", r.index, r.process, r.line)
+        };
+        let mop = |m: u32| self.txns.mop_text(&self.txns.mops[m as usize]);
+        let v = |e: Elem| self.value(Some(e));
+        match f {
+            Finding::AbortedRead { key, elem, writer, reader } => anomaly(
+                vec![reader.0, *writer],
+                Some(*key),
+                vec![format!(
+                    "G1a (aborted read): {} read {} and saw {} on {}, appended by {}, which failed",
+                    t(reader.0),
+                    mop(reader.1),
+                    v(*elem),
+                    self.key(*key),
+                    t(*writer)
+                )],
+            ),
+            Finding::IntermediateRead { key, elem, writer, reader } => anomaly(
+                vec![reader.0, *writer],
+                Some(*key),
+                vec![format!(
+                    "G1b (intermediate read): {} read {}, ending in {}, but {} appended more to {} after {}",
+                    t(reader.0),
+                    mop(reader.1),
+                    v(*elem),
+                    t(*writer),
+                    self.key(*key),
+                    v(*elem)
+                )],
+            ),
+            Finding::GarbageRead { key, elem, reader } => anomaly(
+                vec![reader.0],
+                Some(*key),
+                vec![format!(
+                    "garbage read: {} read {}, which holds {}, a value no transaction ever wrote to {}",
+                    t(reader.0),
+                    mop(reader.1),
+                    v(*elem),
+                    self.key(*key)
+                )],
+            ),
+            Finding::DuplicateElements { key, elem, reader } => anomaly(
+                vec![reader.0],
+                Some(*key),
+                vec![format!(
+                    "duplicate elements: {} read {}, which holds {} twice although it was appended once — the mark of \
+                 a retried append that took effect twice",
+                    t(reader.0),
+                    mop(reader.1),
+                    v(*elem)
+                )],
+            ),
+            Finding::IncompatibleOrder { key, reads: [a, b] } => anomaly(
+                vec![a.0, b.0],
+                Some(*key),
+                vec![format!(
+                    "incompatible order: {} read {} and {} read {}; neither list is a prefix of the other, so no single \
+                 order of appends to {} explains both",
+                    t(a.0),
+                    mop(a.1),
+                    t(b.0),
+                    mop(b.1),
+                    self.key(*key)
+                )],
+            ),
+            Finding::Internal { op, mop: m, expected } => anomaly(
+                vec![*op],
+                None,
+                vec![format!(
+                    "internal: {} read {}, but its own earlier reads and writes imply {expected}",
+                    t(*op),
+                    mop(*m)
+                )],
+            ),
+            Finding::FutureRead { key, elem, op, mop: m } => anomaly(
+                vec![*op],
+                Some(*key),
+                vec![format!(
+                    "future read: {} read {}, which holds {}, a value it appends to {} only later",
+                    t(*op),
+                    mop(*m),
+                    v(*elem),
+                    self.key(*key)
+                )],
+            ),
+            Finding::LostUpdate { key, read, txns } => {
+                let who: Vec<String> = txns.iter().map(|&o| t(o)).collect();
+                anomaly(
+                    txns.clone(),
+                    Some(*key),
+                    vec![format!(
+                        "lost update: {} all read {} = {read} and then wrote {}; in any serial order all but one of \
+                     them would have seen another's write",
+                        who.join(", "),
+                        self.key(*key),
+                        self.key(*key)
+                    )],
+                )
+            }
+            Finding::CyclicVersions { key, values } => {
+                let vs: Vec<String> = values.iter().map(|&e| v(e)).collect();
+                anomaly(
+                    vec![],
+                    Some(*key),
+                    vec![format!(
+                        "cyclic versions: the history forces the versions of {} into a cycle: {} -> {}",
+                        self.key(*key),
+                        vs.join(" -> "),
+                        vs.first().cloned().unwrap_or_default()
+                    )],
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Anomalies found without a cycle, as inference meets them, before they are put into words.
+
+use super::ops::Elem;
+use std::collections::BTreeMap;
+
+/// How many instances of each anomaly type are kept for the report (all are counted).
+pub(crate) const KEEP_PER_TYPE: usize = 8;
+
+/// One anomaly that needs no cycle. Ops are indices into the history's ops; a reader is
+/// `(op, micro-op index)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Finding {
+    /// G1a: a committed read saw an element that only a failed transaction appended.
+    AbortedRead { key: u32, elem: Elem, writer: u32, reader: (u32, u32) },
+    /// G1b: a committed read ended with an element its writer later appended after.
+    IntermediateRead { key: u32, elem: Elem, writer: u32, reader: (u32, u32) },
+    /// A read saw an element nobody wrote.
+    GarbageRead { key: u32, elem: Elem, reader: (u32, u32) },
+    /// A read holds the same element twice.
+    DuplicateElements { key: u32, elem: Elem, reader: (u32, u32) },
+    /// Two reads of a key that no single order of appends can explain.
+    IncompatibleOrder { key: u32, reads: [(u32, u32); 2] },
+    /// A transaction read something other than what its own earlier reads and writes imply.
+    Internal { op: u32, mop: u32, expected: String },
+    /// A transaction read an element it appends only later.
+    FutureRead { key: u32, elem: Elem, op: u32, mop: u32 },
+    /// Committed transactions that read the same version of a key and then all wrote it.
+    LostUpdate { key: u32, read: String, txns: Vec<u32> },
+    /// A register's inferred version order has a cycle.
+    CyclicVersions { key: u32, values: Vec<Elem> },
+}
+
+impl Finding {
+    /// Elle's name for the anomaly.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Finding::AbortedRead { .. } => "G1a",
+            Finding::IntermediateRead { .. } => "G1b",
+            Finding::GarbageRead { .. } => "garbage-read",
+            Finding::DuplicateElements { .. } => "duplicate-elements",
+            Finding::IncompatibleOrder { .. } => "incompatible-order",
+            Finding::Internal { .. } => "internal",
+            Finding::FutureRead { .. } => "future-read",
+            Finding::LostUpdate { .. } => "lost-update",
+            Finding::CyclicVersions { .. } => "cyclic-versions",
+        }
+    }
+}
+
+/// The findings so far: a few instances of each type, a count of all, and reasons the verdict
+/// cannot be definite.
+#[derive(Debug, Default)]
+pub(crate) struct Findings {
+    pub kept: Vec<Finding>,
+    pub counts: BTreeMap<&'static str, usize>,
+    pub unknown: Vec<String>,
+}
+
+impl Findings {
+    /// Records a finding, keeping it if fewer than [`KEEP_PER_TYPE`] of its type are kept.
+    pub(crate) fn push(&mut self, f: Finding) {
+        let n = self.counts.entry(f.kind()).or_insert(0);
+        *n += 1;
+        if *n <= KEEP_PER_TYPE {
+            self.kept.push(f);
+        }
+    }
+
+    /// Records why part of the history could not be checked.
+    pub(crate) fn unknown(&mut self, why: String) {
+        self.unknown.push(why);
+    }
+}

@@ -1,0 +1,293 @@
+//! Transactional isolation checking, after Elle (Kingsbury & Alvaro, VLDB 2020): infer version
+//! orders from what transactions read, build the dependency graph (ww, wr, rw, plus process or
+//! real-time order when the consistency model asks for it), find its strongly connected
+//! components, and in each the shortest witness cycle of every anomaly type the model forbids.
+//!
+//! Two workloads: Elle's list-append (`[:append k v]`, `[:r k [v ...]]`), whose reads reveal
+//! each key's whole version order, and rw-register (`[:w k v]`, `[:r k v]`), whose version
+//! orders are only what the history forces and so find fewer anomalies.
+//!
+//! ```
+//! use labrys::history::{read_bytes, Format, ReadOptions};
+//! use labrys::txn::{check, TxnOptions};
+//! // Read skew: T2 sees T1's append to :x but not its append to :y.
+//! let text = "{:process 0 :type :invoke :f :txn :value [[:append :x 1] [:append :y 1]]}\n\
+//!             {:process 1 :type :invoke :f :txn :value [[:r :x nil] [:r :y nil]]}\n\
+//!             {:process 0 :type :ok :f :txn :value [[:append :x 1] [:append :y 1]]}\n\
+//!             {:process 1 :type :ok :f :txn :value [[:r :x [1]] [:r :y []]]}\n";
+//! let h = read_bytes("h.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap();
+//! let report = check(&h, &TxnOptions::default()).unwrap();
+//! assert_eq!(report.valid, labrys::report::Verdict::Invalid);
+//! assert_eq!(report.anomalies[0].kind, "G-single");
+//! ```
+
+mod anomaly;
+pub mod consistency;
+mod cycles;
+mod explain;
+mod findings;
+mod graph;
+mod infer;
+pub mod ops;
+mod register;
+
+pub use consistency::ConsistencyModel;
+pub use ops::{Txns, decode, guess_workload};
+
+use crate::history::History;
+use crate::linear::DecodeFailure;
+use crate::report::Verdict;
+use serde::Serialize;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Which of Elle's transactional workloads a history follows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Workload {
+    /// Appends to lists; every read returns a key's whole list.
+    #[default]
+    ListAppend,
+    /// Writes of unique values to registers; reads return one value.
+    RwRegister,
+}
+
+impl Workload {
+    /// The name the command line uses (`list-append`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::ListAppend => "list-append",
+            Workload::RwRegister => "rw-register",
+        }
+    }
+
+    /// The workload a name stands for.
+    pub fn from_name(name: &str) -> Option<Workload> {
+        match name {
+            "list-append" => Some(Workload::ListAppend),
+            "rw-register" => Some(Workload::RwRegister),
+            _ => None,
+        }
+    }
+
+    fn example(self) -> &'static str {
+        match self {
+            Workload::ListAppend => "[[:append :x 1] [:r :y [1 2]]]",
+            Workload::RwRegister => "[[:w :x 1] [:r :y 2]]",
+        }
+    }
+
+    fn mop_names(self) -> &'static str {
+        match self {
+            Workload::ListAppend => ":append and :r",
+            Workload::RwRegister => ":w and :r",
+        }
+    }
+}
+
+/// How to check.
+#[derive(Clone, Debug)]
+pub struct TxnOptions {
+    /// The workload; guessed from the micro-ops when `None`.
+    pub workload: Option<Workload>,
+    /// The consistency models that must all hold (default: strict serializable).
+    pub consistency: Vec<ConsistencyModel>,
+    /// Wall-clock budget for the whole check; cycle searches still running then stop and say so.
+    pub timeout: Option<Duration>,
+    /// Memory budget in bytes: a check whose graph would not fit stops early with `unknown`.
+    pub max_memory: Option<usize>,
+    /// Cycle-search steps allowed per strongly connected component (one step: one node taken
+    /// from a search queue).
+    pub max_steps: u64,
+    /// Where to write each witness cycle as a Graphviz DOT file, if anywhere.
+    pub dot_dir: Option<PathBuf>,
+}
+
+impl Default for TxnOptions {
+    fn default() -> Self {
+        TxnOptions {
+            workload: None,
+            consistency: vec![ConsistencyModel::StrictSerializable],
+            timeout: None,
+            max_memory: None,
+            max_steps: 20_000_000,
+            dot_dir: None,
+        }
+    }
+}
+
+/// Why a history could not be checked as transactions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TxnError {
+    /// An op is not a transaction of the workload's micro-ops.
+    Decode(DecodeFailure),
+    /// The workload could not be guessed from the micro-ops.
+    UnknownWorkload(String),
+}
+
+impl fmt::Display for TxnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TxnError::Decode(d) => write!(f, "{d}"),
+            TxnError::UnknownWorkload(why) => write!(f, "{why}"),
+        }
+    }
+}
+
+impl std::error::Error for TxnError {}
+
+/// One step of a witness cycle, as data: why transaction `from` must precede `to`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CycleStep {
+    /// Position of the earlier transaction in the cycle (T1 is 1).
+    pub from: usize,
+    /// Position of the later one.
+    pub to: usize,
+    /// `ww`, `wr`, `rw`, `realtime` or `process`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The key whose versions force the edge (data edges).
+    pub key: Option<String>,
+    /// The value `from` wrote or read last (data edges; absent for the initial state).
+    pub value: Option<String>,
+    /// The value `to` wrote or read last (data edges).
+    pub value_after: Option<String>,
+    /// The process both ran on (process edges).
+    pub process: Option<u32>,
+}
+
+/// A transaction cited by an anomaly.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TxnRef {
+    /// Its invocation's `:index`.
+    pub index: u64,
+    /// The input line of the event its micro-ops come from (the completion for an `:ok`
+    /// transaction).
+    pub line: u32,
+    /// Its process.
+    pub process: u32,
+    /// `ok`, `info` or `fail`.
+    pub outcome: &'static str,
+    /// Its micro-ops, as EDN.
+    pub text: String,
+}
+
+/// One anomaly found.
+#[derive(Clone, Debug, Serialize)]
+pub struct TxnAnomaly {
+    /// Elle's name: `G0`, `G1a`, `G-single-realtime`, `lost-update`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The transactions involved: for a cycle T1..Tn in order.
+    pub txns: Vec<TxnRef>,
+    /// The key involved, for anomalies on one key.
+    pub key: Option<String>,
+    /// The explanation, one line per sentence (for a cycle: naming T1..Tn, then one line per
+    /// edge, ending with the contradiction).
+    pub explanation: Vec<String>,
+    /// For a cycle: its edges as data.
+    pub cycle: Option<Vec<CycleStep>>,
+    /// For a cycle: the cycle as Graphviz DOT text.
+    #[serde(skip)]
+    pub dot: Option<String>,
+}
+
+/// Counters for a transactional check.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TxnStats {
+    /// Transactions: all, then by outcome.
+    pub txns: usize,
+    /// Completed `:ok`.
+    pub ok: usize,
+    /// Indeterminate (`:info` or never completed).
+    pub info: usize,
+    /// Failed.
+    pub fail: usize,
+    /// Distinct keys.
+    pub keys: usize,
+    /// Dependency edges (data, process and real-time, the last through time points).
+    pub edges: usize,
+    /// Strongly connected components with a cycle.
+    pub cyclic_components: usize,
+    /// Transactions in the largest of them.
+    pub largest_component: usize,
+    /// Cycle-search steps taken.
+    pub search_steps: u64,
+    /// Milliseconds spent checking (reading excluded).
+    pub check_millis: f64,
+}
+
+/// The result of a transactional check.
+#[derive(Clone, Debug, Serialize)]
+pub struct TxnReport {
+    /// The workload checked.
+    pub workload: Workload,
+    /// The consistency models that were required to hold.
+    pub consistency: Vec<String>,
+    /// `true`, `false` or `"unknown"`.
+    pub valid: Verdict,
+    /// Anomalies the required models forbid, worst first.
+    pub anomalies: Vec<TxnAnomaly>,
+    /// How many instances of each forbidden anomaly type were found (`anomalies` lists a few
+    /// of each).
+    pub anomaly_counts: std::collections::BTreeMap<String, usize>,
+    /// The weakest consistency models the anomalies found rule out (Elle's `:not`).
+    pub not: Vec<String>,
+    /// Every stronger model they also rule out (Elle's `:also-not`).
+    pub also_not: Vec<String>,
+    /// Why the verdict is unknown, when it is.
+    pub unknown: Vec<String>,
+    /// Per-component notes from cycle searches that ran out of budget.
+    pub budget: Vec<String>,
+    /// Other remarks (DOT files written, or why they could not be).
+    pub notes: Vec<String>,
+    /// Counters.
+    pub stats: TxnStats,
+}
+
+/// Checks a history of transactions: decodes the micro-ops, then [`check_decoded`].
+pub fn check(history: &History, options: &TxnOptions) -> Result<TxnReport, TxnError> {
+    let workload = match options.workload {
+        Some(w) => w,
+        None => guess_workload(history).ok_or_else(|| {
+            TxnError::UnknownWorkload(
+                "the ops are not transactions of [:append k v] / [:r k v] / [:w k v] micro-ops".to_string(),
+            )
+        })?,
+    };
+    let txns = decode(history, workload)?;
+    Ok(check_decoded(history, &txns, options))
+}
+
+/// Checks a history whose micro-ops are already decoded (`txns` is indexed like
+/// `history.ops`).
+pub fn check_decoded(history: &History, txns: &Txns, options: &TxnOptions) -> TxnReport {
+    let started = Instant::now();
+    let deadline = options.timeout.map(|t| started + t);
+    let mut report = anomaly::analyze(history, txns, options, deadline);
+    report.stats.check_millis = started.elapsed().as_secs_f64() * 1e3;
+    report
+}
+
+/// Writes each cycle anomaly's DOT text to `dir` as `<type>-<n>.dot`, noting in the report
+/// what was written or why it could not be.
+pub fn write_dot(report: &mut TxnReport, dir: &std::path::Path) {
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        report.notes.push(format!("could not create {}: {e}", dir.display()));
+        return;
+    }
+    let mut written = 0;
+    let mut seen: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for a in &report.anomalies {
+        let Some(dot) = &a.dot else { continue };
+        let n = seen.entry(a.kind.clone()).or_insert(0);
+        *n += 1;
+        let path = dir.join(format!("{}-{}.dot", a.kind, n));
+        match std::fs::write(&path, dot) {
+            Ok(()) => written += 1,
+            Err(e) => report.notes.push(format!("could not write {}: {e}", path.display())),
+        }
+    }
+    report.notes.push(format!("wrote {written} cycle(s) as Graphviz DOT to {}", dir.display()));
+}
