@@ -5,7 +5,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use labrys::check::{CheckConfig, check_history};
 use labrys::history::{self, Format, History, ReadOptions, Summary};
 use labrys::linear::Options;
-use labrys::report::Verdict;
+use labrys::report::FileReport;
+use labrys::report::ci::{self, CaseOutcome};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -123,6 +124,12 @@ struct CheckArgs {
     /// Stop at the first invalid key; the keys not yet decided are reported unknown.
     #[arg(long)]
     fail_fast: bool,
+    /// Also write a JUnit XML report here: one test case per history and consistency level.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<String>,
+    /// Also print GitHub workflow annotations (::error file=…,line=…::…) for each anomaly.
+    #[arg(long)]
+    github: bool,
     /// Output format on standard output.
     #[arg(long, value_enum, default_value_t = Output::Text, value_name = "FORMAT")]
     output: Output,
@@ -282,55 +289,73 @@ fn check(args: &CheckArgs) -> ExitCode {
         }
     };
     let options = read_options(args);
-    let mut bad_input = false;
-    let mut verdict = Verdict::Valid;
-    let mut json_reports = Vec::new();
+    let mut reports: Vec<FileReport> = Vec::new();
+    let mut failures: Vec<(String, String)> = Vec::new();
+    let mut summaries = Vec::new();
     for file in &args.files {
         let history = match history::read_file(file, &options) {
             Ok(h) => h,
             Err(e) => {
                 eprintln!("error: {e}");
-                bad_input = true;
+                failures.push((file.clone(), e.to_string()));
                 continue;
             }
         };
         warn_about(file, &history, args);
         if args.summary {
-            let summary = Summary::of(&history);
-            match args.output {
-                Output::Text => print_summary(file, &summary),
-                Output::Json => {
-                    json_reports.push(serde_json::json!({"version": 1, "file": file, "summary": summary}))
-                }
-            }
+            summaries.push((file.clone(), Summary::of(&history)));
             continue;
         }
         match check_history(&history, &config) {
-            Ok(reports) => {
-                for report in reports {
-                    verdict = Verdict::combine([verdict, report.valid]);
-                    match args.output {
-                        Output::Text => print!("{}", report.to_text()),
-                        Output::Json => match serde_json::to_value(&report) {
-                            Ok(v) => json_reports.push(v),
-                            Err(e) => return internal_error(&e),
-                        },
-                    }
-                }
-            }
+            Ok(r) => reports.extend(r),
             Err(e) => {
                 eprintln!("error: {file}: {e}");
-                bad_input = true;
+                failures.push((file.clone(), e.to_string()));
             }
         }
     }
-    if args.output == Output::Json {
-        match serde_json::to_string_pretty(&json_reports) {
-            Ok(s) => println!("{s}"),
-            Err(e) => return internal_error(&e),
+    if let Err(e) = render(args, &reports, &failures, &summaries) {
+        return internal_error(&*e);
+    }
+    let verdict = labrys::check::overall(&reports);
+    ExitCode::from(if failures.is_empty() { verdict.exit_code() } else { exit::BAD_INPUT })
+}
+
+fn render(
+    args: &CheckArgs,
+    reports: &[FileReport],
+    failures: &[(String, String)],
+    summaries: &[(String, Summary)],
+) -> Result<(), Box<dyn std::error::Error>> {
+    match args.output {
+        Output::Text => {
+            summaries.iter().for_each(|(file, s)| print_summary(file, s));
+            reports.iter().for_each(|r| print!("{}", r.to_text()));
+        }
+        Output::Json => {
+            let mut all: Vec<serde_json::Value> = summaries
+                .iter()
+                .map(|(file, s)| serde_json::json!({"version": 1, "file": file, "summary": s}))
+                .collect();
+            for r in reports {
+                all.push(serde_json::to_value(r)?);
+            }
+            println!("{}", serde_json::to_string_pretty(&all)?);
         }
     }
-    ExitCode::from(if bad_input { exit::BAD_INPUT } else { verdict.exit_code() })
+    if args.github {
+        reports.iter().flat_map(ci::github_annotations).for_each(|line| println!("{line}"));
+        for (file, message) in failures {
+            let first = message.lines().next().unwrap_or_default();
+            println!("::error file={file},title=labrys: cannot check::{first}");
+        }
+    }
+    if let Some(path) = &args.junit {
+        let mut cases: Vec<CaseOutcome<'_>> = reports.iter().map(CaseOutcome::Checked).collect();
+        cases.extend(failures.iter().map(|(file, message)| CaseOutcome::Error { file, message }));
+        std::fs::write(path, ci::junit(&cases)).map_err(|e| format!("--junit {path}: {e}"))?;
+    }
+    Ok(())
 }
 
 fn internal_error(e: &dyn std::error::Error) -> ExitCode {

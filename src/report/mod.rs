@@ -1,5 +1,7 @@
 //! Verdicts and reports.
 
+pub mod ci;
+
 use serde::Serialize;
 
 /// The answer for a history, a key, or a whole run.

@@ -291,3 +291,57 @@ pub fn write_dot(report: &mut TxnReport, dir: &std::path::Path) {
     }
     report.notes.push(format!("wrote {written} cycle(s) as Graphviz DOT to {}", dir.display()));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{Format, ReadOptions, read_bytes};
+    use crate::sim::list_append::{TxnFormat, TxnGenConfig, history_string};
+
+    fn run(text: &str, consistency: ConsistencyModel) -> TxnReport {
+        let h = read_bytes("t.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap();
+        check(&h, &TxnOptions { consistency: vec![consistency], ..TxnOptions::default() }).unwrap()
+    }
+
+    #[test]
+    fn generated_histories_are_strict_serializable() {
+        for seed in 0..30 {
+            let c = TxnGenConfig {
+                txns: 400,
+                processes: 8,
+                active_keys: 6,
+                max_writes_per_key: 10,
+                crash_rate: 0.05,
+                fail_rate: 0.05,
+                seed,
+                ..TxnGenConfig::default()
+            };
+            let text = history_string(&c, TxnFormat::Edn);
+            let r = run(&text, ConsistencyModel::StrictSerializable);
+            assert_eq!(
+                r.valid,
+                Verdict::Valid,
+                "seed {seed}: {:#?}",
+                r.anomalies.first().map(|a| &a.explanation)
+            );
+        }
+    }
+
+    #[test]
+    fn stale_reads_are_caught() {
+        let c = TxnGenConfig {
+            txns: 400,
+            processes: 8,
+            active_keys: 6,
+            max_writes_per_key: 10,
+            stale_reads: 0.3,
+            stale_window: 20,
+            seed: 1,
+            ..TxnGenConfig::default()
+        };
+        let text = history_string(&c, TxnFormat::Edn);
+        let r = run(&text, ConsistencyModel::StrictSerializable);
+        assert_eq!(r.valid, Verdict::Invalid);
+        assert!(r.anomalies.iter().any(|a| a.kind.ends_with("-realtime")), "{:?}", r.anomaly_counts);
+    }
+}
