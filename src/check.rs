@@ -17,6 +17,7 @@ use crate::model::{
     UnorderedQueue,
 };
 use crate::report::{FileReport, Verdict};
+use crate::txn;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::time::Instant;
@@ -29,8 +30,12 @@ pub struct CheckConfig {
     /// The initial state, when the model takes one (`--init`).
     pub init: Option<Value>,
     /// The consistency models to check, comma-separated (`--consistency`): for objects
-    /// `linearizable` (the default) and `sequential`.
+    /// `linearizable` (the default) and `sequential`; for transactions Elle's models
+    /// (`strict-serializable`, the default, `serializable`, `snapshot-isolation`, ...), all of
+    /// which must hold.
     pub consistency: Option<String>,
+    /// Where to write transactional anomalies' cycles as Graphviz DOT files (`--dot`).
+    pub dot_dir: Option<std::path::PathBuf>,
     /// Budgets and switches for the search.
     pub options: Options,
 }
@@ -47,6 +52,8 @@ pub enum CheckError {
     BadInit(String),
     /// `--consistency` names a level this model cannot be checked for.
     UnknownConsistency(String),
+    /// `--consistency` names no transactional consistency model.
+    UnknownTxnConsistency(String),
     /// An op does not fit the model.
     Decode(DecodeFailure),
 }
@@ -69,6 +76,11 @@ impl fmt::Display for CheckError {
                 f,
                 "--consistency {c:?}: objects are checked for linearizable and sequential (or both: \
                  linearizable,sequential)"
+            ),
+            CheckError::UnknownTxnConsistency(c) => write!(
+                f,
+                "--consistency {c:?}: transactions are checked for one or more of (comma-separated): {}",
+                txn::ConsistencyModel::names().join(", ")
             ),
             CheckError::Decode(d) => write!(f, "{d}"),
         }
@@ -178,7 +190,9 @@ pub fn guess_model(history: &History) -> Result<&'static str, CheckError> {
     } else if only(&["add", "increment", "read"]) {
         Some("counter")
     } else if only(&["txn"]) {
-        Some("multi-register")
+        // Elle's micro-ops ([:append k v], [:r k v], [:w k v]) are its workloads; [:read k v]
+        // and [:write k v] are the multi-register model's.
+        Some(txn::guess_workload(history).map_or("multi-register", txn::Workload::name))
     } else {
         None
     };
@@ -210,8 +224,49 @@ pub fn check_history(history: &History, config: &CheckConfig) -> Result<Vec<File
         "fifo-queue" => run::<FifoQueue>(history, config),
         "kv" => run::<Kv>(history, config),
         "multi-register" => run::<MultiRegister>(history, config),
-        other => Err(CheckError::UnknownModel(other.to_string())),
+        other => match txn::Workload::from_name(other) {
+            Some(workload) => check_txn(history, None, workload, config),
+            None => Err(CheckError::UnknownModel(other.to_string())),
+        },
     }
+}
+
+/// The transactional consistency models `--consistency` asks for, strict serializable by
+/// default.
+fn txn_models(config: &CheckConfig) -> Result<Vec<txn::ConsistencyModel>, CheckError> {
+    let Some(text) = &config.consistency else { return Ok(vec![txn::ConsistencyModel::StrictSerializable]) };
+    text.split(',')
+        .map(|c| {
+            txn::ConsistencyModel::from_name(c).ok_or_else(|| CheckError::UnknownTxnConsistency(text.clone()))
+        })
+        .collect()
+}
+
+/// Checks a transactional history for `workload` (its micro-ops already decoded when `txns` is
+/// given, as the fast reader does).
+pub fn check_txn(
+    history: &History,
+    txns: Option<&txn::Txns>,
+    workload: txn::Workload,
+    config: &CheckConfig,
+) -> Result<Vec<FileReport>, CheckError> {
+    let options = txn::TxnOptions {
+        workload: Some(workload),
+        consistency: txn_models(config)?,
+        timeout: config.options.timeout,
+        max_memory: config.options.max_memory,
+        dot_dir: config.dot_dir.clone(),
+        ..txn::TxnOptions::default()
+    };
+    let started = Instant::now();
+    let report = match txns {
+        Some(t) => txn::check_decoded(history, t, &options),
+        None => txn::check(history, &options).map_err(|e| match e {
+            txn::TxnError::Decode(d) => CheckError::Decode(d),
+            txn::TxnError::UnknownWorkload(why) => CheckError::CannotGuessModel(why),
+        })?,
+    };
+    Ok(vec![FileReport::from_txn(history, report, started.elapsed())])
 }
 
 /// The worst verdict among `reports`.

@@ -92,12 +92,19 @@ struct CheckArgs {
     summary: bool,
     /// The object the history operates on (guessed from the ops when they leave no doubt):
     /// register, cas-register, mutex, set, counter, unordered-queue, fifo-queue, kv,
-    /// multi-register.
+    /// multi-register; or Elle's transactional list-append and rw-register.
     #[arg(long, short, value_name = "MODEL")]
     model: Option<String>,
-    /// What to check: linearizable (the default), sequential, or both (linearizable,sequential).
+    /// What to check: for objects linearizable (the default), sequential, or both
+    /// (linearizable,sequential); for transactions (list-append, rw-register) Elle's models,
+    /// all of which must hold: strict-serializable (the default), serializable,
+    /// snapshot-isolation, repeatable-read, read-committed, read-uncommitted,
+    /// strong-session-serializable, monotonic-atomic-view, ...
     #[arg(long, short, value_name = "LEVELS")]
     consistency: Option<String>,
+    /// Write each transactional anomaly's cycle to this directory as a Graphviz DOT file.
+    #[arg(long, value_name = "DIR")]
+    dot: Option<std::path::PathBuf>,
     /// The initial state, in EDN: `0`, `nil` (the default for registers), `{:x 0 :y 0}`.
     #[arg(long, value_name = "EDN")]
     init: Option<String>,
@@ -269,6 +276,7 @@ fn check_config(args: &CheckArgs) -> Result<CheckConfig, String> {
         model: args.model.clone(),
         init,
         consistency: args.consistency.clone(),
+        dot_dir: args.dot.clone(),
         options: Options {
             independent,
             clock_skew: args.clock_skew.unwrap_or(0),

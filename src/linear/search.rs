@@ -58,6 +58,55 @@ pub enum Exhausted {
     Cancelled,
 }
 
+impl Limits<'_> {
+    /// Checks the budgets: the step count every time, the rest every [`CHECK_EVERY`] moves.
+    /// `charge` says how many bytes the caller's memo holds; the difference from what it last
+    /// reported (`reported`) is added to the shared counter. The budget that ran out comes
+    /// says which budget ran out... in `Err`; `Ok` carries the memo's size as last measured.
+    pub(crate) fn check(
+        &self,
+        steps: u64,
+        moves: u64,
+        reported: &mut usize,
+        charge: impl FnOnce() -> usize,
+    ) -> Result<usize, Exhausted> {
+        if steps >= self.max_steps {
+            return Err(Exhausted::Steps);
+        }
+        if moves % CHECK_EVERY != 0 {
+            return Ok(*reported);
+        }
+        if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(Exhausted::Cancelled);
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(Exhausted::Time);
+        }
+        let bytes = charge();
+        if let Some((used, cap)) = self.memory {
+            let total = if bytes >= *reported {
+                used.fetch_add(bytes - *reported, Ordering::Relaxed) + (bytes - *reported)
+            } else {
+                used.fetch_sub(*reported - bytes, Ordering::Relaxed) - (*reported - bytes)
+            };
+            *reported = bytes;
+            if total > cap {
+                return Err(Exhausted::Memory);
+            }
+        }
+        *reported = bytes;
+        Ok(bytes)
+    }
+}
+
+/// Bytes to charge for a memo: a hash table of `table_capacity` entries of type `E` and an
+/// arena of `arena_capacity` u32 keys. Both grow by doubling, and the old allocation lives
+/// on while the new one fills, so each is charged twice: the cap then holds even across the
+/// growth that happens between two checks.
+pub(crate) fn memo_charge<E>(table_capacity: usize, arena_capacity: usize) -> usize {
+    2 * table_capacity * (std::mem::size_of::<E>() + 1) + 2 * 4 * arena_capacity
+}
+
 impl Exhausted {
     /// In words, for reports.
     pub fn describe(self) -> &'static str {
@@ -409,7 +458,6 @@ impl<'a, M: Model> Search<'a, M> {
         if self.memo.find(hash, same).is_some() {
             return false;
         }
-        self.memo_bytes += std::mem::size_of::<MemoEntry<M::State>>() + 4 * ids.len() + 8;
         let entry = MemoEntry {
             hash,
             ids_start: u32::try_from(self.memo_ids.len()).unwrap_or(u32::MAX),
@@ -472,26 +520,14 @@ impl<'a, M: Model> Search<'a, M> {
     }
 
     fn check_limits(&mut self, limits: &Limits<'_>) -> Option<Exhausted> {
-        if self.steps >= limits.max_steps {
-            return Some(Exhausted::Steps);
-        }
-        if self.moves % CHECK_EVERY != 0 {
-            return None;
-        }
-        if limits.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-            return Some(Exhausted::Cancelled);
-        }
-        if limits.deadline.is_some_and(|d| Instant::now() >= d) {
-            return Some(Exhausted::Time);
-        }
-        if let Some((used, cap)) = limits.memory {
-            let delta = self.memo_bytes - self.reported_bytes;
-            self.reported_bytes = self.memo_bytes;
-            if used.fetch_add(delta, Ordering::Relaxed) + delta > cap {
-                return Some(Exhausted::Memory);
+        let charge = || memo_charge::<MemoEntry<M::State>>(self.memo.capacity(), self.memo_ids.capacity());
+        match limits.check(self.steps, self.moves, &mut self.reported_bytes, charge) {
+            Ok(bytes) => {
+                self.memo_bytes = bytes;
+                None
             }
+            Err(cause) => Some(cause),
         }
-        None
     }
 
     fn run(&mut self, limits: &Limits<'_>, capture_at: Option<u64>) -> Run<M::State> {

@@ -12,14 +12,11 @@
 //! polynomial for a fixed number of processes.
 
 use super::prepare::Entry;
-use super::search::{Exhausted, Limits, SearchResult, SearchStats, Stuck};
+use super::search::{Exhausted, Limits, SearchResult, SearchStats, Stuck, memo_charge};
 use crate::model::{Edge, Fact, Model};
 use ahash::AHashMap;
 use hashbrown::HashTable;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
-
-const CHECK_EVERY: u64 = 1 << 10;
 
 struct MemoEntry<S> {
     hash: u64,
@@ -227,7 +224,7 @@ impl<'a, M: Model> Sc<'a, M> {
         key.extend_from_slice(&self.pos);
         key.extend(self.crashed_taken.iter().enumerate().filter(|(_, t)| **t).map(|(i, _)| i as u32));
         let hash = self.set_hash ^ self.hasher.hash_one(state);
-        let (key, arena, width) = (&self.scratch, &self.memo_keys, self.scratch.len());
+        let (key, arena) = (&self.scratch, &self.memo_keys);
         let same = |m: &MemoEntry<M::State>| {
             let start = m.key_start as usize;
             m.hash == hash
@@ -241,7 +238,6 @@ impl<'a, M: Model> Sc<'a, M> {
         let key_start = self.memo_keys.len() as u32;
         self.memo_keys.extend_from_slice(&self.scratch);
         self.memo_keys.push(u32::MAX); // terminator: keys differ in length with crashed ops
-        self.memo_bytes += std::mem::size_of::<MemoEntry<M::State>>() + 4 * (width + 1) + 8;
         self.memo.insert_unique(hash, MemoEntry { hash, key_start, state: state.clone() }, |m| m.hash);
         true
     }
@@ -270,26 +266,14 @@ impl<'a, M: Model> Sc<'a, M> {
     }
 
     fn check_limits(&mut self, limits: &Limits<'_>) -> Option<Exhausted> {
-        if self.steps >= limits.max_steps {
-            return Some(Exhausted::Steps);
-        }
-        if self.moves % CHECK_EVERY != 0 {
-            return None;
-        }
-        if limits.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-            return Some(Exhausted::Cancelled);
-        }
-        if limits.deadline.is_some_and(|d| Instant::now() >= d) {
-            return Some(Exhausted::Time);
-        }
-        if let Some((used, cap)) = limits.memory {
-            let delta = self.memo_bytes - self.reported_bytes;
-            self.reported_bytes = self.memo_bytes;
-            if used.fetch_add(delta, Ordering::Relaxed) + delta > cap {
-                return Some(Exhausted::Memory);
+        let charge = || memo_charge::<MemoEntry<M::State>>(self.memo.capacity(), self.memo_keys.capacity());
+        match limits.check(self.steps, self.moves, &mut self.reported_bytes, charge) {
+            Ok(bytes) => {
+                self.memo_bytes = bytes;
+                None
             }
+            Err(cause) => Some(cause),
         }
-        None
     }
 
     /// `Ok` with a result, or `Err(move)` naming where a failed search got furthest.

@@ -242,6 +242,8 @@ pub const MODELS: &[(&str, &str)] = &[
         "multi-register",
         "txn of [:read k v] / [:write k v]; a map of registers, initially nil (or --init, a map)",
     ),
+    ("list-append", "txn of [:append k v] / [:r k [v ...]] (Elle); checked by dependency cycles"),
+    ("rw-register", "txn of [:w k v] / [:r k v] (Elle); checked by dependency cycles"),
 ];
 
 /// Shared decoding helper: the `[a b]` pair a cas (or similar) carries.

@@ -1,6 +1,7 @@
 //! Verdicts and reports.
 
 pub mod ci;
+mod txn;
 
 use serde::Serialize;
 
@@ -77,6 +78,12 @@ pub struct Anomaly {
     pub explanation: String,
     /// The search's furthest point, for linearizability anomalies.
     pub counterexample: Option<Counterexample>,
+    /// For transactional anomalies: the transactions involved (T1..Tn for a cycle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub txns: Option<Vec<crate::txn::TxnRef>>,
+    /// For transactional cycles: each edge as data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cycle: Option<Vec<crate::txn::CycleStep>>,
 }
 
 /// Counters for a checked history.
@@ -125,6 +132,9 @@ pub struct FileReport {
     pub warnings: Vec<String>,
     /// A remark on the verdict that helps read it.
     pub note: Option<String>,
+    /// For transactional checks: what the anomalies rule out, budget notes, counters.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub txn: Option<txn::TxnDetails>,
 }
 
 impl FileReport {
@@ -160,6 +170,7 @@ impl FileReport {
             summary: Summary::of(history),
             warnings: history.warnings.iter().map(|w| format!("line {}: {}", w.line, w.message)).collect(),
             note: None,
+            txn: None,
         }
     }
 
@@ -185,6 +196,10 @@ impl FileReport {
             self.model,
             self.consistency
         );
+        if let Some(details) = &self.txn {
+            txn::write_text(&mut out, &self.anomalies, details);
+            return out;
+        }
         let label =
             if self.consistency == "sequential" { "not sequentially consistent" } else { "not linearizable" };
         if let Some(note) = &self.note {
@@ -222,6 +237,8 @@ fn key_anomaly(k: &KeyResult, kind: &str) -> Option<Anomaly> {
         lines: cited.iter().map(|o| o.line).collect(),
         explanation,
         counterexample,
+        txns: None,
+        cycle: None,
     };
     if let Some(c) = &k.counterexample {
         let mut cited = vec![&c.op];

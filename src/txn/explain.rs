@@ -162,6 +162,9 @@ impl Explainer<'_> {
             (RW, true, false) => format!(
                 "{ta} read {k} up to {before}, so it did not see {tb}'s append of {after} that came next"
             ),
+            (RW, true, true) if w.before.is_none() => format!(
+                "{ta} read {k} empty, and {tb}'s append of {after} to {k}, which no read saw, came after that"
+            ),
             (RW, true, true) => format!(
                 "{ta} read {k} up to {before}, the last element any read saw, so it did not see {tb}'s append of \
                  {after}, which no read saw"
@@ -312,7 +315,7 @@ impl Explainer<'_> {
                     txns.clone(),
                     Some(*key),
                     vec![format!(
-                        "lost update: {} all read {} = {read} and then wrote {}; in any serial order all but one of \
+                        "lost update: {} each read {} = {read} and then wrote {}; in any serial order all but one of \
                      them would have seen another's write",
                         who.join(", "),
                         self.key(*key),

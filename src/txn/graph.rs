@@ -10,25 +10,13 @@
 
 use crate::graph::csr::{Csr, Label};
 use crate::history::{History, Outcome};
-use crate::model::EdgeKind;
 
-/// Edge labels: the dependency kinds, as [`EdgeKind`] spells them.
+/// Edge labels: the dependency kinds, as [`crate::model::EdgeKind`] names them.
 pub(crate) const WW: Label = 0;
 pub(crate) const WR: Label = 1;
 pub(crate) const RW: Label = 2;
 pub(crate) const RT: Label = 3;
 pub(crate) const PROCESS: Label = 4;
-
-/// The kind of dependency a label stands for.
-pub(crate) fn kind_of(label: Label) -> EdgeKind {
-    match label {
-        WW => EdgeKind::Version,
-        WR => EdgeKind::ReadsFrom,
-        RW => EdgeKind::AntiDependency,
-        RT => EdgeKind::RealTime,
-        _ => EdgeKind::Process,
-    }
-}
 
 /// Elle's name for a dependency kind.
 pub(crate) fn elle_name(label: Label) -> &'static str {

@@ -333,16 +333,18 @@ impl<'a> ListAppend<'a> {
         for (j, mop) in mops.iter().enumerate() {
             let at = state.iter().position(|s| s.0 == mop.key);
             if mop.kind == MopKind::Append {
-                if mops[..j].iter().any(|r| {
+                let saw = |r: &Mop| {
                     r.kind == MopKind::Read
                         && r.key == mop.key
                         && read_list(self.txns, r).contains(&mop.value)
-                }) {
+                };
+                if let Some(r) = mops[..j].iter().position(saw) {
+                    let mop = first + r as u32;
                     findings.push(Finding::FutureRead {
-                        key: mop.key,
-                        elem: mop.value,
+                        key: mops[j].key,
+                        elem: mops[j].value,
                         op: i as u32,
-                        mop: first + j as u32,
+                        mop,
                     });
                 }
                 match at {
