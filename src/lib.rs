@@ -9,6 +9,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod check;
+pub mod explain;
 pub mod graph;
 pub mod history;
 pub mod linear;

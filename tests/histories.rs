@@ -79,8 +79,18 @@ fn json_reports_follow_the_schema() {
         assert_eq!(r["valid"], valid, "{}", e.file);
         let anomalies = r["anomalies"].as_array().unwrap();
         assert_eq!(anomalies.is_empty(), valid, "{}", e.file);
+        const KINDS: &[&str] = &[
+            "not-linearizable",
+            "stale-read",
+            "lost-write",
+            "garbage-read",
+            "read-of-failed-write",
+            "future-read",
+            "own-write-not-read",
+            "non-monotonic-read",
+        ];
         for a in anomalies {
-            assert_eq!(a["type"], "not-linearizable");
+            assert!(KINDS.contains(&a["type"].as_str().unwrap()), "{}: {}", e.file, a["type"]);
             assert!(!a["ops"].as_array().unwrap().is_empty());
             assert!(!a["explanation"].as_str().unwrap().is_empty());
         }
@@ -195,4 +205,28 @@ fn a_history_whose_keys_are_each_sequential_may_not_be() {
     assert_eq!(keys[2]["key"], labrys::linear::JOINT_KEY);
     assert_eq!(keys[2]["valid"], false);
     assert_eq!(reports[0]["anomalies"][0]["type"], "not-sequentially-consistent");
+}
+
+/// Every class of violation has an example that gets that class, with a witness of the
+/// expected size (`histories/classes/expected.csv`).
+#[test]
+fn each_class_of_violation_is_named_with_a_small_witness() {
+    let dir = common::histories_dir().join("classes");
+    let csv = std::fs::read_to_string(dir.join("expected.csv")).unwrap();
+    let mut seen = 0;
+    for line in csv.lines().skip(1) {
+        let cols: Vec<&str> = line.split(',').collect();
+        let out = Command::new(common::labrys_bin())
+            .args(["check", "--model", "register", "--output", "json"])
+            .arg(dir.join(cols[0]))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", cols[0]);
+        let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(reports[0]["anomalies"][0]["type"], cols[1], "{}", cols[0]);
+        let witness = reports[0]["keys"][0]["witness"].as_array().unwrap();
+        assert_eq!(witness.len().to_string(), cols[2], "{}: {witness:?}", cols[0]);
+        seen += 1;
+    }
+    assert_eq!(seen, 7);
 }

@@ -191,5 +191,6 @@ fn join<O: Clone>(parts: &[Part<O>]) -> Part<(u32, O)> {
         total_ops: parts.iter().map(|p| p.total_ops).sum(),
         failed: parts.iter().map(|p| p.failed).sum(),
         crashed_reads: parts.iter().map(|p| p.crashed_reads).sum(),
+        failed_ops: Vec::new(),
     }
 }

@@ -119,6 +119,18 @@ impl Counterexample {
     pub const SHOWN_PREFIX: usize = 12;
 }
 
+/// A named violation: its kind, the ops that show it, and a sentence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ClassInfo {
+    /// `stale-read`, `lost-write`, `garbage-read`, `read-of-failed-write`, `future-read`,
+    /// `own-write-not-read`, `non-monotonic-read`.
+    pub kind: String,
+    /// The ops that show it.
+    pub ops: Vec<OpRef>,
+    /// What happened, in one sentence.
+    pub explanation: String,
+}
+
 /// One op of a dependency cycle, and why it must take effect before the next one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CycleStep {
@@ -162,6 +174,12 @@ pub struct KeyResult {
     pub cycle: Option<Vec<CycleStep>>,
     /// Why the key is invalid, when the values seen contradict each other outright.
     pub conflict: Option<ConflictWitness>,
+    /// What kind of violation it is, when one of the known patterns shows it.
+    pub class: Option<ClassInfo>,
+    /// A small set of this key's ops that is still invalid on its own (delta debugging).
+    pub witness: Option<Vec<OpRef>>,
+    /// The faults that were active while the witness's ops ran.
+    pub faults: Vec<String>,
     /// Search counters.
     pub steps: u64,
     /// Configurations memoized.
@@ -287,6 +305,87 @@ pub(crate) fn check_parts<M: Model>(
     results.into_iter().map(|(_, r)| r).collect()
 }
 
+/// Fills in the class, the shrunk witness and the active faults of an invalid key.
+fn explain_invalid<M: Model>(
+    model: &M,
+    history: &History,
+    part: &Part<M::Op>,
+    order: Order,
+    result: &mut KeyResult,
+) {
+    let cite_entry = |e: &Entry<M::Op>| OpRef::new(history, e.op_index, model.describe_op(&e.op));
+    let init = model.init();
+    // The classes are real-time patterns: they say nothing about sequential consistency.
+    let classified = match order {
+        Order::RealTime { skew } => crate::explain::classify(model, part, skew, &|f| model.holds(&init, f)),
+        Order::Process => None,
+    };
+    if let Some(c) = classified {
+        let ops: Vec<OpRef> = c.ops.iter().map(|&i| cite_entry(&part.entries[i as usize])).collect();
+        let mut text = c.template.clone();
+        for (i, op) in ops.iter().enumerate() {
+            text = text.replace(
+                &format!("{{{i}}}"),
+                &format!("{} (index {}, process {})", op.text, op.index, op.process),
+            );
+        }
+        if let Some(f) = c.failed_op.map(|f| &part.failed_ops[f as usize]) {
+            let failed = cite_entry(f);
+            text = text.replace("{failed}", &format!("{} at index {}", failed.text, failed.index));
+        }
+        result.class = Some(ClassInfo { kind: c.kind.to_string(), ops, explanation: text });
+    }
+    let witness = shrunk_witness(model, part, order, result);
+    let (from, to) = witness.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &i| {
+        let e = &part.entries[i as usize];
+        (lo.min(e.invoke), hi.max(if e.complete == i64::MAX { e.invoke } else { e.complete }))
+    });
+    let windows = crate::explain::fault_windows(history);
+    result.faults = crate::explain::faults_during(&windows, history.clock, from, to);
+    result.witness = Some(witness.iter().map(|&i| cite_entry(&part.entries[i as usize])).collect());
+}
+
+/// The smallest still-invalid set of ops found, starting from what decided the key: the ops
+/// of a cycle or conflict as they are, or, for a failed search, every op invoked before the
+/// blocked op completed (later ops cannot rescue it), shrunk by delta debugging with the
+/// blocked op kept.
+fn shrunk_witness<M: Model>(model: &M, part: &Part<M::Op>, order: Order, result: &KeyResult) -> Vec<u32> {
+    let entry_of = |r: &OpRef| part.entries.iter().position(|e| e.op_index == r.position).map(|i| i as u32);
+    if let Some(cycle) = &result.cycle {
+        return cycle.iter().filter_map(|s| entry_of(&s.op)).collect();
+    }
+    if let Some(conflict) = &result.conflict {
+        return conflict.ops.iter().filter_map(entry_of).collect();
+    }
+    let Some(blocked) = result.counterexample.as_ref().and_then(|c| entry_of(&c.op)) else {
+        return Vec::new();
+    };
+    let deadline = part.entries[blocked as usize].complete;
+    let window: Vec<u32> = (0..part.entries.len() as u32)
+        .filter(|&i| i != blocked && part.entries[i as usize].invoke <= deadline)
+        .collect();
+    let probe_limits = Limits { max_steps: 20_000, deadline: None, memory: None, cancel: None };
+    let blocked_op = part.entries[blocked as usize].op_index;
+    let mut still_invalid = |sub: &Part<M::Op>| {
+        // Keep the op the search could not place: the witness is about it. Outright conflicts
+        // do not count: dropping the write a read saw makes that read "garbage", which is
+        // invalid but says nothing about what really went wrong.
+        sub.entries.iter().any(|e| e.op_index == blocked_op)
+            && matches!(
+                decide(model, sub, order, &probe_limits),
+                Finding::Cycle(_) | Finding::Search(SearchResult::NotLinearizable(_), _)
+            )
+    };
+    let mut kept = crate::explain::shrink(
+        part,
+        window.iter().copied().chain([blocked]).collect(),
+        &mut still_invalid,
+        300,
+    );
+    kept.sort_unstable();
+    kept
+}
+
 /// What decided a key.
 enum Finding<S> {
     Search(SearchResult<S>, SearchStats),
@@ -315,6 +414,9 @@ pub fn check_part<M: Model>(
         counterexample: None,
         cycle: None,
         conflict: None,
+        class: None,
+        witness: None,
+        faults: Vec::new(),
         steps: 0,
         memo_entries: 0,
         max_depth: 0,
@@ -352,6 +454,9 @@ pub fn check_part<M: Model>(
                 }
             }
         }
+    }
+    if result.verdict == Verdict::Invalid {
+        explain_invalid(model, history, part, order, &mut result);
     }
     result.millis = started.elapsed().as_secs_f64() * 1e3;
     result

@@ -71,6 +71,9 @@ pub struct Part<O> {
     pub failed: usize,
     /// Crashed ops dropped because they cannot change the state (reads).
     pub crashed_reads: usize,
+    /// The `:fail` ops, decoded (interval as invoked and failed), for explanations only: they
+    /// certainly did not happen, but a read of what only they wrote says something.
+    pub failed_ops: Vec<Entry<O>>,
 }
 
 /// An op the model could not decode: bad input for this model.
@@ -145,17 +148,28 @@ pub fn prepare<M: Model>(
                 total_ops: 0,
                 failed: 0,
                 crashed_reads: 0,
+                failed_ops: Vec::new(),
             });
             crashed.push(Vec::new());
             parts.len() - 1
         });
         let p = &mut parts[part];
         p.total_ops += 1;
+        let view = OpView { f, input, output, key };
         if op.outcome == Outcome::Fail {
             p.failed += 1;
+            if let Ok(decoded) = model.decode(&view) {
+                let complete = op.complete_time;
+                p.failed_ops.push(Entry {
+                    op: decoded,
+                    invoke: op.invoke_time,
+                    complete,
+                    op_index: i as u32,
+                    process: op.process,
+                });
+            }
             continue;
         }
-        let view = OpView { f, input, output, key };
         let decoded = model.decode(&view).map_err(|e| fail(e.message))?;
         let is_crashed = op.outcome.is_indeterminate();
         if is_crashed && model.is_read_only(&decoded) {

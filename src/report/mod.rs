@@ -214,6 +214,22 @@ impl FileReport {
             if let Some(why) = &k.unknown_reason {
                 let _ = writeln!(out, "  {key}unknown: {why}");
             }
+            if let Some(c) = &k.class {
+                let _ = writeln!(out, "  {key}{}: {}", c.kind, c.explanation);
+            }
+            for f in &k.faults {
+                let _ = writeln!(out, "    {f}");
+            }
+            if let Some(w) = k.witness.as_ref().filter(|w| k.counterexample.is_some() && !w.is_empty()) {
+                let _ = writeln!(out, "    the smallest still-invalid set of ops found has {}:", w.len());
+                for op in w {
+                    let _ = writeln!(
+                        out,
+                        "      index {:<6} process {:<4} line {:<6} {}",
+                        op.index, op.process, op.line, op.text
+                    );
+                }
+            }
             if let Some(c) = &k.counterexample {
                 write_counterexample(&mut out, &key, label, c);
             }
@@ -230,6 +246,8 @@ impl FileReport {
 
 /// The anomaly an invalid key shows, if any.
 fn key_anomaly(k: &KeyResult, kind: &str) -> Option<Anomaly> {
+    let kind = k.class.as_ref().map_or(kind, |c| c.kind.as_str());
+    let during = if k.faults.is_empty() { String::new() } else { format!(" ({})", k.faults.join("; ")) };
     let anomaly = |cited: Vec<&OpRef>, explanation: String, counterexample: Option<Counterexample>| Anomaly {
         kind: kind.to_string(),
         key: k.key.clone(),
@@ -240,6 +258,10 @@ fn key_anomaly(k: &KeyResult, kind: &str) -> Option<Anomaly> {
         txns: None,
         cycle: None,
     };
+    if let Some(c) = &k.class {
+        let cited = c.ops.iter().collect();
+        return Some(anomaly(cited, format!("{}{during}", c.explanation), k.counterexample.clone()));
+    }
     if let Some(c) = &k.counterexample {
         let mut cited = vec![&c.op];
         cited.extend(c.prefix_tail.iter().rev().take(3).map(|s| &s.op));

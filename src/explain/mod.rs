@@ -1,0 +1,161 @@
+//! Explanations: name what went wrong on an invalid key, shrink the evidence to a handful of
+//! ops, and tie it to the faults that were active (issue: "read like the first paragraph of an
+//! incident report").
+//!
+//! Classification works for models that say what their ops need and leave
+//! ([`Model::needs`], [`Model::leaves`]: registers, and the register part of other models): a
+//! read is an op that needs a value and leaves none, a write one that leaves a value. Each class
+//! is a pattern over values and real-time order that makes the key non-linearizable by itself,
+//! so a class is never claimed where the pattern is not there.
+
+mod faults;
+mod shrink;
+
+pub use faults::{FaultWindow, fault_windows, faults_during};
+pub use shrink::{shrink, sub_part};
+
+use crate::linear::{Entry, Part};
+use crate::model::{Fact, Model};
+use serde::Serialize;
+
+/// A named kind of violation, with the ops that show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Classified {
+    /// `stale-read`, `lost-write`, `garbage-read`, `read-of-failed-write`, `future-read`,
+    /// `own-write-not-read`, `non-monotonic-read`.
+    pub kind: &'static str,
+    /// The ops (entry indices into the part, or into its failed ops for a failed write:
+    /// see [`Classified::failed_op`]).
+    pub ops: Vec<u32>,
+    /// A failed op involved (index into [`Part::failed_ops`]).
+    pub failed_op: Option<u32>,
+    /// One sentence, with `{0}`, `{1}`… standing for `ops[0]`, `ops[1]`… for the caller to
+    /// fill in with how it cites ops.
+    pub template: String,
+}
+
+struct Roles {
+    reads: Vec<(u32, Fact)>,
+    /// Every op that leaves a fact, and the fact.
+    writes: Vec<(u32, Fact)>,
+}
+
+impl Roles {
+    fn writers_of(&self, f: Fact) -> impl Iterator<Item = u32> + '_ {
+        self.writes.iter().filter(move |(_, g)| *g == f).map(|(w, _)| *w)
+    }
+
+    fn is_read(&self, f: Fact) -> bool {
+        self.reads.iter().any(|(_, g)| *g == f)
+    }
+}
+
+fn roles<M: Model>(model: &M, entries: &[Entry<M::Op>], completed: usize) -> Roles {
+    let mut reads = Vec::new();
+    let mut writes = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        match (model.needs(&e.op), model.leaves(&e.op)) {
+            (Some(f), None) if i < completed => reads.push((i as u32, f)),
+            (_, Some(f)) => writes.push((i as u32, f)),
+            _ => {}
+        }
+    }
+    reads.sort_by_key(|(i, _)| entries[*i as usize].complete);
+    Roles { reads, writes }
+}
+
+fn class(kind: &'static str, ops: Vec<u32>, template: &str) -> Classified {
+    Classified { kind, ops, failed_op: None, template: template.to_string() }
+}
+
+/// Names the violation on `part`, if one of the known patterns is there. `is_init` says
+/// whether the initial state satisfies a fact (for a register: holds `nil`, or `--init`).
+/// `skew`: real-time order tolerates this much clock skew, as in the search.
+pub fn classify<M: Model>(
+    model: &M,
+    part: &Part<M::Op>,
+    skew: i64,
+    is_init: &dyn Fn(Fact) -> bool,
+) -> Option<Classified> {
+    let e = &part.entries;
+    let r = roles(model, e, part.determinate);
+    let precedes = |a: u32, b: u32| e[a as usize].complete.saturating_add(skew) < e[b as usize].invoke;
+    for &(read, f) in &r.reads {
+        let is_init = is_init(f);
+        if r.writers_of(f).next().is_none() && !is_init {
+            let failed = part.failed_ops.iter().position(|x| model.leaves(&x.op) == Some(f));
+            return Some(match failed {
+                Some(x) => Classified {
+                    failed_op: Some(x as u32),
+                    ..class(
+                        "read-of-failed-write",
+                        vec![read],
+                        "{0} read a value that only a failed op ({failed}) wrote: the failure was reported, but the write took effect",
+                    )
+                },
+                None => class("garbage-read", vec![read], "{0} read a value that no op wrote"),
+            });
+        }
+        if !is_init && r.writers_of(f).all(|w| precedes(read, w)) {
+            let w = r.writers_of(f).next().expect("checked above");
+            return Some(class(
+                "future-read",
+                vec![read, w],
+                "{0} read the value of {1}, which began only after the read had completed",
+            ));
+        }
+    }
+    classify_stale(e, &r, &precedes)
+}
+
+/// A read of f after a write of another value completed that itself began after every write
+/// of f had completed: the read cannot be linearized. Named by who missed what: the reader's
+/// own write (own-write-not-read), a newer value the same process had already read
+/// (non-monotonic-read), a write no read ever saw while several later reads saw older values
+/// (lost-write), or else a stale read.
+fn classify_stale<O>(e: &[Entry<O>], r: &Roles, precedes: &dyn Fn(u32, u32) -> bool) -> Option<Classified> {
+    let replaced = |old: Fact, w: u32| r.writers_of(old).all(|o| precedes(o, w));
+    for &(read, f) in &r.reads {
+        let newer = r.writes.iter().find(|&&(w, g)| g != f && precedes(w, read) && replaced(f, w));
+        let Some(&(newer, g)) = newer else { continue };
+        let process = e[read as usize].process;
+        if e[newer as usize].process == process {
+            return Some(class(
+                "own-write-not-read",
+                vec![newer, read],
+                "the process that ran {0} did not see its own write: its later {1} returned an older value",
+            ));
+        }
+        let earlier = r.reads.iter().find(|&&(r2, h)| {
+            h != f
+                && e[r2 as usize].process == process
+                && precedes(r2, read)
+                && r.writers_of(h).next().is_some()
+                && r.writers_of(h).all(|w| replaced(f, w))
+        });
+        if let Some(&(earlier, _)) = earlier {
+            return Some(class(
+                "non-monotonic-read",
+                vec![earlier, read],
+                "one process read a value ({0}) and then an older one ({1}): its reads went back in time",
+            ));
+        }
+        // A write nobody ever saw, while two or more later reads saw what it replaced: lost,
+        // not merely read late.
+        let later_stale =
+            r.reads.iter().filter(|&&(r2, h)| h != g && precedes(newer, r2) && replaced(h, newer)).count();
+        if !r.is_read(g) && later_stale >= 2 {
+            return Some(class(
+                "lost-write",
+                vec![newer, read],
+                "{0} was acknowledged but never seen: {1}, which began after it completed, saw an older value",
+            ));
+        }
+        return Some(class(
+            "stale-read",
+            vec![read, newer],
+            "{0} returned a stale value: {1} had already replaced it, and completed before the read began",
+        ));
+    }
+    None
+}
