@@ -371,3 +371,23 @@ fn input_format_flag_on_the_command_line() {
     assert_eq!(code, 0);
     assert!(stdout.starts_with("-: 1 ops (1 open)"), "{stdout}");
 }
+
+#[test]
+fn a_process_whose_clock_runs_backwards_is_warned_about() {
+    let text = "{:process 0, :type :invoke, :f :write, :value 1, :time 100}\n\
+                {:process 0, :type :ok, :f :write, :value 1, :time 200}\n\
+                {:process 0, :type :invoke, :f :write, :value 2, :time 150}\n\
+                {:process 0, :type :ok, :f :write, :value 2, :time 300}\n\
+                {:process 1, :type :invoke, :f :read, :value nil, :time 310}\n\
+                {:process 1, :type :ok, :f :read, :value 2, :time 320}\n";
+    let h = labrys::history::read_bytes(
+        "t.edn",
+        text.as_bytes(),
+        labrys::history::Format::Edn,
+        &Default::default(),
+    )
+    .unwrap();
+    assert_eq!(h.warnings.len(), 1, "{:?}", h.warnings);
+    assert!(h.warnings[0].message.contains("process 0's timestamps run backwards"));
+    assert_eq!(h.warnings[0].line, 3);
+}

@@ -198,6 +198,33 @@ impl HistoryBuilder {
         self.warnings.push(Warning { line, message });
     }
 
+    /// Warns, once per process, when a process's own timestamps run backwards (an op invoked
+    /// before its previous op completed, or completed before it was invoked): the clocks of
+    /// the machines that merged the history disagree, and `--clock-skew` may be needed.
+    fn warn_backwards_clocks(&mut self) {
+        let mut last: AHashMap<u32, (i64, u32)> = AHashMap::new();
+        let mut warned: ahash::AHashSet<u32> = ahash::AHashSet::new();
+        let mut found = Vec::new();
+        for op in &self.ops {
+            let backwards_here = op.complete_time != i64::MAX && op.complete_time < op.invoke_time;
+            let backwards_since = last.get(&op.process).is_some_and(|&(t, _)| op.invoke_time < t);
+            if (backwards_here || backwards_since) && warned.insert(op.process) {
+                found.push(Warning {
+                    line: op.invoke_line,
+                    message: format!(
+                        "process {}'s timestamps run backwards here (clock skew between the machines that \
+                         recorded the history?); consider --clock-skew",
+                        op.process
+                    ),
+                });
+            }
+            if op.complete_time != i64::MAX {
+                last.insert(op.process, (op.complete_time, op.complete_line));
+            }
+        }
+        self.warnings.extend(found);
+    }
+
     /// Finishes the history: ops still open become [`Outcome::Open`], and when some event
     /// lacked `:time`, every time is replaced by the event's position.
     pub fn finish(mut self) -> History {
@@ -210,6 +237,9 @@ impl HistoryBuilder {
             for (fault, &pos) in self.faults.iter_mut().zip(&self.fault_positions) {
                 fault.time = pos;
             }
+        }
+        if clock == Clock::Time {
+            self.warn_backwards_clocks();
         }
         // The vectors grew by doubling; a history lives as long as the check, so give the
         // slack back (up to half of the largest allocation a read makes).
