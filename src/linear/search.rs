@@ -204,7 +204,7 @@ pub fn search<M: Model>(
     let stats = SearchStats {
         steps: s.steps,
         memo_entries: s.memo.len(),
-        memo_bytes: s.memo_bytes,
+        memo_bytes: s.reported_bytes,
         max_depth: s.best_depth,
     };
     if let Some((used, _)) = limits.memory {
@@ -282,7 +282,6 @@ struct Search<'a, M: Model> {
     stack: Vec<Frame<M::State>>,
     memo: HashTable<MemoEntry<M::State>>,
     memo_ids: Vec<u32>,
-    memo_bytes: usize,
     reported_bytes: usize,
     hasher: ahash::RandomState,
     scratch_ids: Vec<u32>,
@@ -364,7 +363,6 @@ impl<'a, M: Model> Search<'a, M> {
             stack: Vec::new(),
             memo: HashTable::new(),
             memo_ids: Vec::new(),
-            memo_bytes: 0,
             reported_bytes: 0,
             hasher: ahash::RandomState::with_seeds(1, 2, 3, 4),
             scratch_ids: Vec::new(),
@@ -521,13 +519,7 @@ impl<'a, M: Model> Search<'a, M> {
 
     fn check_limits(&mut self, limits: &Limits<'_>) -> Option<Exhausted> {
         let charge = || memo_charge::<MemoEntry<M::State>>(self.memo.capacity(), self.memo_ids.capacity());
-        match limits.check(self.steps, self.moves, &mut self.reported_bytes, charge) {
-            Ok(bytes) => {
-                self.memo_bytes = bytes;
-                None
-            }
-            Err(cause) => Some(cause),
-        }
+        limits.check(self.steps, self.moves, &mut self.reported_bytes, charge).err()
     }
 
     fn run(&mut self, limits: &Limits<'_>, capture_at: Option<u64>) -> Run<M::State> {

@@ -58,7 +58,7 @@ pub fn search<M: Model>(
     let stats = SearchStats {
         steps: s.steps,
         memo_entries: s.memo.len(),
-        memo_bytes: s.memo_bytes,
+        memo_bytes: s.reported_bytes,
         max_depth: s.best_depth,
     };
     (result, stats)
@@ -84,7 +84,6 @@ struct Sc<'a, M: Model> {
     stack: Vec<Frame<M::State>>,
     memo: HashTable<MemoEntry<M::State>>,
     memo_keys: Vec<u32>,
-    memo_bytes: usize,
     reported_bytes: usize,
     hasher: ahash::RandomState,
     scratch: Vec<u32>,
@@ -151,7 +150,6 @@ impl<'a, M: Model> Sc<'a, M> {
             stack: Vec::new(),
             memo: HashTable::new(),
             memo_keys: Vec::new(),
-            memo_bytes: 0,
             reported_bytes: 0,
             hasher: ahash::RandomState::with_seeds(5, 6, 7, 8),
             scratch: Vec::new(),
@@ -267,13 +265,7 @@ impl<'a, M: Model> Sc<'a, M> {
 
     fn check_limits(&mut self, limits: &Limits<'_>) -> Option<Exhausted> {
         let charge = || memo_charge::<MemoEntry<M::State>>(self.memo.capacity(), self.memo_keys.capacity());
-        match limits.check(self.steps, self.moves, &mut self.reported_bytes, charge) {
-            Ok(bytes) => {
-                self.memo_bytes = bytes;
-                None
-            }
-            Err(cause) => Some(cause),
-        }
+        limits.check(self.steps, self.moves, &mut self.reported_bytes, charge).err()
     }
 
     /// `Ok` with a result, or `Err(move)` naming where a failed search got furthest.
