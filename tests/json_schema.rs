@@ -1,0 +1,108 @@
+//! Real `--output json` reports validate against `schema/report.schema.json`, with a small
+//! validator for the parts of JSON Schema that file uses (type, const, enum, required,
+//! properties, items).
+
+mod common;
+
+use serde_json::Value;
+use std::process::Command;
+
+fn type_matches(v: &Value, t: &str) -> bool {
+    match t {
+        "array" => v.is_array(),
+        "object" => v.is_object(),
+        "string" => v.is_string(),
+        "integer" => v.is_i64() || v.is_u64(),
+        "number" => v.is_number(),
+        "boolean" => v.is_boolean(),
+        "null" => v.is_null(),
+        other => panic!("the schema uses a type this validator does not know: {other}"),
+    }
+}
+
+/// The places where `v` breaks `schema`, as JSON pointers with a reason.
+fn validate(schema: &Value, v: &Value, at: &str, errors: &mut Vec<String>) {
+    match schema.get("type") {
+        Some(Value::String(t)) if !type_matches(v, t) => errors.push(format!("{at}: not a {t}")),
+        Some(Value::Array(ts)) if !ts.iter().any(|t| type_matches(v, t.as_str().unwrap())) => {
+            errors.push(format!("{at}: not one of {ts:?}"))
+        }
+        _ => {}
+    }
+    if let Some(c) = schema.get("const") {
+        if c != v {
+            errors.push(format!("{at}: not {c}"));
+        }
+    }
+    if let Some(Value::Array(options)) = schema.get("enum") {
+        if !options.contains(v) {
+            errors.push(format!("{at}: {v} not in {options:?}"));
+        }
+    }
+    if let (Some(Value::Array(required)), Some(obj)) = (schema.get("required"), v.as_object()) {
+        for r in required {
+            if !obj.contains_key(r.as_str().unwrap()) {
+                errors.push(format!("{at}: missing {r}"));
+            }
+        }
+    }
+    if let (Some(Value::Object(props)), Some(obj)) = (schema.get("properties"), v.as_object()) {
+        for (name, sub) in props {
+            if let Some(x) = obj.get(name) {
+                validate(sub, x, &format!("{at}/{name}"), errors);
+            }
+        }
+    }
+    if let (Some(items), Some(arr)) = (schema.get("items"), v.as_array()) {
+        for (i, x) in arr.iter().enumerate() {
+            validate(items, x, &format!("{at}/{i}"), errors);
+        }
+    }
+}
+
+fn schema() -> Value {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema/report.schema.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn the_validator_catches_what_the_schema_forbids() {
+    let bad = serde_json::json!([{"version": 2, "file": "f", "model": "m", "consistency": "c", "valid": "maybe",
+        "anomalies": [{"type": "x", "ops": ["1"]}], "stats": {}}]);
+    let mut errors = Vec::new();
+    validate(&schema(), &bad, "", &mut errors);
+    let text = errors.join("\n");
+    assert!(text.contains("/0/version: not 1"), "{text}");
+    assert!(text.contains("/0/valid"), "{text}");
+    assert!(text.contains("/0/anomalies/0: missing \"explanation\""), "{text}");
+    assert!(text.contains("/0/anomalies/0/ops/0: not a integer"), "{text}");
+}
+
+#[test]
+fn every_example_report_validates() {
+    let dir = common::histories_dir();
+    let csv = std::fs::read_to_string(dir.join("expected.csv")).unwrap();
+    let schema = schema();
+    for line in csv.lines().skip(1) {
+        let cols: Vec<&str> = line.split(',').collect();
+        let mut cmd = Command::new(common::labrys_bin());
+        cmd.args([
+            "check",
+            "--output",
+            "json",
+            "--consistency",
+            "linearizable,sequential",
+            "--model",
+            cols[1],
+        ]);
+        if !cols[2].is_empty() {
+            cmd.args(["--init", cols[2]]);
+        }
+        let out = cmd.arg(dir.join(cols[0])).output().unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut errors = Vec::new();
+        validate(&schema, &report, "", &mut errors);
+        assert!(errors.is_empty(), "{}: {}", cols[0], errors.join("\n"));
+    }
+}
