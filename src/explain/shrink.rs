@@ -35,29 +35,27 @@ pub fn shrink<O: Clone>(
     let mut probes = 0;
     while current.len() >= 2 && probes < max_probes {
         let size = current.len().div_ceil(chunks);
-        let mut reduced = false;
+        // Try dropping each chunk in turn; keep the first drop that stays invalid.
+        let mut dropped = None;
         for c in 0..chunks {
             let (from, to) = (c * size, ((c + 1) * size).min(current.len()));
-            if from >= to {
+            if from >= to || probes >= max_probes {
                 break;
             }
             let candidate: Vec<u32> = current[..from].iter().chain(&current[to..]).copied().collect();
             probes += 1;
             if still_invalid(&sub_part(part, &candidate)) {
-                current = candidate;
-                chunks = (chunks - 1).max(2);
-                reduced = true;
-                break;
-            }
-            if probes >= max_probes {
+                dropped = Some(candidate);
                 break;
             }
         }
-        if !reduced {
-            if chunks >= current.len() {
-                break;
+        match dropped {
+            Some(candidate) => {
+                current = candidate;
+                chunks = (chunks - 1).max(2);
             }
-            chunks = (chunks * 2).min(current.len());
+            None if chunks >= current.len() => break,
+            None => chunks = (chunks * 2).min(current.len()),
         }
     }
     current
