@@ -2,7 +2,7 @@
 //! No checking logic lives here.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use labrys::check::{CheckConfig, check_history};
+use labrys::check::{CheckConfig, check_loaded, load};
 use labrys::history::{self, Format, History, ReadOptions, Summary};
 use labrys::linear::Options;
 use labrys::report::FileReport;
@@ -63,9 +63,22 @@ struct SimulateArgs {
     /// Fraction of ops that crash (recorded :info).
     #[arg(long, default_value_t = 0.01)]
     crash_rate: f64,
-    /// Values are drawn from 0..N; 0 makes every written value unique per key.
-    #[arg(long, default_value_t = 5)]
-    values: u64,
+    /// Values are drawn from 0..N; 0 makes every written value unique per key. The default is
+    /// 5, or 0 with --service.
+    #[arg(long)]
+    values: Option<u64>,
+    /// Simulate a replicated register service under faults instead of writing a synthetic
+    /// history (register and cas-register workloads): correct (linearizable), stale-read
+    /// (reads served from any node's local copy) or lost-ack (writes acknowledged before they
+    /// are replicated).
+    #[arg(long, value_name = "SERVICE")]
+    service: Option<String>,
+    /// With --service: the faults to inject, comma-separated: partition, kill, loss.
+    #[arg(long, default_value = "", value_name = "LIST")]
+    faults: String,
+    /// With --service: the number of nodes.
+    #[arg(long, default_value_t = 3)]
+    nodes: usize,
     /// Seed: the same seed writes the same history.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -189,11 +202,22 @@ fn simulate(args: &SimulateArgs) -> ExitCode {
         keys: args.keys,
         threads: args.threads,
         crash_rate: args.crash_rate,
-        values: args.values,
+        values: args.values.unwrap_or(5),
         seed: args.seed,
     };
     let format = if json { TxnFormat::Json } else { TxnFormat::Edn };
     let write: Box<dyn Fn(&mut dyn std::io::Write) -> std::io::Result<usize>> = match args.workload.as_str() {
+        "register" | "cas-register" if args.service.is_some() => match cluster_config(args) {
+            Ok(c) => Box::new(move |mut w| labrys::sim::cluster::write_edn(&c, &mut w)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(exit::BAD_INPUT);
+            }
+        },
+        other if args.service.is_some() => {
+            eprintln!("error: --service simulates the register and cas-register workloads, not {other:?}");
+            return ExitCode::from(exit::BAD_INPUT);
+        }
         "register" => Box::new(move |mut w| write_edn(&cas(false), &mut w)),
         "cas-register" => Box::new(move |mut w| write_edn(&cas(true), &mut w)),
         "list-append" => Box::new(move |mut w| write_history(&txn(TxnWorkload::ListAppend), format, &mut w)),
@@ -220,6 +244,24 @@ fn simulate(args: &SimulateArgs) -> ExitCode {
             ExitCode::from(exit::BAD_INPUT)
         }
     }
+}
+
+/// The cluster simulation's configuration, from `simulate --service ...`.
+fn cluster_config(args: &SimulateArgs) -> Result<labrys::sim::cluster::ClusterConfig, String> {
+    use labrys::sim::cluster::{ClusterConfig, Faults, Service};
+    let name = args.service.as_deref().unwrap_or_default();
+    let service = Service::parse(name)
+        .ok_or_else(|| format!("unknown service {name:?}; the services are {}", Service::NAMES.join(", ")))?;
+    Ok(ClusterConfig {
+        service,
+        faults: Faults::parse(&args.faults)?,
+        nodes: args.nodes,
+        cas: args.workload == "cas-register",
+        ops: args.ops,
+        clients: args.threads,
+        values: args.values.unwrap_or(0),
+        seed: args.seed,
+    })
 }
 
 fn parse_bytes(text: &str) -> Result<usize, String> {
@@ -301,7 +343,7 @@ fn check(args: &CheckArgs) -> ExitCode {
     let mut failures: Vec<(String, String)> = Vec::new();
     let mut summaries = Vec::new();
     for file in &args.files {
-        let history = match history::read_file(file, &options) {
+        let loaded = match load(file, &options, &config) {
             Ok(h) => h,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -309,12 +351,12 @@ fn check(args: &CheckArgs) -> ExitCode {
                 continue;
             }
         };
-        warn_about(file, &history, args);
+        warn_about(file, &loaded.history, args);
         if args.summary {
-            summaries.push((file.clone(), Summary::of(&history)));
+            summaries.push((file.clone(), Summary::of(&loaded.history)));
             continue;
         }
-        match check_history(&history, &config) {
+        match check_loaded(&loaded, &config) {
             Ok(r) => reports.extend(r),
             Err(e) => {
                 eprintln!("error: {file}: {e}");

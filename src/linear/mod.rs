@@ -305,6 +305,28 @@ pub(crate) fn check_parts<M: Model>(
     results.into_iter().map(|(_, r)| r).collect()
 }
 
+/// The part without crashed ops whose whole effect is to leave a fact no op needs (a timed-out
+/// write of a value nobody read), or `None` if there are none. Such an op can be dropped from
+/// any valid order: the ops between it and the next write need nothing (any that needed
+/// something would need that fact, and none does), so the order stays valid without it. Dropping
+/// them up front saves the searches from trying each one at every point.
+fn without_unneeded_crashed_ops<M: Model>(model: &M, part: &Part<M::Op>) -> Option<Part<M::Op>> {
+    let needed: ahash::AHashSet<crate::model::Fact> =
+        part.entries.iter().filter_map(|e| model.needs(&e.op)).collect();
+    let unneeded = |e: &Entry<M::Op>| model.leaves(&e.op).is_some_and(|f| !needed.contains(&f));
+    if !part.entries[part.determinate..].iter().any(unneeded) {
+        return None;
+    }
+    let keep: Vec<u32> = (0..part.entries.len() as u32)
+        .filter(|&i| (i as usize) < part.determinate || !unneeded(&part.entries[i as usize]))
+        .collect();
+    let mut pruned = crate::explain::sub_part(part, &keep);
+    pruned.total_ops = part.total_ops;
+    pruned.failed = part.failed;
+    pruned.crashed_reads = part.crashed_reads;
+    Some(pruned)
+}
+
 /// Fills in the class, the shrunk witness and the active faults of an invalid key.
 fn explain_invalid<M: Model>(
     model: &M,
@@ -403,6 +425,8 @@ pub fn check_part<M: Model>(
     limits: &Limits<'_>,
 ) -> KeyResult {
     let started = Instant::now();
+    let pruned = without_unneeded_crashed_ops(model, part);
+    let part = pruned.as_ref().unwrap_or(part);
     let finding = decide(model, part, order, limits);
     let mut result = KeyResult {
         key: part.key.as_ref().map(Value::to_string),

@@ -194,7 +194,9 @@ pub trait Model: Send + Sync {
 
     /// What the op always leaves behind, whatever it found: a write's value, a cas's new value.
     /// Must be `Some` for every op that can bring about a fact some op [`Model::needs`], or the
-    /// look-ahead would prune wrongly. Default: `None`.
+    /// look-ahead would prune wrongly. A model that implements this must also make `needs`
+    /// complete: every op whose success depends on the state says what it needs (the searches
+    /// drop crashed ops that leave a fact nobody needs). Default: `None`.
     fn leaves(&self, _op: &Self::Op) -> Option<Fact> {
         None
     }

@@ -3,10 +3,32 @@
 //!
 //! [`synthetic`] writes large linearizable register histories fast, by construction: every op
 //! gets a linearization point inside its interval and its result is computed by applying the
-//! ops in that order. (The fault simulator of replicated services is a separate, later piece.)
+//! ops in that order. [`cluster`] simulates a small replicated register service under network
+//! partitions, crashes and message loss, and records what its clients saw, Jepsen-style.
 
+pub mod cluster;
 pub mod list_append;
 pub mod synthetic;
+
+/// Appends one Jepsen EDN event line (with a trailing newline) to `line`: `time` is in
+/// nanoseconds, `process` is a number or `:nemesis`, `kind` and `f` are keyword names without
+/// the colon, and `value` is already EDN text. Shared by the generators so that they all write
+/// the same shape.
+pub fn edn_event_line(
+    line: &mut String,
+    index: usize,
+    time: i64,
+    kind: &str,
+    process: &dyn std::fmt::Display,
+    f: &str,
+    value: &str,
+) {
+    use std::fmt::Write as _;
+    let _ = writeln!(
+        line,
+        "{{:index {index}, :time {time}, :type :{kind}, :process {process}, :f :{f}, :value {value}}}"
+    );
+}
 
 /// A small deterministic PRNG (splitmix64): the same seed gives the same history everywhere.
 #[derive(Clone, Debug)]

@@ -155,7 +155,6 @@ pub fn write_edn(c: &SyntheticConfig, out: &mut impl Write) -> io::Result<usize>
 }
 
 fn event_line(line: &mut String, index: usize, time: i64, completion: bool, op: &GenOp, keyed: bool) {
-    use std::fmt::Write as _;
     let kind = match (completion, op.crashed, op.f) {
         (false, _, _) => "invoke",
         (true, true, _) => "info",
@@ -175,12 +174,7 @@ fn event_line(line: &mut String, index: usize, time: i64, completion: bool, op: 
         F::Cas => format!("[{} {}]", v(op.a), v(op.b)),
     };
     let value = if keyed { format!("[{} {value}]", op.key) } else { value };
-    let _ = writeln!(
-        line,
-        "{{:index {index}, :time {}, :type :{kind}, :process {}, :f :{f}, :value {value}}}",
-        time * 1000,
-        op.process
-    );
+    super::edn_event_line(line, index, time * 1000, kind, &op.process, f, &value);
 }
 
 #[cfg(test)]

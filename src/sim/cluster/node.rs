@@ -1,0 +1,410 @@
+//! One replica of the simulated register service: a single-register Paxos with a stable
+//! leader.
+//!
+//! The replicated state is one [`Slot`]: the register's value, versioned by `(term, seq)`.
+//! Acceptor state (`promised`, `accepted`) is durable and survives a crash; everything else is
+//! lost on restart. A candidate becomes leader of a fresh term once a majority promised it, and
+//! adopts the highest-versioned slot among those promises, so every value a majority accepted
+//! survives (the majorities intersect). The leader runs one client op at a time: it computes the
+//! next slot from its state and answers only once a majority accepted that slot. Reads take a
+//! round too, which proves the leader was not deposed before the read began. A round that stalls
+//! makes the leader step down, so it never builds on a value that might not survive.
+//!
+//! The faulty [`Service`]s break exactly one of these rules each.
+
+use super::super::Rng;
+use super::Service;
+use std::collections::VecDeque;
+
+/// Heartbeat and timer period of a node, in microseconds.
+pub(super) const TICK: i64 = 10_000;
+/// A follower waits this long, plus up to [`ELECTION_SPREAD`], without hearing from a leader
+/// before it campaigns.
+const ELECTION_MIN: i64 = 50_000;
+const ELECTION_SPREAD: u64 = 50_000;
+/// A leader whose round has not reached a majority within this time steps down.
+const ROUND_TIMEOUT: i64 = 30_000;
+
+/// The register's value with its version; `None` is the initial `nil`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Slot {
+    term: u64,
+    seq: u64,
+    value: Option<i64>,
+}
+
+impl Slot {
+    fn version(&self) -> (u64, u64) {
+        (self.term, self.seq)
+    }
+}
+
+/// What a client asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ClientOp {
+    Read,
+    Write(i64),
+    Cas(i64, i64),
+}
+
+/// What a client is told: done (with the value read, for reads), or certainly not done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Outcome {
+    Ok(Option<i64>),
+    Fail,
+}
+
+/// Who a message is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Addr {
+    Node(usize),
+    Client(usize),
+}
+
+/// The messages of the protocol, and the client requests and replies.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Msg {
+    /// A client op; `forwarded` once a follower passed it on to the leader it knows.
+    Request {
+        client: usize,
+        req: u64,
+        op: ClientOp,
+        forwarded: bool,
+    },
+    Reply {
+        req: u64,
+        outcome: Outcome,
+    },
+    Prepare {
+        term: u64,
+    },
+    Promise {
+        term: u64,
+        accepted: Slot,
+    },
+    Accept {
+        term: u64,
+        round: u64,
+        slot: Slot,
+    },
+    Accepted {
+        term: u64,
+        round: u64,
+    },
+    /// "I promised a higher term": the sender of a stale message should step down.
+    Nack {
+        term: u64,
+    },
+    Heartbeat {
+        term: u64,
+    },
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    client: usize,
+    req: u64,
+    op: ClientOp,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Role {
+    Follower,
+    Candidate { term: u64, votes: u32, best: Slot },
+    Leader { term: u64 },
+}
+
+/// The op a leader is replicating.
+#[derive(Clone, Copy, Debug)]
+struct Round {
+    id: u64,
+    acks: u32,
+    pending: Pending,
+    slot: Slot,
+    outcome: Outcome,
+    started: i64,
+}
+
+/// One replica. Its methods take the current time and push the messages it sends to `out`.
+#[derive(Clone, Debug)]
+pub(super) struct Node {
+    id: usize,
+    nodes: usize,
+    service: Service,
+    // Durable.
+    promised: u64,
+    accepted: Slot,
+    // Volatile.
+    role: Role,
+    leader_hint: Option<usize>,
+    last_heard: i64,
+    patience: i64,
+    queue: VecDeque<Pending>,
+    round: Option<Round>,
+    state: Slot,
+    next_round: u64,
+    /// The time of the event being handled, set by [`Node::tick`] and [`Node::receive`].
+    now: i64,
+}
+
+type Out = Vec<(Addr, Msg)>;
+
+impl Node {
+    /// A fresh follower that has never heard of any leader.
+    pub(super) fn new(id: usize, nodes: usize, service: Service, now: i64, rng: &mut Rng) -> Node {
+        let mut node = Node {
+            id,
+            nodes,
+            service,
+            promised: 0,
+            accepted: Slot::default(),
+            role: Role::Follower,
+            leader_hint: None,
+            last_heard: now,
+            patience: 0,
+            queue: VecDeque::new(),
+            round: None,
+            state: Slot::default(),
+            next_round: 0,
+            now,
+        };
+        node.hear(now, rng);
+        node
+    }
+
+    /// Comes back after a crash with only its durable state.
+    pub(super) fn restart(&mut self, now: i64, rng: &mut Rng) {
+        *self = Node {
+            promised: self.promised,
+            accepted: self.accepted,
+            ..Node::new(self.id, self.nodes, self.service, now, rng)
+        };
+    }
+
+    /// The term it leads, if it believes it is the leader.
+    pub(super) fn leading(&self) -> Option<u64> {
+        match self.role {
+            Role::Leader { term } => Some(term),
+            _ => None,
+        }
+    }
+
+    fn majority(&self) -> u32 {
+        self.nodes as u32 / 2 + 1
+    }
+
+    fn broadcast(&self, msg: Msg, out: &mut Out) {
+        out.extend((0..self.nodes).filter(|&n| n != self.id).map(|n| (Addr::Node(n), msg)));
+    }
+
+    fn reply(p: &Pending, outcome: Outcome, out: &mut Out) {
+        out.push((Addr::Client(p.client), Msg::Reply { req: p.req, outcome }));
+    }
+
+    /// Resets the election timer, with a random patience so that candidates rarely collide.
+    fn hear(&mut self, now: i64, rng: &mut Rng) {
+        self.last_heard = now;
+        self.patience = ELECTION_MIN + rng.below(ELECTION_SPREAD) as i64;
+    }
+
+    /// The periodic timer: heartbeats and stall detection for a leader, elections otherwise.
+    pub(super) fn tick(&mut self, now: i64, rng: &mut Rng, out: &mut Out) {
+        self.now = now;
+        match self.role {
+            Role::Leader { term } => {
+                if self.round.is_some_and(|r| now - r.started > ROUND_TIMEOUT) {
+                    self.step_down(out);
+                } else {
+                    self.broadcast(Msg::Heartbeat { term }, out);
+                }
+            }
+            _ if now - self.last_heard > self.patience => self.campaign(now, rng, out),
+            _ => {}
+        }
+    }
+
+    fn campaign(&mut self, now: i64, rng: &mut Rng, out: &mut Out) {
+        let term = self.promised + 1;
+        self.promised = term;
+        self.role = Role::Candidate { term, votes: 1 << self.id, best: self.accepted };
+        self.leader_hint = None;
+        self.hear(now, rng); // a failed election is retried after another patience
+        self.broadcast(Msg::Prepare { term }, out);
+        self.maybe_win(out);
+    }
+
+    /// Stops leading or campaigning. Queued ops were never started, so their failure is certain;
+    /// the op of a stalled round may still take effect, so its client is told nothing.
+    fn step_down(&mut self, out: &mut Out) {
+        self.role = Role::Follower;
+        self.round = None;
+        for p in self.queue.drain(..) {
+            Self::reply(&p, Outcome::Fail, out);
+        }
+    }
+
+    /// Handles one message from `from`.
+    pub(super) fn receive(&mut self, from: Addr, msg: Msg, now: i64, rng: &mut Rng, out: &mut Out) {
+        self.now = now;
+        let Addr::Node(peer) = from else {
+            if let Msg::Request { client, req, op, forwarded } = msg {
+                self.request(Pending { client, req, op }, forwarded, out);
+            }
+            return;
+        };
+        match msg {
+            Msg::Request { client, req, op, forwarded } => {
+                self.request(Pending { client, req, op }, forwarded, out)
+            }
+            Msg::Reply { .. } => {}
+            Msg::Prepare { term } => self.prepare(peer, term, now, rng, out),
+            Msg::Promise { term, accepted } => self.promise(peer, term, accepted, out),
+            Msg::Accept { term, round, slot } => {
+                if self.heard_leader(peer, term, now, rng, out) {
+                    if slot.version() > self.accepted.version() {
+                        self.accepted = slot;
+                    }
+                    out.push((from, Msg::Accepted { term, round }));
+                }
+            }
+            Msg::Accepted { term, round } => self.ack(peer, term, round, out),
+            Msg::Nack { term } => {
+                if term > self.promised {
+                    self.promised = term;
+                    self.step_down(out);
+                }
+            }
+            Msg::Heartbeat { term } => {
+                self.heard_leader(peer, term, now, rng, out);
+            }
+        }
+    }
+
+    fn prepare(&mut self, peer: usize, term: u64, now: i64, rng: &mut Rng, out: &mut Out) {
+        if term > self.promised {
+            self.promised = term;
+            self.step_down(out);
+            self.leader_hint = None;
+            self.hear(now, rng);
+            out.push((Addr::Node(peer), Msg::Promise { term, accepted: self.accepted }));
+        } else {
+            out.push((Addr::Node(peer), Msg::Nack { term: self.promised }));
+        }
+    }
+
+    fn promise(&mut self, peer: usize, term: u64, accepted: Slot, out: &mut Out) {
+        if let Role::Candidate { term: t, votes, best } = &mut self.role
+            && *t == term
+        {
+            *votes |= 1 << peer;
+            if accepted.version() > best.version() {
+                *best = accepted;
+            }
+            self.maybe_win(out);
+        }
+    }
+
+    fn maybe_win(&mut self, out: &mut Out) {
+        if let Role::Candidate { term, votes, best } = self.role
+            && votes.count_ones() >= self.majority()
+        {
+            self.role = Role::Leader { term };
+            self.state = best;
+            self.leader_hint = Some(self.id);
+            self.broadcast(Msg::Heartbeat { term }, out);
+        }
+    }
+
+    /// A heartbeat or accept from the leader of `term`: follow it if the term is current,
+    /// else tell it that it was deposed. Returns whether it is followed.
+    fn heard_leader(&mut self, peer: usize, term: u64, now: i64, rng: &mut Rng, out: &mut Out) -> bool {
+        if term < self.promised {
+            out.push((Addr::Node(peer), Msg::Nack { term: self.promised }));
+            return false;
+        }
+        self.promised = term;
+        if self.leading() != Some(term) {
+            self.step_down(out);
+        }
+        self.leader_hint = Some(peer);
+        self.hear(now, rng);
+        true
+    }
+
+    fn ack(&mut self, peer: usize, term: u64, round: u64, out: &mut Out) {
+        if self.leading() != Some(term) {
+            return;
+        }
+        let Some(r) = &mut self.round else { return };
+        if r.id == round {
+            r.acks |= 1 << peer;
+            self.maybe_commit(out);
+        }
+    }
+
+    fn maybe_commit(&mut self, out: &mut Out) {
+        if let Some(r) = self.round
+            && r.acks.count_ones() >= self.majority()
+        {
+            self.state = r.slot;
+            self.round = None;
+            Self::reply(&r.pending, r.outcome, out);
+            self.pump(out);
+        }
+    }
+
+    fn request(&mut self, p: Pending, forwarded: bool, out: &mut Out) {
+        if self.service == Service::StaleRead && p.op == ClientOp::Read {
+            // The bug: answer from the local copy, whatever this node's role and however old.
+            let local = if self.leading().is_some() { self.state } else { self.accepted };
+            return Self::reply(&p, Outcome::Ok(local.value), out);
+        }
+        match (self.role, self.leader_hint) {
+            (Role::Leader { .. }, _) => {
+                self.queue.push_back(p);
+                self.pump(out);
+            }
+            (_, Some(leader)) if leader != self.id && !forwarded => out.push((
+                Addr::Node(leader),
+                Msg::Request { client: p.client, req: p.req, op: p.op, forwarded: true },
+            )),
+            // Refused before anything was done: a certain failure.
+            _ => Self::reply(&p, Outcome::Fail, out),
+        }
+    }
+
+    /// Starts queued ops while no round is in flight.
+    fn pump(&mut self, out: &mut Out) {
+        while self.round.is_none() {
+            let Some(p) = self.queue.pop_front() else { break };
+            self.start(p, out);
+        }
+    }
+
+    fn start(&mut self, p: Pending, out: &mut Out) {
+        let Role::Leader { term } = self.role else { return };
+        let (value, outcome) = match p.op {
+            ClientOp::Read => (self.state.value, Outcome::Ok(self.state.value)),
+            ClientOp::Write(v) => (Some(v), Outcome::Ok(None)),
+            ClientOp::Cas(old, new) if self.state.value == Some(old) => (Some(new), Outcome::Ok(None)),
+            ClientOp::Cas(..) => return Self::reply(&p, Outcome::Fail, out),
+        };
+        let slot = Slot { term, seq: self.state.seq + 1, value };
+        if self.service == Service::LostAck {
+            // The bug: an asynchronous primary. It answers at once from its own state and
+            // replicates writes in the background, unchecked, so a deposed primary goes on
+            // acknowledging writes that the next leader never sees.
+            if p.op != ClientOp::Read {
+                (self.state, self.accepted) = (slot, slot);
+                self.broadcast(Msg::Accept { term, round: 0, slot }, out);
+            }
+            return Self::reply(&p, outcome, out);
+        }
+        self.accepted = slot; // the leader's own acceptance
+        self.next_round += 1;
+        let id = self.next_round;
+        self.round = Some(Round { id, acks: 1 << self.id, pending: p, slot, outcome, started: self.now });
+        self.broadcast(Msg::Accept { term, round: id, slot }, out);
+        self.maybe_commit(out);
+    }
+}
