@@ -10,7 +10,7 @@
 //! assert_eq!(reports[0].valid, labrys::report::Verdict::Invalid); // nobody wrote 2
 //! ```
 
-use crate::history::{History, Value};
+use crate::history::{self, History, ReadError, ReadOptions, Value};
 use crate::linear::{self, Consistency, DecodeFailure, Options};
 use crate::model::{
     CasRegister, Counter, DecodeError, FifoQueue, Kv, MODELS, Model, MultiRegister, Mutex, Register, Set,
@@ -228,6 +228,42 @@ pub fn check_history(history: &History, config: &CheckConfig) -> Result<Vec<File
             Some(workload) => check_txn(history, None, workload, config),
             None => Err(CheckError::UnknownModel(other.to_string())),
         },
+    }
+}
+
+/// A history read for checking: for Elle's transactional workloads, with its micro-ops kept
+/// aside in compact form (and left `nil` in the history).
+pub struct Loaded {
+    /// The history.
+    pub history: History,
+    /// The transactions' micro-ops, when the fast transactional reader read the history.
+    pub txns: Option<txn::Txns>,
+}
+
+/// Reads the history at `path` for checking under `config`. A history of Elle's transactions
+/// (when the model is list-append, rw-register or not given) goes through the transactional
+/// reader, which keeps micro-ops compact and reads on all cores; anything else, through the
+/// general reader.
+pub fn load(path: &str, options: &ReadOptions, config: &CheckConfig) -> Result<Loaded, ReadError> {
+    let (bytes, format) = history::read_input(path, options)?;
+    // With no model the reader guesses the workload; with another model it is not tried.
+    let wanted = match config.model.as_deref() {
+        None => Some(None),
+        Some(m) => txn::Workload::from_name(m).map(Some),
+    };
+    if let Some(workload) = wanted {
+        if let Some((history, txns)) = txn::read::read_bytes(path, &bytes, format, options, workload)? {
+            return Ok(Loaded { history, txns: Some(txns) });
+        }
+    }
+    Ok(Loaded { history: history::read_bytes(path, &bytes, format, options)?, txns: None })
+}
+
+/// Checks a history [`load`] read.
+pub fn check_loaded(loaded: &Loaded, config: &CheckConfig) -> Result<Vec<FileReport>, CheckError> {
+    match &loaded.txns {
+        Some(t) => check_txn(&loaded.history, Some(t), t.workload, config),
+        None => check_history(&loaded.history, config),
     }
 }
 

@@ -183,6 +183,9 @@ fn main() -> ExitCode {
     }
 }
 
+/// Writes a simulated history, returning the number of events written.
+type WriteHistory<'a> = Box<dyn Fn(&mut dyn std::io::Write) -> std::io::Result<usize> + 'a>;
+
 fn simulate(args: &SimulateArgs) -> ExitCode {
     use labrys::sim::list_append::{TxnFormat, TxnGenConfig, TxnWorkload, write_history};
     use labrys::sim::synthetic::{SyntheticConfig, write_edn};
@@ -206,7 +209,7 @@ fn simulate(args: &SimulateArgs) -> ExitCode {
         seed: args.seed,
     };
     let format = if json { TxnFormat::Json } else { TxnFormat::Edn };
-    let write: Box<dyn Fn(&mut dyn std::io::Write) -> std::io::Result<usize>> = match args.workload.as_str() {
+    let write: WriteHistory<'_> = match args.workload.as_str() {
         "register" | "cas-register" if args.service.is_some() => match cluster_config(args) {
             Ok(c) => Box::new(move |mut w| labrys::sim::cluster::write_edn(&c, &mut w)),
             Err(e) => {

@@ -51,6 +51,15 @@ impl HistoryBuilder {
     /// lenient, in which case it is recorded as a warning.
     #[inline]
     pub fn push(&mut self, ev: Event) -> Result<(), Problem> {
+        self.push_op(ev).map(|_| ())
+    }
+
+    /// Like [`HistoryBuilder::push`], and says which op (index into [`History::ops`]) a client
+    /// event opened or completed: `None` for a fault, or a completion skipped under
+    /// `--lenient`. Readers that keep part of an event aside (the transactional reader keeps
+    /// micro-ops in compact form) use it to find the event's op again.
+    #[inline]
+    pub fn push_op(&mut self, ev: Event) -> Result<Option<u32>, Problem> {
         let position = self.event_count as i64;
         self.event_count += 1;
         self.all_timed &= ev.time.is_some();
@@ -69,11 +78,11 @@ impl HistoryBuilder {
                     line: ev.line,
                 });
                 self.fault_positions.push(position);
-                return Ok(());
+                return Ok(None);
             }
         };
         match ev.kind {
-            EventKind::Invoke => self.invoke(process, ev, time, index, position),
+            EventKind::Invoke => self.invoke(process, ev, time, index, position).map(Some),
             _ => self.complete(process, ev, time, index, position),
         }
     }
@@ -85,7 +94,7 @@ impl HistoryBuilder {
         time: i64,
         index: u64,
         position: i64,
-    ) -> Result<(), Problem> {
+    ) -> Result<u32, Problem> {
         if let Some(&prev) = self.open.get(&process) {
             let prev = self.ops[prev as usize];
             let message = format!(
@@ -125,7 +134,7 @@ impl HistoryBuilder {
         self.ops.push(op);
         self.op_positions.push((position, i64::MAX));
         self.open.insert(process, op_index);
-        Ok(())
+        Ok(op_index)
     }
 
     fn complete(
@@ -135,7 +144,7 @@ impl HistoryBuilder {
         time: i64,
         index: u64,
         position: i64,
-    ) -> Result<(), Problem> {
+    ) -> Result<Option<u32>, Problem> {
         let Some(&op_index) = self.open.get(&process) else {
             let message = format!(
                 "process {process} completed {} with :{}, but has no open invocation",
@@ -143,7 +152,9 @@ impl HistoryBuilder {
                 ev.kind.name()
             );
             let expected = format!("an :invoke of {} by process {process} before this completion", ev.f);
-            return self.problem(ErrorKind::CompletionWithoutInvocation, &ev, message, expected);
+            return self
+                .problem(ErrorKind::CompletionWithoutInvocation, &ev, message, expected)
+                .map(|_| None);
         };
         let invoked_f = self.ops[op_index as usize].f;
         if self.values.get(invoked_f) != &ev.f {
@@ -172,7 +183,7 @@ impl HistoryBuilder {
         if !ev.extra.is_empty() {
             self.extras.push(ExtraFields { op: op_index, on: ev.kind, fields: ev.extra });
         }
-        Ok(())
+        Ok(Some(op_index))
     }
 
     /// Fails, or under `--lenient` records a warning and lets the caller carry on.

@@ -142,6 +142,21 @@ fn hex4(digits: &[u8]) -> Option<u32> {
 
 /// Parses one EDN value starting at byte `pos` of `input`; returns it and the offset after it.
 /// Used by the text-log reader, whose values are EDN.
+/// Parses the op map (optionally tagged) starting at `pos`, on line `line`: the event, the
+/// offset just past it, and the line it ends on. For readers that scan the usual events
+/// themselves and hand the rest to this one.
+pub(crate) fn event_at(
+    input: &[u8],
+    pos: usize,
+    line: u32,
+) -> Result<(super::event::Event, usize, u32), Problem> {
+    let mut p = Parser::new(input);
+    p.pos = pos;
+    p.line = line;
+    let event = p.event()?;
+    Ok((event, p.pos, p.line))
+}
+
 pub(crate) fn parse_value_at(input: &[u8], pos: usize) -> Result<(Value, usize), Problem> {
     let mut p = Parser::new(input);
     p.pos = pos;

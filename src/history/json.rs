@@ -22,6 +22,15 @@ pub fn read(file: &str, input: &[u8], builder: &mut HistoryBuilder) -> Result<()
     p.read_events(builder).map_err(|problem| ReadError::locate(file, input, problem))
 }
 
+/// Parses the op object starting at `pos`, on line `line`: the event, the offset just past it,
+/// and the line it ends on. For readers that scan the usual events themselves and hand the
+/// rest to this one.
+pub(crate) fn event_at(input: &[u8], pos: usize, line: u32) -> Result<(Event, usize, u32), Problem> {
+    let mut p = JsonParser { input, pos, line, depth: 0, strings: AHashMap::new(), recent_f: Vec::new() };
+    let event = p.event()?;
+    Ok((event, p.pos, p.line))
+}
+
 struct JsonParser<'a> {
     input: &'a [u8],
     pos: usize,

@@ -81,6 +81,13 @@ pub struct ReadOptions {
 /// Reads a history from a file (`-` for standard input), gunzipping `.gz` files, in the format
 /// the options force, else the one the extension implies, else the one the content suggests.
 pub fn read_file(path: &str, options: &ReadOptions) -> Result<History, ReadError> {
+    let (bytes, format) = read_input(path, options)?;
+    read_bytes(path, &bytes, format, options)
+}
+
+/// A file's bytes (standard input for `-`), gunzipped, and the format to read them in: the one
+/// the options force, else the one the extension implies, else the one the content suggests.
+pub fn read_input(path: &str, options: &ReadOptions) -> Result<(Vec<u8>, Format), ReadError> {
     let mut bytes = Vec::new();
     let io = |e: std::io::Error| ReadError::io(path, &e);
     if path == "-" {
@@ -99,7 +106,7 @@ pub fn read_file(path: &str, options: &ReadOptions) -> Result<History, ReadError
         Some(Format::JepsenLog) | None => Format::sniff(&bytes),
         Some(f) => f,
     };
-    read_bytes(path, &bytes, format, options)
+    Ok((bytes, format))
 }
 
 /// Reads a history from bytes already in memory. `source` names it in errors and reports.

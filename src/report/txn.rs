@@ -82,16 +82,27 @@ impl FileReport {
     }
 }
 
+/// Explanations longer than this many lines are shortened in text.
+const LONG: usize = 60;
+
 /// The body of a transactional report as text: each anomaly's explanation, then counts, what
 /// the history rules out, and notes.
 pub(super) fn write_text(out: &mut String, anomalies: &[Anomaly], d: &TxnDetails) {
     for a in anomalies {
-        let mut lines = a.explanation.lines();
-        if let Some(first) = lines.next() {
-            let _ = writeln!(out, "  {first}");
-        }
-        for line in lines {
+        let lines: Vec<&str> = a.explanation.lines().collect();
+        let Some((first, rest)) = lines.split_first() else { continue };
+        let _ = writeln!(out, "  {first}");
+        // A cycle of thousands of transactions is best read in the JSON report.
+        let (head, tail) = if rest.len() > LONG { (LONG - 10, 10) } else { (rest.len(), 0) };
+        for line in &rest[..head] {
             let _ = writeln!(out, "    {line}");
+        }
+        if tail > 0 {
+            let _ =
+                writeln!(out, "    … {} lines more (--output json has them all) …", rest.len() - head - tail);
+            for line in &rest[rest.len() - tail..] {
+                let _ = writeln!(out, "    {line}");
+            }
         }
     }
     let shown: usize = anomalies.len();

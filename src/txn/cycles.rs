@@ -340,9 +340,12 @@ impl Search {
         let all = |_: u32| true;
         let scope = Scope { graph: h, allowed: &all, free_from: ops };
         let floor = ty.min_len().max(3); // two-transaction cycles were ruled out already
+        // A strongly connected graph with as many edges as nodes is one simple cycle: the first
+        // cycle found is the only one.
+        let single = h.node_count() == ops as usize && h.edge_count() == ops as usize;
         let mut found = Vec::new();
         for start in 0..ops {
-            if best_len <= floor || self.expired() {
+            if best_len <= floor || (single && !found.is_empty()) || self.expired() {
                 break;
             }
             if ty.start_label().is_some_and(|l| !h.out(start).any(|(_, x)| x == l)) {

@@ -84,8 +84,12 @@ impl Explainer<'_> {
             lines.push(format!("{} < {}: {words}", name(i), name(i + 1)));
         }
         if let Some(last) = lines.last_mut() {
-            let order: Vec<String> = (0..=n).map(name).collect();
-            let _ = write!(last, "; so {}: T1 precedes itself, a contradiction", order.join(" < "));
+            let order = if n <= 6 {
+                (0..=n).map(name).collect::<Vec<_>>().join(" < ")
+            } else {
+                format!("T1 < T2 < … < T{n} < T1")
+            };
+            let _ = write!(last, "; so {order}: T1 precedes itself, a contradiction");
         }
         let dot = self.dot(kind, &txns, &steps);
         TxnAnomaly {
@@ -151,7 +155,9 @@ impl Explainer<'_> {
                 "{tb}'s append of {after} to {k} was never read, so it came after {before}, the last element \
                  any read of {k} saw, which {ta} appended"
             ),
-            (WW, false, _) => format!("{tb} wrote {after} to {k} after {ta} wrote {before}"),
+            (WW, false, _) => {
+                format!("{tb} read {k} = {before}, which {ta} wrote, and then wrote {after} over it")
+            }
             (WR, true, _) => {
                 format!("{tb} read {ta}'s append of {before} to {k} (the last element of its read)")
             }
@@ -169,8 +175,13 @@ impl Explainer<'_> {
                 "{ta} read {k} up to {before}, the last element any read saw, so it did not see {tb}'s append of \
                  {after}, which no read saw"
             ),
+            (RW, false, _) if w.before.is_none() => {
+                format!("{ta} read {k} = nil, the initial state, which {tb}'s write of {after} came after")
+            }
             (RW, false, _) => {
-                format!("{ta} read {k} = {before}, a version that {tb}'s write of {after} replaced")
+                format!(
+                    "{ta} read {k} = {before}, a version that {tb} read too and then overwrote with {after}"
+                )
             }
             _ => format!("{} dependency on {k}", elle_name(label)),
         }
@@ -228,16 +239,18 @@ impl Explainer<'_> {
         };
         let mop = |m: u32| self.txns.mop_text(&self.txns.mops[m as usize]);
         let v = |e: Elem| self.value(Some(e));
+        let list = self.txns.workload == Workload::ListAppend;
         match f {
             Finding::AbortedRead { key, elem, writer, reader } => anomaly(
                 vec![reader.0, *writer],
                 Some(*key),
                 vec![format!(
-                    "G1a (aborted read): {} read {} and saw {} on {}, appended by {}, which failed",
+                    "G1a (aborted read): {} read {} and saw {} on {}, {} by {}, which failed",
                     t(reader.0),
                     mop(reader.1),
                     v(*elem),
                     self.key(*key),
+                    if list { "appended" } else { "written" },
                     t(*writer)
                 )],
             ),
@@ -245,11 +258,12 @@ impl Explainer<'_> {
                 vec![reader.0, *writer],
                 Some(*key),
                 vec![format!(
-                    "G1b (intermediate read): {} read {}, ending in {}, but {} appended more to {} after {}",
+                    "G1b (intermediate read): {} read {}, ending in {}, but {} {} {} again after {}",
                     t(reader.0),
                     mop(reader.1),
                     v(*elem),
                     t(*writer),
+                    if list { "appended to" } else { "wrote" },
                     self.key(*key),
                     v(*elem)
                 )],
@@ -287,6 +301,22 @@ impl Explainer<'_> {
                     t(b.0),
                     mop(b.1),
                     self.key(*key)
+                )],
+            ),
+            Finding::OwnOrder { key, op, first, second, shown } => anomaly(
+                vec![*op],
+                Some(*key),
+                vec![format!(
+                    "incompatible order: {} appended {} and then {} to {}, but the reads of {} show {}, with {} not \
+                 before {}",
+                    t(*op),
+                    v(*first),
+                    v(*second),
+                    self.key(*key),
+                    self.key(*key),
+                    self.txns.list_text(shown),
+                    v(*first),
+                    v(*second)
                 )],
             ),
             Finding::Internal { op, mop: m, expected } => anomaly(

@@ -20,6 +20,9 @@ pub(crate) enum Finding {
     DuplicateElements { key: u32, elem: Elem, reader: (u32, u32) },
     /// Two reads of a key that no single order of appends can explain.
     IncompatibleOrder { key: u32, reads: [(u32, u32); 2] },
+    /// A transaction appended `first` and then `second` to a key, but the version order (as
+    /// far as `shown`) has `second` without `first` before it.
+    OwnOrder { key: u32, op: u32, first: Elem, second: Elem, shown: Vec<Elem> },
     /// A transaction read something other than what its own earlier reads and writes imply.
     Internal { op: u32, mop: u32, expected: String },
     /// A transaction read an element it appends only later.
@@ -38,7 +41,7 @@ impl Finding {
             Finding::IntermediateRead { .. } => "G1b",
             Finding::GarbageRead { .. } => "garbage-read",
             Finding::DuplicateElements { .. } => "duplicate-elements",
-            Finding::IncompatibleOrder { .. } => "incompatible-order",
+            Finding::IncompatibleOrder { .. } | Finding::OwnOrder { .. } => "incompatible-order",
             Finding::Internal { .. } => "internal",
             Finding::FutureRead { .. } => "future-read",
             Finding::LostUpdate { .. } => "lost-update",

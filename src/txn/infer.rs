@@ -15,6 +15,7 @@ use super::ops::{Elem, Mop, MopKind, Txns};
 use crate::graph::csr::Label;
 use crate::history::{History, Outcome};
 use ahash::{AHashMap, AHashSet};
+use rayon::prelude::*;
 
 /// No op, mop or position.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -23,6 +24,9 @@ pub(crate) const NONE: u32 = u32::MAX;
 pub(crate) struct ListAppend<'a> {
     history: &'a History,
     txns: &'a Txns,
+    /// Each op's outcome, and each micro-op's op: looked up at random, so kept small.
+    outcome: Vec<Outcome>,
+    mop_op: Vec<u32>,
     /// Per key: its version order is `order[start[k]..start[k + 1]]` (empty for a key left
     /// out of inference).
     start: Vec<u32>,
@@ -40,23 +44,33 @@ pub(crate) struct ListAppend<'a> {
     excluded: Vec<bool>,
 }
 
+/// What a transaction expects of a key while it replays itself: the key, the list it last read
+/// (if any), and what it appended since.
+type Expected<'t> = (u32, Option<&'t [Elem]>, Vec<Elem>);
+
+/// Whether two micro-ops share a key. (Transactions are short: quadratic is quick.)
+fn repeats_a_key(mops: &[Mop]) -> bool {
+    mops.iter().enumerate().any(|(j, m)| mops[..j].iter().any(|p| p.key == m.key))
+}
+
 /// The read list a micro-op returned; `nil` from a committed transaction is the empty list.
 fn read_list<'t>(txns: &'t Txns, m: &Mop) -> &'t [Elem] {
     txns.list(m)
-}
-
-/// Whether op `i` completed `:ok` (its reads returned what they show).
-fn ok(history: &History, i: usize) -> bool {
-    history.ops[i].outcome == Outcome::Ok
 }
 
 impl<'a> ListAppend<'a> {
     /// Infers version orders and finds the anomalies that need no cycle.
     pub(crate) fn infer(history: &'a History, txns: &'a Txns, findings: &mut Findings) -> ListAppend<'a> {
         let keys = txns.key_count();
+        let mut mop_op = vec![0u32; txns.mops.len()];
+        for i in 0..txns.len() {
+            mop_op[txns.first_mop(i)..txns.first_mop(i + 1)].fill(i as u32);
+        }
         let mut la = ListAppend {
             history,
             txns,
+            outcome: history.ops.iter().map(|op| op.outcome).collect(),
+            mop_op,
             start: Vec::with_capacity(keys + 1),
             order: Vec::new(),
             writer_op: Vec::new(),
@@ -70,6 +84,7 @@ impl<'a> ListAppend<'a> {
         let longest = la.longest_reads(findings);
         la.version_orders(&writers, &longest, findings);
         la.unseen_appends();
+        la.own_orders(findings);
         la.read_anomalies(findings);
         la.txn_anomalies(findings);
         la
@@ -108,41 +123,50 @@ impl<'a> ListAppend<'a> {
         format!("by the transaction with index {} on line {}", o.invoke_index, o.invoke_line)
     }
 
-    /// The op a micro-op belongs to (binary search over the ops' first micro-ops).
-    pub(crate) fn op_of_mop(&self, m: u32) -> u32 {
-        let (mut lo, mut hi) = (0usize, self.txns.len());
-        while hi - lo > 1 {
-            let mid = (lo + hi) / 2;
-            if self.txns.first_mop(mid) as u32 <= m { lo = mid } else { hi = mid }
-        }
-        // Ops without micro-ops share their first index with the next op: skip forward to the
-        // op whose range holds m.
-        while self.txns.first_mop(lo + 1) as u32 <= m {
-            lo += 1;
-        }
-        lo as u32
+    /// The op a micro-op belongs to.
+    fn op_of_mop(&self, m: u32) -> u32 {
+        self.mop_op[m as usize]
+    }
+
+    /// Whether op `i` completed `:ok` (its reads returned what they show).
+    fn ok(&self, i: usize) -> bool {
+        self.outcome[i] == Outcome::Ok
     }
 
     /// Per key, the micro-op of its longest committed read (`NONE` if none); reads that are
     /// not a prefix of it make the key's order incompatible.
     fn longest_reads(&mut self, findings: &mut Findings) -> Vec<u32> {
         let mut longest = vec![NONE; self.txns.key_count()];
-        self.for_each_ok_read(|_, m, mop| {
-            let l = &mut longest[mop.key as usize];
-            if *l == NONE
-                || read_list(self.txns, &self.txns.mops[*l as usize]).len() < read_list(self.txns, mop).len()
-            {
-                *l = m;
+        let mut longest_len = vec![0usize; self.txns.key_count()];
+        self.for_each_ok_read(0..self.txns.len(), |_, m, mop| {
+            let (k, len) = (mop.key as usize, read_list(self.txns, mop).len());
+            if longest[k] == NONE || longest_len[k] < len {
+                (longest[k], longest_len[k]) = (m, len);
             }
         });
+        // Comparing every read with the longest touches every element read: split it up.
+        let step = self.txns.len().div_ceil(4 * rayon::current_num_threads()).max(1);
+        let mismatches: Vec<u32> = (0..self.txns.len())
+            .step_by(step)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .flat_map_iter(|from| {
+                let mut found = Vec::new();
+                self.for_each_ok_read(from..(from + step).min(self.txns.len()), |_, m, mop| {
+                    let full = read_list(self.txns, &self.txns.mops[longest[mop.key as usize] as usize]);
+                    let list = read_list(self.txns, mop);
+                    if full[..list.len()] != *list {
+                        found.push(m);
+                    }
+                });
+                found
+            })
+            .collect();
         let mut incompatible: Vec<u32> = vec![NONE; self.txns.key_count()];
-        self.for_each_ok_read(|_, m, mop| {
-            let full = read_list(self.txns, &self.txns.mops[longest[mop.key as usize] as usize]);
-            let list = read_list(self.txns, mop);
-            if incompatible[mop.key as usize] == NONE && full[..list.len()] != *list {
-                incompatible[mop.key as usize] = m;
-            }
-        });
+        for m in mismatches {
+            let k = self.txns.mops[m as usize].key as usize;
+            incompatible[k] = incompatible[k].min(m);
+        }
         for (k, &m) in incompatible.iter().enumerate() {
             if m != NONE {
                 self.excluded[k] = true;
@@ -153,10 +177,10 @@ impl<'a> ListAppend<'a> {
         longest
     }
 
-    /// Calls `f(op, mop index, mop)` for every read of every `:ok` transaction.
-    fn for_each_ok_read(&self, mut f: impl FnMut(u32, u32, &Mop)) {
-        for i in 0..self.txns.len() {
-            if !ok(self.history, i) {
+    /// Calls `f(op, mop index, mop)` for every read of every `:ok` transaction among `ops`.
+    fn for_each_ok_read(&self, ops: std::ops::Range<usize>, mut f: impl FnMut(u32, u32, &Mop)) {
+        for i in ops {
+            if !self.ok(i) {
                 continue;
             }
             let first = self.txns.first_mop(i) as u32;
@@ -174,13 +198,13 @@ impl<'a> ListAppend<'a> {
     fn version_orders(&mut self, writers: &AHashMap<u64, u32>, longest: &[u32], findings: &mut Findings) {
         let txns = self.txns;
         let mut seen: AHashSet<Elem> = AHashSet::new();
-        for k in 0..txns.key_count() {
+        for (k, &read) in longest.iter().enumerate() {
             self.start.push(self.order.len() as u32);
-            if self.excluded[k] || longest[k] == NONE {
+            if self.excluded[k] || read == NONE {
                 continue;
             }
-            let reader = self.op_of_mop(longest[k]);
-            let list = read_list(txns, &txns.mops[longest[k] as usize]);
+            let reader = self.op_of_mop(read);
+            let list = read_list(txns, &txns.mops[read as usize]);
             seen.clear();
             if let Some(&dup) = list.iter().find(|&&e| !seen.insert(e)) {
                 self.excluded[k] = true;
@@ -203,7 +227,7 @@ impl<'a> ListAppend<'a> {
                     continue;
                 }
                 self.position[w as usize] = j as u32;
-                if self.history.ops[op as usize].outcome == Outcome::Fail {
+                if self.outcome[op as usize] == Outcome::Fail {
                     findings.push(Finding::AbortedRead {
                         key: k as u32,
                         elem: e,
@@ -220,7 +244,7 @@ impl<'a> ListAppend<'a> {
     fn first_read_showing(&self, k: u32, full: &[Elem], dup: Elem) -> (u32, u32) {
         let second = full.iter().enumerate().filter(|(_, e)| **e == dup).nth(1).map_or(0, |(i, _)| i);
         let mut found = (NONE, NONE);
-        self.for_each_ok_read(|op, m, mop| {
+        self.for_each_ok_read(0..self.txns.len(), |op, m, mop| {
             if found.0 == NONE && mop.key == k && read_list(self.txns, mop).len() > second {
                 found = (op, m);
             }
@@ -228,11 +252,14 @@ impl<'a> ListAppend<'a> {
         found
     }
 
-    /// Committed appends no read saw, per key (they follow every element read).
+    /// Appends no read saw, per key, by transactions that may have committed: they follow
+    /// every element read. (A crashed transaction's unseen append may never have happened; but
+    /// then nothing shows that transaction took effect, and no edge leaves it, so the edges
+    /// into it cannot close a cycle.)
     fn unseen_appends(&mut self) {
         let mut per_key: Vec<Vec<u32>> = vec![Vec::new(); self.txns.key_count()];
         for i in 0..self.txns.len() {
-            if !ok(self.history, i) {
+            if !may_commit(self.outcome[i]) {
                 continue;
             }
             let first = self.txns.first_mop(i);
@@ -253,6 +280,42 @@ impl<'a> ListAppend<'a> {
         self.unseen_start.push(self.unseen.len() as u32);
     }
 
+    /// A transaction's appends to a key must appear in the version order in the order it made
+    /// them, seen ones before unseen ones; otherwise the reads contradict the transaction's own
+    /// order (an incompatible order).
+    fn own_orders(&self, findings: &mut Findings) {
+        for i in 0..self.txns.len() {
+            let first = self.txns.first_mop(i);
+            let mops = self.txns.of(i);
+            if !repeats_a_key(mops) {
+                continue;
+            }
+            for (j, m) in mops.iter().enumerate() {
+                if m.kind != MopKind::Append || self.excluded[m.key as usize] {
+                    continue;
+                }
+                // The next append to the same key must come later in the order.
+                let Some(n) =
+                    (j + 1..mops.len()).find(|&n| mops[n].kind == MopKind::Append && mops[n].key == m.key)
+                else {
+                    continue;
+                };
+                let (p, q) = (self.position[first + j], self.position[first + n]);
+                if q != NONE && (p == NONE || p > q) {
+                    let (order, _) = self.order_of(m.key);
+                    let shown = order[..=q as usize].to_vec();
+                    findings.push(Finding::OwnOrder {
+                        key: m.key,
+                        op: i as u32,
+                        first: m.value,
+                        second: mops[n].value,
+                        shown,
+                    });
+                }
+            }
+        }
+    }
+
     /// Key `k`'s version order and its writers.
     fn order_of(&self, k: u32) -> (&[Elem], &[u32]) {
         let r = self.start[k as usize] as usize..self.start[k as usize + 1] as usize;
@@ -267,7 +330,7 @@ impl<'a> ListAppend<'a> {
     /// appended to again.
     fn read_anomalies(&self, findings: &mut Findings) {
         let final_append = self.final_appends();
-        self.for_each_ok_read(|op, m, mop| {
+        self.for_each_ok_read(0..self.txns.len(), |op, m, mop| {
             let k = mop.key;
             let list = read_list(self.txns, mop);
             if self.excluded[k as usize] || list.is_empty() {
@@ -308,7 +371,8 @@ impl<'a> ListAppend<'a> {
     fn txn_anomalies(&self, findings: &mut Findings) {
         let mut updates: Vec<(u32, u32, u32)> = Vec::new(); // (key, length read, op)
         for i in 0..self.txns.len() {
-            if ok(self.history, i) {
+            // A transaction that touches each key once cannot contradict itself.
+            if self.ok(i) && repeats_a_key(self.txns.of(i)) {
                 self.check_internal(i, findings);
                 self.collect_update(i, &mut updates);
             }
@@ -325,9 +389,11 @@ impl<'a> ListAppend<'a> {
     }
 
     /// Replays op `i`'s micro-ops against what it has itself read and appended.
+    ///
+    /// The state per key: the key, the list last read (if any), what was appended since.
     fn check_internal(&self, i: usize, findings: &mut Findings) {
         // Per key: the list last read (if any) and what was appended since.
-        let mut state: Vec<(u32, Option<&[Elem]>, Vec<Elem>)> = Vec::new();
+        let mut state: Vec<Expected<'_>> = Vec::new();
         let first = self.txns.first_mop(i) as u32;
         let mops = self.txns.of(i);
         for (j, mop) in mops.iter().enumerate() {
@@ -384,10 +450,9 @@ impl<'a> ListAppend<'a> {
         for (j, mop) in mops.iter().enumerate() {
             let k = mop.key;
             let first_on_key = !mops[..j].iter().any(|m| m.key == k);
-            if mop.kind == MopKind::Read && first_on_key && !self.excluded[k as usize] {
-                if mops[j + 1..].iter().any(|m| m.key == k && m.kind == MopKind::Append) {
-                    updates.push((k, read_list(self.txns, mop).len() as u32, i as u32));
-                }
+            let then_appends = || mops[j + 1..].iter().any(|m| m.key == k && m.kind == MopKind::Append);
+            if mop.kind == MopKind::Read && first_on_key && !self.excluded[k as usize] && then_appends() {
+                updates.push((k, read_list(self.txns, mop).len() as u32, i as u32));
             }
         }
     }
@@ -427,7 +492,7 @@ impl<'a> ListAppend<'a> {
     /// The ww, wr and rw edges between transactions that may have committed.
     pub(crate) fn edges(&self) -> Vec<(u32, u32, Label)> {
         let mut edges = Vec::with_capacity(self.txns.mops.len() * 2);
-        let node = |op: u32| op != NONE && may_commit(self.history.ops[op as usize].outcome);
+        let node = |op: u32| op != NONE && may_commit(self.outcome[op as usize]);
         let mut push = |a: u32, b: u32, l: Label| {
             if a != b && node(a) && node(b) {
                 edges.push((a, b, l));
@@ -440,12 +505,12 @@ impl<'a> ListAppend<'a> {
                     continue;
                 }
                 match mop.kind {
-                    MopKind::Append if self.position[first + j] != NONE || ok(self.history, i) => {
+                    MopKind::Append => {
                         if let Some((w, _)) = self.ww_source(first + j) {
                             push(w, i as u32, WW);
                         }
                     }
-                    MopKind::Read if ok(self.history, i) && self.external_read(i, j) => {
+                    MopKind::Read if self.ok(i) && self.external_read(i, j) => {
                         push(self.wr_source(mop), i as u32, WR);
                         for &t in self.rw_targets(mop) {
                             push(i as u32, t, RW);
@@ -476,8 +541,11 @@ impl Why for ListAppend<'_> {
             }),
             WR => mops_of(b).enumerate().find_map(|(j, (_, mop))| {
                 let ext = mop.kind == MopKind::Read && usable(mop) && self.external_read(b as usize, j);
+                if !ext {
+                    return None;
+                }
                 let last = read_list(self.txns, mop).last().copied();
-                (ext && self.wr_source(mop) == a).then(|| DataWhy {
+                (self.wr_source(mop) == a).then_some(DataWhy {
                     key: mop.key,
                     before: last,
                     after: last,

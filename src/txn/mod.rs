@@ -29,6 +29,7 @@ mod findings;
 mod graph;
 mod infer;
 pub mod ops;
+pub mod read;
 mod register;
 
 pub use consistency::ConsistencyModel;

@@ -31,13 +31,16 @@ pub type Elem = u32;
 /// `nil`: a register's initial value, or a read whose result is unknown.
 pub const NIL: u32 = u32::MAX;
 /// The bit that marks an [`Elem`] as an index into [`Txns::others`].
-const OTHER: u32 = 1 << 31;
+pub(crate) const OTHER: u32 = 1 << 31;
 
-/// One micro-op.
+/// One micro-op. A nil read has both `value` and `len` [`NIL`], whatever the workload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Mop {
     /// What it does.
     pub kind: MopKind,
+    /// List reads: which arena of [`Txns::elems`] holds the list (readers that scan a history
+    /// in parallel fill one arena per piece).
+    pub arena: u8,
     /// The key, interned (see [`Txns::key`]).
     pub key: u32,
     /// Appends and writes: the value. Register reads: the value read ([`NIL`] for nil). List
@@ -54,15 +57,15 @@ pub struct Txns {
     /// The workload the micro-ops were decoded for (it decides what a read holds).
     pub workload: Workload,
     /// `mops[starts[i]..starts[i + 1]]` are op i's micro-ops.
-    starts: Vec<u32>,
+    pub(crate) starts: Vec<u32>,
     /// Every micro-op, op after op.
     pub mops: Vec<Mop>,
-    /// Every list read's elements.
-    pub elems: Vec<Elem>,
+    /// Every list read's elements, in one or more arenas.
+    pub elems: Vec<Vec<Elem>>,
     /// Key id → key.
-    keys: Vec<Value>,
+    pub(crate) keys: Vec<Value>,
     /// Values that are not small non-negative integers, by [`Elem`] index.
-    others: Vec<Value>,
+    pub(crate) others: Vec<Value>,
 }
 
 impl Txns {
@@ -98,10 +101,15 @@ impl Txns {
         &self.keys[k as usize]
     }
 
-    /// The elements a list read returned (empty for a nil read).
+    /// The elements a list read returned (empty for a nil read, and for any other micro-op).
     #[inline]
     pub fn list(&self, m: &Mop) -> &[Elem] {
-        if m.len == NIL { &[] } else { &self.elems[m.value as usize..(m.value + m.len) as usize] }
+        let is_list = m.kind == MopKind::Read && m.len != NIL && self.workload == Workload::ListAppend;
+        if is_list {
+            &self.elems[m.arena as usize][m.value as usize..(m.value + m.len) as usize]
+        } else {
+            &[]
+        }
     }
 
     /// The value an [`Elem`] stands for.
@@ -159,7 +167,7 @@ impl Txns {
     pub fn heap_bytes(&self) -> usize {
         self.starts.capacity() * 4
             + self.mops.capacity() * std::mem::size_of::<Mop>()
-            + self.elems.capacity() * 4
+            + self.elems.iter().map(|a| a.capacity() * 4).sum::<usize>()
             + (self.keys.capacity() + self.others.capacity()) * std::mem::size_of::<Value>()
     }
 }
@@ -168,8 +176,10 @@ impl Txns {
 /// (A `Default` builder is for list-append.)
 #[derive(Default)]
 pub struct TxnsBuilder {
-    txns: Txns,
+    pub(crate) txns: Txns,
     key_ids: AHashMap<Value, u32>,
+    /// Integer keys, looked up without building a [`Value`] (the fast reader's common case).
+    int_keys: AHashMap<i64, u32>,
     other_ids: AHashMap<Value, u32>,
 }
 
@@ -198,6 +208,17 @@ impl TxnsBuilder {
         id
     }
 
+    /// The id of the integer key `k`.
+    #[inline]
+    pub fn int_key_id(&mut self, k: i64) -> u32 {
+        if let Some(&id) = self.int_keys.get(&k) {
+            return id;
+        }
+        let id = self.key_id(&Value::Int(k));
+        self.int_keys.insert(k, id);
+        id
+    }
+
     /// The [`Elem`] for value `v`.
     pub fn elem(&mut self, v: &Value) -> Elem {
         match v {
@@ -223,10 +244,13 @@ impl TxnsBuilder {
 
     /// Appends a read list's elements to the arena; returns where they start.
     pub fn push_list(&mut self, items: &[Value]) -> u32 {
-        let start = self.txns.elems.len() as u32;
+        if self.txns.elems.is_empty() {
+            self.txns.elems.push(Vec::new());
+        }
+        let start = self.txns.elems[0].len() as u32;
         for v in items {
             let e = self.elem(v);
-            self.txns.elems.push(e);
+            self.txns.elems[0].push(e);
         }
         start
     }
@@ -305,40 +329,65 @@ fn decode_op(history: &History, op: &Op, workload: Workload, b: &mut TxnsBuilder
         ));
     };
     for m in mops {
-        let mop = decode_mop(m, workload, b).map_err(|why| format!("micro-op {m}: {why}"))?;
+        let (mop, shape) = decode_mop(m, b).map_err(|why| format!("micro-op {m}: {why}"))?;
+        shape.fits(workload).map_err(|why| format!("micro-op {m}: {why}"))?;
         b.push(mop);
     }
     Ok(())
 }
 
-fn decode_mop(m: &Value, workload: Workload, b: &mut TxnsBuilder) -> Result<Mop, String> {
-    let expected = || format!("expected [f k v] with f one of {}", workload.mop_names());
+/// What a decoded micro-op turned out to be, for checking it against the workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Shape {
+    Append,
+    Write,
+    /// A read that returned a list.
+    ListRead,
+    /// A read that returned one value.
+    ValueRead,
+    /// A read that returned nil (either workload).
+    NilRead,
+}
+
+impl Shape {
+    /// Whether a micro-op of this shape belongs to `workload`, and if not, why.
+    pub(crate) fn fits(self, workload: Workload) -> Result<(), String> {
+        match (self, workload) {
+            (Shape::Append | Shape::ListRead, Workload::RwRegister)
+            | (Shape::Write | Shape::ValueRead, Workload::ListAppend) => Err(format!(
+                "expected a {} micro-op: [f k v] with f one of {}{}",
+                workload.name(),
+                workload.mop_names(),
+                if workload == Workload::ListAppend { ", and a read returning a list (or nil)" } else { "" }
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Decodes one micro-op, `[:append k v]`, `[:w k v]` or `[:r k v]`, whatever the workload.
+pub(crate) fn decode_mop(m: &Value, b: &mut TxnsBuilder) -> Result<(Mop, Shape), String> {
+    let expected = || "expected [f k v] with f one of :append, :r, :w".to_string();
     let Some([f, k, v]) = m.as_seq().and_then(|s| <&[Value; 3]>::try_from(s).ok()) else {
         return Err(expected());
     };
     let key = b.key_id(k);
-    let kind = match (f.as_name(), workload) {
-        (Some("append"), Workload::ListAppend) => MopKind::Append,
-        (Some("w"), Workload::RwRegister) => MopKind::Write,
-        (Some("r"), _) => MopKind::Read,
-        _ => return Err(expected()),
-    };
-    match (kind, workload) {
-        (MopKind::Append | MopKind::Write, _) if v.is_nil() => {
+    let mop = |kind, value, len| Mop { kind, arena: 0, key, value, len };
+    match f.as_name() {
+        Some("append" | "w") if v.is_nil() => {
             Err("a write needs a value; nil is the initial state of every key".to_string())
         }
-        (MopKind::Append | MopKind::Write, _) => Ok(Mop { kind, key, value: b.elem(v), len: 0 }),
-        (MopKind::Read, Workload::ListAppend) => match v {
-            Value::Nil => Ok(Mop { kind, key, value: 0, len: NIL }),
-            _ => match v.as_seq() {
-                Some(items) => {
-                    let start = b.push_list(items);
-                    Ok(Mop { kind, key, value: start, len: items.len() as u32 })
-                }
-                None => Err(format!("a list-append read returns a list (or nil), got {v}")),
-            },
-        },
-        (MopKind::Read, Workload::RwRegister) => Ok(Mop { kind, key, value: b.elem(v), len: 0 }),
+        Some("append") => Ok((mop(MopKind::Append, b.elem(v), 0), Shape::Append)),
+        Some("w") => Ok((mop(MopKind::Write, b.elem(v), 0), Shape::Write)),
+        Some("r") => Ok(match v {
+            Value::Nil => (mop(MopKind::Read, NIL, NIL), Shape::NilRead),
+            Value::Vector(items) | Value::List(items) => {
+                let start = b.push_list(items);
+                (mop(MopKind::Read, start, items.len() as u32), Shape::ListRead)
+            }
+            _ => (mop(MopKind::Read, b.elem(v), 0), Shape::ValueRead),
+        }),
+        _ => Err(expected()),
     }
 }
 
@@ -377,7 +426,7 @@ mod tests {
         );
         let Err(TxnError::Decode(d)) = decode(&h, Workload::ListAppend) else { panic!() };
         assert_eq!(d.line, 2);
-        assert!(d.message.contains("returns a list"), "{}", d.message);
+        assert!(d.message.contains("returning a list"), "{}", d.message);
         let h = history("{:process 0 :type :invoke :f :read :value nil}\n");
         let Err(TxnError::Decode(d)) = decode(&h, Workload::ListAppend) else { panic!() };
         assert!(d.message.contains(":txn"), "{}", d.message);
