@@ -26,7 +26,13 @@ use std::fmt::Write as _;
 
 /// The 1M-transaction shape, at `txns` transactions.
 fn list_append(txns: usize) -> TxnGenConfig {
-    TxnGenConfig { txns, processes: 50, active_keys: 1000, max_writes_per_key: 100, ..TxnGenConfig::default() }
+    TxnGenConfig {
+        txns,
+        processes: 50,
+        active_keys: 1000,
+        max_writes_per_key: 100,
+        ..TxnGenConfig::default()
+    }
 }
 
 /// Stale reads on three keys: real-time and anti-dependency edges tie everything together.
@@ -59,7 +65,9 @@ fn ring(n: usize) -> String {
 }
 
 fn check(text: &str, model: ConsistencyModel) -> TxnReport {
-    let (h, t) = read_bytes("bench.edn", text.as_bytes(), Format::Edn, &ReadOptions::default(), None).unwrap().unwrap();
+    let (h, t) = read_bytes("bench.edn", text.as_bytes(), Format::Edn, &ReadOptions::default(), None)
+        .unwrap()
+        .unwrap();
     check_decoded(&h, &t, &TxnOptions { consistency: vec![model], ..TxnOptions::default() })
 }
 

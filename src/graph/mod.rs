@@ -10,10 +10,7 @@
 pub mod csr;
 
 use crate::model::{Edge, EdgeKind};
-use petgraph::algo::kosaraju_scc;
-use petgraph::graph::{DiGraph, NodeIndex};
-use petgraph::visit::EdgeRef;
-use std::collections::VecDeque;
+use csr::{AnyCycle, Csr, Label, Scope, shortest_cycle_through, strongly_connected};
 
 /// A cycle of ops: each op, and why it must precede the next one (the last precedes the first).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,111 +22,91 @@ pub struct Cycle {
 /// The interval of an op: invocation and completion time (`i64::MAX` if it never completed).
 pub type Interval = (i64, i64);
 
+/// The label of an edge of this kind in a [`Csr`] graph.
+pub fn label(kind: EdgeKind) -> Label {
+    kind as Label
+}
+
+/// The kind of edge a label (from [`label`]) stands for.
+pub fn kind(label: Label) -> EdgeKind {
+    const KINDS: [EdgeKind; 5] = [
+        EdgeKind::ReadsFrom,
+        EdgeKind::Version,
+        EdgeKind::AntiDependency,
+        EdgeKind::RealTime,
+        EdgeKind::Process,
+    ];
+    KINDS.into_iter().find(|&k| k as Label == label).unwrap_or(EdgeKind::Process)
+}
+
+/// Adds real-time order among `n` ops to `edges`, through time points numbered from `n`: the
+/// points are the distinct invocation times, chained in order; each op that `interval` gives an
+/// interval hangs from the point of its invocation, and one that completed leads to the first
+/// point more than `skew` after its completion. Returns the number of points. O(n log n).
+pub fn realtime_edges(
+    n: usize,
+    interval: impl Fn(usize) -> Option<Interval>,
+    skew: i64,
+    edges: &mut Vec<(u32, u32, Label)>,
+) -> u32 {
+    let rt = label(EdgeKind::RealTime);
+    let mut times: Vec<i64> = (0..n).filter_map(|i| interval(i).map(|iv| iv.0)).collect();
+    times.sort_unstable();
+    times.dedup();
+    let point = |j: usize| (n + j) as u32;
+    for j in 1..times.len() {
+        edges.push((point(j - 1), point(j), rt));
+    }
+    for i in 0..n {
+        let Some((invoke, complete)) = interval(i) else { continue };
+        edges.push((point(times.partition_point(|&t| t < invoke)), i as u32, rt));
+        if complete != i64::MAX {
+            let after = times.partition_point(|&t| t <= complete.saturating_add(skew));
+            if after < times.len() {
+                edges.push((i as u32, point(after), rt));
+            }
+        }
+    }
+    times.len() as u32
+}
+
 /// Finds a shortest cycle (fewest ops) in real-time order plus `edges`, over ops with the given
 /// `intervals`. `skew`: A precedes B in real time only if A completed more than `skew` before B
-/// began. O((n + e) log n) to build and find strongly connected components (Kosaraju's
-/// algorithm, iterative, so long cycles cannot overflow the stack); then a 0-1 BFS in the first
-/// component that has a cycle.
+/// began. O((n + e) log n) to build the graph and find its strongly connected components
+/// (iteratively, so long cycles cannot overflow the stack); then a 0-1 breadth-first search
+/// (time points are free) from up to 16 ops of the first component that has a cycle.
 ///
 /// `skew: None` leaves real-time order out (sequential consistency passes process order among
 /// `edges` instead); the intervals still say which ops completed.
 pub fn find_cycle(intervals: &[Interval], skew: Option<i64>, edges: &[Edge]) -> Option<Cycle> {
     let n = intervals.len();
-    let mut times: Vec<i64> = intervals.iter().map(|iv| iv.0).collect();
-    times.sort_unstable();
-    times.dedup();
-    let mut g: DiGraph<(), EdgeKind> =
-        DiGraph::with_capacity(n + times.len(), 2 * n + times.len() + edges.len());
-    for _ in 0..n + times.len() {
-        g.add_node(());
-    }
-    let point = |j: usize| NodeIndex::new(n + j);
-    for j in 1..times.len() {
-        g.add_edge(point(j - 1), point(j), EdgeKind::RealTime);
-    }
-    for (i, &(invoke, complete)) in intervals.iter().enumerate() {
-        let Some(skew) = skew else { break };
-        let at = times.partition_point(|&t| t < invoke);
-        g.add_edge(point(at), NodeIndex::new(i), EdgeKind::RealTime);
-        if complete != i64::MAX {
-            let after = times.partition_point(|&t| t <= complete.saturating_add(skew));
-            if after < times.len() {
-                g.add_edge(NodeIndex::new(i), point(after), EdgeKind::RealTime);
-            }
-        }
-    }
-    for e in edges {
-        g.add_edge(NodeIndex::new(e.before as usize), NodeIndex::new(e.after as usize), e.kind);
-    }
+    let mut all: Vec<(u32, u32, Label)> = edges.iter().map(|e| (e.before, e.after, label(e.kind))).collect();
+    let points = skew.map_or(0, |skew| realtime_edges(n, |i| Some(intervals[i]), skew, &mut all));
+    let g = Csr::from_edges(n + points as usize, &all);
+    let comps = strongly_connected(&g);
     // A cycle is a violation only if its ops certainly happened. Crashed ops may not have; but
     // an op with an edge into a completed op did (edges imply their source is included), so a
     // cycle through one completed op is definite. Only search from completed ops.
-    let completed = |v: &NodeIndex| v.index() < n && intervals[v.index()].1 != i64::MAX;
-    let component = kosaraju_scc(&g).into_iter().find(|c| c.len() > 1 && c.iter().any(completed))?;
-    let mut member = vec![false; g.node_count()];
-    for v in &component {
-        member[v.index()] = true;
-    }
-    component
+    let completed = |v: u32| (v as usize) < n && intervals[v as usize].1 != i64::MAX;
+    let members = comps.groups(|size| size > 1).into_iter().find(|c| c.iter().any(|&v| completed(v)))?;
+    let component = comps.of[members[0] as usize];
+    let allowed = |v: u32| comps.of[v as usize] == component;
+    let scope = Scope { graph: &g, allowed: &allowed, free_from: n as u32 };
+    members
         .iter()
-        .filter(|v| completed(v))
+        .filter(|&&v| completed(v))
         .take(16)
-        .filter_map(|&start| shortest_cycle_through(&g, &member, start, n))
+        .filter_map(|&start| {
+            let mut steps = u64::MAX;
+            let walk = shortest_cycle_through(&scope, start, &AnyCycle, u32::MAX, &mut steps).ok()??;
+            // Time points only carry real-time order from one op to the next: an op followed by
+            // a time point leaves by a real-time edge already, so keeping just the ops loses
+            // nothing.
+            let steps =
+                walk.into_iter().filter(|&(v, _)| (v as usize) < n).map(|(v, l)| (v, kind(l))).collect();
+            Some(Cycle { steps })
+        })
         .min_by_key(|c| c.steps.len())
-}
-
-/// The cycle through `start` with the fewest ops (time points are free), within `member`.
-fn shortest_cycle_through(
-    g: &DiGraph<(), EdgeKind>,
-    member: &[bool],
-    start: NodeIndex,
-    n: usize,
-) -> Option<Cycle> {
-    let cost = |v: NodeIndex| usize::from(v.index() < n);
-    let mut dist = vec![usize::MAX; g.node_count()];
-    let mut parent: Vec<Option<(NodeIndex, EdgeKind)>> = vec![None; g.node_count()];
-    let mut queue = VecDeque::new();
-    dist[start.index()] = 0;
-    queue.push_back(start);
-    let mut best: Option<(usize, NodeIndex, EdgeKind)> = None;
-    while let Some(u) = queue.pop_front() {
-        for e in g.edges(u) {
-            let v = e.target();
-            if !member[v.index()] {
-                continue;
-            }
-            let d = dist[u.index()] + cost(v);
-            if v == start {
-                if best.is_none_or(|(bd, _, _)| d < bd) {
-                    best = Some((d, u, *e.weight()));
-                }
-                continue;
-            }
-            if d < dist[v.index()] {
-                dist[v.index()] = d;
-                parent[v.index()] = Some((u, *e.weight()));
-                if cost(v) == 0 { queue.push_front(v) } else { queue.push_back(v) }
-            }
-        }
-    }
-    let (_, last, closing) = best?;
-    // The cycle is start → … → last → start. Walk the parents back from `last`.
-    let mut nodes = Vec::new(); // (node, kind of the edge leaving it along the cycle)
-    let mut v = last;
-    let mut leaving = closing;
-    while v != start {
-        let (p, into_v) = parent[v.index()]?;
-        nodes.push((v, leaving));
-        leaving = into_v;
-        v = p;
-    }
-    nodes.push((start, leaving));
-    nodes.reverse();
-    // Time points only carry real-time order from one op to the next: an op followed by a time
-    // point leaves by a real-time edge already, so keeping just the ops loses nothing.
-    let steps =
-        nodes.into_iter().filter(|(v, _)| v.index() < n).map(|(v, k)| (v.index() as u32, k)).collect();
-    Some(Cycle { steps })
 }
 
 #[cfg(test)]
