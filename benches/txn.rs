@@ -6,8 +6,11 @@
 //! - a history whose dependency graph is one strongly connected component of about 10,000
 //!   transactions (stale reads on three keys), read and checked: a definite answer with
 //!   witnesses;
-//! - the worst shape for a shortest-cycle search: 10,000 transactions each missing the next
-//!   one's append, one anti-dependency ring, checked for serializability.
+//! - the worst shapes for a shortest-cycle search, checked for serializability: 10,000
+//!   transactions each missing the next one's append (one anti-dependency ring), and the same
+//!   ring with one chord across it (the shortest cycle is half the ring, and proving it so
+//!   takes a breadth-first search from every transaction: the per-component time limit, a
+//!   second, ends it with the witness found and a note).
 //!
 //! With `LABRYS_BENCH_WRITE_DIR` set, the bench first writes the full-size histories there
 //! (`list-append-1m.edn`, `scc-10k.edn`, `ring-10k.edn`) for measuring the CLI by hand:
@@ -50,14 +53,15 @@ fn one_component() -> TxnGenConfig {
 }
 
 /// T_i appends to key i and reads key i + 1 empty, all concurrently: T_i must precede T_(i+1),
-/// around a ring of `n`.
-fn ring(n: usize) -> String {
+/// around a ring of `n`. With `chord`, T_0 also reads key n/2 empty.
+fn ring(n: usize, chord: bool) -> String {
     let mut out = String::new();
     for (i, kind) in (0..n).map(|i| (i, "invoke")).chain((0..n).map(|i| (i, "ok"))) {
         let read = if kind == "ok" { "[]" } else { "nil" };
+        let extra = if chord && i == 0 { format!(" [:r {} {read}]", n / 2) } else { String::new() };
         let _ = writeln!(
             out,
-            "{{:type :{kind}, :process {i}, :f :txn, :value [[:append {i} 1] [:r {} {read}]]}}",
+            "{{:type :{kind}, :process {i}, :f :txn, :value [[:append {i} 1] [:r {} {read}]{extra}]}}",
             (i + 1) % n
         );
     }
@@ -77,7 +81,7 @@ fn write_full_size() {
     let file = |name: &str| std::io::BufWriter::new(std::fs::File::create(dir.join(name)).unwrap());
     write_history(&list_append(1_000_000), TxnFormat::Edn, &mut file("list-append-1m.edn")).unwrap();
     write_history(&one_component(), TxnFormat::Edn, &mut file("scc-10k.edn")).unwrap();
-    std::fs::write(dir.join("ring-10k.edn"), ring(10_000)).unwrap();
+    std::fs::write(dir.join("ring-10k.edn"), ring(10_000, false)).unwrap();
     eprintln!("wrote list-append-1m.edn, scc-10k.edn and ring-10k.edn to {}", dir.display());
 }
 
@@ -99,9 +103,12 @@ fn components(c: &mut Criterion) {
     let r = check(&scc, ConsistencyModel::StrictSerializable);
     assert_eq!(r.valid, Verdict::Invalid);
     assert!(r.stats.largest_component >= 9_900 && r.stats.cyclic_components == 1, "{:?}", r.stats);
-    let ring = ring(10_000);
+    let ring_chord = ring(10_000, true);
+    let ring = ring(10_000, false);
     let r = check(&ring, ConsistencyModel::Serializable);
     assert_eq!(r.anomalies[0].txns.len(), 10_000);
+    let r = check(&ring_chord, ConsistencyModel::Serializable);
+    assert_eq!(r.valid, Verdict::Invalid);
     let mut g = c.benchmark_group("txn");
     g.sample_size(10);
     g.bench_function("one_component_10k_read_and_check_strict", |b| {
@@ -109,6 +116,9 @@ fn components(c: &mut Criterion) {
     });
     g.bench_function("ring_10k_read_and_check_serializable", |b| {
         b.iter(|| check(&ring, ConsistencyModel::Serializable).valid)
+    });
+    g.bench_function("ring_with_chord_10k_read_and_check_serializable", |b| {
+        b.iter(|| check(&ring_chord, ConsistencyModel::Serializable).valid)
     });
     g.finish();
 }

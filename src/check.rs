@@ -291,6 +291,9 @@ pub fn check_txn(
         consistency: txn_models(config)?,
         timeout: config.options.timeout,
         max_memory: config.options.max_memory,
+        clock_skew: config.options.clock_skew,
+        // --max-steps bounds each component's cycle search, as it bounds each key's search.
+        max_steps: config.options.max_steps,
         dot_dir: config.dot_dir.clone(),
         ..txn::TxnOptions::default()
     };

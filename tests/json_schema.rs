@@ -106,3 +106,23 @@ fn every_example_report_validates() {
         assert!(errors.is_empty(), "{}: {}", cols[0], errors.join("\n"));
     }
 }
+
+#[test]
+fn every_transactional_example_report_validates() {
+    let dir = common::histories_dir().join("txn");
+    let csv = std::fs::read_to_string(dir.join("expected.csv")).unwrap();
+    let schema = schema();
+    for line in csv.lines().skip(1) {
+        let cols: Vec<&str> = line.split(',').collect();
+        let mut cmd = Command::new(common::labrys_bin());
+        cmd.args(["check", "--output", "json", "--consistency", cols[2]]);
+        if !cols[1].is_empty() {
+            cmd.args(["--model", cols[1]]);
+        }
+        let out = cmd.arg(dir.join(cols[0])).output().unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut errors = Vec::new();
+        validate(&schema, &report, "", &mut errors);
+        assert!(errors.is_empty(), "{}: {}", cols[0], errors.join("\n"));
+    }
+}

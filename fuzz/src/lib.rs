@@ -39,3 +39,36 @@ pub fn check_reader(data: &[u8], format: Format) {
         (Err(_), Ok(_)) => {}
     }
 }
+
+/// Reads `data` with the fast transactional reader and with the general reader plus the
+/// transactional decoder, and checks that they agree, and that a check of what was read runs.
+///
+/// Properties checked:
+/// - an error from the fast reader is the general reader's error, word for word;
+/// - when the fast reader reads a history, the general reader reads the same ops, and decoding
+///   their values gives every op the same micro-ops;
+/// - checking the history gives the same verdict and anomaly types either way.
+pub fn check_txn_reader(data: &[u8], format: Format) {
+    use labrys::txn::{TxnOptions, check, check_decoded, decode, read};
+    let options = ReadOptions { format: None, lenient: false };
+    let fast = read::read_bytes("fuzz", data, format, &options, None);
+    let general = read_bytes("fuzz", data, format, &options);
+    match (fast, general) {
+        (Err(f), Err(g)) => assert_eq!(f.to_string(), g.to_string(), "the readers disagree on the error"),
+        (Err(f), Ok(_)) => panic!("only the fast reader failed: {f}"),
+        (Ok(None), _) => {}
+        (Ok(Some(_)), Err(g)) => panic!("only the general reader failed: {g}"),
+        (Ok(Some((h, t))), Ok(g)) => {
+            assert_eq!(h.ops.len(), g.ops.len(), "the readers found different ops");
+            let decoded = decode(&g, t.workload).expect("what the fast reader decoded, the decoder decodes");
+            for i in 0..h.ops.len() {
+                assert_eq!(t.txn_text(i), decoded.txn_text(i), "op {i}'s micro-ops differ");
+            }
+            let opts = TxnOptions { workload: Some(t.workload), ..TxnOptions::default() };
+            let a = check_decoded(&h, &t, &opts);
+            let b = check(&g, &opts).expect("decoded above");
+            let kinds = |r: &labrys::txn::TxnReport| r.anomalies.iter().map(|a| a.kind.clone()).collect::<Vec<_>>();
+            assert_eq!((a.valid, kinds(&a)), (b.valid, kinds(&b)), "the verdicts differ");
+        }
+    }
+}

@@ -198,6 +198,8 @@ impl EventFields {
             (Some(f), _) => f,
             // Fault injectors are not always consistent about :f; a client op always has one.
             (None, Process::Other(_)) => Value::Nil,
+            // ... except in Elle's and elle-cli's histories, which leave it out of transactions.
+            (None, Process::Client(_)) if is_transaction(&self.value) => Value::keyword("txn"),
             (None, Process::Client(_)) => return missing(":f"),
         };
         Ok(Event {
@@ -214,6 +216,15 @@ impl EventFields {
             line,
         })
     }
+}
+
+/// Whether a value is a transaction's micro-ops: a non-empty vector of `[f k v]` vectors whose
+/// `f` is a name (`:append`, `:r`, `:w`...).
+fn is_transaction(v: &Value) -> bool {
+    v.as_seq().is_some_and(|mops| {
+        !mops.is_empty()
+            && mops.iter().all(|m| m.as_seq().is_some_and(|m| m.len() == 3 && m[0].as_name().is_some()))
+    })
 }
 
 /// JSON spells keywords as strings; `:f` and process names are keywords in every format.

@@ -115,16 +115,11 @@ struct GenMop {
 /// Per-client intervals and commit points, plus outcomes; micro-ops are chosen later, in
 /// invocation order.
 fn make_txns(c: &TxnGenConfig, rng: &mut Rng) -> Vec<GenTxn> {
-    let threads = c.processes.max(1);
-    let mut clock = vec![0i64; threads];
-    let mut process: Vec<u32> = (0..threads as u32).collect();
+    let mut clients = super::Clients::new(c.processes);
     let mut txns = Vec::with_capacity(c.txns);
     for _ in 0..c.txns {
-        let t = rng.below(threads as u64) as usize;
-        let invoke = clock[t] + 1 + rng.below(50) as i64;
-        let complete = invoke + 1 + rng.below(200) as i64;
-        let commit = invoke + rng.below((complete - invoke) as u64 + 1) as i64;
-        clock[t] = complete;
+        let slot = clients.next(rng);
+        let (invoke, complete, commit) = (slot.invoke, slot.complete, slot.point);
         let (status, applied) = if rng.chance(c.crash_rate) {
             (Status::Info, rng.chance(0.5))
         } else if rng.chance(c.fail_rate) {
@@ -133,7 +128,7 @@ fn make_txns(c: &TxnGenConfig, rng: &mut Rng) -> Vec<GenTxn> {
             (Status::Ok, true)
         };
         txns.push(GenTxn {
-            process: process[t],
+            process: slot.process,
             status,
             applied,
             invoke,
@@ -144,7 +139,7 @@ fn make_txns(c: &TxnGenConfig, rng: &mut Rng) -> Vec<GenTxn> {
         });
         if status == Status::Info {
             // Jepsen never reuses a process after an indeterminate op.
-            process[t] += threads as u32;
+            clients.crashed(slot.thread);
         }
     }
     txns

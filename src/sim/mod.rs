@@ -30,6 +30,52 @@ pub fn edn_event_line(
     );
 }
 
+/// Client threads issuing ops back to back, as Jepsen's do: each op gets a random interval
+/// after its thread's previous one, and a random point inside it where it takes effect.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    clock: Vec<i64>,
+    process: Vec<u32>,
+}
+
+/// One op's slot: which thread runs it (as which process), and when.
+#[derive(Clone, Copy, Debug)]
+pub struct Slot {
+    /// The thread (index into the clients).
+    pub thread: usize,
+    /// The process the thread runs as.
+    pub process: u32,
+    /// Invocation time.
+    pub invoke: i64,
+    /// Completion time.
+    pub complete: i64,
+    /// When the op takes effect, inside its interval.
+    pub point: i64,
+}
+
+impl Clients {
+    /// `threads` clients (at least one), processes `0..threads`.
+    pub fn new(threads: usize) -> Clients {
+        let threads = threads.max(1);
+        Clients { clock: vec![0; threads], process: (0..threads as u32).collect() }
+    }
+
+    /// The next op, on a random thread.
+    pub fn next(&mut self, rng: &mut Rng) -> Slot {
+        let thread = rng.below(self.clock.len() as u64) as usize;
+        let invoke = self.clock[thread] + 1 + rng.below(50) as i64;
+        let complete = invoke + 1 + rng.below(200) as i64;
+        let point = invoke + rng.below((complete - invoke) as u64 + 1) as i64;
+        self.clock[thread] = complete;
+        Slot { thread, process: self.process[thread], invoke, complete, point }
+    }
+
+    /// After an indeterminate op, a thread continues as a new process, as Jepsen's do.
+    pub fn crashed(&mut self, thread: usize) {
+        self.process[thread] += self.clock.len() as u32;
+    }
+}
+
 /// A small deterministic PRNG (splitmix64): the same seed gives the same history everywhere.
 #[derive(Clone, Debug)]
 pub struct Rng(u64);

@@ -62,17 +62,12 @@ struct GenOp {
 const NIL: i64 = i64::MIN;
 
 fn make_ops(c: &SyntheticConfig, rng: &mut Rng) -> Vec<GenOp> {
-    let threads = c.threads.max(1);
-    let mut clock = vec![0i64; threads];
-    let mut process: Vec<u32> = (0..threads as u32).collect();
+    let mut clients = super::Clients::new(c.threads);
     let mut next_value = vec![0i64; c.keys.max(1)];
     let mut ops = Vec::with_capacity(c.ops);
     for _ in 0..c.ops {
-        let t = rng.below(threads as u64) as usize;
-        let invoke = clock[t] + 1 + rng.below(50) as i64;
-        let complete = invoke + 1 + rng.below(200) as i64;
-        let lin = invoke + rng.below((complete - invoke) as u64 + 1) as i64;
-        clock[t] = complete;
+        let slot = clients.next(rng);
+        let (invoke, complete, lin) = (slot.invoke, slot.complete, slot.point);
         let key = rng.below(c.keys.max(1) as u64) as u32;
         let mut value = |rng: &mut Rng| {
             if c.values == 0 {
@@ -95,9 +90,9 @@ fn make_ops(c: &SyntheticConfig, rng: &mut Rng) -> Vec<GenOp> {
             F::Cas => (value(rng), value(rng)),
         };
         let crashed = rng.chance(c.crash_rate);
-        ops.push(GenOp { process: process[t], key, f, a, b, invoke, complete, lin, crashed, ok: false });
+        ops.push(GenOp { process: slot.process, key, f, a, b, invoke, complete, lin, crashed, ok: false });
         if crashed {
-            process[t] += threads as u32;
+            clients.crashed(slot.thread);
         }
     }
     ops

@@ -37,6 +37,7 @@ const SEVERITY: &[&str] = &[
     "cyclic-versions",
     "G0",
     "G1a",
+    "dirty-update",
     "G1b",
     "internal",
     "future-read",
@@ -85,7 +86,7 @@ pub(crate) fn analyze(
             return report(history, txns, options, findings, &prohibited, Vec::new(), stats, &*inference);
         }
     }
-    let g = graph::build(history, edges, Orders { realtime, process });
+    let g = graph::build(history, edges, Orders { realtime, process, skew: options.clock_skew });
     stats.edges = g.csr.edge_count();
     let comps = strongly_connected(&g.csr);
     let groups: Vec<Vec<u32>> = comps
@@ -96,7 +97,7 @@ pub(crate) fn analyze(
     stats.cyclic_components = groups.len();
     stats.largest_component = groups.iter().map(|m| m.partition_point(|&v| v < g.ops)).max().unwrap_or(0);
     let types = searched_types(&prohibited, realtime, process);
-    let limits = Limits { max_steps: options.max_steps, deadline };
+    let limits = Limits { max_steps: options.max_steps, per_component: options.search_time, deadline };
     let results: Vec<_> =
         groups.par_iter().map(|members| search_component(&g.csr, g.ops, members, &types, &limits)).collect();
     stats.search_steps = results.iter().map(|r| r.steps).sum();

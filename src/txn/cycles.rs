@@ -216,7 +216,19 @@ pub(crate) struct ComponentResult {
 /// Limits on one component's search.
 pub(crate) struct Limits {
     pub max_steps: u64,
+    /// Time allowed per component (Elle allows a second).
+    pub per_component: Option<std::time::Duration>,
+    /// When the whole check must end.
     pub deadline: Option<Instant>,
+}
+
+impl Limits {
+    fn describe(&self) -> String {
+        match self.per_component {
+            Some(t) => format!("{} steps or {:.1} s", self.max_steps, t.as_secs_f64()),
+            None => format!("{} steps", self.max_steps),
+        }
+    }
 }
 
 /// Searches one component (`members`: its nodes, sorted, ops before time points; `ops`: the
@@ -230,7 +242,12 @@ pub(crate) fn search_component(
 ) -> ComponentResult {
     let local = graph.induced(members);
     let local_ops = members.partition_point(|&v| v < ops) as u32;
-    let mut search = Search { steps: limits.max_steps, deadline: limits.deadline, out_of_budget: false };
+    let own = limits.per_component.map(|t| Instant::now() + t);
+    let deadline = match (own, limits.deadline) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let mut search = Search { steps: limits.max_steps, deadline, out_of_budget: false };
     let mut best: Vec<Option<Vec<(u32, Label)>>> = vec![None; types.len()];
     let mut result = ComponentResult::default();
     let mut skip: BTreeSet<&'static str> = BTreeSet::new();
@@ -242,11 +259,14 @@ pub(crate) fn search_component(
         search.shortest(&local, local_ops, ty, types, &mut best, i);
         if search.out_of_budget && !exhausted_before {
             result.notes.push(format!(
-                "a component of {local_ops} transactions: the search for {} ran out of budget ({} steps{}); {}",
+                "a component of {local_ops} transactions: the search for {} ran out of budget ({}); {}",
                 ty.name(),
-                limits.max_steps,
-                if limits.deadline.is_some() { " or the time limit" } else { "" },
-                if best[i].is_some() { "the cycle shown may not be the shortest" } else { "later types were not searched" }
+                limits.describe(),
+                if best[i].is_some() {
+                    "the cycle shown may not be the shortest"
+                } else {
+                    "cycles longer than two transactions were not searched for it or later types"
+                }
             ));
         }
         if let Some(c) = &best[i] {

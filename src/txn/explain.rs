@@ -268,6 +268,19 @@ impl Explainer<'_> {
                     v(*elem)
                 )],
             ),
+            Finding::DirtyUpdate { key, failed, committed } => anomaly(
+                vec![failed.0, committed.0],
+                Some(*key),
+                vec![format!(
+                    "dirty update: the reads of {} show {}, appended by {}, right after {}, appended by {}, which \
+                     failed: a committed append was made on top of an aborted one",
+                    self.key(*key),
+                    v(committed.1),
+                    t(committed.0),
+                    v(failed.1),
+                    t(failed.0)
+                )],
+            ),
             Finding::GarbageRead { key, elem, reader } => anomaly(
                 vec![reader.0],
                 Some(*key),

@@ -12,6 +12,9 @@ pub(crate) const KEEP_PER_TYPE: usize = 8;
 pub(crate) enum Finding {
     /// G1a: a committed read saw an element that only a failed transaction appended.
     AbortedRead { key: u32, elem: Elem, writer: u32, reader: (u32, u32) },
+    /// A committed append came right after (crashed appends aside) one by a failed transaction:
+    /// `(op, element)` of each.
+    DirtyUpdate { key: u32, failed: (u32, Elem), committed: (u32, Elem) },
     /// G1b: a committed read ended with an element its writer later appended after.
     IntermediateRead { key: u32, elem: Elem, writer: u32, reader: (u32, u32) },
     /// A read saw an element nobody wrote.
@@ -39,6 +42,7 @@ impl Finding {
         match self {
             Finding::AbortedRead { .. } => "G1a",
             Finding::IntermediateRead { .. } => "G1b",
+            Finding::DirtyUpdate { .. } => "dirty-update",
             Finding::GarbageRead { .. } => "garbage-read",
             Finding::DuplicateElements { .. } => "duplicate-elements",
             Finding::IncompatibleOrder { .. } | Finding::OwnOrder { .. } => "incompatible-order",

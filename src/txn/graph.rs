@@ -10,13 +10,14 @@
 
 use crate::graph::csr::{Csr, Label};
 use crate::history::{History, Outcome};
+use crate::model::EdgeKind;
 
-/// Edge labels: the dependency kinds, as [`crate::model::EdgeKind`] names them.
-pub(crate) const WW: Label = 0;
-pub(crate) const WR: Label = 1;
-pub(crate) const RW: Label = 2;
-pub(crate) const RT: Label = 3;
-pub(crate) const PROCESS: Label = 4;
+/// Edge labels: the dependency kinds, labelled as [`crate::graph::label`] labels them.
+pub(crate) const WW: Label = EdgeKind::Version as Label;
+pub(crate) const WR: Label = EdgeKind::ReadsFrom as Label;
+pub(crate) const RW: Label = EdgeKind::AntiDependency as Label;
+pub(crate) const RT: Label = EdgeKind::RealTime as Label;
+pub(crate) const PROCESS: Label = EdgeKind::Process as Label;
 
 /// Elle's name for a dependency kind.
 pub(crate) fn elle_name(label: Label) -> &'static str {
@@ -45,6 +46,8 @@ pub(crate) struct DepGraph {
 pub(crate) struct Orders {
     pub realtime: bool,
     pub process: bool,
+    /// With real-time order: A precedes B only if A completed more than this before B began.
+    pub skew: i64,
 }
 
 /// Builds the graph from the data edges plus the orders asked for. O((n + e) log n).
@@ -53,7 +56,17 @@ pub(crate) fn build(history: &History, mut edges: Vec<(u32, u32, Label)>, orders
     if orders.process {
         process_edges(history, &mut edges);
     }
-    let points = if orders.realtime { realtime_edges(history, &mut edges) } else { 0 };
+    let points = if orders.realtime {
+        // Crashed transactions hang from their invocation's point but never complete.
+        let interval = |i: usize| {
+            let op = &history.ops[i];
+            let complete = if op.outcome == Outcome::Ok { op.complete_time } else { i64::MAX };
+            may_commit(op.outcome).then_some((op.invoke_time, complete))
+        };
+        crate::graph::realtime_edges(history.ops.len(), interval, orders.skew, &mut edges)
+    } else {
+        0
+    };
     let csr = Csr::from_edges((n + points) as usize, &edges);
     DepGraph { csr, ops: n }
 }
@@ -73,28 +86,4 @@ fn process_edges(history: &History, edges: &mut Vec<(u32, u32, Label)>) {
             }
         }
     }
-}
-
-/// Real-time order through time points; returns the number of points added.
-fn realtime_edges(history: &History, edges: &mut Vec<(u32, u32, Label)>) -> u32 {
-    let n = history.ops.len() as u32;
-    let nodes = || history.ops.iter().enumerate().filter(|(_, op)| may_commit(op.outcome));
-    let mut times: Vec<i64> = nodes().map(|(_, op)| op.invoke_time).collect();
-    times.sort_unstable();
-    times.dedup();
-    let point = |j: usize| n + j as u32;
-    for j in 1..times.len() {
-        edges.push((point(j - 1), point(j), RT));
-    }
-    for (i, op) in nodes() {
-        let at = times.partition_point(|&t| t < op.invoke_time);
-        edges.push((point(at), i as u32, RT));
-        if op.outcome == Outcome::Ok {
-            let after = times.partition_point(|&t| t <= op.complete_time);
-            if after < times.len() {
-                edges.push((i as u32, point(after), RT));
-            }
-        }
-    }
-    times.len() as u32
 }

@@ -212,6 +212,8 @@ impl<'a> ListAppend<'a> {
                 findings.push(Finding::DuplicateElements { key: k as u32, elem: dup, reader: first_reader });
                 continue;
             }
+            // The last aborted append seen, until a committed one follows it (a dirty update).
+            let mut aborted: Option<(u32, Elem)> = None;
             for (j, &e) in list.iter().enumerate() {
                 let w = writers.get(&((k as u64) << 32 | u64::from(e))).copied().unwrap_or(NONE);
                 let op = if w == NONE { NONE } else { self.op_of_mop(w) };
@@ -227,13 +229,18 @@ impl<'a> ListAppend<'a> {
                     continue;
                 }
                 self.position[w as usize] = j as u32;
-                if self.outcome[op as usize] == Outcome::Fail {
-                    findings.push(Finding::AbortedRead {
-                        key: k as u32,
-                        elem: e,
-                        writer: op,
-                        reader: (reader, longest[k]),
-                    });
+                match self.outcome[op as usize] {
+                    Outcome::Fail => {
+                        let reader = (reader, longest[k]);
+                        findings.push(Finding::AbortedRead { key: k as u32, elem: e, writer: op, reader });
+                        aborted = aborted.or(Some((op, e)));
+                    }
+                    Outcome::Ok => {
+                        if let Some(failed) = aborted.take() {
+                            findings.push(Finding::DirtyUpdate { key: k as u32, failed, committed: (op, e) });
+                        }
+                    }
+                    Outcome::Info | Outcome::Open => {}
                 }
             }
         }

@@ -322,6 +322,10 @@ fn decode_op(history: &History, op: &Op, workload: Workload, b: &mut TxnsBuilder
         return Err(format!("a {} history holds :txn ops, but this op's :f is :{f}", workload.name()));
     }
     let value = txn_value(history, op);
+    // Some clients record a crashed or failed transaction's value as nil: no micro-ops.
+    if value.is_nil() {
+        return Ok(());
+    }
     let Some(mops) = value.as_seq() else {
         return Err(format!(
             "a transaction's value is a vector of micro-ops such as {}, got {value}",

@@ -18,8 +18,7 @@
 use super::Workload;
 use super::ops::{Elem, Mop, MopKind, NIL, OTHER, Shape, Txns, TxnsBuilder, decode_mop};
 use crate::history::{
-    Event, EventKind, Format, History, HistoryBuilder, Problem, Process, ReadError, ReadOptions, Value, edn,
-    json,
+    Event, EventKind, Format, History, HistoryBuilder, Process, ReadError, ReadOptions, Value, edn, json,
 };
 use rayon::prelude::*;
 
@@ -28,8 +27,8 @@ const MIN_PIECE: usize = 4 << 20;
 
 /// Why a piece could not be read the fast way.
 enum Trouble {
-    /// A syntax error, or a cut inside an event: read again in one piece.
-    Problem(Problem),
+    /// A syntax error, or a cut inside an event: read again in one piece, or the general way.
+    Malformed,
     /// Not a transactional history of Elle's micro-ops: read it the general way.
     NotTxns,
 }
@@ -105,8 +104,9 @@ struct Piece {
 }
 
 /// Reads `input` as a history of Elle's transactions. `Ok(None)` when it is not one — some
-/// client op is not a `:txn` of `:append`/`:r`/`:w` micro-ops, or they do not fit `workload`
-/// — so the caller reads it the general way (which also reports what is wrong with it).
+/// client op is not a `:txn` of `:append`/`:r`/`:w` micro-ops, or they do not fit `workload`,
+/// or the text is not well-formed — so the caller reads it the general way (which also reports
+/// what is wrong with it). A pairing problem is reported here, as the general reader would.
 pub fn read_bytes(
     source: &str,
     input: &[u8],
@@ -124,8 +124,9 @@ pub fn read_bytes(
         Err(Trouble::NotTxns) => return Ok(None),
         _ => match read_pieces(input, format, &[start, end]) {
             Ok(p) => p,
-            Err(Trouble::NotTxns) => return Ok(None),
-            Err(Trouble::Problem(p)) => return Err(ReadError::locate(source, input, p)),
+            // The general reader pairs as it parses, so it may meet a pairing problem before a
+            // syntax error further on: let it read the file and say which comes first.
+            Err(_) => return Ok(None),
         },
     };
     let mut seen = Seen::default();
@@ -204,7 +205,7 @@ fn read_piece(input: &[u8], format: Format, start: usize, end: usize) -> Result<
             piece.builder.txns.elems[0].truncate(marks.1);
             let (event, next, next_line) =
                 if json { json::event_at(input, at, line) } else { edn::event_at(input, at, line) }
-                    .map_err(Trouble::Problem)?;
+                    .map_err(|_| Trouble::Malformed)?;
             s.pos = next;
             s.line = next_line;
             let scanned = general(event, &mut piece)?;
@@ -390,8 +391,14 @@ impl<'a> Scanner<'a> {
         (self.peek()? == b).then(|| self.pos += 1)
     }
 
+    /// Whether a token ends at the cursor. EDN's delimiters are the general reader's: a `;`
+    /// there starts a comment, a `"` a string.
     fn delimited(&self) -> bool {
-        self.peek().is_none_or(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b',' | b'}' | b']' | b')'))
+        self.peek().is_none_or(|b| match b {
+            b' ' | b'\t' | b'\r' | b'\n' | b',' | b'}' | b']' => true,
+            b')' | b'(' | b'[' | b'{' | b'"' | b';' => !self.json,
+            _ => false,
+        })
     }
 
     /// A non-negative decimal integer, ending at a delimiter.
@@ -425,10 +432,12 @@ impl<'a> Scanner<'a> {
         } else {
             self.eat(b':')?;
             let start = self.pos;
-            while !self.delimited() {
+            // Plain names only (`::auto`, odd bytes and the like are the general reader's).
+            let plain = |b: u8| b.is_ascii_alphanumeric() || b"-_.*+!?<>=/".contains(&b);
+            while self.peek().is_some_and(plain) {
                 self.pos += 1;
             }
-            (self.pos > start).then(|| &self.input[start..self.pos])
+            (self.pos > start && self.delimited()).then(|| &self.input[start..self.pos])
         }
     }
 
@@ -447,6 +456,15 @@ impl<'a> Scanner<'a> {
     /// An op map of the usual shape (the cursor on its `{`); `None`, with the cursor anywhere,
     /// for anything else.
     fn event(&mut self, b: &mut TxnsBuilder, seen: &mut Seen) -> Option<Scanned> {
+        // Jepsen writes ops as records: #jepsen.history.Op{...}.
+        // (`#_` is a discard, not a tag.)
+        let tag = self.input.get(self.pos + 1).is_some_and(u8::is_ascii_alphabetic);
+        if !self.json && self.peek() == Some(b'#') && tag {
+            self.pos += 1;
+            while self.peek().is_some_and(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c)) {
+                self.pos += 1;
+            }
+        }
         self.eat(b'{')?;
         let mut ev = Scanned {
             kind: EventKind::Invoke,
@@ -459,7 +477,8 @@ impl<'a> Scanner<'a> {
             mops: (0, 0),
             general: None,
         };
-        let (mut kind, mut f) = (false, false);
+        // `:f` may be left out (Elle's histories do) when the value is micro-ops.
+        let (mut kind, mut f) = (false, None);
         let first = b.txns.mops.len() as u32;
         loop {
             self.blank();
@@ -480,7 +499,7 @@ impl<'a> Scanner<'a> {
                     ev.kind = EventKind::from_bytes(self.name()?)?;
                     kind = true;
                 }
-                b"f" => f = self.name()? == b"txn",
+                b"f" => f = Some(self.name()? == b"txn"),
                 b"value" => self.mops(b, seen)?,
                 _ => return None,
             }
@@ -490,7 +509,8 @@ impl<'a> Scanner<'a> {
             }
         }
         ev.mops = (first, b.txns.mops.len() as u32 - first);
-        (kind && f && ev.process != u32::MAX).then_some(ev)
+        let txn = f.unwrap_or(ev.mops.1 > 0);
+        (kind && txn && ev.process != u32::MAX).then_some(ev)
     }
 
     /// A transaction's micro-ops: `nil`, or a vector of `[f k v]`.
@@ -661,6 +681,8 @@ mod tests {
     #[test]
     fn unusual_events_go_through_the_general_parser() {
         let text = ";; a comment\n\
+            #jepsen.history.Op{:index 9, :time 1, :type :invoke, :process 5, :f :txn, :value [[:r 3 nil]]}\n\
+            #jepsen.history.Op{:index 10, :time 2, :type :ok, :process 5, :f :txn, :value [[:r 3 []]]}\n\
             {:index 0, :time 5, :type :info, :process :nemesis, :f :start, :value [:isolated {\"n1\" #{\"n2\"}}]}\n\
             {:index 1, :time 6, :type :invoke, :process 0, :f :txn, :value [[:append :x 1] [:r \"y\" nil]]}\n\
             {:index 2, :time 7, :type :ok, :process 0, :f :txn, :value [[:append :x 1] [:r \"y\" [-1 :a]]], :node \"n1\"}\n\
@@ -671,6 +693,33 @@ mod tests {
         let json = "[{\"index\":0,\"type\":\"invoke\",\"process\":0,\"f\":\"txn\",\"value\":[[\"append\",\"x\",1]]},\n\
                     {\"index\":1,\"type\":\"ok\",\"process\":0,\"f\":\"txn\",\"value\":[[\"append\",\"x\",1]]}]\n";
         agree(json, Format::Json, 1);
+        // elle-cli's histories leave :f out.
+        let json = "[{\"index\":0,\"type\":\"invoke\",\"process\":0,\"value\":[[\"append\",\"x\",1]]},\n\
+                    {\"index\":1,\"type\":\"ok\",\"process\":0,\"value\":[[\"append\",\"x\",1]]}]\n";
+        agree(json, Format::Json, 1);
+    }
+
+    #[test]
+    fn regressions_from_fuzzing() {
+        // `#_` discards an event; it is not a tagged record.
+        let text = "{:type :invoke, :process 3, :f :txn, :value [[:append :x 9]]}\n\
+                    #_{:type :invoke, :process 3, :f :txn, :value [[:append :x 9]]}\n\
+                    {:type :fail, :process 3, :f :txn, :value [[:append :x 9]]}\n";
+        assert!(
+            read_bytes("t", text.as_bytes(), Format::Edn, &ReadOptions::default(), None).unwrap().is_none()
+        );
+        // A nil value is a transaction without micro-ops, for both readers.
+        let text = "{:type :invoke, :process 0, :f :txn, :value nil}\n{:type :fail, :process 0, :f :txn, :value nil}\n\
+                    {:type :invoke, :process 1, :f :txn, :value [[:r :x nil]]}\n{:type :ok, :process 1, :f :txn, :value [[:r :x []]]}\n";
+        agree(text, Format::Edn, 1);
+        // Auto-resolved keywords are the general reader's to read, and read the same.
+        let text = "{:type :invoke, :process 0, :f :txn, :value [[:r ::y nil]]}\n";
+        agree(text, Format::Edn, 1);
+        // A keyword ends where a comment begins.
+        let text = "{:type :invoke, :process 0, :f :txn, :value [[:r :x; nil]]}\n";
+        assert!(
+            read_bytes("t", text.as_bytes(), Format::Edn, &ReadOptions::default(), None).unwrap().is_none()
+        );
     }
 
     #[test]
@@ -694,10 +743,20 @@ mod tests {
 
     #[test]
     fn errors_are_the_general_readers() {
-        let text = "{:type :invoke, :process 0, :f :txn, :value [[:append :x 1]]}\n{:type :ok, :process 0, :f :txn, :value [[:append :x 1]]\n";
-        let fast = read_bytes("t", text.as_bytes(), Format::Edn, &ReadOptions::default(), None).unwrap_err();
-        let general = crate::history::read_bytes("t", text.as_bytes(), Format::Edn, &ReadOptions::default())
-            .unwrap_err();
-        assert_eq!(fast.to_string(), general.to_string());
+        let read = |text: &str| read_bytes("t", text.as_bytes(), Format::Edn, &ReadOptions::default(), None);
+        // A syntax error: the general reader reads it (and reports it).
+        let text = "{:type :invoke, :process 0, :f :txn, :value [[:append :x 1]]}\n{:type :ok, :process 0, :f :txn\n";
+        assert!(read(text).unwrap().is_none());
+        // A pairing problem before a syntax error (found by fuzzing): that too, so that the
+        // problem reported is the first one either way.
+        assert!(
+            read("{:type :ok, :process 0, :f :txn, :value nil}\n{:type :invoke, :process 1, :f }\n")
+                .unwrap()
+                .is_none()
+        );
+        // A pairing problem alone is reported as the general reader reports it.
+        let text = "{:type :ok, :process 0, :f :txn, :value [[:append :x 1]]}\n";
+        let general = crate::history::read_bytes("t", text.as_bytes(), Format::Edn, &ReadOptions::default());
+        assert_eq!(read(text).unwrap_err().to_string(), general.unwrap_err().to_string());
     }
 }
