@@ -126,8 +126,26 @@ fn dot_files_are_written_for_cycles() {
     let e = Expected { consistency: "serializable".into(), ..e };
     let out = run(&e, &["--dot", tmp.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    let dot = std::fs::read_to_string(tmp.path().join("G2-item-1.dot")).unwrap();
+    let dot = std::fs::read_to_string(tmp.path().join("g2-item-write-skew-G2-item-1.dot")).unwrap();
     assert!(dot.starts_with("digraph") && dot.contains("T1 -> T2") && dot.contains("rw"), "{dot}");
+}
+
+#[test]
+fn dot_files_of_several_histories_do_not_overwrite_each_other() {
+    let tmp = tempfile::tempdir().unwrap();
+    let files = ["g2-item-write-skew.edn", "g-single-read-skew.edn"];
+    let out = Command::new(common::labrys_bin())
+        .args(["check", "--consistency", "serializable", "--dot", tmp.path().to_str().unwrap()])
+        .args(files.iter().map(|f| dir().join(f)))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    for (file, kind) in files.iter().zip(["G2-item", "G-single"]) {
+        let stem = file.trim_end_matches(".edn");
+        let path = tmp.path().join(format!("{stem}-{kind}-1.dot"));
+        let dot = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(dot.starts_with("digraph"), "{dot}");
+    }
 }
 
 #[test]

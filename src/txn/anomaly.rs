@@ -183,7 +183,7 @@ fn report(
         stats,
     };
     if let Some(dir) = &options.dot_dir {
-        super::write_dot(&mut report, dir);
+        super::write_dot(&mut report, &history.source, dir);
     }
     report
 }

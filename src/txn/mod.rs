@@ -280,9 +280,11 @@ pub fn check_decoded(history: &History, txns: &Txns, options: &TxnOptions) -> Tx
     report
 }
 
-/// Writes each cycle anomaly's DOT text to `dir` as `<type>-<n>.dot`, noting in the report
-/// what was written or why it could not be.
-pub fn write_dot(report: &mut TxnReport, dir: &std::path::Path) {
+/// Writes each cycle anomaly's DOT text to `dir` as `<stem>-<type>-<n>.dot`, where `<stem>` is
+/// the history file's name without its extension (so that several histories checked into one
+/// directory do not overwrite each other), noting in the report what was written or why it
+/// could not be.
+pub fn write_dot(report: &mut TxnReport, source: &str, dir: &std::path::Path) {
     if let Err(e) = std::fs::create_dir_all(dir) {
         report.notes.push(format!("could not create {}: {e}", dir.display()));
         return;
@@ -293,13 +295,20 @@ pub fn write_dot(report: &mut TxnReport, dir: &std::path::Path) {
         let Some(dot) = &a.dot else { continue };
         let n = seen.entry(a.kind.clone()).or_insert(0);
         *n += 1;
-        let path = dir.join(format!("{}-{}.dot", a.kind, n));
+        let path = dir.join(format!("{}-{}-{}.dot", dot_stem(source), a.kind, n));
         match std::fs::write(&path, dot) {
             Ok(()) => written += 1,
             Err(e) => report.notes.push(format!("could not write {}: {e}", path.display())),
         }
     }
     report.notes.push(format!("wrote {written} cycle(s) as Graphviz DOT to {}", dir.display()));
+}
+
+/// A history's file name without directories or extensions (`-` for standard input).
+fn dot_stem(source: &str) -> String {
+    let name = std::path::Path::new(source).file_name().map_or("-".into(), |n| n.to_string_lossy());
+    let stem = name.split('.').next().unwrap_or_default();
+    if stem.is_empty() { "history".to_string() } else { stem.to_string() }
 }
 
 #[cfg(test)]
