@@ -8,9 +8,11 @@
 //! is a pattern over values and real-time order that makes the key non-linearizable by itself,
 //! so a class is never claimed where the pattern is not there.
 
+mod duplicate;
 mod faults;
 mod shrink;
 
+pub use duplicate::{MAX_OPS as DUPLICATE_MAX_OPS, Precedence, classify_duplicate};
 pub use faults::{FaultWindow, fault_windows, faults_during};
 pub use shrink::{shrink, sub_part};
 
@@ -22,7 +24,7 @@ use serde::Serialize;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Classified {
     /// `stale-read`, `lost-write`, `garbage-read`, `read-of-failed-write`, `future-read`,
-    /// `own-write-not-read`, `non-monotonic-read`.
+    /// `own-write-not-read`, `non-monotonic-read`, `duplicate-effect`.
     pub kind: &'static str,
     /// The ops (entry indices into the part, or into its failed ops for a failed write:
     /// see [`Classified::failed_op`]).

@@ -337,11 +337,13 @@ fn explain_invalid<M: Model>(
 ) {
     let cite_entry = |e: &Entry<M::Op>| OpRef::new(history, e.op_index, model.describe_op(&e.op));
     let init = model.init();
-    // The classes are real-time patterns: they say nothing about sequential consistency.
+    // The register classes are real-time patterns: they say nothing about sequential
+    // consistency. Duplicate effects are counted under either order.
     let classified = match order {
         Order::RealTime { skew } => crate::explain::classify(model, part, skew, &|f| model.holds(&init, f)),
         Order::Process => None,
-    };
+    }
+    .or_else(|| duplicate_effect(model, part, &init, order));
     if let Some(c) = classified {
         let ops: Vec<OpRef> = c.ops.iter().map(|&i| cite_entry(&part.entries[i as usize])).collect();
         let mut text = c.template.clone();
@@ -365,6 +367,32 @@ fn explain_invalid<M: Model>(
     let windows = crate::explain::fault_windows(history);
     result.faults = crate::explain::faults_during(&windows, history.clock, from, to);
     result.witness = Some(witness.iter().map(|&i| cite_entry(&part.entries[i as usize])).collect());
+}
+
+/// A duplicate effect on `part` ([`crate::explain::classify_duplicate`]), under `order`: real
+/// time (an op certainly precedes another that began after it completed, allowing for skew; may
+/// precede one that had not completed when it began), or process order (an op certainly
+/// precedes its process's later ops, and may precede any op but those).
+fn duplicate_effect<M: Model>(
+    model: &M,
+    part: &Part<M::Op>,
+    init: &M::State,
+    order: Order,
+) -> Option<crate::explain::Classified> {
+    use crate::explain::{Precedence, classify_duplicate};
+    match order {
+        Order::RealTime { skew } => {
+            let certainly = |a: &Entry<M::Op>, b: &Entry<M::Op>| a.complete.saturating_add(skew) < b.invoke;
+            let maybe = |a: &Entry<M::Op>, b: &Entry<M::Op>| a.invoke < b.complete.saturating_add(skew);
+            classify_duplicate(model, part, init, &Precedence { certainly: &certainly, maybe: &maybe })
+        }
+        Order::Process => {
+            let later = |a: &Entry<M::Op>, b: &Entry<M::Op>| a.process == b.process && a.invoke > b.invoke;
+            let certainly = |a: &Entry<M::Op>, b: &Entry<M::Op>| later(b, a) && a.complete != i64::MAX;
+            let maybe = |a: &Entry<M::Op>, b: &Entry<M::Op>| !later(a, b);
+            classify_duplicate(model, part, init, &Precedence { certainly: &certainly, maybe: &maybe })
+        }
+    }
 }
 
 /// The smallest still-invalid set of ops found, starting from what decided the key: the ops

@@ -1,6 +1,6 @@
 //! A counter: `add`/`increment` by an integer, and `read`.
 
-use super::{DecodeError, Model, OpView, unknown_f};
+use super::{DecodeError, Model, OpView, OverCount, unknown_f};
 use crate::history::Value;
 
 /// An op on a counter.
@@ -70,6 +70,38 @@ impl Model for Counter {
 
     fn is_read_only(&self, op: &CounterOp) -> bool {
         matches!(op, CounterOp::Read(_))
+    }
+
+    /// A read above `init` plus every positive add that could precede it. Only claimed when no
+    /// sum of the amounts involved can wrap around, since [`Counter::step`] wraps.
+    fn over_count(
+        &self,
+        init: &i64,
+        observer: &CounterOp,
+        before: &[&CounterOp],
+        maybe: &[&CounterOp],
+    ) -> Option<OverCount> {
+        let CounterOp::Read(Some(seen)) = *observer else { return None };
+        let mut magnitude = init.checked_abs()?;
+        let mut most = 0i64;
+        let mut counted = Vec::new();
+        for (i, op) in before.iter().chain(maybe).enumerate() {
+            if let CounterOp::Add(n) = **op {
+                magnitude = magnitude.checked_add(n.checked_abs()?)?;
+                if n > 0 {
+                    most += n;
+                    counted.push(i);
+                }
+            }
+        }
+        (seen > init + most).then(|| OverCount {
+            observed: format!("returned {seen}"),
+            possible: format!(
+                "the counter started at {init} and the adds that could have taken effect before it total at most {most}"
+            ),
+            counted,
+            consumed: Vec::new(),
+        })
     }
 
     fn describe_op(&self, op: &CounterOp) -> String {

@@ -139,6 +139,24 @@ pub struct Implied {
     pub conflicts: Vec<Conflict>,
 }
 
+/// An observation that shows more effects than the ops that could precede it can have had,
+/// each applied at most once (see [`Model::over_count`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OverCount {
+    /// What the observing op saw, in words ("read 5", "dequeued 3 for the 2nd time").
+    pub observed: String,
+    /// What the other ops could have produced at most, in words ("the adds that could
+    /// precede it total at most 3", "3 was enqueued once").
+    pub possible: String,
+    /// The ops that could supply effects (the adds, the enqueues), as indices into `before`
+    /// followed by `maybe` (the lists [`Model::over_count`] was given), for the explanation to
+    /// cite.
+    pub counted: Vec<usize>,
+    /// The ops that used effects up before the observer (earlier dequeues of the same
+    /// element), indexed the same way.
+    pub consumed: Vec<usize>,
+}
+
 /// A sequential specification of one object.
 ///
 /// Contract: `step` is a pure function of `(state, op)`; equal states (by `Eq`) must behave
@@ -211,6 +229,23 @@ pub trait Model: Send + Sync {
     /// nothing and is dropped before the search.
     fn is_read_only(&self, _op: &Self::Op) -> bool {
         false
+    }
+
+    /// Duplicate effects, for models whose effects can be counted (a counter's adds, a
+    /// queue's enqueues): whether `observer`'s result needs more effects than `before` (ops
+    /// that certainly took effect before it) and `maybe` (ops that may have) could have had,
+    /// each applied at most once, starting from `init`. Must be sound: `Some` only when no
+    /// subset of `maybe`, with all of `before`, applied once each in any order before
+    /// `observer`, gives its result — so the history shows an effect applied twice (or one
+    /// nobody asked for). Default: `None` (nothing counted).
+    fn over_count(
+        &self,
+        _init: &Self::State,
+        _observer: &Self::Op,
+        _before: &[&Self::Op],
+        _maybe: &[&Self::Op],
+    ) -> Option<OverCount> {
+        None
     }
 
     /// The op in words, for reports ("write 3", "cas 2→4").

@@ -2,7 +2,7 @@
 //!
 //! Both queues share everything but the rule for which element may leave, [`Order`].
 
-use super::{DecodeError, Model, OpView, show, unknown_f};
+use super::{DecodeError, Model, OpView, OverCount, show, unknown_f};
 use crate::history::Value;
 
 /// What a dequeue returned.
@@ -176,6 +176,15 @@ macro_rules! queue_model {
             fn step_all(&self, state: &Vec<Value>, op: &QueueOp, out: &mut Vec<Vec<Value>>) {
                 step_all($order, state, op, out)
             }
+            fn over_count(
+                &self,
+                init: &Vec<Value>,
+                observer: &QueueOp,
+                before: &[&QueueOp],
+                maybe: &[&QueueOp],
+            ) -> Option<OverCount> {
+                over_count(init, observer, before, maybe)
+            }
             fn describe_op(&self, op: &QueueOp) -> String {
                 describe_op(op)
             }
@@ -187,6 +196,54 @@ macro_rules! queue_model {
             }
         }
     };
+}
+
+/// An element dequeued more often than it can have been enqueued: the dequeues of it that
+/// certainly came first, plus `observer`, against every enqueue of it that may have (and the
+/// copies in `init`). Dequeues that only may have come first are not counted: they could as
+/// well come after, fed by enqueues that began after `observer` ended.
+fn over_count(
+    init: &[Value],
+    observer: &QueueOp,
+    before: &[&QueueOp],
+    maybe: &[&QueueOp],
+) -> Option<OverCount> {
+    let QueueOp::Dequeue(Dequeued::Value(x)) = observer else { return None };
+    let is_dequeue = |op: &QueueOp| matches!(op, QueueOp::Dequeue(Dequeued::Value(y)) if y == x);
+    let is_enqueue = |op: &QueueOp| matches!(op, QueueOp::Enqueue(y) if y == x);
+    let consumed: Vec<usize> = (0..before.len()).filter(|&i| is_dequeue(before[i])).collect();
+    let counted: Vec<usize> =
+        before.iter().chain(maybe).enumerate().filter(|(_, op)| is_enqueue(op)).map(|(i, _)| i).collect();
+    let supplied = init.iter().filter(|y| *y == x).count() + counted.len();
+    let taken = 1 + consumed.len();
+    (taken > supplied).then(|| OverCount {
+        observed: format!("removed {x} for the {} time", ordinal(taken)),
+        possible: format!("{x} was enqueued {}", times(supplied)),
+        counted,
+        consumed,
+    })
+}
+
+/// "1st", "2nd", "3rd", "4th"…
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (1, 11) | (2, 12) | (3, 13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+/// "never", "once", "twice", "3 times"…
+fn times(n: usize) -> String {
+    match n {
+        0 => "never".to_string(),
+        1 => "only once".to_string(),
+        2 => "only twice".to_string(),
+        n => format!("only {n} times"),
+    }
 }
 
 queue_model!(
