@@ -123,7 +123,7 @@ impl Counterexample {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ClassInfo {
     /// `stale-read`, `lost-write`, `garbage-read`, `read-of-failed-write`, `future-read`,
-    /// `own-write-not-read`, `non-monotonic-read`.
+    /// `own-write-not-read`, `non-monotonic-read`, `duplicate-effect`.
     pub kind: String,
     /// The ops that show it.
     pub ops: Vec<OpRef>,
@@ -149,6 +149,9 @@ pub struct ConflictWitness {
     pub ops: Vec<OpRef>,
     /// Why, in words.
     pub reason: String,
+    /// The class of violation, when the model named one.
+    #[serde(skip)]
+    pub kind: Option<&'static str>,
 }
 
 /// The verdict for one key.
@@ -358,6 +361,18 @@ fn explain_invalid<M: Model>(
             text = text.replace("{failed}", &format!("{} at index {}", failed.text, failed.index));
         }
         result.class = Some(ClassInfo { kind: c.kind.to_string(), ops, explanation: text });
+    } else if let Some(c) = result.conflict.as_ref().filter(|c| c.kind.is_some()) {
+        // What the model saw in the values already names it.
+        let cited: Vec<String> = c
+            .ops
+            .iter()
+            .map(|op| format!("{} (index {}, process {})", op.text, op.index, op.process))
+            .collect();
+        result.class = Some(ClassInfo {
+            kind: c.kind.unwrap_or_default().to_string(),
+            ops: c.ops.clone(),
+            explanation: format!("{}: {}", cited.join(" and "), c.reason),
+        });
     }
     let witness = shrunk_witness(model, part, order, result);
     let (from, to) = witness.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &i| {
@@ -480,8 +495,11 @@ pub fn check_part<M: Model>(
     };
     match finding {
         Finding::Conflict(c) => {
-            result.conflict =
-                Some(ConflictWitness { ops: c.ops.iter().map(|&e| cite(e)).collect(), reason: c.reason });
+            result.conflict = Some(ConflictWitness {
+                ops: c.ops.iter().map(|&e| cite(e)).collect(),
+                reason: c.reason,
+                kind: c.kind,
+            });
         }
         Finding::Cycle(cycle) => result.cycle = Some(cycle_steps(&cycle, &cite)),
         Finding::Search(found, stats) => {

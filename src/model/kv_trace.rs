@@ -93,6 +93,7 @@ fn trace_key(k: &KeyOps<'_>, init_value: &str, out: &mut Implied) {
                 reason: format!(
                     "no sequence of puts and appends to this key produces {value:?}: nobody wrote it"
                 ),
+                kind: Some("garbage-read"),
             });
             continue;
         }
@@ -107,6 +108,7 @@ fn trace_key(k: &KeyOps<'_>, init_value: &str, out: &mut Implied) {
                 reason: format!(
                     "the value {value:?} contains the same append twice, but it was applied once"
                 ),
+                kind: Some("duplicate-effect"),
             });
             continue;
         }
@@ -122,6 +124,7 @@ fn trace_key(k: &KeyOps<'_>, init_value: &str, out: &mut Implied) {
                         reason: "these gets saw different writes follow the same write: no single order of \
                                  writes explains both"
                             .to_string(),
+                        kind: None,
                     });
                 }
                 _ => {

@@ -128,6 +128,9 @@ pub struct Conflict {
     pub ops: Vec<u32>,
     /// Why, in words.
     pub reason: String,
+    /// The class of violation it shows, when it is one the explainer names
+    /// (`duplicate-effect`, `garbage-read`).
+    pub kind: Option<&'static str>,
 }
 
 /// What a model can infer about the order of a part's ops without searching.

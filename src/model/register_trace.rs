@@ -57,8 +57,11 @@ pub(super) fn implied(ops: &[RegisterOp], completed: usize, init: &Value) -> Imp
         if u.writers.is_empty() && !is_init {
             let completed_observer = u.readers.iter().chain(&u.completed_cas_from).copied().min();
             if let Some(op) = completed_observer {
-                out.conflicts
-                    .push(Conflict { ops: vec![op], reason: format!("it saw {v}, but no op wrote {v}") });
+                out.conflicts.push(Conflict {
+                    ops: vec![op],
+                    reason: format!("it saw {v}, but no op wrote {v}"),
+                    kind: Some("garbage-read"),
+                });
             }
             continue;
         }
@@ -89,6 +92,7 @@ pub(super) fn implied(ops: &[RegisterOp], completed: usize, init: &Value) -> Imp
                 reason: format!(
                     "both succeeded in moving the register away from {v}, but {v} was written only once"
                 ),
+                kind: None,
             }),
         }
     }
