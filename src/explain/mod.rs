@@ -116,9 +116,14 @@ pub fn classify<M: Model>(
 /// (non-monotonic-read), a write no read ever saw while several later reads saw older values
 /// (lost-write), or else a stale read.
 fn classify_stale<O>(e: &[Entry<O>], r: &Roles, precedes: &dyn Fn(u32, u32) -> bool) -> Option<Classified> {
-    let replaced = |old: Fact, w: u32| r.writers_of(old).all(|o| precedes(o, w));
+    // `old` was gone by the time `read` ran: `w` (writing something else) took effect before
+    // `read`, and every writer of `old` either took effect before `w` or began only after
+    // `read` had completed. So no write of `old` can fall between `w` and `read` (a crashed
+    // write of `old` still pending is allowed for, if it began too late to matter).
+    let replaced =
+        |old: Fact, w: u32, read: u32| r.writers_of(old).all(|o| precedes(o, w) || precedes(read, o));
     for &(read, f) in &r.reads {
-        let newer = r.writes.iter().find(|&&(w, g)| g != f && precedes(w, read) && replaced(f, w));
+        let newer = r.writes.iter().find(|&&(w, g)| g != f && precedes(w, read) && replaced(f, w, read));
         let Some(&(newer, g)) = newer else { continue };
         let process = e[read as usize].process;
         if e[newer as usize].process == process {
@@ -133,7 +138,7 @@ fn classify_stale<O>(e: &[Entry<O>], r: &Roles, precedes: &dyn Fn(u32, u32) -> b
                 && e[r2 as usize].process == process
                 && precedes(r2, read)
                 && r.writers_of(h).next().is_some()
-                && r.writers_of(h).all(|w| replaced(f, w))
+                && r.writers_of(h).all(|w| replaced(f, w, read))
         });
         if let Some(&(earlier, _)) = earlier {
             return Some(class(
@@ -144,8 +149,11 @@ fn classify_stale<O>(e: &[Entry<O>], r: &Roles, precedes: &dyn Fn(u32, u32) -> b
         }
         // A write nobody ever saw, while two or more later reads saw what it replaced: lost,
         // not merely read late.
-        let later_stale =
-            r.reads.iter().filter(|&&(r2, h)| h != g && precedes(newer, r2) && replaced(h, newer)).count();
+        let later_stale = r
+            .reads
+            .iter()
+            .filter(|&&(r2, h)| h != g && precedes(newer, r2) && replaced(h, newer, r2))
+            .count();
         if !r.is_read(g) && later_stale >= 2 {
             return Some(class(
                 "lost-write",
@@ -158,6 +166,37 @@ fn classify_stale<O>(e: &[Entry<O>], r: &Roles, precedes: &dyn Fn(u32, u32) -> b
             vec![read, newer],
             "{0} returned a stale value: {1} had already replaced it, and completed before the read began",
         ));
+    }
+    classify_seen_newer(e, r, &replaced, precedes)
+}
+
+/// A read of `f` after another read, completed before it began, had seen a value `g` that
+/// replaced `f`: every writer of `f` took effect before that earlier read (so before the write
+/// it saw), or began after the later read completed. The later read is stale, whoever wrote
+/// what the earlier one saw.
+fn classify_seen_newer<O>(
+    e: &[Entry<O>],
+    r: &Roles,
+    replaced_before: &dyn Fn(Fact, u32, u32) -> bool,
+    precedes: &dyn Fn(u32, u32) -> bool,
+) -> Option<Classified> {
+    for &(read, f) in &r.reads {
+        let seen =
+            r.reads.iter().find(|&&(r2, g)| g != f && precedes(r2, read) && replaced_before(f, r2, read));
+        let Some(&(earlier, _)) = seen else { continue };
+        return Some(if e[earlier as usize].process == e[read as usize].process {
+            class(
+                "non-monotonic-read",
+                vec![earlier, read],
+                "one process read a value ({0}) and then an older one ({1}): its reads went back in time",
+            )
+        } else {
+            class(
+                "stale-read",
+                vec![read, earlier],
+                "{0} returned a stale value: {1}, which completed before it began, had already seen a newer one",
+            )
+        });
     }
     None
 }

@@ -431,11 +431,14 @@ fn shrunk_witness<M: Model>(model: &M, part: &Part<M::Op>, order: Order, result:
         .collect();
     let probe_limits = Limits { max_steps: 20_000, deadline: None, memory: None, cancel: None };
     let blocked_op = part.entries[blocked as usize].op_index;
+    let init = model.init();
     let mut still_invalid = |sub: &Part<M::Op>| {
         // Keep the op the search could not place: the witness is about it. Outright conflicts
-        // do not count: dropping the write a read saw makes that read "garbage", which is
+        // do not count, nor do subsets where some op needs a value none of them wrote:
+        // dropping the write a read (or a crashed cas) saw makes it "garbage", which is
         // invalid but says nothing about what really went wrong.
         sub.entries.iter().any(|e| e.op_index == blocked_op)
+            && every_need_is_written(model, sub, &init, order)
             && matches!(
                 decide(model, sub, order, &probe_limits),
                 Finding::Cycle(_) | Finding::Search(SearchResult::NotLinearizable(_), _)
@@ -449,6 +452,35 @@ fn shrunk_witness<M: Model>(model: &M, part: &Part<M::Op>, order: Order, result:
     );
     kept.sort_unstable();
     kept
+}
+
+/// Whether every value an op of `part` needs is the initial one or left by some op of it that
+/// could precede it (in real time: began before it completed) and could itself take effect:
+/// what it needs can be reached from the initial state through the ops' own needs and leaves
+/// (a cas 3→2 and a cas 2→3 alone do not make a 3).
+fn every_need_is_written<M: Model>(model: &M, part: &Part<M::Op>, init: &M::State, order: Order) -> bool {
+    let e = &part.entries;
+    let may_precede = |w: &Entry<M::Op>, r: &Entry<M::Op>| match order {
+        Order::RealTime { skew } => w.invoke < r.complete.saturating_add(skew),
+        Order::Process => true,
+    };
+    // Ops that can take effect, grown to a fixpoint: O(n²) per round, n rounds at worst, on
+    // the small subsets shrinking tries.
+    let mut able: Vec<bool> =
+        e.iter().map(|x| model.needs(&x.op).is_none_or(|f| model.holds(init, f))).collect();
+    loop {
+        let grown: Vec<usize> = (0..e.len())
+            .filter(|&i| !able[i])
+            .filter(|&i| {
+                let f = model.needs(&e[i].op);
+                (0..e.len()).any(|w| able[w] && model.leaves(&e[w].op) == f && may_precede(&e[w], &e[i]))
+            })
+            .collect();
+        if grown.is_empty() {
+            return able.iter().all(|&a| a);
+        }
+        grown.into_iter().for_each(|i| able[i] = true);
+    }
 }
 
 /// What decided a key.
