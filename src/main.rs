@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use labrys::check::{CheckConfig, check_loaded, load};
 use labrys::history::{self, Format, History, ReadOptions, Summary};
 use labrys::linear::Options;
+use labrys::progress;
 use labrys::report::FileReport;
 use labrys::report::ci::{self, CaseOutcome};
 use labrys::report::html::HtmlReport;
@@ -351,7 +352,9 @@ fn check(args: &CheckArgs) -> ExitCode {
     let mut failures: Vec<(String, String)> = Vec::new();
     let mut summaries = Vec::new();
     let mut html = args.html.as_ref().map(|_| HtmlReport::new());
+    let bar = progress::Bar::start();
     for file in &args.files {
+        progress::phase(format!("reading {file}"));
         let loaded = match load(file, &options, &config) {
             Ok(h) => h,
             Err(e) => {
@@ -367,6 +370,7 @@ fn check(args: &CheckArgs) -> ExitCode {
             summaries.push((file.clone(), Summary::of(&loaded.history)));
             continue;
         }
+        progress::phase(format!("checking {file}"));
         match check_loaded(&loaded, &config) {
             Ok(r) => {
                 html.iter_mut().for_each(|h| h.add(&loaded.history, loaded.txns.as_ref(), &r));
@@ -379,6 +383,7 @@ fn check(args: &CheckArgs) -> ExitCode {
             }
         }
     }
+    bar.into_iter().for_each(progress::Bar::finish);
     if let (Some(path), Some(page)) = (&args.html, &html) {
         if let Err(e) = std::fs::write(path, page.render()) {
             eprintln!("error: --html {path}: {e}");

@@ -14,9 +14,9 @@ use serde::Serialize;
 const FULL: usize = 5_000;
 /// Above [`FULL`], at most about this many ops are shown in full (around the anomalies): what
 /// keeps a 100,000-op history's page under 5 MB and quick to draw.
-const MAX_DETAILED: usize = 8_000;
+const MAX_DETAILED: usize = 10_000;
 /// Ops shown on either side (in invocation order) of each op an anomaly cites.
-const NEIGHBOURS: usize = 200;
+const NEIGHBOURS: usize = 500;
 /// Up to this many processes get a lane each; above it, processes that never overlap in time
 /// share a lane (Jepsen replaces a crashed process by a new one on the same worker thread, so
 /// long histories have thousands of processes but only a handful of threads).

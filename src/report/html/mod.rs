@@ -9,7 +9,7 @@
 //! drag (or the buttons) zoom and pan over time; hovering an op shows its details.
 //!
 //! Its size is bounded: a history of up to 5,000 ops is shown in full; a longer one shows the
-//! neighbourhood of each op its anomalies cite in full (about 8,000 ops at most) and the rest
+//! neighbourhood of each op its anomalies cite in full (about 10,000 ops at most) and the rest
 //! as a per-lane density histogram, so a 100,000-op history gives a page of well under 5 MB.
 
 mod data;

@@ -90,6 +90,20 @@ Timeline.prototype.extent = function (indices) {
   return lo <= hi ? [lo, hi] : null;
 };
 
+// The shown ops among `indices`, split where they are far apart in time (an anomaly may cite
+// ops from both ends of a long history): a list of index lists, in time order.
+Timeline.prototype.clusters = function (indices) {
+  const ops = indices.map((i) => this.byIndex.get(i)).filter((o) => o).sort((a, b) => a.start - b.start);
+  const out = [];
+  let last = -Infinity;
+  for (const o of ops) {
+    if (!out.length || o.start - last > this.file.span * 0.02) out.push([]);
+    out[out.length - 1].push(o.index);
+    last = Math.max(last, o.end === null ? o.start : o.end);
+  }
+  return out;
+};
+
 Timeline.prototype.focus = function (indices) {
   const e = this.extent(indices);
   if (!e) return;
@@ -185,7 +199,7 @@ Timeline.prototype.drawOps = function (g) {
     const y = AXIS_H + o.lane * LANE_H + 3, hh = LANE_H - 6;
     const x1 = Math.max(LABEL_W - 2, this.x(o.start)), x2 = Math.min(right + 2, this.x(end));
     // A crashed op may take effect at any later time: its bar fades on to the end.
-    if (crashed) g.appendChild(el("svg:rect", { class: "op tail " + o.outcome, x: x2, y: y + hh / 3, width: Math.max(0, right - x2), height: hh / 3, "data-i": i }));
+    if (crashed) g.appendChild(el("svg:rect", { class: "op tail " + o.outcome, x: x2, y: y + hh / 2 - 1, width: Math.max(0, right - x2), height: 2, "data-i": i }));
     if (end >= this.v0) {
       const cls = "op " + o.outcome + (this.highlight.has(o.index) ? " hl" : "");
       g.appendChild(el("svg:rect", { class: cls, x: x1, y: y, width: Math.max(2, x2 - x1), height: hh, rx: 2, "data-i": i, "data-index": o.index }));
@@ -298,7 +312,8 @@ function cycleGraph(graph, id) {
   for (const e of graph.edges) svg.appendChild(cycleEdge(e, pos, id));
   graph.nodes.forEach((node, i) => {
     const g = el("svg:g", { class: "node" });
-    g.appendChild(el("svg:circle", { cx: pos[i][0], cy: pos[i][1], r: 17 }));
+    const half = Math.max(17, node.label.length * 4 + 6);
+    g.appendChild(el("svg:rect", { x: pos[i][0] - half, y: pos[i][1] - 14, width: 2 * half, height: 28, rx: 14 }));
     g.appendChild(el("svg:text", { x: pos[i][0], y: pos[i][1] + 4 }, node.label));
     g.appendChild(el("svg:title", {}, node.label + ": index " + node.index + ", process " + node.process + "\n" + node.text));
     svg.appendChild(g);
@@ -357,10 +372,13 @@ function anomalyCard(a, k, timeline, id) {
   card.appendChild(el("p", { class: "explanation" }, a.explanation));
   for (const f of a.faults) card.appendChild(el("p", { class: "faults-active" }, f));
   const tools = el("div", { class: "toolbar" });
-  const show = el("button", { type: "button" }, "Show on timeline");
-  show.addEventListener("click", () => timeline.focus(a.ops));
-  tools.appendChild(show);
-  tools.appendChild(el("span", { class: "note" }, "ops " + a.ops.join(", ")));
+  const parts = timeline.clusters(a.ops);
+  parts.forEach((part) => {
+    const show = el("button", { type: "button", title: "Zoom the timeline to these ops" }, (parts.length > 1 ? "Show ops " : "Show on timeline: ops ") + part.join(", "));
+    show.addEventListener("click", () => timeline.focus(part));
+    tools.appendChild(show);
+  });
+  if (!parts.length) tools.appendChild(el("span", { class: "note" }, "ops " + a.ops.join(", ")));
   card.appendChild(tools);
   if (a.linearization) card.appendChild(linearizationTable(a.linearization, timeline));
   if (a.cycle) {
@@ -470,7 +488,8 @@ function main() {
     if (made.timeline) {
       // Small histories open whole; large ones open on their first anomaly.
       const first = made.timeline.notes[0];
-      if (first && file.total_ops > 400) made.timeline.focus(first.ops);
+      const part = first && made.timeline.clusters(first.ops)[0];
+      if (part && file.total_ops > 400) made.timeline.focus(part);
       else made.timeline.setView(-file.span * 0.02, file.span * 1.02);
       made.timeline.attach(tooltip);
       window.addEventListener("resize", () => made.timeline.draw());
