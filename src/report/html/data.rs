@@ -27,8 +27,12 @@ const BUCKETS: usize = 600;
 const MAX_FAULTS: usize = 3_000;
 /// Value texts longer than this many characters are cut.
 const MAX_TEXT: usize = 200;
+/// Anomalies per report shown on the page (the text and JSON reports have them all).
+const MAX_ANOMALIES: usize = 50;
+/// Characters of an explanation, or of a report's text, kept on the page.
+const MAX_LONG_TEXT: usize = 20_000;
 /// Nodes of a witness cycle drawn as a graph (longer cycles are listed, not drawn).
-const MAX_CYCLE_NODES: usize = 200;
+const MAX_CYCLE_NODES: usize = 100;
 
 /// One op shown in full, as a JSON array: lane, process, invocation time, completion time
 /// (`null` if never), outcome (`ok`, `fail`, `info`, `open`), index of `:f` in
@@ -110,7 +114,9 @@ struct ReportData {
     consistency: String,
     verdict: &'static str,
     anomalies: Vec<AnomalyData>,
-    /// The text report, for reading in full.
+    /// Anomalies left off the page (beyond [`MAX_ANOMALIES`]).
+    anomalies_omitted: usize,
+    /// The text report, for reading in full (cut at [`MAX_LONG_TEXT`] characters).
     text: String,
 }
 
@@ -229,7 +235,12 @@ impl FTable {
 
 /// `text` cut to [`MAX_TEXT`] characters.
 fn cut(text: &str) -> String {
-    match text.char_indices().nth(MAX_TEXT) {
+    cut_to(text, MAX_TEXT)
+}
+
+/// `text` cut to `max` characters, with an ellipsis when cut.
+fn cut_to(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
         Some((at, _)) => format!("{}…", &text[..at]),
         None => text.to_string(),
     }
@@ -393,8 +404,9 @@ fn report_data(r: &FileReport) -> ReportData {
         model: r.model.clone(),
         consistency: r.consistency.clone(),
         verdict: verdict_word(r.valid),
-        anomalies: r.anomalies.iter().map(|a| anomaly_data(a, r)).collect(),
-        text: r.to_text(),
+        anomalies: r.anomalies.iter().take(MAX_ANOMALIES).map(|a| anomaly_data(a, r)).collect(),
+        anomalies_omitted: r.anomalies.len().saturating_sub(MAX_ANOMALIES),
+        text: cut_to(&r.to_text(), MAX_LONG_TEXT),
     }
 }
 
@@ -415,7 +427,7 @@ fn anomaly_data(a: &Anomaly, r: &FileReport) -> AnomalyData {
     AnomalyData {
         kind: a.kind.clone(),
         key: a.key.clone(),
-        explanation: a.explanation.clone(),
+        explanation: cut_to(&a.explanation, MAX_LONG_TEXT),
         ops,
         linearization: a.counterexample.clone(),
         faults: key.map(|k| k.faults.clone()).unwrap_or_default(),

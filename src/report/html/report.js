@@ -2,7 +2,8 @@
 // labrys HTML report: draws the JSON in #labrys-data into SVG. No libraries, no network.
 // Every text from the history goes in through textContent, never as markup.
 
-// Script errors are counted on <html data-errors> so a headless browser test can see them.
+// Script errors are counted in the root element's data-errors attribute, so a headless
+// browser test can see them.
 window.onerror = function (message) {
   const root = document.documentElement;
   root.dataset.errors = String(Number(root.dataset.errors || 0) + 1);
@@ -27,8 +28,9 @@ function opOf(r) {
 
 function fmtTime(file, t) {
   if (file.clock !== "time") return "#" + Math.round(t);
-  const s = t / 1e9, a = Math.abs(s);
-  return a >= 100 ? s.toFixed(1) + " s" : a >= 1 ? s.toFixed(3) + " s" : (t / 1e6).toFixed(3) + " ms";
+  // At most three decimals, trailing zeros dropped: "35 ms", "1.25 s".
+  const s = t / 1e9, a = Math.abs(s), short = (x) => String(Number(x.toFixed(3)));
+  return a >= 1 ? short(s) + " s" : a >= 1e-3 ? short(t / 1e6) + " ms" : short(t / 1e3) + " µs";
 }
 
 function niceStep(raw) {
@@ -90,14 +92,16 @@ Timeline.prototype.extent = function (indices) {
   return lo <= hi ? [lo, hi] : null;
 };
 
-// The shown ops among `indices`, split where they are far apart in time (an anomaly may cite
-// ops from both ends of a long history): a list of index lists, in time order.
+// The shown ops among `indices`, in time order, split where they are far apart in a long,
+// summarized history (an anomaly may cite ops from both ends of it, with nothing drawn between):
+// a list of index lists. A history shown in full is one piece.
 Timeline.prototype.clusters = function (indices) {
   const ops = indices.map((i) => this.byIndex.get(i)).filter((o) => o).sort((a, b) => a.start - b.start);
+  const gap = this.file.ops.length === this.file.total_ops ? Infinity : this.file.span * 0.02;
   const out = [];
   let last = -Infinity;
   for (const o of ops) {
-    if (!out.length || o.start - last > this.file.span * 0.02) out.push([]);
+    if (!out.length || o.start - last > gap) out.push([]);
     out[out.length - 1].push(o.index);
     last = Math.max(last, o.end === null ? o.start : o.end);
   }
@@ -107,7 +111,7 @@ Timeline.prototype.clusters = function (indices) {
 Timeline.prototype.focus = function (indices) {
   const e = this.extent(indices);
   if (!e) return;
-  const pad = Math.max((e[1] - e[0]) * 0.35, this.file.span * 0.002);
+  const pad = Math.max((e[1] - e[0]) * 0.6, this.file.span * 0.002);
   this.setView(e[0] - pad, e[1] + pad);
 };
 
@@ -201,6 +205,8 @@ Timeline.prototype.drawOps = function (g) {
     // A crashed op may take effect at any later time: its bar fades on to the end.
     if (crashed) g.appendChild(el("svg:rect", { class: "op tail " + o.outcome, x: x2, y: y + hh / 2 - 1, width: Math.max(0, right - x2), height: 2, "data-i": i }));
     if (end >= this.v0) {
+      // A halo makes a cited op stand out even when it is a sliver at this zoom.
+      if (this.highlight.has(o.index)) g.appendChild(el("svg:rect", { class: "halo", x: x1 - 4, y: y - 2, width: Math.max(2, x2 - x1) + 8, height: hh + 4, rx: 4 }));
       const cls = "op " + o.outcome + (this.highlight.has(o.index) ? " hl" : "");
       g.appendChild(el("svg:rect", { class: cls, x: x1, y: y, width: Math.max(2, x2 - x1), height: hh, rx: 2, "data-i": i, "data-index": o.index }));
     }
@@ -454,7 +460,10 @@ function renderFile(file, n, tooltip) {
   left.appendChild(box);
   markAnomalies(file, timeline);
   let k = 0;
-  for (const r of file.reports) for (const a of r.anomalies) panel.appendChild(anomalyCard(a, k, timeline, "arrow-" + n + "-" + k++));
+  for (const r of file.reports) {
+    for (const a of r.anomalies) panel.appendChild(anomalyCard(a, k, timeline, "arrow-" + n + "-" + k++));
+    if (r.anomalies_omitted) panel.appendChild(el("p", { class: "note" }, r.anomalies_omitted + " more anomalies (" + r.consistency + ") are in the text report below and in --output json."));
+  }
   if (k === 0) panel.appendChild(el("p", {}, file.reports.length ? "No anomalies: every check passed or gave no verdict." : "Not checked (summary only)."));
   layout.append(left, panel);
   section.appendChild(layout);
@@ -486,10 +495,10 @@ function main() {
     const made = renderFile(file, n, tooltip);
     root.appendChild(made.section);
     if (made.timeline) {
-      // Small histories open whole; large ones open on their first anomaly.
+      // The page opens on the first anomaly (the rest is a button away), else on the whole history.
       const first = made.timeline.notes[0];
       const part = first && made.timeline.clusters(first.ops)[0];
-      if (part && file.total_ops > 400) made.timeline.focus(part);
+      if (part) made.timeline.focus(part);
       else made.timeline.setView(-file.span * 0.02, file.span * 1.02);
       made.timeline.attach(tooltip);
       window.addEventListener("resize", () => made.timeline.draw());
