@@ -51,9 +51,14 @@ fn write_report(out: &Path, files: &[PathBuf]) -> Option<i32> {
 /// The DOM of `page` after its scripts ran in headless Chromium (`work` holds its profile and
 /// output).
 fn rendered_dom(chromium: &Path, page: &Path, work: &Path) -> String {
+    rendered_dom_at(chromium, page, "", work)
+}
+
+/// As [`rendered_dom`], with `fragment` (`#selftest`) appended to the page's address.
+fn rendered_dom_at(chromium: &Path, page: &Path, fragment: &str, work: &Path) -> String {
     // The DOM goes to a file, not a pipe: a pipe nobody reads while waiting would fill and
     // stall the browser.
-    let dump = work.join(format!("{}.dom", page.file_name().unwrap().to_string_lossy()));
+    let dump = work.join(format!("{}{fragment}.dom", page.file_name().unwrap().to_string_lossy()));
     let mut child = Command::new(chromium)
         .args([
             "--headless",
@@ -66,7 +71,7 @@ fn rendered_dom(chromium: &Path, page: &Path, work: &Path) -> String {
         ])
         .arg(format!("--user-data-dir={}", work.join("profile").display()))
         .arg("--dump-dom")
-        .arg(format!("file://{}", page.display()))
+        .arg(format!("file://{}{fragment}", page.display()))
         .stdout(std::fs::File::create(&dump).unwrap())
         .stderr(Stdio::null())
         .spawn()
@@ -185,4 +190,20 @@ fn a_100000_op_history_gives_a_small_self_contained_page() {
     assert_rendered_without_errors(&dom);
     assert!(dom.matches("<rect class=\"op ").count() > 100, "the anomaly's neighbourhood is drawn op by op");
     assert!(dom.contains(" hl\" x=\""), "the anomaly's ops are highlighted");
+}
+
+#[test]
+fn the_timeline_zooms_pans_and_shows_details_on_hover() {
+    let Some(chromium) = chromium_or_skip() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("story.html");
+    let story = common::histories_dir().join("story-stale-read.edn");
+    assert_eq!(write_report(&page, &[story]), Some(1));
+    // `#selftest` makes the page wheel, drag and hover over its timeline and record the effects.
+    let dom = rendered_dom_at(&chromium, &page, "#selftest", dir.path());
+    assert_rendered_without_errors(&dom);
+    assert!(dom.contains("data-selftest=\"zoom:ok pan:ok hover:ok\""), "{}", &dom[..dom.len().min(400)]);
+    // The fault window of the story's partition is shaded, and its crashed ops fade on.
+    assert!(dom.contains("<rect class=\"fault\""), "the partition is shaded");
+    assert!(dom.contains("<rect class=\"op tail info\""), "crashed ops are open-ended");
 }

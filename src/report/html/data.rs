@@ -325,7 +325,7 @@ fn detailed_ops(history: &History, reports: &[ReportData], positions: &AHashMap<
 /// Lanes, and which lane each process's ops go in: one lane per process when there are few;
 /// otherwise processes that never overlap in time share lanes (first free lane, in order of
 /// first invocation).
-fn assign_lanes(history: &History) -> (Vec<Lane>, impl Fn(u32) -> u32) {
+fn assign_lanes(history: &History) -> (Vec<Lane>, impl Fn(u32) -> u32 + use<>) {
     // Each process's first invocation and last completion (`i64::MAX` if an op never ended).
     let mut spans: AHashMap<u32, (i64, i64)> = AHashMap::new();
     for op in &history.ops {
@@ -513,6 +513,66 @@ mod tests {
         assert_eq!(lane_label(&[3]), "process 3");
         assert_eq!(lane_label(&[2, 7]), "processes 2, 7");
         assert_eq!(lane_label(&[2, 7, 12, 17]), "processes 2, 7, 12 … (4)");
+    }
+
+    fn read(text: &str) -> History {
+        let options = crate::history::ReadOptions::default();
+        crate::history::read_bytes("t.edn", text.as_bytes(), crate::history::Format::Edn, &options).unwrap()
+    }
+
+    /// `n` processes one after the other (each runs one write, then the next starts), as
+    /// Jepsen's replacement processes on one worker thread.
+    fn sequential_processes(n: u32) -> String {
+        let mut text = String::new();
+        for p in 0..n {
+            let t = u64::from(p) * 10;
+            text.push_str(&format!("{{:process {p}, :type :invoke, :f :write, :value {p}, :time {t}}}\n"));
+            text.push_str(&format!("{{:process {p}, :type :ok, :f :write, :value {p}, :time {}}}\n", t + 5));
+        }
+        text
+    }
+
+    #[test]
+    fn few_processes_get_a_lane_each_and_many_share_lanes_when_they_never_overlap() {
+        let (lanes, lane_of) = assign_lanes(&read(&sequential_processes(3)));
+        assert_eq!(lanes.len(), 3);
+        assert_eq!((lane_of(0), lane_of(2)), (0, 2));
+        let (lanes, lane_of) = assign_lanes(&read(&sequential_processes(40)));
+        assert_eq!(lanes.len(), 1, "40 processes one after the other fit in one lane");
+        assert_eq!(lane_of(39), 0);
+        assert_eq!(lanes[0].label, "processes 0, 1, 2 … (40)");
+    }
+
+    #[test]
+    fn a_large_history_shows_the_neighbourhood_of_cited_ops_and_summarizes_the_rest() {
+        let h = read(&sequential_processes(FULL as u32 + 1000));
+        let cited = h.ops[3000].invoke_index;
+        let anomaly = AnomalyData {
+            kind: "stale-read".into(),
+            key: None,
+            explanation: String::new(),
+            ops: vec![cited],
+            linearization: None,
+            faults: Vec::new(),
+            cycle: None,
+        };
+        let report = ReportData {
+            model: "register".into(),
+            consistency: "linearizable".into(),
+            verdict: "invalid",
+            anomalies: vec![anomaly],
+            anomalies_omitted: 0,
+            text: String::new(),
+        };
+        let positions = h.ops.iter().enumerate().map(|(i, op)| (op.invoke_index, i as u32)).collect();
+        let shown = detailed_ops(&h, &[report], &positions);
+        assert_eq!(shown.iter().filter(|s| **s).count(), 2 * NEIGHBOURS + 1);
+        assert!(shown[3000] && shown[3000 - NEIGHBOURS] && shown[3000 + NEIGHBOURS]);
+        assert!(!shown[0] && !shown[3000 + NEIGHBOURS + 1]);
+        let (lanes, lane_of) = assign_lanes(&h);
+        let d = density(&h, &shown, 0, time_range(&h).1, lanes.len(), &lane_of);
+        let summarized: u32 = d.counts.iter().flatten().sum();
+        assert_eq!(summarized as usize, h.ops.len() - (2 * NEIGHBOURS + 1), "every other op is counted once");
     }
 
     #[test]

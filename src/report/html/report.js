@@ -484,6 +484,25 @@ function legend() {
   }
 }
 
+// With #selftest in the address, the page drives its first timeline as a person would (wheel,
+// drag, hover) and records in data-selftest what each did, for the headless browser test.
+function selfTest(timeline, tooltip) {
+  const svg = timeline.svg, rect = svg.getBoundingClientRect();
+  const cx = rect.left + rect.width * 0.6, cy = rect.top + 50, results = [];
+  const w0 = timeline.v1 - timeline.v0;
+  svg.dispatchEvent(new WheelEvent("wheel", { deltaY: -400, clientX: cx, clientY: cy, bubbles: true, cancelable: true }));
+  results.push("zoom:" + (timeline.v1 - timeline.v0 < w0 ? "ok" : "no"));
+  const v0 = timeline.v0;
+  svg.dispatchEvent(new MouseEvent("mousedown", { clientX: cx, clientY: cy, bubbles: true }));
+  window.dispatchEvent(new MouseEvent("mousemove", { clientX: cx + 100, clientY: cy }));
+  window.dispatchEvent(new MouseEvent("mouseup", {}));
+  results.push("pan:" + (timeline.v0 < v0 ? "ok" : "no"));
+  const bar = svg.querySelector("rect.op:not(.tail)");
+  if (bar) bar.dispatchEvent(new MouseEvent("mousemove", { clientX: 10, clientY: 10, bubbles: true }));
+  results.push("hover:" + (!tooltip.hidden && tooltip.textContent.includes("process") ? "ok" : "no"));
+  document.documentElement.dataset.selftest = results.join(" ");
+}
+
 function main() {
   const started = performance.now();
   const files = JSON.parse(document.getElementById("labrys-data").textContent);
@@ -491,19 +510,22 @@ function main() {
   const root = document.getElementById("files");
   legend();
   root.replaceChildren();
+  let first = null;
   files.forEach((file, n) => {
     const made = renderFile(file, n, tooltip);
     root.appendChild(made.section);
     if (made.timeline) {
+      first = first || made.timeline;
       // The page opens on the first anomaly (the rest is a button away), else on the whole history.
-      const first = made.timeline.notes[0];
-      const part = first && made.timeline.clusters(first.ops)[0];
+      const note = made.timeline.notes[0];
+      const part = note && made.timeline.clusters(note.ops)[0];
       if (part) made.timeline.focus(part);
       else made.timeline.setView(-file.span * 0.02, file.span * 1.02);
       made.timeline.attach(tooltip);
       window.addEventListener("resize", () => made.timeline.draw());
     }
   });
+  if (location.hash === "#selftest" && first) selfTest(first, tooltip);
   document.documentElement.dataset.rendered = "1";
   document.documentElement.dataset.renderMs = String(Math.round(performance.now() - started));
 }
