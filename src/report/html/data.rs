@@ -310,6 +310,10 @@ fn detailed_ops(history: &History, reports: &[ReportData], positions: &AHashMap<
             focus.push(p as usize);
         }
     }
+    if focus.is_empty() {
+        // Nothing to point at (a valid history): show how it begins.
+        focus.push(NEIGHBOURS);
+    }
     focus.sort_unstable();
     focus.dedup();
     // Many cited ops (a long cycle) get fewer neighbours each, so the total stays bounded.

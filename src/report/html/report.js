@@ -28,6 +28,7 @@ function opOf(r) {
 
 function fmtTime(file, t) {
   if (file.clock !== "time") return "#" + Math.round(t);
+  if (t === 0) return "0";
   // At most three decimals, trailing zeros dropped: "35 ms", "1.25 s".
   const s = t / 1e9, a = Math.abs(s), short = (x) => String(Number(x.toFixed(3)));
   return a >= 1 ? short(s) + " s" : a >= 1e-3 ? short(t / 1e6) + " ms" : short(t / 1e3) + " µs";
@@ -421,7 +422,7 @@ function fileHead(file) {
   head.appendChild(el("h2", {}, file.file));
   for (const r of file.reports) head.appendChild(el("span", { class: "verdict " + r.verdict }, r.consistency + ": " + r.verdict));
   const model = file.reports.length ? file.reports[0].model + ", " : "";
-  const shown = file.ops.length === file.total_ops ? "all shown" : file.ops.length + " shown in full around the anomalies, the rest summarized as density";
+  const shown = file.ops.length === file.total_ops ? "all shown" : file.ops.length + " shown in full" + (file.reports.some((r) => r.anomalies.length) ? " around the anomalies" : "") + ", the rest summarized as density";
   head.appendChild(el("span", { class: "meta" }, model + file.total_ops + " ops (" + shown + "), " + file.lanes.length + " lanes, " + file.faults.length + " fault windows" + (file.faults_omitted ? " (+" + file.faults_omitted + " not drawn)" : "")));
   return head;
 }
