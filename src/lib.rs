@@ -14,6 +14,7 @@ pub mod graph;
 pub mod history;
 pub mod linear;
 pub mod model;
+pub mod progress;
 pub mod report;
 pub mod sim;
 pub mod txn;

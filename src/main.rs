@@ -5,8 +5,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 use labrys::check::{CheckConfig, check_loaded, load};
 use labrys::history::{self, Format, History, ReadOptions, Summary};
 use labrys::linear::Options;
+use labrys::progress;
 use labrys::report::FileReport;
 use labrys::report::ci::{self, CaseOutcome};
+use labrys::report::html::HtmlReport;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -147,6 +149,10 @@ struct CheckArgs {
     /// Also write a JUnit XML report here: one test case per history and consistency level.
     #[arg(long, value_name = "FILE")]
     junit: Option<String>,
+    /// Also write an HTML report here: one self-contained page (no network needed) with a
+    /// timeline of every history, its anomalies highlighted and explained.
+    #[arg(long, value_name = "FILE")]
+    html: Option<String>,
     /// Also print GitHub workflow annotations (::error file=…,line=…::…) for each anomaly.
     #[arg(long)]
     github: bool,
@@ -345,26 +351,43 @@ fn check(args: &CheckArgs) -> ExitCode {
     let mut reports: Vec<FileReport> = Vec::new();
     let mut failures: Vec<(String, String)> = Vec::new();
     let mut summaries = Vec::new();
+    let mut html = args.html.as_ref().map(|_| HtmlReport::new());
+    let bar = progress::Bar::start();
     for file in &args.files {
+        progress::phase(format!("reading {file}"));
         let loaded = match load(file, &options, &config) {
             Ok(h) => h,
             Err(e) => {
                 eprintln!("error: {e}");
+                html.iter_mut().for_each(|h| h.add_error(file, &e.to_string()));
                 failures.push((file.clone(), e.to_string()));
                 continue;
             }
         };
         warn_about(file, &loaded.history, args);
         if args.summary {
+            html.iter_mut().for_each(|h| h.add(&loaded.history, loaded.txns.as_ref(), &[]));
             summaries.push((file.clone(), Summary::of(&loaded.history)));
             continue;
         }
+        progress::phase(format!("checking {file}"));
         match check_loaded(&loaded, &config) {
-            Ok(r) => reports.extend(r),
+            Ok(r) => {
+                html.iter_mut().for_each(|h| h.add(&loaded.history, loaded.txns.as_ref(), &r));
+                reports.extend(r)
+            }
             Err(e) => {
                 eprintln!("error: {file}: {e}");
+                html.iter_mut().for_each(|h| h.add_error(file, &e.to_string()));
                 failures.push((file.clone(), e.to_string()));
             }
+        }
+    }
+    bar.into_iter().for_each(progress::Bar::finish);
+    if let (Some(path), Some(page)) = (&args.html, &html) {
+        if let Err(e) = std::fs::write(path, page.render()) {
+            eprintln!("error: --html {path}: {e}");
+            return ExitCode::from(exit::BAD_INPUT);
         }
     }
     if let Err(e) = render(args, &reports, &failures, &summaries) {

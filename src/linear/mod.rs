@@ -292,10 +292,12 @@ pub(crate) fn check_parts<M: Model>(
 ) -> Vec<KeyResult> {
     let mut by_size: Vec<usize> = (0..parts.len()).collect();
     by_size.sort_by_key(|&i| std::cmp::Reverse(parts[i].entries.len()));
+    crate::progress::keys_planned(parts.len());
     let mut results: Vec<(usize, KeyResult)> = by_size
         .into_par_iter()
         .map(|i| {
             let r = check_part(model, history, &parts[i], order, limits);
+            crate::progress::key_done();
             if r.verdict == Verdict::Invalid && options.fail_fast {
                 if let Some(cancel) = limits.cancel {
                     cancel.store(true, Ordering::Relaxed);

@@ -1,6 +1,7 @@
 //! Verdicts and reports.
 
 pub mod ci;
+pub mod html;
 mod txn;
 
 use serde::Serialize;
