@@ -432,6 +432,9 @@ struct Sim<'a> {
     side: Vec<u8>,
     lossy: bool,
     active: Option<Active>,
+    /// The faults still to come in this round of the nemesis (each enabled fault once per
+    /// round, in random order).
+    bag: Vec<FaultKind>,
     clients: Vec<Client>,
     invoked: usize,
     next_value: i64,
@@ -490,6 +493,7 @@ impl<'a> Sim<'a> {
             side: vec![0; n],
             lossy: false,
             active: None,
+            bag: Vec::new(),
             clients,
             invoked: 0,
             next_value: 0,
@@ -798,7 +802,8 @@ impl Sim<'_> {
     }
 }
 
-/// The nemesis: alternates quiet periods and one fault at a time.
+/// The nemesis: alternates quiet periods and one fault at a time, every enabled fault once per
+/// round.
 impl Sim<'_> {
     fn nemesis(&mut self) {
         if self.active.is_some() {
@@ -806,8 +811,13 @@ impl Sim<'_> {
             let quiet = timing::QUIET_MIN + self.rng.below(timing::QUIET_SPREAD) as i64;
             self.after(quiet, Ev::Nemesis);
         } else {
-            let kinds = self.c.faults.kinds();
-            let kind = kinds[self.rng.below(kinds.len() as u64) as usize];
+            if self.bag.is_empty() {
+                self.bag = self.c.faults.kinds();
+                for i in (1..self.bag.len()).rev() {
+                    self.bag.swap(i, self.rng.below(i as u64 + 1) as usize);
+                }
+            }
+            let Some(kind) = self.bag.pop() else { return };
             self.start_fault(kind);
             let active = timing::ACTIVE_MIN + self.rng.below(timing::ACTIVE_SPREAD) as i64;
             self.after(active, Ev::Nemesis);
