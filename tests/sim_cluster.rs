@@ -143,24 +143,22 @@ fn the_last_write_wins_store_runs_only_registers() {
 #[test]
 fn faulty_services_are_caught_with_the_expected_anomalies() {
     let linear = ["stale-read", "lost-write", "own-write-not-read", "not-linearizable"];
-    let cases: [(Service, Workload, &str, &[&str], usize); 7] = [
+    let dirty = ["G1a", "G0-realtime", "G-single-realtime", "G1c-realtime"];
+    let cases: [(Service, Workload, &str, &[&str], usize); 8] = [
         (Service::StaleRead, Workload::Register, "partition", &linear, 95),
-        (Service::LostAck, Workload::Register, "partition", &linear, 88),
-        (Service::DuplicateRetry, Workload::Counter, "loss", &["not-linearizable"], 88),
-        (Service::DuplicateRetry, Workload::ListAppend, "loss", &["duplicate-elements"], 88),
+        (Service::LostAck, Workload::Register, "partition", &linear, 90),
+        (Service::DuplicateRetry, Workload::Counter, "loss", &["not-linearizable"], 85),
+        (Service::DuplicateRetry, Workload::ListAppend, "loss", &["duplicate-elements"], 95),
+        // Below the 90% at this length (the README gives the rates): the hidden first
+        // attempt shows only when someone reads between its effect and the recorded retry.
+        (Service::SilentRetry, Workload::Set, "loss", &["not-linearizable"], 70),
+        (Service::SilentRetry, Workload::ListAppend, "loss", &dirty, 75),
         (
             Service::SilentRetry,
             Workload::Register,
             "loss",
             &["future-read", "read-of-failed-write", "lost-write"],
-            88,
-        ),
-        (
-            Service::SilentRetry,
-            Workload::ListAppend,
-            "loss",
-            &["G1a", "G0-realtime", "G-single-realtime"],
-            88,
+            40,
         ),
         (
             Service::ClockSkewLww,

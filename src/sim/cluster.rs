@@ -102,7 +102,7 @@ pub enum Workload {
     CasRegister,
     /// Adds of unique elements, and reads of the whole set.
     Set,
-    /// Increments (`:add 1`) and reads.
+    /// Increments (`:add 1` to `:add 5`) and reads.
     Counter,
     /// Elle's list-append: transactions of one or two micro-ops over a few keys.
     ListAppend,
@@ -672,7 +672,9 @@ impl Sim<'_> {
         match self.c.workload {
             Workload::Register | Workload::CasRegister => self.register_op(client),
             Workload::Set if self.rng.chance(0.6) => ClientOp::Insert(self.unique()),
-            Workload::Counter if self.rng.chance(0.5) => ClientOp::Incr(1),
+            // Increments of different sizes: an extra (or a missing) one then rarely sums to
+            // what the crashed ops could explain.
+            Workload::Counter if self.rng.chance(0.5) => ClientOp::Incr(1 + self.rng.below(5) as i64),
             Workload::Set | Workload::Counter => ClientOp::Read,
             Workload::ListAppend => self.txn_op(),
         }
