@@ -244,10 +244,8 @@ mod timing {
     pub const LOSS: f64 = 0.3;
     /// A client gives up on an op after this long.
     pub const CLIENT_TIMEOUT: i64 = 50_000;
-    /// A retrying client library gives up on one attempt after this long (a per-try timeout,
-    /// shorter than a whole op's)…
-    pub const ATTEMPT_TIMEOUT: i64 = 20_000;
-    /// …and makes this many attempts before it reports a timeout.
+    /// A retrying client library gives up on each attempt after `CLIENT_TIMEOUT`, and makes
+    /// this many attempts before it reports a timeout.
     pub const ATTEMPTS: u32 = 5;
     /// Pause between a client's ops: up to this.
     pub const THINK: u64 = 20_000;
@@ -742,8 +740,7 @@ impl Sim<'_> {
             let refused = Msg::Reply { req, outcome: Outcome::Fail };
             self.after(timing::NET_MIN, Ev::Deliver { from: Addr::Node(home), to: from, msg: refused });
         }
-        let timeout = if self.c.service.retries() { timing::ATTEMPT_TIMEOUT } else { timing::CLIENT_TIMEOUT };
-        self.after(timeout, Ev::ClientTimeout { client, req });
+        self.after(timing::CLIENT_TIMEOUT, Ev::ClientTimeout { client, req });
     }
 
     fn client_reply(&mut self, client: usize, req: u64, outcome: Outcome) {
