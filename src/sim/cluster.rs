@@ -361,7 +361,7 @@ enum Active {
 /// A node of either protocol.
 #[derive(Clone, Debug)]
 enum Replica {
-    Paxos(Node),
+    Paxos(Box<Node>),
     Lww(LwwNode),
 }
 
@@ -472,7 +472,7 @@ impl<'a> Sim<'a> {
         let nodes = (0..n)
             .map(|i| match c.service {
                 Service::ClockSkewLww => Replica::Lww(LwwNode::new(i, n)),
-                _ => Replica::Paxos(Node::new(i, n, c.service, 0, &mut rng)),
+                _ => Replica::Paxos(Box::new(Node::new(i, n, c.service, 0, &mut rng))),
             })
             .collect();
         let clients = (0..c.clients.max(1))
