@@ -3,11 +3,12 @@
 //! which anomaly types the reports name.
 //!
 //! ```text
-//! cargo run --release --example sim_detection -- [SEEDS] [OPS] [FILTER]
+//! cargo run --release --example sim_detection -- [SEEDS] [OPS] [FILTER...]
 //! ```
 //!
-//! SEEDS (default 200) seeds `0..SEEDS` per case, histories of OPS ops (default 200); FILTER
-//! keeps the cases whose line contains it (e.g. `lost-ack`).
+//! SEEDS (default 200) seeds `0..SEEDS` per case, histories of OPS ops (default 200); each
+//! FILTER keeps only the cases whose line contains it (e.g. `lost-ack`), or with a leading `^`
+//! drops them (e.g. `^correct`).
 
 use labrys::check::{CheckConfig, check_history};
 use labrys::history::{Format, ReadOptions, read_bytes};
@@ -74,11 +75,15 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let seeds: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(200);
     let ops: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(200);
-    let filter = args.get(2).cloned().unwrap_or_default();
+    let filters: Vec<&String> = args.iter().skip(2).collect();
     println!("{seeds} seeds per case, {ops} ops per history");
     for (service, workload, faults) in cases() {
         let label = format!("{:<16} {:<13} {:<26}", service.name(), workload.name(), faults.to_string());
-        if !label.contains(&filter) {
+        let keep = |f: &&String| match f.strip_prefix('^') {
+            Some(drop) => !label.contains(drop),
+            None => label.contains(f.as_str()),
+        };
+        if !filters.iter().all(keep) {
             continue;
         }
         let results: Vec<(Verdict, Vec<String>)> =
