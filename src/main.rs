@@ -84,7 +84,7 @@ struct SimulateArgs {
     /// Seed: the same seed writes the same history.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Output file (EDN); standard output if absent.
+    /// Output file: EDN, or JSON Lines for a .json/.jsonl file; standard output (EDN) if absent.
     #[arg(short, long, value_name = "FILE")]
     output: Option<String>,
 }
@@ -213,6 +213,7 @@ fn simulate(args: &SimulateArgs) -> ExitCode {
     let format = if json { TxnFormat::Json } else { TxnFormat::Edn };
     let write: WriteHistory<'_> = match args.workload.as_str() {
         _ if args.service.is_some() => match cluster_config(args) {
+            Ok(c) if json => Box::new(move |mut w| labrys::sim::cluster::write_json(&c, &mut w)),
             Ok(c) => Box::new(move |mut w| labrys::sim::cluster::write_edn(&c, &mut w)),
             Err(e) => {
                 eprintln!("error: {e}");

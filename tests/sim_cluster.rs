@@ -224,3 +224,27 @@ fn war_stories_regenerate_and_get_their_verdicts() {
         }
     }
 }
+
+/// `-o FILE.json` writes the same history as JSON Lines, which labrys reads to the same verdict.
+#[test]
+fn json_output_is_the_same_history() {
+    use labrys::sim::cluster::{write_edn, write_json};
+    for (service, workload) in [
+        (Service::Correct, Workload::Set),
+        (Service::LostAck, Workload::Register),
+        (Service::DuplicateRetry, Workload::ListAppend),
+        (Service::ClockSkewLww, Workload::Register),
+    ] {
+        let c = config(service, workload, Faults::ALL, 150, 7);
+        let (mut edn, mut json) = (Vec::new(), Vec::new());
+        let events = write_edn(&c, &mut edn).unwrap();
+        assert_eq!(write_json(&c, &mut json).unwrap(), events);
+        let options = ReadOptions::default();
+        let a = read_bytes("sim.edn", &edn, Format::Edn, &options).unwrap();
+        let b = read_bytes("sim.jsonl", &json, Format::Json, &options).unwrap();
+        assert_eq!((a.ops.len(), a.faults.len()), (b.ops.len(), b.faults.len()), "{service:?} {workload:?}");
+        let config = CheckConfig::default();
+        let (ra, rb) = (check_history(&a, &config).unwrap(), check_history(&b, &config).unwrap());
+        assert_eq!(ra[0].valid, rb[0].valid, "{service:?} {workload:?}");
+    }
+}

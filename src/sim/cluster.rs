@@ -443,26 +443,112 @@ struct Sim<'a> {
 /// Runs the simulation and writes its history as EDN, one event per line. Returns the number
 /// of events written. The same configuration always writes the same bytes.
 pub fn write_edn(c: &ClusterConfig, out: &mut impl Write) -> io::Result<usize> {
-    let (text, events) = simulate(c);
+    let (text, events) = simulate(c, false);
+    out.write_all(text.as_bytes())?;
+    Ok(events)
+}
+
+/// Runs the simulation and writes its history as JSON Lines (the shape elle-cli reads: the
+/// same keys without colons, keywords as strings, sets as arrays). Returns the number of
+/// events written; the events are those [`write_edn`] writes.
+pub fn write_json(c: &ClusterConfig, out: &mut impl Write) -> io::Result<usize> {
+    let (text, events) = simulate(c, true);
     out.write_all(text.as_bytes())?;
     Ok(events)
 }
 
 /// Runs the simulation and returns its history as EDN text (what [`write_edn`] writes).
 pub fn history_string(c: &ClusterConfig) -> String {
-    simulate(c).0
+    simulate(c, false).0
 }
 
-fn simulate(c: &ClusterConfig) -> (String, usize) {
+fn simulate(c: &ClusterConfig, json: bool) -> (String, usize) {
+    use std::fmt::Write as _;
     let mut sim = Sim::new(c);
     sim.run();
     let mut text = String::new();
     let mut events = 0;
     for line in sim.lines.iter().flatten() {
-        edn_event_line(&mut text, events, line.time * 1000, line.kind, &line.who, line.f, &line.value);
+        let time = line.time * 1000;
+        if json {
+            let process = match line.who {
+                Who::Process(p) => p.to_string(),
+                Who::Nemesis => "\"nemesis\"".to_string(),
+            };
+            let (kind, f, value) = (line.kind, line.f, edn_to_json(&line.value));
+            let _ = writeln!(
+                text,
+                "{{\"index\":{events},\"time\":{time},\"type\":\"{kind}\",\"process\":{process},\"f\":\"{f}\",\"value\":{value}}}"
+            );
+        } else {
+            edn_event_line(&mut text, events, time, line.kind, &line.who, line.f, &line.value);
+        }
         events += 1;
     }
     (text, events)
+}
+
+/// Converts the EDN values this simulator writes (`nil`, integers, keywords, strings without
+/// escapes, vectors, sets and maps) to JSON: keywords become strings without the colon, sets
+/// become arrays, map keys become strings.
+fn edn_to_json(edn: &str) -> String {
+    let b = edn.as_bytes();
+    let mut out = String::with_capacity(edn.len() + 8);
+    // The open containers: whether each is a map, and how many items it holds so far.
+    let mut open: Vec<(bool, usize)> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b' ' || c == b',' {
+            i += 1;
+            continue;
+        }
+        if c == b']' || c == b'}' {
+            out.push(if open.pop().is_some_and(|o| o.0) { '}' } else { ']' });
+            i += 1;
+            continue;
+        }
+        // An item: first the separator its container needs.
+        if let Some((map, count)) = open.last_mut() {
+            out.push_str(match (*map, *count) {
+                (_, 0) => "",
+                (true, n) if n % 2 == 1 => ":",
+                _ => ",",
+            });
+            *count += 1;
+        }
+        let end = |from: usize| from + b[from..].iter().take_while(|c| !b" ,]}".contains(c)).count();
+        match c {
+            b'[' | b'{' => {
+                open.push((c == b'{', 0));
+                out.push(c as char);
+                i += 1;
+            }
+            b'#' => {
+                open.push((false, 0));
+                out.push('[');
+                i += 2;
+            }
+            b'"' => {
+                let close = b[i + 1..].iter().position(|&c| c == b'"').map_or(b.len(), |p| i + 2 + p);
+                out.push_str(&edn[i..close]);
+                i = close;
+            }
+            b':' => {
+                let e = end(i);
+                out.push('"');
+                out.push_str(&edn[i + 1..e]);
+                out.push('"');
+                i = e;
+            }
+            _ => {
+                let e = end(i);
+                out.push_str(if &edn[i..e] == "nil" { "null" } else { &edn[i..e] });
+                i = e;
+            }
+        }
+    }
+    out
 }
 
 impl<'a> Sim<'a> {
@@ -919,5 +1005,26 @@ impl Sim<'_> {
             }
             None => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::edn_to_json;
+
+    #[test]
+    fn edn_values_become_json() {
+        assert_eq!(edn_to_json("nil"), "null");
+        assert_eq!(edn_to_json("-12"), "-12");
+        assert_eq!(edn_to_json(":network-healed"), "\"network-healed\"");
+        assert_eq!(edn_to_json("[[:append 1 5] [:r 2 [1 5]]]"), "[[\"append\",1,5],[\"r\",2,[1,5]]]");
+        assert_eq!(edn_to_json("#{1 2 3}"), "[1,2,3]");
+        assert_eq!(edn_to_json("#{}"), "[]");
+        assert_eq!(edn_to_json("[[\"n1\"] [\"n2\" \"n3\"]]"), "[[\"n1\"],[\"n2\",\"n3\"]]");
+        assert_eq!(
+            edn_to_json("{\"n3\" {:offset-ms 122, :drift-ppm -5}}"),
+            "{\"n3\":{\"offset-ms\":122,\"drift-ppm\":-5}}"
+        );
+        assert_eq!(edn_to_json("{:drop-percent 30}"), "{\"drop-percent\":30}");
     }
 }
