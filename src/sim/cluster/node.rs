@@ -1,7 +1,7 @@
-//! One replica of the simulated register service: a single-register Paxos with a stable
-//! leader.
+//! One replica of the simulated service: a single-slot Paxos with a stable leader.
 //!
-//! The replicated state is one [`Slot`]: the register's value, versioned by `(term, seq)`.
+//! The replicated state is one [`Slot`]: the whole object (a register, a set, a counter or a
+//! few lists, see `data`), versioned by `(term, seq)`.
 //! Acceptor state (`promised`, `accepted`) is durable and survives a crash; everything else is
 //! lost on restart. A candidate becomes leader of a fresh term once a majority promised it, and
 //! adopts the highest-versioned slot among those promises, so every value a majority accepted
@@ -10,7 +10,9 @@
 //! round too, which proves the leader was not deposed before the read began. A round that stalls
 //! makes the leader step down, so it never builds on a value that might not survive.
 //!
-//! The faulty [`Service`]s break exactly one of these rules each.
+//! `stale-read` and `lost-ack` break one of these rules each; `duplicate-retry` and
+//! `silent-retry` run this protocol unchanged (the latter deduplicating retried updates by
+//! their token) and put their bug in the client library.
 
 use super::super::Rng;
 use super::Service;
