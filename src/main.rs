@@ -69,13 +69,15 @@ struct SimulateArgs {
     /// 5, or 0 with --service.
     #[arg(long)]
     values: Option<u64>,
-    /// Simulate a replicated register service under faults instead of writing a synthetic
-    /// history (register and cas-register workloads): correct (linearizable), stale-read
-    /// (reads served from any node's local copy) or lost-ack (writes acknowledged before they
-    /// are replicated).
+    /// Simulate a replicated service under faults instead of writing a synthetic history
+    /// (workloads register, cas-register, set, counter, list-append): correct (linearizable),
+    /// stale-read (reads served from any node's local copy), lost-ack (updates acknowledged
+    /// before they are replicated), duplicate-retry (the client resends timed-out
+    /// non-idempotent ops), silent-retry (the client retries and records only the last
+    /// attempt), clock-skew-lww (last-write-wins by wall clocks; register only).
     #[arg(long, value_name = "SERVICE")]
     service: Option<String>,
-    /// With --service: the faults to inject, comma-separated: partition, kill, loss.
+    /// With --service: the faults to inject, comma-separated: partition, kill, loss, clock.
     #[arg(long, default_value = "", value_name = "LIST")]
     faults: String,
     /// With --service: the number of nodes.
@@ -84,7 +86,7 @@ struct SimulateArgs {
     /// Seed: the same seed writes the same history.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Output file (EDN); standard output if absent.
+    /// Output file: EDN, or JSON Lines for a .json/.jsonl file; standard output (EDN) if absent.
     #[arg(short, long, value_name = "FILE")]
     output: Option<String>,
 }
@@ -216,17 +218,14 @@ fn simulate(args: &SimulateArgs) -> ExitCode {
     };
     let format = if json { TxnFormat::Json } else { TxnFormat::Edn };
     let write: WriteHistory<'_> = match args.workload.as_str() {
-        "register" | "cas-register" if args.service.is_some() => match cluster_config(args) {
+        _ if args.service.is_some() => match cluster_config(args) {
+            Ok(c) if json => Box::new(move |mut w| labrys::sim::cluster::write_json(&c, &mut w)),
             Ok(c) => Box::new(move |mut w| labrys::sim::cluster::write_edn(&c, &mut w)),
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitCode::from(exit::BAD_INPUT);
             }
         },
-        other if args.service.is_some() => {
-            eprintln!("error: --service simulates the register and cas-register workloads, not {other:?}");
-            return ExitCode::from(exit::BAD_INPUT);
-        }
         "register" => Box::new(move |mut w| write_edn(&cas(false), &mut w)),
         "cas-register" => Box::new(move |mut w| write_edn(&cas(true), &mut w)),
         "list-append" => Box::new(move |mut w| write_history(&txn(TxnWorkload::ListAppend), format, &mut w)),
@@ -257,15 +256,21 @@ fn simulate(args: &SimulateArgs) -> ExitCode {
 
 /// The cluster simulation's configuration, from `simulate --service ...`.
 fn cluster_config(args: &SimulateArgs) -> Result<labrys::sim::cluster::ClusterConfig, String> {
-    use labrys::sim::cluster::{ClusterConfig, Faults, Service};
+    use labrys::sim::cluster::{ClusterConfig, Faults, Service, Workload};
     let name = args.service.as_deref().unwrap_or_default();
     let service = Service::parse(name)
         .ok_or_else(|| format!("unknown service {name:?}; the services are {}", Service::NAMES.join(", ")))?;
+    let workload = Workload::parse(&args.workload).ok_or_else(|| {
+        format!("--service simulates the workloads {}, not {:?}", Workload::NAMES.join(", "), args.workload)
+    })?;
+    if !service.supports(workload) {
+        return Err(format!("the {name} service runs only the register workload, not {}", workload.name()));
+    }
     Ok(ClusterConfig {
         service,
+        workload,
         faults: Faults::parse(&args.faults)?,
         nodes: args.nodes,
-        cas: args.workload == "cas-register",
         ops: args.ops,
         clients: args.threads,
         values: args.values.unwrap_or(0),

@@ -7,12 +7,12 @@ mod common;
 use labrys::check::{CheckConfig, check_history};
 use labrys::history::{Format, ReadOptions, read_bytes};
 use labrys::report::{FileReport, Verdict};
-use labrys::sim::cluster::{ClusterConfig, Faults, Service, history_string};
+use labrys::sim::cluster::{ClusterConfig, Faults, Service, Workload, history_string};
 
-/// Checks a history as a cas-register, within `max_steps` steps of the search.
-fn check(text: &str, max_steps: u64) -> FileReport {
+/// Checks a history with the model of its workload, within `max_steps` steps of the search.
+fn check(text: &str, workload: Workload, max_steps: u64) -> FileReport {
     let h = read_bytes("sim.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap();
-    let mut config = CheckConfig { model: Some("cas-register".into()), ..Default::default() };
+    let mut config = CheckConfig { model: Some(workload.name().into()), ..Default::default() };
     config.options.max_steps = max_steps;
     check_history(&h, &config).unwrap().remove(0)
 }
@@ -22,90 +22,83 @@ fn check(text: &str, max_steps: u64) -> FileReport {
 /// counts as not caught (its verdict is unknown, never valid).
 const DETECTION_STEPS: u64 = 2_000_000;
 
-fn config(service: Service, faults: Faults, cas: bool, ops: usize, seed: u64) -> ClusterConfig {
-    ClusterConfig { service, faults, cas, ops, seed, ..ClusterConfig::default() }
+fn config(service: Service, workload: Workload, faults: Faults, ops: usize, seed: u64) -> ClusterConfig {
+    ClusterConfig { service, workload, faults, ops, seed, ..ClusterConfig::default() }
 }
 
-const ALL_FAULTS: Faults = Faults { partition: true, kill: true, loss: true };
+fn faults(list: &str) -> Faults {
+    Faults::parse(list).unwrap()
+}
 
-/// How many of `seeds` seeds give an INVALID history (register and cas-register alternately).
-fn invalid_count(service: Service, faults: Faults, seeds: u64) -> usize {
+/// How many of `seeds` seeds give an INVALID history that names an anomaly of one of the
+/// `kinds` (any kind when empty).
+fn caught(service: Service, workload: Workload, faults: Faults, seeds: u64, kinds: &[&str]) -> usize {
     (0..seeds)
         .filter(|&seed| {
-            let text = history_string(&config(service, faults, seed % 2 == 0, 200, seed));
-            check(&text, DETECTION_STEPS).valid == Verdict::Invalid
+            let text = history_string(&config(service, workload, faults, 200, seed));
+            let report = check(&text, workload, DETECTION_STEPS);
+            report.valid == Verdict::Invalid
+                && (kinds.is_empty() || report.anomalies.iter().any(|a| kinds.contains(&a.kind.as_str())))
         })
         .count()
 }
 
+/// The strongest guard against false alarms: whatever the workload and the fault schedule, the
+/// correct service's histories are valid. 5 workloads x 16 fault subsets x 250 seeds = 20,000
+/// histories of 50 ops (plus nemesis events).
 #[test]
-fn correct_service_is_linearizable_under_every_fault() {
-    for faults in Faults::all_subsets() {
-        for cas in [false, true] {
-            for seed in 0..300 {
-                let text = history_string(&config(Service::Correct, faults, cas, 120, seed));
+fn correct_service_is_valid_under_every_fault() {
+    let mut checked = 0;
+    for workload in Workload::ALL {
+        for faults in Faults::all_subsets() {
+            for seed in 0..250 {
+                let text = history_string(&config(Service::Correct, workload, faults, 50, seed));
                 // The default budget: a valid verdict needs the whole search.
-                let report = check(&text, CheckConfig::default().options.max_steps);
+                let report = check(&text, workload, CheckConfig::default().options.max_steps);
                 assert_eq!(
                     report.valid,
                     Verdict::Valid,
-                    "seed {seed} faults {faults:?} cas {cas}:\n{}\n{text}",
+                    "seed {seed} faults {faults} workload {workload:?}:\n{}\n{text}",
                     report.to_text()
                 );
+                checked += 1;
             }
         }
     }
+    assert_eq!(checked, 20_000);
 }
 
-/// The issue asks for at least 90% of seeds caught; the bounds sit a little below what was
-/// measured (the README gives the measured rates), so a regression in either the simulator or
-/// the checker shows.
+/// Longer histories of the correct service, fewer of them. (Not the set: with many crashed adds
+/// its search can exhaust the default budget on long histories, and say unknown.)
 #[test]
-fn stale_reads_are_caught_under_partitions() {
-    let partition = Faults { partition: true, ..Faults::default() };
-    // Measured: 100/100 under partitions, 72/100 under all faults.
-    let caught = invalid_count(Service::StaleRead, partition, 100);
-    assert!(caught >= 90, "stale-read under partitions: {caught}/100 seeds invalid");
-    let caught = invalid_count(Service::StaleRead, ALL_FAULTS, 100);
-    assert!(caught >= 60, "stale-read under all faults: {caught}/100 seeds invalid");
-}
-
-#[test]
-fn lost_acks_are_caught_under_partitions() {
-    let partition = Faults { partition: true, ..Faults::default() };
-    let caught = invalid_count(Service::LostAck, partition, 100);
-    // Measured: 84/100 under partitions (short of the issue's 90% goal), 36/100 under all faults.
-    assert!(caught >= 75, "lost-ack under partitions: {caught}/100 seeds invalid");
-    let caught = invalid_count(Service::LostAck, ALL_FAULTS, 100);
-    assert!(caught >= 25, "lost-ack under all faults: {caught}/100 seeds invalid");
-}
-
-#[test]
-fn faulty_services_are_linearizable_without_faults() {
-    // Without faults the leader never changes and nobody lags for long: the bugs stay hidden,
-    // which shows that the faults (not the simulator) expose them.
-    for service in [Service::StaleRead, Service::LostAck] {
-        let caught = invalid_count(service, Faults::default(), 30);
-        assert!(caught <= 3, "{service:?} without faults: {caught}/30 seeds invalid");
+fn correct_service_is_valid_on_longer_histories() {
+    for workload in Workload::ALL.into_iter().filter(|w| *w != Workload::Set) {
+        for seed in 0..20 {
+            let text = history_string(&config(Service::Correct, workload, Faults::ALL, 400, seed));
+            let report = check(&text, workload, CheckConfig::default().options.max_steps);
+            assert_eq!(report.valid, Verdict::Valid, "seed {seed} {workload:?}:\n{}", report.to_text());
+        }
     }
 }
 
 #[test]
 fn same_seed_same_bytes() {
-    for service in [Service::Correct, Service::StaleRead, Service::LostAck] {
-        let c = config(service, ALL_FAULTS, true, 200, 42);
-        let a = history_string(&c);
-        assert_eq!(a, history_string(&c));
-        assert_ne!(a, history_string(&ClusterConfig { seed: 43, ..c }), "the seed matters");
+    for service in Service::ALL {
+        for workload in Workload::ALL.into_iter().filter(|w| service.supports(*w)) {
+            let c = config(service, workload, Faults::ALL, 200, 42);
+            let a = history_string(&c);
+            assert_eq!(a, history_string(&c));
+            assert_ne!(a, history_string(&ClusterConfig { seed: 43, ..c }), "the seed matters");
+        }
     }
 }
 
 #[test]
 fn histories_have_jepsen_shape() {
-    let text = history_string(&config(Service::Correct, ALL_FAULTS, true, 200, 5));
+    let text = history_string(&config(Service::Correct, Workload::CasRegister, Faults::ALL, 300, 5));
+    let nemesis: Vec<&str> = text.lines().filter(|l| l.contains(":process :nemesis")).collect();
     for f in [":start-partition", ":stop-partition", ":kill", ":start,", ":start-loss", ":stop-loss"] {
-        let nemesis = text.lines().filter(|l| l.contains(":process :nemesis"));
-        assert!(nemesis.clone().any(|l| l.contains(&format!(":f {f}"))) || !text.contains(f), "{f}");
+        assert!(nemesis.iter().any(|l| l.contains(&format!(":f {f}"))) || !text.contains(f), "{f}");
     }
     assert!(text.contains(":type :info, :process :nemesis"));
     assert!(text.contains(":type :info, :process 5"), "a timed-out op retires its process: 0 -> 5");
@@ -114,23 +107,94 @@ fn histories_have_jepsen_shape() {
 }
 
 #[test]
-#[ignore = "measurement: prints detection rates for every fault subset"]
-fn measure_detection_rates() {
-    for service in [Service::StaleRead, Service::LostAck] {
-        for faults in Faults::all_subsets() {
-            let n = invalid_count(service, faults, 100);
-            println!("{service:?} {faults:?}: {n}/100 invalid");
+fn clock_faults_are_recorded_and_paired() {
+    let text = history_string(&config(Service::ClockSkewLww, Workload::Register, faults("clock"), 200, 1));
+    assert!(text.contains(":f :start-clock-skew, :value {\"n"), "{text}");
+    assert!(text.contains(":f :stop-clock-skew"));
+    let h = read_bytes("sim.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap();
+    let fs: Vec<String> = h.faults.iter().map(|f| f.f.to_string()).collect();
+    assert!(
+        fs.iter().any(|f| f == ":start-clock-skew") && fs.iter().any(|f| f == ":stop-clock-skew"),
+        "{fs:?}"
+    );
+}
+
+/// Each workload's history is checked by the model `labrys check` guesses for it.
+#[test]
+fn the_model_is_guessed_from_each_workload() {
+    for workload in Workload::ALL {
+        let text = history_string(&config(Service::Correct, workload, Faults::ALL, 200, 3));
+        let h = read_bytes("sim.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap();
+        assert_eq!(labrys::check::guess_model(&h).unwrap(), workload.name(), "{workload:?}");
+    }
+}
+
+#[test]
+fn the_last_write_wins_store_runs_only_registers() {
+    assert!(Service::ClockSkewLww.supports(Workload::Register));
+    assert!(!Service::ClockSkewLww.supports(Workload::Counter));
+    assert!(Workload::ALL.iter().all(|w| Service::Correct.supports(*w)));
+}
+
+/// The issue asks for at least 90% of seeds caught with the expected anomaly class; each
+/// bound sits a little below what was measured over 100 seeds (the README gives the rates over
+/// more seeds, from `examples/sim_detection.rs`), so a regression in either the simulator or
+/// the checker shows.
+#[test]
+fn faulty_services_are_caught_with_the_expected_anomalies() {
+    let linear = ["stale-read", "lost-write", "own-write-not-read", "not-linearizable"];
+    let dirty = ["G1a", "G0-realtime", "G-single-realtime", "G1c-realtime"];
+    let hidden = ["future-read", "read-of-failed-write", "lost-write", "stale-read"];
+    let cases: [(Service, Workload, &str, &[&str], usize); 9] = [
+        (Service::StaleRead, Workload::Register, "partition", &linear, 95),
+        (Service::LostAck, Workload::Register, "partition", &linear, 90),
+        (Service::DuplicateRetry, Workload::Counter, "loss", &["not-linearizable"], 95),
+        (Service::DuplicateRetry, Workload::ListAppend, "loss", &["duplicate-elements"], 95),
+        (Service::SilentRetry, Workload::Register, "loss", &hidden, 90),
+        (Service::SilentRetry, Workload::Counter, "loss", &["not-linearizable"], 90),
+        (Service::SilentRetry, Workload::Set, "loss", &["not-linearizable"], 95),
+        (Service::SilentRetry, Workload::ListAppend, "loss", &dirty, 95),
+        (
+            Service::ClockSkewLww,
+            Workload::Register,
+            "clock",
+            &["lost-write", "stale-read", "own-write-not-read"],
+            95,
+        ),
+    ];
+    for (service, workload, list, kinds, bound) in cases {
+        let n = caught(service, workload, faults(list), 100, kinds);
+        assert!(n >= bound, "{service:?} {workload:?} under {list}: {n}/100 seeds caught with {kinds:?}");
+    }
+}
+
+#[test]
+fn faulty_services_are_valid_without_faults() {
+    // Without faults the leader never changes, nobody lags for long, no reply is lost and the
+    // clocks agree: the bugs stay hidden, which shows that the faults (not the simulator)
+    // expose them.
+    for service in Service::ALL.into_iter().filter(|s| *s != Service::Correct) {
+        for workload in [Workload::Register, Workload::Counter, Workload::ListAppend] {
+            if service.supports(workload) {
+                let n = caught(service, workload, Faults::default(), 30, &[]);
+                assert!(n <= 3, "{service:?} {workload:?} without faults: {n}/30 seeds invalid");
+            }
         }
     }
 }
 
-/// The war stories in `histories/`: each names the command that wrote it, after `;; $ `.
+/// The war stories in `histories/`: each names the command that wrote it after `;; $ `; the
+/// command writes exactly the file's events, and `labrys check` (guessing the model) gives the
+/// verdict and the anomaly the README promises.
 #[test]
 fn war_stories_regenerate_and_get_their_verdicts() {
-    for (file, expected) in [
-        ("story-stale-read.edn", Verdict::Invalid),
-        ("story-lost-ack.edn", Verdict::Invalid),
-        ("story-correct.edn", Verdict::Valid),
+    for (file, expected, kind) in [
+        ("story-stale-read.edn", Verdict::Invalid, Some("stale-read")),
+        ("story-lost-ack.edn", Verdict::Invalid, Some("lost-write")),
+        ("story-correct.edn", Verdict::Valid, None),
+        ("story-silent-retry.edn", Verdict::Invalid, Some("lost-write")),
+        ("story-duplicate-retry.edn", Verdict::Invalid, Some("duplicate-elements")),
+        ("story-clock-skew-lww.edn", Verdict::Invalid, Some("lost-write")),
     ] {
         let path = common::histories_dir().join(file);
         let stored = std::fs::read_to_string(&path).unwrap();
@@ -149,9 +213,38 @@ fn war_stories_regenerate_and_get_their_verdicts() {
         assert!(status.success(), "{file}: {command}");
         let body: String = stored.lines().filter(|l| !l.starts_with(';')).map(|l| format!("{l}\n")).collect();
         assert_eq!(std::fs::read_to_string(&out).unwrap(), body, "{file} is what `{command}` writes");
-        let mut config = CheckConfig { model: Some("cas-register".into()), ..Default::default() };
+        let mut config = CheckConfig::default();
         config.options.max_steps = 10_000_000;
         let h = labrys::history::read_file(path.to_str().unwrap(), &ReadOptions::default()).unwrap();
-        assert_eq!(check_history(&h, &config).unwrap()[0].valid, expected, "{file}");
+        let report = check_history(&h, &config).unwrap().remove(0);
+        assert_eq!(report.valid, expected, "{file}:\n{}", report.to_text());
+        if let Some(kind) = kind {
+            let kinds: Vec<&str> = report.anomalies.iter().map(|a| a.kind.as_str()).collect();
+            assert!(kinds.contains(&kind), "{file}: {kinds:?}");
+        }
+    }
+}
+
+/// `-o FILE.json` writes the same history as JSON Lines, which labrys reads to the same verdict.
+#[test]
+fn json_output_is_the_same_history() {
+    use labrys::sim::cluster::{write_edn, write_json};
+    for (service, workload) in [
+        (Service::Correct, Workload::Set),
+        (Service::LostAck, Workload::Register),
+        (Service::DuplicateRetry, Workload::ListAppend),
+        (Service::ClockSkewLww, Workload::Register),
+    ] {
+        let c = config(service, workload, Faults::ALL, 150, 7);
+        let (mut edn, mut json) = (Vec::new(), Vec::new());
+        let events = write_edn(&c, &mut edn).unwrap();
+        assert_eq!(write_json(&c, &mut json).unwrap(), events);
+        let options = ReadOptions::default();
+        let a = read_bytes("sim.edn", &edn, Format::Edn, &options).unwrap();
+        let b = read_bytes("sim.jsonl", &json, Format::Json, &options).unwrap();
+        assert_eq!((a.ops.len(), a.faults.len()), (b.ops.len(), b.faults.len()), "{service:?} {workload:?}");
+        let config = CheckConfig::default();
+        let (ra, rb) = (check_history(&a, &config).unwrap(), check_history(&b, &config).unwrap());
+        assert_eq!(ra[0].valid, rb[0].valid, "{service:?} {workload:?}");
     }
 }

@@ -1,23 +1,30 @@
-//! A deterministic simulation of a small replicated register service under faults, recorded as
-//! a Jepsen history.
+//! A deterministic simulation of a small replicated service under faults, recorded as a Jepsen
+//! history.
 //!
 //! Everything runs on one thread from one seeded [`Rng`], as a discrete-event simulation in
 //! microseconds: a queue of timed events (message deliveries, node timers, client starts and
 //! timeouts, nemesis steps), handled in time order. The same configuration therefore writes the
 //! same bytes everywhere.
 //!
-//! The service is [`node`]'s single-register Paxos on 3–5 nodes. Clients are bound to a home
-//! node, as Jepsen's are; followers forward requests to the leader they know. Clients record
-//! what they saw exactly as Jepsen does: `:ok` when told so, `:fail` only when the op certainly
-//! did not happen (a cas whose expected value did not match, a request refused before it was
-//! applied, a connection refused by a dead node), and `:info` on a timeout, after which the
-//! client thread continues as a new process (`process + clients`). The nemesis partitions the
-//! network, kills and restarts nodes, and makes the network lossy, and logs each step as a pair
-//! of `:info` events of `:process :nemesis`.
+//! The service replicates one object (a register, a set, a counter, or a few lists for Elle's
+//! list-append, by [`Workload`]) on 3–5 nodes: `node`'s single-slot Paxos, or for
+//! [`Service::ClockSkewLww`] `lww`'s leaderless last-write-wins quorum register. Clients are
+//! bound to a home node, as Jepsen's are; followers forward requests to the leader they know.
+//! Clients record what they saw exactly as Jepsen does: `:ok` when told so, `:fail` only when
+//! the op certainly did not happen (a cas whose expected value did not match, a request refused
+//! before it was applied, a connection refused by a dead node), and `:info` on a timeout, after
+//! which the client thread continues as a new process (`process + clients`). The retrying
+//! services' client libraries break exactly these rules. The nemesis partitions the network,
+//! kills and restarts nodes, makes the network lossy, and skews and drifts clocks, and logs
+//! each step as a pair of `:info` events of `:process :nemesis`.
 
+mod data;
+mod lww;
 mod node;
 
-use self::node::{Addr, ClientOp, Msg, Node, Outcome, TICK};
+use self::data::{ClientOp, Mop, Snapshot};
+use self::lww::LwwNode;
+use self::node::{Addr, Msg, Node, Out, Outcome, TICK};
 use super::{Rng, edn_event_line};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -32,23 +39,91 @@ pub enum Service {
     /// Reads are answered from the local copy of whichever node the client reaches, so a
     /// lagging follower or a deposed leader serves stale values.
     StaleRead,
-    /// The leader acknowledges writes before replicating them (and answers reads from its own
-    /// state); a new leader never saw them, so acknowledged writes are rolled back.
+    /// The leader acknowledges updates before replicating them (and answers reads from its own
+    /// state); a new leader never saw them, so acknowledged updates are rolled back.
     LostAck,
+    /// The correct service, but the client library resends an op whose reply did not come in
+    /// time and records one op: a non-idempotent update (an increment, an append) that the
+    /// first attempt already applied is applied twice.
+    DuplicateRetry,
+    /// The correct service, deduplicating retried updates by a request token, but the client
+    /// library retries internally and records only its last attempt: the op appears to begin
+    /// after its first attempt took effect, so a later-acknowledged update was in fact
+    /// overwritten by one the history shows as earlier.
+    SilentRetry,
+    /// A leaderless quorum register (reads and writes only) that orders writes by the wall
+    /// clock of the node that took them: under clock skew, acknowledged writes are lost.
+    ClockSkewLww,
 }
 
 impl Service {
-    /// The names `--service` accepts, in the order of [`Service::parse`].
-    pub const NAMES: [&'static str; 3] = ["correct", "stale-read", "lost-ack"];
+    /// The names `--service` accepts, in the order of [`Service::ALL`].
+    pub const NAMES: [&'static str; 6] =
+        ["correct", "stale-read", "lost-ack", "duplicate-retry", "silent-retry", "clock-skew-lww"];
+
+    /// Every service.
+    pub const ALL: [Service; 6] = [
+        Service::Correct,
+        Service::StaleRead,
+        Service::LostAck,
+        Service::DuplicateRetry,
+        Service::SilentRetry,
+        Service::ClockSkewLww,
+    ];
 
     /// The service called `name`, if any.
     pub fn parse(name: &str) -> Option<Service> {
-        match name {
-            "correct" => Some(Service::Correct),
-            "stale-read" => Some(Service::StaleRead),
-            "lost-ack" => Some(Service::LostAck),
-            _ => None,
-        }
+        Service::NAMES.iter().position(|n| *n == name).map(|i| Service::ALL[i])
+    }
+
+    /// Its `--service` name.
+    pub fn name(self) -> &'static str {
+        Service::NAMES[Service::ALL.iter().position(|s| *s == self).unwrap_or(0)]
+    }
+
+    /// Whether the service runs `workload` (the last-write-wins store has only reads and
+    /// writes).
+    pub fn supports(self, workload: Workload) -> bool {
+        self != Service::ClockSkewLww || workload == Workload::Register
+    }
+
+    /// Whether its client library retries timed-out ops.
+    fn retries(self) -> bool {
+        matches!(self, Service::DuplicateRetry | Service::SilentRetry)
+    }
+}
+
+/// What the clients do, and so which model checks the history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Workload {
+    /// Reads and writes of unique values.
+    Register,
+    /// Reads, writes and compare-and-sets.
+    CasRegister,
+    /// Adds of unique elements, and reads of the whole set.
+    Set,
+    /// Increments (`:add 1` to `:add 5`) and reads.
+    Counter,
+    /// Elle's list-append: transactions of one or two micro-ops over a few keys.
+    ListAppend,
+}
+
+impl Workload {
+    /// The names `--workload` accepts, in the order of [`Workload::ALL`].
+    pub const NAMES: [&'static str; 5] = ["register", "cas-register", "set", "counter", "list-append"];
+
+    /// Every workload.
+    pub const ALL: [Workload; 5] =
+        [Workload::Register, Workload::CasRegister, Workload::Set, Workload::Counter, Workload::ListAppend];
+
+    /// The workload called `name`, if any.
+    pub fn parse(name: &str) -> Option<Workload> {
+        Workload::NAMES.iter().position(|n| *n == name).map(|i| Workload::ALL[i])
+    }
+
+    /// Its name, which is also the name of the model that checks its histories.
+    pub fn name(self) -> &'static str {
+        Workload::NAMES[Workload::ALL.iter().position(|w| *w == self).unwrap_or(0)]
     }
 }
 
@@ -57,15 +132,23 @@ impl Service {
 pub struct Faults {
     /// Network partitions: a majority and a minority that cannot talk to each other.
     pub partition: bool,
-    /// Node crashes and restarts (durable acceptor state survives).
+    /// Node crashes and restarts (durable state survives).
     pub kill: bool,
     /// Message loss and long delays between nodes and clients.
     pub loss: bool,
+    /// Clock skew: a minority of nodes' wall clocks jump and drift, until they are reset.
+    pub clock: bool,
 }
 
 impl Faults {
-    /// Parses a comma-separated subset of `partition`, `kill`, `loss` (`none` or empty for no
-    /// faults).
+    /// The names `--faults` accepts.
+    pub const NAMES: [&'static str; 4] = ["partition", "kill", "loss", "clock"];
+
+    /// Every fault.
+    pub const ALL: Faults = Faults { partition: true, kill: true, loss: true, clock: true };
+
+    /// Parses a comma-separated subset of `partition`, `kill`, `loss`, `clock` (`none` or
+    /// empty for no faults).
     pub fn parse(list: &str) -> Result<Faults, String> {
         let mut faults = Faults::default();
         for name in list.split(',').map(str::trim).filter(|s| !s.is_empty() && *s != "none") {
@@ -73,8 +156,12 @@ impl Faults {
                 "partition" => faults.partition = true,
                 "kill" => faults.kill = true,
                 "loss" => faults.loss = true,
+                "clock" => faults.clock = true,
                 other => {
-                    return Err(format!("unknown fault {other:?}; the faults are partition, kill and loss"));
+                    return Err(format!(
+                        "unknown fault {other:?}; the faults are {}",
+                        Faults::NAMES.join(", ")
+                    ));
                 }
             }
         }
@@ -83,7 +170,9 @@ impl Faults {
 
     /// Every subset of the faults, the empty one first.
     pub fn all_subsets() -> Vec<Faults> {
-        (0..8).map(|b| Faults { partition: b & 1 != 0, kill: b & 2 != 0, loss: b & 4 != 0 }).collect()
+        (0..16)
+            .map(|b| Faults { partition: b & 1 != 0, kill: b & 2 != 0, loss: b & 4 != 0, clock: b & 8 != 0 })
+            .collect()
     }
 
     fn kinds(self) -> Vec<FaultKind> {
@@ -91,8 +180,18 @@ impl Faults {
             (self.partition, FaultKind::Partition),
             (self.kill, FaultKind::Kill),
             (self.loss, FaultKind::Loss),
+            (self.clock, FaultKind::Clock),
         ];
         pairs.into_iter().filter(|p| p.0).map(|p| p.1).collect()
+    }
+}
+
+impl std::fmt::Display for Faults {
+    /// The `--faults` list (`none` for no faults).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let on = [self.partition, self.kill, self.loss, self.clock];
+        let names: Vec<&str> = Faults::NAMES.iter().zip(on).filter(|p| p.1).map(|p| *p.0).collect();
+        f.write_str(if names.is_empty() { "none".to_string() } else { names.join(",") }.as_str())
     }
 }
 
@@ -101,18 +200,19 @@ impl Faults {
 pub struct ClusterConfig {
     /// The service's behaviour.
     pub service: Service,
+    /// What the clients do.
+    pub workload: Workload,
     /// The faults to inject.
     pub faults: Faults,
     /// Number of nodes (1 to 32; 3–5 is typical).
     pub nodes: usize,
-    /// Include compare-and-set ops (the cas-register workload) or only reads and writes.
-    pub cas: bool,
     /// Number of client ops to invoke.
     pub ops: usize,
     /// Concurrent client threads.
     pub clients: usize,
-    /// Values written are drawn from `0..values`; 0 makes every written value unique (and a cas
-    /// then expects the value its client last saw).
+    /// Register values written are drawn from `0..values`; 0 makes every written value unique
+    /// (and a cas then expects the value its client last saw). Other workloads always use
+    /// unique values.
     pub values: u64,
     /// PRNG seed.
     pub seed: u64,
@@ -122,9 +222,9 @@ impl Default for ClusterConfig {
     fn default() -> Self {
         ClusterConfig {
             service: Service::Correct,
+            workload: Workload::CasRegister,
             faults: Faults::default(),
             nodes: 3,
-            cas: true,
             ops: 200,
             clients: 5,
             values: 0,
@@ -142,29 +242,45 @@ mod timing {
     pub const LOSSY_SPREAD: u64 = 20_000;
     /// Chance that a message is dropped while the network is lossy.
     pub const LOSS: f64 = 0.3;
-    /// A client gives up on an op after this long and records `:info`.
+    /// A client gives up on an op after this long.
     pub const CLIENT_TIMEOUT: i64 = 50_000;
+    /// A retrying client library gives up on each attempt after `CLIENT_TIMEOUT`, and makes
+    /// this many attempts before it reports a timeout.
+    pub const ATTEMPTS: u32 = 5;
     /// Pause between a client's ops: up to this.
     pub const THINK: u64 = 20_000;
     /// Clients start once the first election has probably happened.
     pub const CLIENTS_START: i64 = 120_000;
     /// The nemesis waits this long, plus up to `QUIET_SPREAD`, between faults…
-    pub const QUIET_MIN: i64 = 50_000;
-    pub const QUIET_SPREAD: u64 = 150_000;
-    /// …and keeps each fault this long, plus up to `ACTIVE_SPREAD`.
+    pub const QUIET_MIN: i64 = 30_000;
+    pub const QUIET_SPREAD: u64 = 100_000;
+    /// …and keeps each fault this long, plus up to `ACTIVE_SPREAD` (long enough for the
+    /// majority to elect a new leader and serve clients while the minority is cut off).
     pub const ACTIVE_MIN: i64 = 100_000;
-    pub const ACTIVE_SPREAD: u64 = 200_000;
+    pub const ACTIVE_SPREAD: u64 = 150_000;
+    /// Chance that a fault's victims include the current leader, as Jepsen's nemeses often
+    /// target primaries: that is where the interesting failures are.
+    pub const TARGET_LEADER: f64 = 0.8;
+    /// A clock fault moves a clock by at least this, plus up to `SKEW_SPREAD`, either way…
+    pub const SKEW_MIN: i64 = 20_000;
+    pub const SKEW_SPREAD: u64 = 280_000;
+    /// …and makes it drift by up to this many parts per million.
+    pub const DRIFT_PPM: u64 = 2_000;
 }
+
+/// Keys of the list-append workload.
+const TXN_KEYS: u64 = 3;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum FaultKind {
     Partition,
     Kill,
     Loss,
+    Clock,
 }
 
 /// Something that happens at a given time.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 enum Ev {
     Deliver {
         from: Addr,
@@ -214,10 +330,23 @@ impl Ord for Scheduled {
 struct Client {
     process: usize,
     home: usize,
+    /// The last attempt's request id (each attempt has its own).
     req: u64,
-    open: Option<ClientOp>,
-    /// The last value it read or wrote, for the next cas's expected value.
+    /// The last op's token (the same over its attempts).
+    token: u64,
+    open: Option<Open>,
+    /// The last register value it read or wrote, for the next cas's expected value.
     last_seen: Option<i64>,
+}
+
+/// A client's op in flight.
+#[derive(Clone, Copy, Debug)]
+struct Open {
+    op: ClientOp,
+    /// Attempts made so far (1 without retries).
+    attempt: u32,
+    /// Where its invocation is in the history, so that a silent retry can move it.
+    invoke: usize,
 }
 
 /// The nemesis's current fault.
@@ -226,6 +355,64 @@ enum Active {
     Partition,
     Kill(Vec<usize>),
     Loss,
+    Clock(Vec<usize>),
+}
+
+/// A node of either protocol.
+#[derive(Clone, Debug)]
+enum Replica {
+    Paxos(Box<Node>),
+    Lww(LwwNode),
+}
+
+impl Replica {
+    fn leading(&self) -> Option<u64> {
+        match self {
+            Replica::Paxos(n) => n.leading(),
+            Replica::Lww(_) => None,
+        }
+    }
+}
+
+/// A node's wall clock: off by `offset`, and drifting by `ppm` since `since`.
+#[derive(Clone, Copy, Debug, Default)]
+struct Clock {
+    offset: i64,
+    ppm: i64,
+    since: i64,
+}
+
+impl Clock {
+    fn read(&self, now: i64) -> i64 {
+        now + self.offset + (now - self.since) * self.ppm / 1_000_000
+    }
+}
+
+/// Who an event is by.
+#[derive(Clone, Copy, Debug)]
+enum Who {
+    Process(usize),
+    Nemesis,
+}
+
+impl std::fmt::Display for Who {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Who::Process(p) => write!(f, "{p}"),
+            Who::Nemesis => f.write_str(":nemesis"),
+        }
+    }
+}
+
+/// One history event, numbered only when the history is written (a silent retry drops its
+/// op's earlier invocation).
+#[derive(Clone, Debug)]
+struct Line {
+    time: i64,
+    kind: &'static str,
+    who: Who,
+    f: &'static str,
+    value: String,
 }
 
 /// The whole simulated world.
@@ -235,47 +422,147 @@ struct Sim<'a> {
     now: i64,
     scheduled: u64,
     queue: BinaryHeap<Scheduled>,
-    nodes: Vec<Node>,
+    nodes: Vec<Replica>,
     up: Vec<bool>,
     epoch: Vec<u64>,
+    clocks: Vec<Clock>,
     /// Each node's side of the partition; all zero when the network is whole.
     side: Vec<u8>,
     lossy: bool,
     active: Option<Active>,
+    /// The faults still to come in this round of the nemesis (each enabled fault once per
+    /// round, in random order).
+    bag: Vec<FaultKind>,
     clients: Vec<Client>,
     invoked: usize,
     next_value: i64,
-    outbox: Vec<(Addr, Msg)>,
-    history: String,
-    events: usize,
+    outbox: Out,
+    lines: Vec<Option<Line>>,
 }
 
 /// Runs the simulation and writes its history as EDN, one event per line. Returns the number
-/// of events written.
+/// of events written. The same configuration always writes the same bytes.
 pub fn write_edn(c: &ClusterConfig, out: &mut impl Write) -> io::Result<usize> {
-    let (text, events) = simulate(c);
+    let (text, events) = simulate(c, false);
     out.write_all(text.as_bytes())?;
     Ok(events)
 }
 
-/// Runs the simulation and returns its history as EDN text.
-pub fn history_string(c: &ClusterConfig) -> String {
-    simulate(c).0
+/// Runs the simulation and writes its history as JSON Lines (the shape elle-cli reads: the
+/// same keys without colons, keywords as strings, sets as arrays). Returns the number of
+/// events written; the events are those [`write_edn`] writes.
+pub fn write_json(c: &ClusterConfig, out: &mut impl Write) -> io::Result<usize> {
+    let (text, events) = simulate(c, true);
+    out.write_all(text.as_bytes())?;
+    Ok(events)
 }
 
-fn simulate(c: &ClusterConfig) -> (String, usize) {
+/// Runs the simulation and returns its history as EDN text (what [`write_edn`] writes).
+pub fn history_string(c: &ClusterConfig) -> String {
+    simulate(c, false).0
+}
+
+fn simulate(c: &ClusterConfig, json: bool) -> (String, usize) {
+    use std::fmt::Write as _;
     let mut sim = Sim::new(c);
     sim.run();
-    (sim.history, sim.events)
+    let mut text = String::new();
+    let mut events = 0;
+    for line in sim.lines.iter().flatten() {
+        let time = line.time * 1000;
+        if json {
+            let process = match line.who {
+                Who::Process(p) => p.to_string(),
+                Who::Nemesis => "\"nemesis\"".to_string(),
+            };
+            let (kind, f, value) = (line.kind, line.f, edn_to_json(&line.value));
+            let _ = writeln!(
+                text,
+                "{{\"index\":{events},\"time\":{time},\"type\":\"{kind}\",\"process\":{process},\"f\":\"{f}\",\"value\":{value}}}"
+            );
+        } else {
+            edn_event_line(&mut text, events, time, line.kind, &line.who, line.f, &line.value);
+        }
+        events += 1;
+    }
+    (text, events)
+}
+
+/// Converts the EDN values this simulator writes (`nil`, integers, keywords, strings without
+/// escapes, vectors, sets and maps) to JSON: keywords become strings without the colon, sets
+/// become arrays, map keys become strings.
+fn edn_to_json(edn: &str) -> String {
+    let b = edn.as_bytes();
+    let mut out = String::with_capacity(edn.len() + 8);
+    // The open containers: whether each is a map, and how many items it holds so far.
+    let mut open: Vec<(bool, usize)> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b' ' || c == b',' {
+            i += 1;
+            continue;
+        }
+        if c == b']' || c == b'}' {
+            out.push(if open.pop().is_some_and(|o| o.0) { '}' } else { ']' });
+            i += 1;
+            continue;
+        }
+        // An item: first the separator its container needs.
+        if let Some((map, count)) = open.last_mut() {
+            out.push_str(match (*map, *count) {
+                (_, 0) => "",
+                (true, n) if n % 2 == 1 => ":",
+                _ => ",",
+            });
+            *count += 1;
+        }
+        let end = |from: usize| from + b[from..].iter().take_while(|c| !b" ,]}".contains(c)).count();
+        match c {
+            b'[' | b'{' => {
+                open.push((c == b'{', 0));
+                out.push(c as char);
+                i += 1;
+            }
+            b'#' => {
+                open.push((false, 0));
+                out.push('[');
+                i += 2;
+            }
+            b'"' => {
+                let close = b[i + 1..].iter().position(|&c| c == b'"').map_or(b.len(), |p| i + 2 + p);
+                out.push_str(&edn[i..close]);
+                i = close;
+            }
+            b':' => {
+                let e = end(i);
+                out.push('"');
+                out.push_str(&edn[i + 1..e]);
+                out.push('"');
+                i = e;
+            }
+            _ => {
+                let e = end(i);
+                out.push_str(if &edn[i..e] == "nil" { "null" } else { &edn[i..e] });
+                i = e;
+            }
+        }
+    }
+    out
 }
 
 impl<'a> Sim<'a> {
     fn new(c: &'a ClusterConfig) -> Sim<'a> {
         let n = c.nodes.clamp(1, 32);
         let mut rng = Rng::new(c.seed);
-        let nodes = (0..n).map(|i| Node::new(i, n, c.service, 0, &mut rng)).collect();
+        let nodes = (0..n)
+            .map(|i| match c.service {
+                Service::ClockSkewLww => Replica::Lww(LwwNode::new(i, n)),
+                _ => Replica::Paxos(Box::new(Node::new(i, n, c.service, 0, &mut rng))),
+            })
+            .collect();
         let clients = (0..c.clients.max(1))
-            .map(|i| Client { process: i, home: i % n, req: 0, open: None, last_seen: None })
+            .map(|i| Client { process: i, home: i % n, req: 0, token: 0, open: None, last_seen: None })
             .collect();
         let mut sim = Sim {
             c,
@@ -286,15 +573,16 @@ impl<'a> Sim<'a> {
             nodes,
             up: vec![true; n],
             epoch: vec![0; n],
+            clocks: vec![Clock::default(); n],
             side: vec![0; n],
             lossy: false,
             active: None,
+            bag: Vec::new(),
             clients,
             invoked: 0,
             next_value: 0,
             outbox: Vec::new(),
-            history: String::new(),
-            events: 0,
+            lines: Vec::new(),
         };
         for node in 0..n {
             let first = sim.rng.below(TICK as u64) as i64;
@@ -363,7 +651,11 @@ impl<'a> Sim<'a> {
                 let cut = matches!(from, Addr::Node(f) if self.side[f] != self.side[n]);
                 if self.up[n] && !cut {
                     let mut out = std::mem::take(&mut self.outbox);
-                    self.nodes[n].receive(from, msg, self.now, &mut self.rng, &mut out);
+                    let (now, clock) = (self.now, self.clocks[n].read(self.now));
+                    match &mut self.nodes[n] {
+                        Replica::Paxos(node) => node.receive(from, msg, now, &mut self.rng, &mut out),
+                        Replica::Lww(node) => node.receive(from, msg, now, clock, &mut out),
+                    }
                     self.flush(n, out);
                 }
             }
@@ -371,7 +663,7 @@ impl<'a> Sim<'a> {
     }
 
     /// Sends what node `n` wrote to its outbox.
-    fn flush(&mut self, n: usize, mut out: Vec<(Addr, Msg)>) {
+    fn flush(&mut self, n: usize, mut out: Out) {
         for (to, msg) in out.drain(..) {
             self.send(Addr::Node(n), to, msg);
         }
@@ -383,15 +675,18 @@ impl<'a> Sim<'a> {
             return;
         }
         let mut out = std::mem::take(&mut self.outbox);
-        self.nodes[node].tick(self.now, &mut self.rng, &mut out);
+        match &mut self.nodes[node] {
+            Replica::Paxos(n) => n.tick(self.now, &mut self.rng, &mut out),
+            Replica::Lww(n) => n.tick(self.now),
+        }
         self.flush(node, out);
         self.after(TICK, Ev::Tick { node, epoch });
     }
 
-    /// Appends one event to the history.
-    fn record(&mut self, kind: &str, process: &dyn std::fmt::Display, f: &str, value: &str) {
-        edn_event_line(&mut self.history, self.events, self.now * 1000, kind, process, f, value);
-        self.events += 1;
+    /// Appends one event to the history; returns where it is.
+    fn record(&mut self, kind: &'static str, who: Who, f: &'static str, value: String) -> usize {
+        self.lines.push(Some(Line { time: self.now, kind, who, f, value }));
+        self.lines.len() - 1
     }
 }
 
@@ -407,18 +702,73 @@ fn node_names(nodes: &[usize]) -> String {
     format!("[{}]", nodes.iter().map(|&n| node_name(n)).collect::<Vec<_>>().join(" "))
 }
 
-/// The clients: Jepsen's recording rules.
-impl Sim<'_> {
-    fn choose_op(&mut self, client: usize) -> ClientOp {
-        let value = |sim: &mut Self| {
-            if sim.c.values == 0 {
-                sim.next_value += 1;
-                sim.next_value
-            } else {
-                sim.rng.below(sim.c.values) as i64
+/// How ops are written in the history: `:f` and the value, from what the op saw (`None` for
+/// an invocation, or an op whose outcome is unknown or failed).
+fn op_text(op: ClientOp, seen: Option<&Snapshot>) -> (&'static str, String) {
+    match op {
+        // A completed read is rendered by `read_text`, which knows the workload.
+        ClientOp::Read => ("read", "nil".to_string()),
+        ClientOp::Write(v) => ("write", v.to_string()),
+        ClientOp::Cas(old, new) => ("cas", format!("[{old} {new}]")),
+        ClientOp::Insert(v) | ClientOp::Incr(v) => ("add", v.to_string()),
+        ClientOp::Txn { mops, len } => ("txn", txn_text(&mops[..usize::from(len)], seen)),
+    }
+}
+
+/// A read's completed value, as the workload shows it.
+fn read_text(workload: Workload, seen: &Snapshot) -> String {
+    match workload {
+        Workload::Register | Workload::CasRegister | Workload::ListAppend => edn_opt(seen.reg),
+        Workload::Counter => seen.count.to_string(),
+        Workload::Set => {
+            let mut elements = seen.set.clone();
+            elements.sort_unstable();
+            let items: Vec<String> = elements.iter().map(i64::to_string).collect();
+            format!("#{{{}}}", items.join(" "))
+        }
+    }
+}
+
+fn txn_text(mops: &[Mop], seen: Option<&Snapshot>) -> String {
+    let items: Vec<String> = mops
+        .iter()
+        .map(|m| match (m.append, seen) {
+            (true, _) => format!("[:append {} {}]", m.key, m.value),
+            (false, None) => format!("[:r {} nil]", m.key),
+            (false, Some(data)) => {
+                let list = data.lists.get(usize::from(m.key)).map_or(&[][..], Vec::as_slice);
+                let items: Vec<String> = list.iter().map(i64::to_string).collect();
+                format!("[:r {} [{}]]", m.key, items.join(" "))
             }
+        })
+        .collect();
+    format!("[{}]", items.join(" "))
+}
+
+/// The clients: Jepsen's recording rules, and the retrying client libraries' bugs.
+impl Sim<'_> {
+    fn unique(&mut self) -> i64 {
+        self.next_value += 1;
+        self.next_value
+    }
+
+    fn choose_op(&mut self, client: usize) -> ClientOp {
+        match self.c.workload {
+            Workload::Register | Workload::CasRegister => self.register_op(client),
+            Workload::Set if self.rng.chance(0.6) => ClientOp::Insert(self.unique()),
+            // Increments of different sizes: an extra (or a missing) one then rarely sums to
+            // what the crashed ops could explain.
+            Workload::Counter if self.rng.chance(0.5) => ClientOp::Incr(1 + self.rng.below(5) as i64),
+            Workload::Set | Workload::Counter => ClientOp::Read,
+            Workload::ListAppend => self.txn_op(),
+        }
+    }
+
+    fn register_op(&mut self, client: usize) -> ClientOp {
+        let value = |sim: &mut Self| {
+            if sim.c.values == 0 { sim.unique() } else { sim.rng.below(sim.c.values) as i64 }
         };
-        let kinds = if self.c.cas { 3 } else { 2 };
+        let kinds = if self.c.workload == Workload::CasRegister { 3 } else { 2 };
         match self.rng.below(kinds) {
             0 => ClientOp::Read,
             1 => ClientOp::Write(value(self)),
@@ -432,12 +782,19 @@ impl Sim<'_> {
         }
     }
 
-    fn op_text(op: ClientOp, read: Option<i64>) -> (&'static str, String) {
-        match op {
-            ClientOp::Read => ("read", edn_opt(read)),
-            ClientOp::Write(v) => ("write", v.to_string()),
-            ClientOp::Cas(old, new) => ("cas", format!("[{old} {new}]")),
+    /// One or two micro-ops on random keys, appends of unique values first, then reads.
+    fn txn_op(&mut self) -> ClientOp {
+        let len = 1 + self.rng.below(2) as u8;
+        let mut mops = [Mop { append: false, key: 0, value: 0 }; 2];
+        for m in &mut mops[..usize::from(len)] {
+            m.key = self.rng.below(TXN_KEYS) as u8;
+            if self.rng.chance(0.5) {
+                m.append = true;
+                m.value = self.unique();
+            }
         }
+        mops[..usize::from(len)].sort_by_key(|m| !m.append);
+        ClientOp::Txn { mops, len }
     }
 
     fn client_start(&mut self, client: usize) {
@@ -446,15 +803,24 @@ impl Sim<'_> {
         }
         self.invoked += 1;
         let op = self.choose_op(client);
+        let (f, value) = op_text(op, None);
+        let invoke = self.record("invoke", Who::Process(self.clients[client].process), f, value);
         let cl = &mut self.clients[client];
+        cl.token += 1;
+        cl.open = Some(Open { op, attempt: 1, invoke });
+        self.attempt(client);
+    }
+
+    /// Sends the open op of `client` to its node, and times it out.
+    fn attempt(&mut self, client: usize) {
+        let cl = &mut self.clients[client];
+        let Some(open) = cl.open else { return };
         cl.req += 1;
-        cl.open = Some(op);
-        let (req, home, process) = (cl.req, cl.home, cl.process);
-        let (f, value) = Self::op_text(op, None);
-        self.record("invoke", &process, f, &value);
+        let (req, token, home) = (cl.req, cl.token, cl.home);
         let from = Addr::Client(client);
         if self.up[home] {
-            self.send(from, Addr::Node(home), Msg::Request { client, req, op, forwarded: false });
+            let msg = Msg::Request { client, req, token, op: open.op, forwarded: false };
+            self.send(from, Addr::Node(home), msg);
         } else {
             // Connection refused: the request certainly never arrived.
             let refused = Msg::Reply { req, outcome: Outcome::Fail };
@@ -465,35 +831,54 @@ impl Sim<'_> {
 
     fn client_reply(&mut self, client: usize, req: u64, outcome: Outcome) {
         let cl = &mut self.clients[client];
-        let Some(op) = cl.open.filter(|_| cl.req == req) else { return }; // a late reply
+        let Some(open) = cl.open.filter(|_| cl.req == req) else { return }; // a late reply
         cl.open = None;
         let process = cl.process;
-        let (kind, read) = match outcome {
-            Outcome::Ok(read) => ("ok", read),
+        let (kind, seen) = match &outcome {
+            Outcome::Ok(seen) => ("ok", Some(seen)),
             Outcome::Fail => ("fail", None),
         };
-        if outcome != Outcome::Fail {
-            cl.last_seen = match op {
-                ClientOp::Read => read,
+        if let Some(seen) = seen {
+            cl.last_seen = match open.op {
                 ClientOp::Write(v) | ClientOp::Cas(_, v) => Some(v),
+                _ => seen.reg,
             };
         }
-        let (f, value) = Self::op_text(op, read);
-        self.record(kind, &process, f, &value);
+        let (f, value) = match (open.op, seen) {
+            (ClientOp::Read, Some(seen)) => ("read", read_text(self.c.workload, seen)),
+            (op, seen) => op_text(op, seen),
+        };
+        self.record(kind, Who::Process(process), f, value);
         self.think(client);
     }
 
     fn client_timeout(&mut self, client: usize, req: u64) {
         let threads = self.clients.len();
         let cl = &mut self.clients[client];
-        let Some(op) = cl.open.filter(|_| cl.req == req) else { return };
-        cl.open = None;
+        let Some(open) = cl.open.filter(|_| cl.req == req) else { return };
         let process = cl.process;
+        if self.c.service.retries() && open.attempt < timing::ATTEMPTS {
+            return self.retry(client, open);
+        }
+        cl.open = None;
         // The op may or may not have happened; Jepsen retires the process.
         cl.process += threads;
-        let (f, value) = Self::op_text(op, None);
-        self.record("info", &process, f, &value);
+        let (f, value) = op_text(open.op, None);
+        self.record("info", Who::Process(process), f, value);
         self.think(client);
+    }
+
+    /// The retrying client libraries: the op is sent again, as one op in the history.
+    fn retry(&mut self, client: usize, mut open: Open) {
+        open.attempt += 1;
+        if self.c.service == Service::SilentRetry {
+            // The bug: only the last attempt is recorded, as if the op began now.
+            self.lines[open.invoke] = None;
+            let (f, value) = op_text(open.op, None);
+            open.invoke = self.record("invoke", Who::Process(self.clients[client].process), f, value);
+        }
+        self.clients[client].open = Some(open);
+        self.attempt(client);
     }
 
     fn think(&mut self, client: usize) {
@@ -502,7 +887,8 @@ impl Sim<'_> {
     }
 }
 
-/// The nemesis: alternates quiet periods and one fault at a time.
+/// The nemesis: alternates quiet periods and one fault at a time, every enabled fault once per
+/// round.
 impl Sim<'_> {
     fn nemesis(&mut self) {
         if self.active.is_some() {
@@ -510,8 +896,13 @@ impl Sim<'_> {
             let quiet = timing::QUIET_MIN + self.rng.below(timing::QUIET_SPREAD) as i64;
             self.after(quiet, Ev::Nemesis);
         } else {
-            let kinds = self.c.faults.kinds();
-            let kind = kinds[self.rng.below(kinds.len() as u64) as usize];
+            if self.bag.is_empty() {
+                self.bag = self.c.faults.kinds();
+                for i in (1..self.bag.len()).rev() {
+                    self.bag.swap(i, self.rng.below(i as u64 + 1) as usize);
+                }
+            }
+            let Some(kind) = self.bag.pop() else { return };
             self.start_fault(kind);
             let active = timing::ACTIVE_MIN + self.rng.below(timing::ACTIVE_SPREAD) as i64;
             self.after(active, Ev::Nemesis);
@@ -519,12 +910,12 @@ impl Sim<'_> {
     }
 
     /// Logs a nemesis op as Jepsen does: its invocation and its completion, both `:info`.
-    fn record_nemesis(&mut self, f: &str, value: &str) {
-        self.record("info", &":nemesis", f, value);
-        self.record("info", &":nemesis", f, value);
+    fn record_nemesis(&mut self, f: &'static str, value: String) {
+        self.record("info", Who::Nemesis, f, value.clone());
+        self.record("info", Who::Nemesis, f, value);
     }
 
-    /// The fault's victims: the current leader half the time (the interesting case), else
+    /// The fault's victims: the current leader most of the time (the interesting case), else
     /// random nodes; at most a minority either way.
     fn victims(&mut self) -> Vec<usize> {
         let n = self.nodes.len();
@@ -535,7 +926,7 @@ impl Sim<'_> {
             order.swap(i, self.rng.below(i as u64 + 1) as usize);
         }
         let count = 1 + self.rng.below(((n - 1) / 2).max(1) as u64) as usize;
-        if let Some(l) = leader.filter(|_| self.rng.chance(0.5)) {
+        if let Some(l) = leader.filter(|_| self.rng.chance(timing::TARGET_LEADER)) {
             order.retain(|&i| i != l);
             order.insert(0, l);
         }
@@ -551,45 +942,89 @@ impl Sim<'_> {
                 let majority: Vec<usize> = (0..self.nodes.len()).filter(|i| !minority.contains(i)).collect();
                 minority.iter().for_each(|&i| self.side[i] = 1);
                 let grouping = format!("[{} {}]", node_names(&minority), node_names(&majority));
-                self.record_nemesis("start-partition", &grouping);
+                self.record_nemesis("start-partition", grouping);
                 self.active = Some(Active::Partition);
             }
             FaultKind::Kill => {
                 let victims = self.victims();
                 victims.iter().for_each(|&i| self.up[i] = false);
-                self.record_nemesis("kill", &node_names(&victims));
+                self.record_nemesis("kill", node_names(&victims));
                 self.active = Some(Active::Kill(victims));
             }
             FaultKind::Loss => {
                 self.lossy = true;
                 let what = format!("{{:drop-percent {}}}", (timing::LOSS * 100.0) as u32);
-                self.record_nemesis("start-loss", &what);
+                self.record_nemesis("start-loss", what);
                 self.active = Some(Active::Loss);
             }
+            FaultKind::Clock => self.skew_clocks(),
         }
+    }
+
+    /// Moves a minority's clocks by ±20–300 ms and makes them drift, recording by how much.
+    fn skew_clocks(&mut self) {
+        let victims = self.victims();
+        let mut parts = Vec::new();
+        for &i in &victims {
+            let sign = if self.rng.chance(0.5) { -1 } else { 1 };
+            let offset = sign * (timing::SKEW_MIN + self.rng.below(timing::SKEW_SPREAD) as i64);
+            let ppm = self.rng.below(2 * timing::DRIFT_PPM + 1) as i64 - timing::DRIFT_PPM as i64;
+            self.clocks[i] = Clock { offset, ppm, since: self.now };
+            parts.push(format!("{} {{:offset-ms {}, :drift-ppm {ppm}}}", node_name(i), offset / 1000));
+        }
+        self.record_nemesis("start-clock-skew", format!("{{{}}}", parts.join(", ")));
+        self.active = Some(Active::Clock(victims));
     }
 
     fn stop_fault(&mut self) {
         match self.active.take() {
             Some(Active::Partition) => {
                 self.side.fill(0);
-                self.record_nemesis("stop-partition", ":network-healed");
+                self.record_nemesis("stop-partition", ":network-healed".into());
             }
             Some(Active::Kill(victims)) => {
                 for &i in &victims {
                     self.up[i] = true;
                     self.epoch[i] += 1;
-                    self.nodes[i].restart(self.now, &mut self.rng);
+                    match &mut self.nodes[i] {
+                        Replica::Paxos(n) => n.restart(self.now, &mut self.rng),
+                        Replica::Lww(n) => n.restart(),
+                    }
                     self.after(TICK, Ev::Tick { node: i, epoch: self.epoch[i] });
                 }
                 // Jepsen's name for bringing a killed node back.
-                self.record_nemesis("start", &node_names(&victims));
+                self.record_nemesis("start", node_names(&victims));
             }
             Some(Active::Loss) => {
                 self.lossy = false;
-                self.record_nemesis("stop-loss", "nil");
+                self.record_nemesis("stop-loss", "nil".into());
+            }
+            Some(Active::Clock(victims)) => {
+                victims.iter().for_each(|&i| self.clocks[i] = Clock::default());
+                self.record_nemesis("stop-clock-skew", node_names(&victims));
             }
             None => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::edn_to_json;
+
+    #[test]
+    fn edn_values_become_json() {
+        assert_eq!(edn_to_json("nil"), "null");
+        assert_eq!(edn_to_json("-12"), "-12");
+        assert_eq!(edn_to_json(":network-healed"), "\"network-healed\"");
+        assert_eq!(edn_to_json("[[:append 1 5] [:r 2 [1 5]]]"), "[[\"append\",1,5],[\"r\",2,[1,5]]]");
+        assert_eq!(edn_to_json("#{1 2 3}"), "[1,2,3]");
+        assert_eq!(edn_to_json("#{}"), "[]");
+        assert_eq!(edn_to_json("[[\"n1\"] [\"n2\" \"n3\"]]"), "[[\"n1\"],[\"n2\",\"n3\"]]");
+        assert_eq!(
+            edn_to_json("{\"n3\" {:offset-ms 122, :drift-ppm -5}}"),
+            "{\"n3\":{\"offset-ms\":122,\"drift-ppm\":-5}}"
+        );
+        assert_eq!(edn_to_json("{:drop-percent 30}"), "{\"drop-percent\":30}");
     }
 }

@@ -4,9 +4,12 @@
 //! linearization point inside it. Applying the ops in linearization-point order to one register
 //! per key gives every read its value and every cas its outcome, so the history is linearizable
 //! whatever the interleaving. Crashed ops (`:info`) take effect or not at random, and the
-//! thread continues as a new process, as Jepsen does.
+//! thread continues as a new process, as Jepsen does. Events are produced in time order and
+//! written as they happen, so any number of ops streams to disk in constant memory.
 
 use super::Rng;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::io::{self, Write};
 
 /// What to generate.
@@ -41,6 +44,7 @@ enum F {
     Cas,
 }
 
+/// A client thread's op in flight.
 #[derive(Clone, Copy)]
 struct GenOp {
     process: u32,
@@ -50,9 +54,6 @@ struct GenOp {
     a: i64,
     /// Cas: the new value; read: the value read.
     b: i64,
-    invoke: i64,
-    complete: i64,
-    lin: i64,
     crashed: bool,
     /// Whether a cas succeeded.
     ok: bool,
@@ -61,62 +62,123 @@ struct GenOp {
 /// `NIL` stands for a register that was never written.
 const NIL: i64 = i64::MIN;
 
-fn make_ops(c: &SyntheticConfig, rng: &mut Rng) -> Vec<GenOp> {
-    let mut clients = super::Clients::new(c.threads);
-    let mut next_value = vec![0i64; c.keys.max(1)];
-    let mut ops = Vec::with_capacity(c.ops);
-    for _ in 0..c.ops {
-        let slot = clients.next(rng);
-        let (invoke, complete, lin) = (slot.invoke, slot.complete, slot.point);
-        let key = rng.below(c.keys.max(1) as u64) as u32;
-        let mut value = |rng: &mut Rng| {
-            if c.values == 0 {
-                next_value[key as usize] += 1;
-                next_value[key as usize]
-            } else {
-                rng.below(c.values) as i64
-            }
-        };
-        let roll = rng.below(4);
-        let f = match roll {
+/// What happens to a thread's op at a given time. At equal times effects come first, then
+/// completions, then invocations: an op invoked at the instant another completes takes effect
+/// after it, as the history's order says.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    Effect,
+    Complete,
+    Invoke,
+}
+
+/// The generator's state: one op in flight per thread, and a queue of what happens next. It
+/// holds O(threads) memory whatever the number of ops, and writes each event as it happens.
+struct Gen<'a> {
+    c: &'a SyntheticConfig,
+    rng: Rng,
+    ops: Vec<GenOp>,
+    queue: BinaryHeap<Reverse<(i64, Phase, u32)>>,
+    state: Vec<i64>,
+    next_value: Vec<i64>,
+    started: usize,
+    events: usize,
+    line: String,
+}
+
+/// Writes a linearizable history as EDN, one op map per line, with `:index` and `:time`,
+/// streaming: memory stays proportional to the number of threads. Returns the number of
+/// events written. The same configuration writes the same bytes.
+pub fn write_edn(c: &SyntheticConfig, out: &mut impl Write) -> io::Result<usize> {
+    let threads = c.threads.max(1);
+    let mut g = Gen {
+        c,
+        rng: Rng::new(c.seed),
+        ops: (0..threads as u32)
+            .map(|process| GenOp { process, key: 0, f: F::Read, a: NIL, b: NIL, crashed: false, ok: false })
+            .collect(),
+        queue: BinaryHeap::with_capacity(3 * threads),
+        state: vec![NIL; c.keys.max(1)],
+        next_value: vec![0; c.keys.max(1)],
+        started: 0,
+        events: 0,
+        line: String::with_capacity(128),
+    };
+    for thread in 0..threads as u32 {
+        g.schedule_invoke(thread, 0);
+    }
+    while let Some(Reverse((time, phase, thread))) = g.queue.pop() {
+        match phase {
+            Phase::Invoke => g.invoke(thread, time, out)?,
+            Phase::Effect => g.effect(thread),
+            Phase::Complete => g.complete(thread, time, out)?,
+        }
+    }
+    Ok(g.events)
+}
+
+impl Gen<'_> {
+    fn schedule_invoke(&mut self, thread: u32, after: i64) {
+        if self.started < self.c.ops {
+            self.started += 1;
+            let invoke = after + 1 + self.rng.below(50) as i64;
+            self.queue.push(Reverse((invoke, Phase::Invoke, thread)));
+        }
+    }
+
+    fn value(&mut self, key: usize) -> i64 {
+        if self.c.values == 0 {
+            self.next_value[key] += 1;
+            self.next_value[key]
+        } else {
+            self.rng.below(self.c.values) as i64
+        }
+    }
+
+    /// Chooses the op, writes its invocation, and schedules its effect and completion.
+    fn invoke(&mut self, thread: u32, time: i64, out: &mut impl Write) -> io::Result<()> {
+        let key = self.rng.below(self.c.keys.max(1) as u64) as usize;
+        let f = match self.rng.below(4) {
             0 | 1 => F::Read,
             2 => F::Write,
-            _ if c.cas => F::Cas,
+            _ if self.c.cas => F::Cas,
             _ => F::Write,
         };
         let (a, b) = match f {
             F::Read => (NIL, NIL),
-            F::Write => (value(rng), NIL),
-            F::Cas => (value(rng), value(rng)),
+            F::Write => (self.value(key), NIL),
+            F::Cas => {
+                // Expect the current value half the time, so that cas often succeeds.
+                let current = self.rng.chance(0.5).then_some(self.state[key]);
+                let expected = match current {
+                    Some(v) => v,
+                    None => self.value(key),
+                };
+                (expected, self.value(key))
+            }
         };
-        let crashed = rng.chance(c.crash_rate);
-        ops.push(GenOp { process: slot.process, key, f, a, b, invoke, complete, lin, crashed, ok: false });
-        if crashed {
-            clients.crashed(slot.thread);
-        }
+        let crashed = self.rng.chance(self.c.crash_rate);
+        let op = &mut self.ops[thread as usize];
+        *op = GenOp { key: key as u32, f, a, b, crashed, ok: false, ..*op };
+        let complete = time + 1 + self.rng.below(200) as i64;
+        let point = time + self.rng.below((complete - time) as u64 + 1) as i64;
+        self.queue.push(Reverse((point, Phase::Effect, thread)));
+        self.queue.push(Reverse((complete, Phase::Complete, thread)));
+        self.emit(thread, time, false, out)
     }
-    ops
-}
 
-/// Applies the ops in linearization order, filling in reads and cas outcomes.
-fn apply(ops: &mut [GenOp], keys: usize, rng: &mut Rng) {
-    let mut order: Vec<u32> = (0..ops.len() as u32).collect();
-    order.sort_unstable_by_key(|&i| ops[i as usize].lin);
-    let mut state = vec![NIL; keys.max(1)];
-    for i in order {
-        let op = &mut ops[i as usize];
-        let s = &mut state[op.key as usize];
-        if op.crashed && rng.chance(0.5) {
-            continue; // this crashed op never took effect
+    /// The op takes effect: reads see the register, writes and cas change it. A crashed op
+    /// takes effect half the time.
+    fn effect(&mut self, thread: u32) {
+        let op = &mut self.ops[thread as usize];
+        if op.crashed && self.rng.chance(0.5) {
+            return;
         }
+        let s = &mut self.state[op.key as usize];
         match op.f {
             F::Read => op.b = *s,
             F::Write => *s = op.a,
             F::Cas => {
-                // Expect the current value half the time, so that cas often succeeds.
-                if rng.chance(0.5) {
-                    op.a = *s;
-                }
                 op.ok = op.a == *s;
                 if op.ok {
                     *s = op.b;
@@ -124,29 +186,26 @@ fn apply(ops: &mut [GenOp], keys: usize, rng: &mut Rng) {
             }
         }
     }
-}
 
-/// Writes a linearizable history as EDN, one op map per line, with `:index` and `:time`.
-/// Returns the number of events written.
-pub fn write_edn(c: &SyntheticConfig, out: &mut impl Write) -> io::Result<usize> {
-    let mut rng = Rng::new(c.seed);
-    let mut ops = make_ops(c, &mut rng);
-    apply(&mut ops, c.keys, &mut rng);
-    // Events: (time, completion?, op).
-    let mut events: Vec<(i64, bool, u32)> = Vec::with_capacity(2 * ops.len());
-    for (i, op) in ops.iter().enumerate() {
-        events.push((op.invoke, false, i as u32));
-        events.push((op.complete, true, i as u32));
+    fn complete(&mut self, thread: u32, time: i64, out: &mut impl Write) -> io::Result<()> {
+        self.emit(thread, time, true, out)?;
+        let threads = self.ops.len() as u32;
+        let op = &mut self.ops[thread as usize];
+        if op.crashed {
+            // After an indeterminate op, the thread continues as a new process, as Jepsen's do.
+            op.process += threads;
+        }
+        self.schedule_invoke(thread, time);
+        Ok(())
     }
-    events.sort_unstable();
-    let mut line = String::with_capacity(128);
-    for (index, &(time, completion, i)) in events.iter().enumerate() {
-        let op = &ops[i as usize];
-        line.clear();
-        event_line(&mut line, index, time, completion, op, c.keys > 0);
-        out.write_all(line.as_bytes())?;
+
+    fn emit(&mut self, thread: u32, time: i64, completion: bool, out: &mut impl Write) -> io::Result<()> {
+        self.line.clear();
+        let op = self.ops[thread as usize];
+        event_line(&mut self.line, self.events, time, completion, &op, self.c.keys > 0);
+        self.events += 1;
+        out.write_all(self.line.as_bytes())
     }
-    Ok(events.len())
 }
 
 fn event_line(line: &mut String, index: usize, time: i64, completion: bool, op: &GenOp, keyed: bool) {

@@ -1,7 +1,7 @@
-//! One replica of the simulated register service: a single-register Paxos with a stable
-//! leader.
+//! One replica of the simulated service: a single-slot Paxos with a stable leader.
 //!
-//! The replicated state is one [`Slot`]: the register's value, versioned by `(term, seq)`.
+//! The replicated state is one [`Slot`]: the whole object (a register, a set, a counter or a
+//! few lists, see `data`), versioned by `(term, seq)`.
 //! Acceptor state (`promised`, `accepted`) is durable and survives a crash; everything else is
 //! lost on restart. A candidate becomes leader of a fresh term once a majority promised it, and
 //! adopts the highest-versioned slot among those promises, so every value a majority accepted
@@ -10,10 +10,13 @@
 //! round too, which proves the leader was not deposed before the read began. A round that stalls
 //! makes the leader step down, so it never builds on a value that might not survive.
 //!
-//! The faulty [`Service`]s break exactly one of these rules each.
+//! `stale-read` and `lost-ack` break one of these rules each; `duplicate-retry` and
+//! `silent-retry` run this protocol unchanged (the latter deduplicating retried updates by
+//! their token) and put their bug in the client library.
 
 use super::super::Rng;
 use super::Service;
+use super::data::{Applied, ClientOp, Snapshot, apply};
 use std::collections::VecDeque;
 
 /// Heartbeat and timer period of a node, in microseconds.
@@ -25,12 +28,12 @@ const ELECTION_SPREAD: u64 = 50_000;
 /// A leader whose round has not reached a majority within this time steps down.
 const ROUND_TIMEOUT: i64 = 30_000;
 
-/// The register's value with its version; `None` is the initial `nil`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// The replicated state with its version.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(super) struct Slot {
     term: u64,
     seq: u64,
-    value: Option<i64>,
+    data: Snapshot,
 }
 
 impl Slot {
@@ -39,20 +42,16 @@ impl Slot {
     }
 }
 
-/// What a client asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum ClientOp {
-    Read,
-    Write(i64),
-    Cas(i64, i64),
-}
-
-/// What a client is told: done (with the value read, for reads), or certainly not done.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a client is told: done (with the state the op saw, from which reads are rendered), or
+/// certainly not done.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Outcome {
-    Ok(Option<i64>),
+    Ok(Snapshot),
     Fail,
 }
+
+/// A stamp of the last-write-wins store: the writer's wall clock, then its node id.
+pub(super) type Stamp = (i64, usize);
 
 /// Who a message is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,13 +60,15 @@ pub(super) enum Addr {
     Client(usize),
 }
 
-/// The messages of the protocol, and the client requests and replies.
-#[derive(Clone, Copy, Debug)]
+/// The messages of the protocols, and the client requests and replies.
+#[derive(Clone, Debug)]
 pub(super) enum Msg {
-    /// A client op; `forwarded` once a follower passed it on to the leader it knows.
+    /// A client op: `req` names this attempt, `token` the logical op (the same over retries);
+    /// `forwarded` once a follower passed it on to the leader it knows.
     Request {
         client: usize,
         req: u64,
+        token: u64,
         op: ClientOp,
         forwarded: bool,
     },
@@ -98,16 +99,44 @@ pub(super) enum Msg {
     Heartbeat {
         term: u64,
     },
+    /// Last-write-wins: store `value` if `stamp` is newer than what the replica has.
+    Put {
+        id: u64,
+        stamp: Stamp,
+        value: Option<i64>,
+    },
+    PutAck {
+        id: u64,
+    },
+    /// Last-write-wins: what do you have?
+    Get {
+        id: u64,
+    },
+    Got {
+        id: u64,
+        stamp: Stamp,
+        value: Option<i64>,
+    },
 }
 
+/// A client request a node holds.
 #[derive(Clone, Copy, Debug)]
-struct Pending {
-    client: usize,
-    req: u64,
-    op: ClientOp,
+pub(super) struct Pending {
+    pub(super) client: usize,
+    pub(super) req: u64,
+    pub(super) token: u64,
+    pub(super) op: ClientOp,
 }
 
-#[derive(Clone, Copy, Debug)]
+impl Pending {
+    /// The request, as a message to pass on.
+    pub(super) fn forward(self) -> Msg {
+        let Pending { client, req, token, op } = self;
+        Msg::Request { client, req, token, op, forwarded: true }
+    }
+}
+
+#[derive(Clone, Debug)]
 enum Role {
     Follower,
     Candidate { term: u64, votes: u32, best: Slot },
@@ -115,7 +144,7 @@ enum Role {
 }
 
 /// The op a leader is replicating.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Round {
     id: u64,
     acks: u32,
@@ -147,7 +176,7 @@ pub(super) struct Node {
     now: i64,
 }
 
-type Out = Vec<(Addr, Msg)>;
+pub(super) type Out = Vec<(Addr, Msg)>;
 
 impl Node {
     /// A fresh follower that has never heard of any leader.
@@ -176,7 +205,7 @@ impl Node {
     pub(super) fn restart(&mut self, now: i64, rng: &mut Rng) {
         *self = Node {
             promised: self.promised,
-            accepted: self.accepted,
+            accepted: self.accepted.clone(),
             ..Node::new(self.id, self.nodes, self.service, now, rng)
         };
     }
@@ -194,10 +223,10 @@ impl Node {
     }
 
     fn broadcast(&self, msg: Msg, out: &mut Out) {
-        out.extend((0..self.nodes).filter(|&n| n != self.id).map(|n| (Addr::Node(n), msg)));
+        out.extend((0..self.nodes).filter(|&n| n != self.id).map(|n| (Addr::Node(n), msg.clone())));
     }
 
-    fn reply(p: &Pending, outcome: Outcome, out: &mut Out) {
+    pub(super) fn reply(p: &Pending, outcome: Outcome, out: &mut Out) {
         out.push((Addr::Client(p.client), Msg::Reply { req: p.req, outcome }));
     }
 
@@ -212,7 +241,7 @@ impl Node {
         self.now = now;
         match self.role {
             Role::Leader { term } => {
-                if self.round.is_some_and(|r| now - r.started > ROUND_TIMEOUT) {
+                if self.round.as_ref().is_some_and(|r| now - r.started > ROUND_TIMEOUT) {
                     self.step_down(out);
                 } else {
                     self.broadcast(Msg::Heartbeat { term }, out);
@@ -226,7 +255,7 @@ impl Node {
     fn campaign(&mut self, now: i64, rng: &mut Rng, out: &mut Out) {
         let term = self.promised + 1;
         self.promised = term;
-        self.role = Role::Candidate { term, votes: 1 << self.id, best: self.accepted };
+        self.role = Role::Candidate { term, votes: 1 << self.id, best: self.accepted.clone() };
         self.leader_hint = None;
         self.hear(now, rng); // a failed election is retried after another patience
         self.broadcast(Msg::Prepare { term }, out);
@@ -246,17 +275,13 @@ impl Node {
     /// Handles one message from `from`.
     pub(super) fn receive(&mut self, from: Addr, msg: Msg, now: i64, rng: &mut Rng, out: &mut Out) {
         self.now = now;
-        let Addr::Node(peer) = from else {
-            if let Msg::Request { client, req, op, forwarded } = msg {
-                self.request(Pending { client, req, op }, forwarded, out);
-            }
-            return;
-        };
+        if let Msg::Request { client, req, token, op, forwarded } = msg {
+            return self.request(Pending { client, req, token, op }, forwarded, out);
+        }
+        let Addr::Node(peer) = from else { return };
         match msg {
-            Msg::Request { client, req, op, forwarded } => {
-                self.request(Pending { client, req, op }, forwarded, out)
-            }
-            Msg::Reply { .. } => {}
+            Msg::Request { .. } | Msg::Reply { .. } => {}
+            Msg::Put { .. } | Msg::PutAck { .. } | Msg::Get { .. } | Msg::Got { .. } => {}
             Msg::Prepare { term } => self.prepare(peer, term, now, rng, out),
             Msg::Promise { term, accepted } => self.promise(peer, term, accepted, out),
             Msg::Accept { term, round, slot } => {
@@ -286,7 +311,7 @@ impl Node {
             self.step_down(out);
             self.leader_hint = None;
             self.hear(now, rng);
-            out.push((Addr::Node(peer), Msg::Promise { term, accepted: self.accepted }));
+            out.push((Addr::Node(peer), Msg::Promise { term, accepted: self.accepted.clone() }));
         } else {
             out.push((Addr::Node(peer), Msg::Nack { term: self.promised }));
         }
@@ -305,11 +330,12 @@ impl Node {
     }
 
     fn maybe_win(&mut self, out: &mut Out) {
-        if let Role::Candidate { term, votes, best } = self.role
+        if let Role::Candidate { term, votes, best } = &self.role
             && votes.count_ones() >= self.majority()
         {
+            let term = *term;
+            self.state = best.clone();
             self.role = Role::Leader { term };
-            self.state = best;
             self.leader_hint = Some(self.id);
             self.broadcast(Msg::Heartbeat { term }, out);
         }
@@ -343,31 +369,29 @@ impl Node {
     }
 
     fn maybe_commit(&mut self, out: &mut Out) {
-        if let Some(r) = self.round
-            && r.acks.count_ones() >= self.majority()
+        if self.round.as_ref().is_some_and(|r| r.acks.count_ones() >= self.majority())
+            && let Some(r) = self.round.take()
         {
             self.state = r.slot;
-            self.round = None;
             Self::reply(&r.pending, r.outcome, out);
             self.pump(out);
         }
     }
 
     fn request(&mut self, p: Pending, forwarded: bool, out: &mut Out) {
-        if self.service == Service::StaleRead && p.op == ClientOp::Read {
+        if self.service == Service::StaleRead && p.op.is_read() {
             // The bug: answer from the local copy, whatever this node's role and however old.
-            let local = if self.leading().is_some() { self.state } else { self.accepted };
-            return Self::reply(&p, Outcome::Ok(local.value), out);
+            let local = if self.leading().is_some() { &self.state } else { &self.accepted };
+            return Self::reply(&p, Outcome::Ok(local.data.clone()), out);
         }
-        match (self.role, self.leader_hint) {
+        match (&self.role, self.leader_hint) {
             (Role::Leader { .. }, _) => {
                 self.queue.push_back(p);
                 self.pump(out);
             }
-            (_, Some(leader)) if leader != self.id && !forwarded => out.push((
-                Addr::Node(leader),
-                Msg::Request { client: p.client, req: p.req, op: p.op, forwarded: true },
-            )),
+            (_, Some(leader)) if leader != self.id && !forwarded => {
+                out.push((Addr::Node(leader), p.forward()))
+            }
             // Refused before anything was done: a certain failure.
             _ => Self::reply(&p, Outcome::Fail, out),
         }
@@ -383,28 +407,31 @@ impl Node {
 
     fn start(&mut self, p: Pending, out: &mut Out) {
         let Role::Leader { term } = self.role else { return };
-        let (value, outcome) = match p.op {
-            ClientOp::Read => (self.state.value, Outcome::Ok(self.state.value)),
-            ClientOp::Write(v) => (Some(v), Outcome::Ok(None)),
-            ClientOp::Cas(old, new) if self.state.value == Some(old) => (Some(new), Outcome::Ok(None)),
-            ClientOp::Cas(..) => return Self::reply(&p, Outcome::Fail, out),
+        let dedup = self.service == Service::SilentRetry;
+        let data = match apply(&self.state.data, p.op, (p.client, p.token), dedup) {
+            Applied::Unchanged => self.state.data.clone(),
+            Applied::Changed(next) => Snapshot::new(next),
+            Applied::Refused => return Self::reply(&p, Outcome::Fail, out),
+            // Done by an earlier attempt: acknowledge again without redoing it.
+            Applied::Duplicate => return Self::reply(&p, Outcome::Ok(self.state.data.clone()), out),
         };
-        let slot = Slot { term, seq: self.state.seq + 1, value };
+        let outcome = Outcome::Ok(data.clone());
+        let slot = Slot { term, seq: self.state.seq + 1, data };
         if self.service == Service::LostAck {
             // The bug: an asynchronous primary. It answers at once from its own state and
-            // replicates writes in the background, unchecked, so a deposed primary goes on
-            // acknowledging writes that the next leader never sees.
-            if p.op != ClientOp::Read {
-                (self.state, self.accepted) = (slot, slot);
+            // replicates updates in the background, unchecked, so a deposed primary goes on
+            // acknowledging updates that the next leader never sees.
+            if !p.op.is_read() {
+                (self.state, self.accepted) = (slot.clone(), slot.clone());
                 self.broadcast(Msg::Accept { term, round: 0, slot }, out);
             }
             return Self::reply(&p, outcome, out);
         }
-        self.accepted = slot; // the leader's own acceptance
+        self.accepted = slot.clone(); // the leader's own acceptance
         self.next_round += 1;
         let id = self.next_round;
+        self.broadcast(Msg::Accept { term, round: id, slot: slot.clone() }, out);
         self.round = Some(Round { id, acks: 1 << self.id, pending: p, slot, outcome, started: self.now });
-        self.broadcast(Msg::Accept { term, round: id, slot }, out);
         self.maybe_commit(out);
     }
 }

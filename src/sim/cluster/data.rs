@@ -1,0 +1,115 @@
+//! The replicated object and the ops clients run on it, shared by both replication protocols.
+
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+/// How many recent update tokens the store remembers for deduplicating retried requests.
+const DEDUP_WINDOW: usize = 256;
+
+/// One micro-op of a list-append transaction: append `value` to list `key`, or read list `key`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Mop {
+    pub(crate) append: bool,
+    pub(crate) key: u8,
+    pub(crate) value: i64,
+}
+
+/// What a client asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ClientOp {
+    /// Reads the register, the set or the counter (whichever the workload uses).
+    Read,
+    Write(i64),
+    Cas(i64, i64),
+    /// Adds an element to the set.
+    Insert(i64),
+    /// Adds to the counter.
+    Incr(i64),
+    /// A list-append transaction of `len` micro-ops (1 or 2), appends before reads.
+    Txn {
+        mops: [Mop; 2],
+        len: u8,
+    },
+}
+
+impl ClientOp {
+    /// Whether the op changes nothing (a read, or a transaction of reads only).
+    pub(crate) fn is_read(&self) -> bool {
+        match self {
+            ClientOp::Read => true,
+            ClientOp::Txn { mops, len } => mops[..usize::from(*len)].iter().all(|m| !m.append),
+            _ => false,
+        }
+    }
+}
+
+/// The replicated object: every workload's state, of which a run uses one part.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Data {
+    /// The register (`nil` at first).
+    pub(crate) reg: Option<i64>,
+    /// The counter.
+    pub(crate) count: i64,
+    /// The set's elements, in the order they were added.
+    pub(crate) set: Vec<i64>,
+    /// The lists of the list-append workload, by key.
+    pub(crate) lists: Vec<Vec<i64>>,
+    /// The tokens `(client, token)` of recent updates, when the store deduplicates retries.
+    pub(crate) applied: VecDeque<(usize, u64)>,
+}
+
+/// The result of running an op against the state.
+pub(crate) enum Applied {
+    /// Nothing changed (a read).
+    Unchanged,
+    /// The new state.
+    Changed(Data),
+    /// A compare-and-set whose expected value did not match: certainly not done.
+    Refused,
+    /// A retry of an update already applied (same token): done before, not redone.
+    Duplicate,
+}
+
+/// Runs `op` on `data`. With `dedup`, an update whose `(client, token)` was applied recently is
+/// reported as [`Applied::Duplicate`] instead of being applied again.
+pub(crate) fn apply(data: &Data, op: ClientOp, who: (usize, u64), dedup: bool) -> Applied {
+    if op.is_read() {
+        return Applied::Unchanged;
+    }
+    if dedup && data.applied.contains(&who) {
+        return Applied::Duplicate;
+    }
+    let mut next = data.clone();
+    match op {
+        ClientOp::Read => {}
+        ClientOp::Write(v) => next.reg = Some(v),
+        ClientOp::Cas(old, new) if data.reg == Some(old) => next.reg = Some(new),
+        ClientOp::Cas(..) => return Applied::Refused,
+        ClientOp::Insert(v) => {
+            if !next.set.contains(&v) {
+                next.set.push(v);
+            }
+        }
+        ClientOp::Incr(d) => next.count = next.count.wrapping_add(d),
+        ClientOp::Txn { mops, len } => {
+            for m in mops[..usize::from(len)].iter().filter(|m| m.append) {
+                let key = usize::from(m.key);
+                if next.lists.len() <= key {
+                    next.lists.resize(key + 1, Vec::new());
+                }
+                next.lists[key].push(m.value);
+            }
+        }
+    }
+    if dedup {
+        if next.applied.len() >= DEDUP_WINDOW {
+            next.applied.pop_front();
+        }
+        next.applied.push_back(who);
+    }
+    Applied::Changed(next)
+}
+
+/// A shared, immutable snapshot of the state: replies carry one so that clients can render
+/// what they read.
+pub(crate) type Snapshot = Rc<Data>;
