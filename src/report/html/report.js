@@ -215,13 +215,14 @@ Timeline.prototype.drawOps = function (g) {
   }
 };
 
-// The linearization's order (1, 2, …) and the op that could not go next (✗).
+// The linearization's order (1, 2, …), the op that could not go next (✗), or a transaction's
+// name in a witness cycle (T1, …), on a pill at the start of the op's bar.
 Timeline.prototype.drawBadge = function (g, o, x, y) {
-  const text = this.failed.has(o.index) ? "✗" : this.linear.get(o.index);
+  const failed = this.failed.has(o.index), text = failed ? "✗" : this.linear.get(o.index);
   if (text === undefined) return;
-  const r = 7, cx = x + r - 1, cy = y - 1;
-  g.appendChild(el("svg:circle", { class: this.failed.has(o.index) ? "fail-dot" : "lin-dot", cx: cx, cy: cy + r - 2, r: r }));
-  g.appendChild(el("svg:text", { class: "lin-badge", x: cx, y: cy + r + 2, "text-anchor": "middle" }, text));
+  const w = Math.max(14, String(text).length * 7 + 4), h = 14;
+  g.appendChild(el("svg:rect", { class: failed ? "fail-dot" : "lin-dot", x: x - 2, y: y - 2, width: w, height: h, rx: 7 }));
+  g.appendChild(el("svg:text", { class: "lin-badge", x: x - 2 + w / 2, y: y + 9, "text-anchor": "middle" }, text));
 };
 
 // Under the lanes, one row per anomaly: a bracket over its ops' time, its explanation below.
@@ -409,6 +410,9 @@ function markAnomalies(file, timeline) {
         const first = lin.prefix_len - lin.prefix_tail.length;
         lin.prefix_tail.forEach((s, i) => timeline.linear.set(s.op.index, String(first + i + 1)));
         timeline.failed.add(lin.op.index);
+      } else if (a.cycle) {
+        // Transactions carry their names in the cycle (T1, T2, …) on their bars too.
+        a.cycle.nodes.forEach((node) => { if (node.label.length <= 3) timeline.linear.set(node.index, node.label); });
       }
       const firstLine = a.explanation.split("\n")[0];
       const text = firstLine.startsWith(a.kind) ? firstLine : a.kind + ": " + firstLine;
