@@ -50,7 +50,8 @@ enum Command {
 struct SimulateArgs {
     /// What the clients do: register (reads, writes), cas-register (plus compare-and-set), or
     /// Elle's transactional list-append and rw-register (--ops transactions over --keys active
-    /// keys, each retired after 100 writes; .json/.jsonl output files get JSON Lines).
+    /// keys, each retired after 100 writes; .json/.jsonl output files get JSON Lines). With
+    /// --service: register, cas-register, set, counter or list-append.
     #[arg(long, default_value = "cas-register", value_name = "WORKLOAD")]
     workload: String,
     /// Number of ops.
@@ -233,7 +234,7 @@ fn simulate(args: &SimulateArgs) -> ExitCode {
         other => {
             eprintln!(
                 "error: unknown workload {other:?}; the workloads are register, cas-register, list-append and \
-                 rw-register"
+                 rw-register (and with --service also set and counter)"
             );
             return ExitCode::from(exit::BAD_INPUT);
         }

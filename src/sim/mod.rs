@@ -3,8 +3,10 @@
 //!
 //! [`synthetic`] writes large linearizable register histories fast, by construction: every op
 //! gets a linearization point inside its interval and its result is computed by applying the
-//! ops in that order. [`cluster`] simulates a small replicated register service under network
-//! partitions, crashes and message loss, and records what its clients saw, Jepsen-style.
+//! ops in that order, streaming. [`cluster`] simulates a small replicated service (register,
+//! cas-register, set, counter or list-append workloads; a correct service and five buggy ones)
+//! under network partitions, crashes, message loss and clock skew, and records what its clients
+//! saw, Jepsen-style. [`list_append`] writes large strict serializable transactional histories.
 
 pub mod cluster;
 pub mod list_append;

@@ -208,6 +208,8 @@ impl Gen<'_> {
     }
 }
 
+/// Writes one event in the shape of [`super::edn_event_line`], by hand: this is the hot loop
+/// of 10^7-op histories, and the formatting machinery would cost more than the rest.
 fn event_line(line: &mut String, index: usize, time: i64, completion: bool, op: &GenOp, keyed: bool) {
     let kind = match (completion, op.crashed, op.f) {
         (false, _, _) => "invoke",
@@ -220,15 +222,58 @@ fn event_line(line: &mut String, index: usize, time: i64, completion: bool, op: 
         F::Write => "write",
         F::Cas => "cas",
     };
-    let v = |x: i64| if x == NIL { "nil".to_string() } else { x.to_string() };
-    let value = match op.f {
-        F::Read if completion && !op.crashed => v(op.b),
-        F::Read => "nil".to_string(),
-        F::Write => v(op.a),
-        F::Cas => format!("[{} {}]", v(op.a), v(op.b)),
-    };
-    let value = if keyed { format!("[{} {value}]", op.key) } else { value };
-    super::edn_event_line(line, index, time * 1000, kind, &op.process, f, &value);
+    let v = |line: &mut String, x: i64| if x == NIL { line.push_str("nil") } else { push_int(line, x) };
+    line.push_str("{:index ");
+    push_int(line, index as i64);
+    line.push_str(", :time ");
+    push_int(line, time * 1000);
+    line.push_str(", :type :");
+    line.push_str(kind);
+    line.push_str(", :process ");
+    push_int(line, i64::from(op.process));
+    line.push_str(", :f :");
+    line.push_str(f);
+    line.push_str(", :value ");
+    if keyed {
+        line.push('[');
+        push_int(line, i64::from(op.key));
+        line.push(' ');
+    }
+    match op.f {
+        F::Read if completion && !op.crashed => v(line, op.b),
+        F::Read => line.push_str("nil"),
+        F::Write => v(line, op.a),
+        F::Cas => {
+            line.push('[');
+            v(line, op.a);
+            line.push(' ');
+            v(line, op.b);
+            line.push(']');
+        }
+    }
+    if keyed {
+        line.push(']');
+    }
+    line.push_str("}\n");
+}
+
+/// Appends the decimal digits of `v` to `s`.
+fn push_int(s: &mut String, v: i64) {
+    let mut buf = [0u8; 20];
+    let mut n = v.unsigned_abs();
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        s.push('-');
+    }
+    s.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
 }
 
 #[cfg(test)]
@@ -255,6 +300,21 @@ mod tests {
                 let report = check_history(&h, &config).unwrap().remove(0);
                 assert_eq!(report.valid, Verdict::Valid, "seed {seed} keys {keys}: {}", report.to_text());
             }
+        }
+    }
+
+    #[test]
+    fn event_lines_have_the_shared_shape() {
+        let op = GenOp { process: 3, key: 2, f: F::Cas, a: NIL, b: -7, crashed: false, ok: false };
+        let (mut fast, mut shared) = (String::new(), String::new());
+        event_line(&mut fast, 12, 34, true, &op, true);
+        crate::sim::edn_event_line(&mut shared, 12, 34_000, "fail", &3, "cas", "[2 [nil -7]]");
+        assert_eq!(fast, shared);
+        let mut n = String::new();
+        for v in [0, 9, 10, -1, i64::MAX, i64::MIN + 1] {
+            n.clear();
+            push_int(&mut n, v);
+            assert_eq!(n, v.to_string());
         }
     }
 
