@@ -7,6 +7,43 @@
 //! usually close to an order that works), and a crashed op may go any time after its process's
 //! preceding op, or never. Configurations are memoized exactly, as in [`super::search`].
 //!
+//! ## Pruning, and why each rule keeps every verdict
+//!
+//! A *witness* is a legal order of every completed op and some crashed ops that respects
+//! process order. The search only looks for witnesses of a normal form, and the rules below
+//! only ever cut orders that are not of that form; each rule comes with the argument that a
+//! witness of the normal form exists whenever any witness does.
+//!
+//! 1. **Look-ahead** ([`Lookahead`]): a fact that an untaken completed op needs and that no
+//!    untaken op leaves must hold now. True of every witness, normal or not.
+//! 2. **Crashed ops that change nothing are never applied.** Removing such an op from a
+//!    witness leaves every state as it was; a crashed op precedes nothing in process order.
+//! 3. **A crashed op is applied only to be consumed** (models with [`Model::leaves`]): once a
+//!    crashed op has left fact f on slot k, the next op that needs or leaves a fact on slot k
+//!    must need f (the search keeps such facts in [`Sc::pending`], and they are part of the
+//!    memo key, so the memo stays exact for what is searched). Take a witness with the fewest
+//!    crashed ops. If some crashed op c in it were followed on its slot by an op o that does
+//!    not need f, o found c's value there, so o needs nothing on slot k (a slot holds one
+//!    value; needing another would fail), so o overwrites slot k (it touches it); the ops in
+//!    between neither read nor change slot k. Removing c then changes nothing anyone sees —
+//!    a witness with fewer crashed ops, a contradiction. So the fewest-crashed witness has the
+//!    form, and it is not cut. (The same holds when no op touches slot k after c: remove c.)
+//!    Crashed ops whose fact no untaken op needs are never tried, for the same reason.
+//! 4. **Reads go greedily** ([`Sc::forced_read`]): when the next op of some chain is a
+//!    completed read-only op that fits the state as it is (and is allowed by rule 3), it is
+//!    the only move tried. If a normal-form witness τ continues from here, so does r·(τ∖r):
+//!    r changes nothing, so every other op sees the state it saw; r's chain predecessors are
+//!    all taken, and nothing precedes r in τ that must precede it (it is its chain's next op,
+//!    and the implied orders hold of every legal order). If r was, in τ, the consumer of a
+//!    crashed op c (rule 3), c may lose its consumer; then c is removed as in rule 3, and so,
+//!    in turn, is any crashed op whose consumer c was: each removal keeps a witness, and the
+//!    chain of removals stops at r, which now consumes what c's producer left, since r
+//!    touches that slot and rule 3 allowed it. Unlike in the linearizability search, this is
+//!    safe because nothing but process order constrains when an op may go.
+//!
+//! Rules 3 and 4 rely on the contract of [`Model::leaves`] (registers keep it; so does the
+//! joint model of several keys, whose slots are the keys).
+//!
 //! Cost: exponential in the worst case (SC checking is NP-complete); the number of
 //! configurations is bounded by the product of the chains' lengths times the model states, so
 //! polynomial for a fixed number of processes.
@@ -28,9 +65,15 @@ struct Frame<S> {
     entry: u32,
     prev_state: S,
     alternatives: Vec<S>,
-    /// Which candidate (in the order [`Sc::candidates`] gives) this frame took.
+    /// Which candidate (in the order [`Sc::candidates`] gives) this frame took;
+    /// [`FORCED`] for a read taken greedily (no other candidate is tried in its place).
     rank: u32,
+    /// The facts awaiting a consumer before this op ([`Sc::pending`]).
+    prev_pending: Vec<(u32, u32)>,
 }
+
+/// The rank of a frame whose op was the only move tried ([`Sc::forced_read`]).
+const FORCED: u32 = u32::MAX;
 
 /// Searches for a sequentially consistent order of `entries` (completed ops first, then
 /// crashed ones, as [`super::prepare::Part`] orders them), respecting `edges`.
@@ -94,6 +137,11 @@ struct Sc<'a, M: Model> {
     best_depth: usize,
     best_move: Option<u64>,
     captured: Option<Stuck<M::State>>,
+    /// Facts left by crashed ops and not consumed yet, as (slot, fact id), sorted by slot, at
+    /// most one per slot: the next op that touches the slot must need that fact (rule 3 of
+    /// the module notes).
+    pending: Vec<(u32, u32)>,
+    succ_scratch: Vec<M::State>,
 }
 
 impl<'a, M: Model> Sc<'a, M> {
@@ -160,6 +208,8 @@ impl<'a, M: Model> Sc<'a, M> {
             best_depth: 0,
             best_move: None,
             captured: None,
+            pending: Vec::new(),
+            succ_scratch: Vec::new(),
         }
     }
 
@@ -189,8 +239,60 @@ impl<'a, M: Model> Sc<'a, M> {
         }
         out.retain(|&e| {
             let (from, to) = (self.pred_start[e as usize], self.pred_start[e as usize + 1]);
-            self.preds[from as usize..to as usize].iter().all(|&p| self.taken(p))
+            self.allowed(e) && self.preds[from as usize..to as usize].iter().all(|&p| self.taken(p))
         });
+    }
+
+    /// The fact awaiting a consumer on `slot`, if any.
+    fn pending_on(&self, slot: u32) -> Option<u32> {
+        self.pending.iter().find(|(s, _)| *s == slot).map(|&(_, f)| f)
+    }
+
+    /// Whether `e` respects the pending facts: every slot it needs or leaves a fact on that
+    /// has a pending fact, it must need that very fact (rule 3 of the module notes).
+    fn allowed(&self, e: u32) -> bool {
+        if self.pending.is_empty() {
+            return true;
+        }
+        let need = self.lookahead.needs[e as usize];
+        [need, self.lookahead.leaves[e as usize]].into_iter().all(|f| {
+            f == u32::MAX || self.pending_on(self.lookahead.facts[f as usize].slot).is_none_or(|p| p == need)
+        })
+    }
+
+    /// The pending facts once `e` is taken: the slots it touches are settled, and a crashed op
+    /// leaves its fact awaiting a consumer.
+    fn pending_after(&self, e: u32) -> Vec<(u32, u32)> {
+        let (need, leave) = (self.lookahead.needs[e as usize], self.lookahead.leaves[e as usize]);
+        let slot = |f: u32| (f != u32::MAX).then(|| self.lookahead.facts[f as usize].slot);
+        let touched = [slot(need), slot(leave)];
+        let mut next: Vec<(u32, u32)> =
+            self.pending.iter().copied().filter(|(s, _)| !touched.contains(&Some(*s))).collect();
+        if e as usize >= self.determinate {
+            if let Some(s) = slot(leave) {
+                let at = next.partition_point(|(t, _)| *t < s);
+                next.insert(at, (s, leave));
+            }
+        }
+        next
+    }
+
+    /// A completed read-only op among `cands` that fits the state as it is, leaving it as it
+    /// is: taken greedily, as the only move (rule 4 of the module notes).
+    fn forced_read(&mut self, cands: &[u32]) -> Option<u32> {
+        let mut succ = std::mem::take(&mut self.succ_scratch);
+        let found = cands.iter().copied().find(|&e| {
+            let op = &self.entries[e as usize].op;
+            if e as usize >= self.determinate || !self.model.is_read_only(op) {
+                return false;
+            }
+            succ.clear();
+            self.model.step_all(&self.state, op, &mut succ);
+            succ.len() == 1 && succ[0] == self.state
+        });
+        succ.clear();
+        self.succ_scratch = succ;
+        found
     }
 
     fn set_taken(&mut self, e: u32, taken: bool) {
@@ -221,7 +323,14 @@ impl<'a, M: Model> Sc<'a, M> {
         key.clear();
         key.extend_from_slice(&self.pos);
         key.extend(self.crashed_taken.iter().enumerate().filter(|(_, t)| **t).map(|(i, _)| i as u32));
-        let hash = self.set_hash ^ self.hasher.hash_one(state);
+        // The pending facts, after a separator no entry index reaches: which continuations are
+        // searched depends on them (rule 3), so the memo must tell them apart.
+        key.push(u32::MAX - 1);
+        key.extend(self.pending.iter().map(|&(_, f)| f));
+        let mut hash = self.set_hash ^ self.hasher.hash_one(state);
+        if !self.pending.is_empty() {
+            hash ^= self.hasher.hash_one(&self.pending);
+        }
         let (key, arena) = (&self.scratch, &self.memo_keys);
         let same = |m: &MemoEntry<M::State>| {
             let start = m.key_start as usize;
@@ -245,9 +354,15 @@ impl<'a, M: Model> Sc<'a, M> {
         self.steps += 1;
         let mut succ = Vec::new();
         self.model.step_all(&self.state, &self.entries[entry as usize].op, &mut succ);
+        if entry as usize >= self.determinate {
+            // Rule 2: a crashed op that changes nothing is never needed.
+            succ.retain(|s| *s != self.state);
+        }
         if succ.is_empty() {
             return false;
         }
+        let pending = self.pending_after(entry);
+        let prev_pending = std::mem::replace(&mut self.pending, pending);
         self.set_taken(entry, true);
         while let Some(next) = succ.pop() {
             if !self.lookahead.possible(self.model, &next) {
@@ -255,11 +370,12 @@ impl<'a, M: Model> Sc<'a, M> {
             }
             if self.remember(&next) {
                 let prev_state = std::mem::replace(&mut self.state, next);
-                self.stack.push(Frame { entry, prev_state, alternatives: succ, rank });
+                self.stack.push(Frame { entry, prev_state, alternatives: succ, rank, prev_pending });
                 return true;
             }
         }
         self.set_taken(entry, false);
+        self.pending = prev_pending;
         false
     }
 
@@ -281,7 +397,13 @@ impl<'a, M: Model> Sc<'a, M> {
             }
             self.moves += 1;
             self.candidates(&mut cands);
-            let took = (from_rank as usize..cands.len()).any(|r| self.try_take(cands[r], r as u32));
+            let forced = if from_rank == 0 { self.forced_read(&cands) } else { None };
+            let took = match forced {
+                // Rule 4: the read is the only move; if it leads nowhere new, nothing does.
+                Some(r) => self.try_take(r, FORCED),
+                None if from_rank == FORCED => false,
+                None => (from_rank as usize..cands.len()).any(|r| self.try_take(cands[r], r as u32)),
+            };
             if took {
                 from_rank = 0;
                 continue;
@@ -315,7 +437,8 @@ impl<'a, M: Model> Sc<'a, M> {
         }
         self.set_taken(frame.entry, false);
         self.state = frame.prev_state;
-        Some(frame.rank + 1)
+        self.pending = frame.prev_pending;
+        Some(if frame.rank == FORCED { FORCED } else { frame.rank + 1 })
     }
 
     fn capture(&self, cands: &[u32]) -> Stuck<M::State> {
