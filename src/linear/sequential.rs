@@ -18,28 +18,35 @@
 //!    untaken op leaves must hold now. True of every witness, normal or not.
 //! 2. **Crashed ops that change nothing are never applied.** Removing such an op from a
 //!    witness leaves every state as it was; a crashed op precedes nothing in process order.
-//! 3. **A crashed op is applied only to be consumed** (models with [`Model::leaves`]): once a
-//!    crashed op has left fact f on slot k, the next op that needs or leaves a fact on slot k
-//!    must need f (the search keeps such facts in [`Sc::pending`], and they are part of the
-//!    memo key, so the memo stays exact for what is searched). Take a witness with the fewest
-//!    crashed ops. If some crashed op c in it were followed on its slot by an op o that does
-//!    not need f, o found c's value there, so o needs nothing on slot k (a slot holds one
-//!    value; needing another would fail), so o overwrites slot k (it touches it); the ops in
-//!    between neither read nor change slot k. Removing c then changes nothing anyone sees —
-//!    a witness with fewer crashed ops, a contradiction. So the fewest-crashed witness has the
-//!    form, and it is not cut. (The same holds when no op touches slot k after c: remove c.)
-//!    Crashed ops whose fact no untaken op needs are never tried, for the same reason.
+//! 3. **A crashed op is applied only right before an op that needs what it left** (models
+//!    with [`Model::leaves`]): after a crashed op that left fact f, the next op must need f
+//!    ([`Sc::pending`], part of the memo key, so the memo stays exact for what is searched).
+//!    Take a witness with the fewest crashed ops. If a crashed op c in it, leaving f on slot
+//!    k, were followed on slot k by an op o that does not need f, o found c's value there, so
+//!    o needs nothing on slot k (a slot holds one value; needing another would fail), so o
+//!    overwrites slot k (it touches it); the ops in between neither read nor change slot k.
+//!    Removing c then changes nothing anyone sees: fewer crashed ops, a contradiction (if no
+//!    op touches slot k after c, remove c likewise). So c's next op on its slot needs f; and
+//!    c can be moved to just before that op: the ops it passes do not touch slot k, c touches
+//!    nothing else, and it precedes nothing in process order (nor can it come between another
+//!    crashed op and the op right after it, which would then touch slot k). Removing a crashed
+//!    op, or moving it like this, keeps every crashed op changing the state (rule 2). So a
+//!    witness exists whose every crashed op comes right before an op that needs its fact.
+//!    It follows that a crashed op is only worth trying when a run of crashed ops, each
+//!    needing what the one before left, can lead from it to some chain's next op: the chains
+//!    do not move while crashed ops are applied ([`Sc::reachable_facts`]).
 //! 4. **Reads go greedily** ([`Sc::forced_read`]): when the next op of some chain is a
-//!    completed read-only op that fits the state as it is (and is allowed by rule 3), it is
-//!    the only move tried. If a normal-form witness τ continues from here, so does r·(τ∖r):
-//!    r changes nothing, so every other op sees the state it saw; r's chain predecessors are
-//!    all taken, and nothing precedes r in τ that must precede it (it is its chain's next op,
-//!    and the implied orders hold of every legal order). If r was, in τ, the consumer of a
-//!    crashed op c (rule 3), c may lose its consumer; then c is removed as in rule 3, and so,
-//!    in turn, is any crashed op whose consumer c was: each removal keeps a witness, and the
-//!    chain of removals stops at r, which now consumes what c's producer left, since r
-//!    touches that slot and rule 3 allowed it. Unlike in the linearizability search, this is
-//!    safe because nothing but process order constrains when an op may go.
+//!    completed read-only op r that fits the state as it is (and needs the pending fact, if
+//!    there is one), it is the only move tried. If a witness τ of the form of rules 2 and 3
+//!    continues from here, so does r·(τ∖r), after a repair: r changes nothing, so every other
+//!    op sees the state it saw; r's chain predecessors are all taken, and no order implied by
+//!    values is broken (they hold of every legal order). If r came, in τ, right after a
+//!    crashed op c that it consumed, c is now followed by something else: c's next op on its
+//!    slot either needs c's fact (move c before it, as in rule 3) or does not (remove c, as
+//!    in rule 3, then treat the crashed op c consumed, if any, the same way). The repairs stop
+//!    at r: what r consumes, if anything, is the pending fact, and r needs it. Unlike in the
+//!    linearizability search, this is safe because nothing but process order constrains when
+//!    an op may go.
 //!
 //! Rules 3 and 4 rely on the contract of [`Model::leaves`] (registers keep it; so does the
 //! joint model of several keys, whose slots are the keys).
@@ -68,8 +75,8 @@ struct Frame<S> {
     /// Which candidate (in the order [`Sc::candidates`] gives) this frame took;
     /// [`FORCED`] for a read taken greedily (no other candidate is tried in its place).
     rank: u32,
-    /// The facts awaiting a consumer before this op ([`Sc::pending`]).
-    prev_pending: Vec<(u32, u32)>,
+    /// The fact awaiting a consumer before this op ([`Sc::pending`]).
+    prev_pending: u32,
 }
 
 /// The rank of a frame whose op was the only move tried ([`Sc::forced_read`]).
@@ -137,10 +144,15 @@ struct Sc<'a, M: Model> {
     best_depth: usize,
     best_move: Option<u64>,
     captured: Option<Stuck<M::State>>,
-    /// Facts left by crashed ops and not consumed yet, as (slot, fact id), sorted by slot, at
-    /// most one per slot: the next op that touches the slot must need that fact (rule 3 of
-    /// the module notes).
-    pending: Vec<(u32, u32)>,
+    /// The fact the crashed op just applied left (`u32::MAX`: none): the next op must need it
+    /// (rule 3 of the module notes).
+    pending: u32,
+    /// Crashed ops by the fact they leave: `crashed_leaving[crashed_leaving_start[f]..]`.
+    crashed_leaving_start: Vec<u32>,
+    crashed_leaving: Vec<u32>,
+    /// Scratch for [`Sc::reachable_facts`]: a mark per fact, and the facts marked.
+    fact_mark: Vec<bool>,
+    reach: Vec<u32>,
     succ_scratch: Vec<M::State>,
 }
 
@@ -172,6 +184,9 @@ impl<'a, M: Model> Sc<'a, M> {
             }
         }
         let (pred_start, preds) = super::search::predecessor_rows(n, &all_edges);
+        let lookahead = Lookahead::new(model, entries, determinate);
+        let (crashed_leaving_start, crashed_leaving) = lookahead.crashed_by_leaves(determinate);
+        let fact_mark = vec![false; lookahead.facts.len()];
         let mut seed = 0x2545_F491_4F6C_DD1Du64;
         let zobrist = (0..n)
             .map(|_| {
@@ -202,14 +217,18 @@ impl<'a, M: Model> Sc<'a, M> {
             hasher: ahash::RandomState::with_seeds(5, 6, 7, 8),
             scratch: Vec::new(),
             remaining: determinate,
-            lookahead: Lookahead::new(model, entries, determinate),
+            lookahead,
             steps: 0,
             moves: 0,
             best_depth: 0,
             best_move: None,
             captured: None,
-            pending: Vec::new(),
+            pending: u32::MAX,
             succ_scratch: Vec::new(),
+            crashed_leaving_start,
+            crashed_leaving,
+            fact_mark,
+            reach: Vec::new(),
         }
     }
 
@@ -223,8 +242,8 @@ impl<'a, M: Model> Sc<'a, M> {
     }
 
     /// The ops that may go next, in the order to try them: each chain's next op by invocation
-    /// time, then crashed ops whose predecessors are done.
-    fn candidates(&self, out: &mut Vec<u32>) {
+    /// time, then crashed ops that can lead to one of them (rule 3 of the module notes).
+    fn candidates(&mut self, out: &mut Vec<u32>) {
         out.clear();
         for (c, chain) in self.chains.iter().enumerate() {
             if let Some(&e) = chain.get(self.pos[c] as usize) {
@@ -232,49 +251,75 @@ impl<'a, M: Model> Sc<'a, M> {
             }
         }
         out.sort_by_key(|&e| self.entries[e as usize].invoke);
-        for i in self.determinate..self.entries.len() {
-            if !self.crashed_taken[i - self.determinate] && self.lookahead.useful(i) {
-                out.push(i as u32);
-            }
+        let heads = out.len();
+        self.reachable_facts(&out[..heads]);
+        for &f in &self.reach {
+            let (from, to) =
+                (self.crashed_leaving_start[f as usize], self.crashed_leaving_start[f as usize + 1]);
+            out.extend(
+                self.crashed_leaving[from as usize..to as usize]
+                    .iter()
+                    .filter(|&&c| !self.crashed_taken[c as usize - self.determinate]),
+            );
         }
+        // Crashed ops that leave no fact (models without look-ahead) may always go.
+        let none = self.lookahead.facts.len();
+        let (from, to) = (self.crashed_leaving_start[none], self.crashed_leaving_start[none + 1]);
+        out.extend(
+            self.crashed_leaving[from as usize..to as usize]
+                .iter()
+                .filter(|&&c| !self.crashed_taken[c as usize - self.determinate]),
+        );
+        out[heads..].sort_unstable();
         out.retain(|&e| {
             let (from, to) = (self.pred_start[e as usize], self.pred_start[e as usize + 1]);
             self.allowed(e) && self.preds[from as usize..to as usize].iter().all(|&p| self.taken(p))
         });
     }
 
-    /// The fact awaiting a consumer on `slot`, if any.
-    fn pending_on(&self, slot: u32) -> Option<u32> {
-        self.pending.iter().find(|(s, _)| *s == slot).map(|&(_, f)| f)
-    }
-
-    /// Whether `e` respects the pending facts: every slot it needs or leaves a fact on that
-    /// has a pending fact, it must need that very fact (rule 3 of the module notes).
-    fn allowed(&self, e: u32) -> bool {
-        if self.pending.is_empty() {
-            return true;
+    /// Fills [`Sc::reach`] with the facts a crashed op may usefully leave now: those the chains'
+    /// next ops need, and, in turn, those needed by untaken crashed ops leaving a fact already
+    /// listed (a run of crashed ops ending at a chain's next op).
+    fn reachable_facts(&mut self, heads: &[u32]) {
+        for &f in &self.reach {
+            self.fact_mark[f as usize] = false;
         }
-        let need = self.lookahead.needs[e as usize];
-        [need, self.lookahead.leaves[e as usize]].into_iter().all(|f| {
-            f == u32::MAX || self.pending_on(self.lookahead.facts[f as usize].slot).is_none_or(|p| p == need)
-        })
-    }
-
-    /// The pending facts once `e` is taken: the slots it touches are settled, and a crashed op
-    /// leaves its fact awaiting a consumer.
-    fn pending_after(&self, e: u32) -> Vec<(u32, u32)> {
-        let (need, leave) = (self.lookahead.needs[e as usize], self.lookahead.leaves[e as usize]);
-        let slot = |f: u32| (f != u32::MAX).then(|| self.lookahead.facts[f as usize].slot);
-        let touched = [slot(need), slot(leave)];
-        let mut next: Vec<(u32, u32)> =
-            self.pending.iter().copied().filter(|(s, _)| !touched.contains(&Some(*s))).collect();
-        if e as usize >= self.determinate {
-            if let Some(s) = slot(leave) {
-                let at = next.partition_point(|(t, _)| *t < s);
-                next.insert(at, (s, leave));
+        self.reach.clear();
+        if self.crashed_leaving_start[self.lookahead.facts.len()] == 0 {
+            return; // no crashed op leaves a fact
+        }
+        let needs = &self.lookahead.needs;
+        for &h in heads {
+            let f = needs[h as usize];
+            if f != u32::MAX && !std::mem::replace(&mut self.fact_mark[f as usize], true) {
+                self.reach.push(f);
             }
         }
-        next
+        let mut i = 0;
+        while let Some(&f) = self.reach.get(i) {
+            i += 1;
+            let (from, to) =
+                (self.crashed_leaving_start[f as usize], self.crashed_leaving_start[f as usize + 1]);
+            for &c in &self.crashed_leaving[from as usize..to as usize] {
+                let g = needs[c as usize];
+                if g != u32::MAX
+                    && !self.crashed_taken[c as usize - self.determinate]
+                    && !std::mem::replace(&mut self.fact_mark[g as usize], true)
+                {
+                    self.reach.push(g);
+                }
+            }
+        }
+    }
+
+    /// Whether `e` may go next given the pending fact: it must need it (rule 3).
+    fn allowed(&self, e: u32) -> bool {
+        self.pending == u32::MAX || self.lookahead.needs[e as usize] == self.pending
+    }
+
+    /// The pending fact once `e` is taken: what it leaves if it is a crashed op, else none.
+    fn pending_after(&self, e: u32) -> u32 {
+        if e as usize >= self.determinate { self.lookahead.leaves[e as usize] } else { u32::MAX }
     }
 
     /// A completed read-only op among `cands` that fits the state as it is, leaving it as it
@@ -326,10 +371,10 @@ impl<'a, M: Model> Sc<'a, M> {
         // The pending facts, after a separator no entry index reaches: which continuations are
         // searched depends on them (rule 3), so the memo must tell them apart.
         key.push(u32::MAX - 1);
-        key.extend(self.pending.iter().map(|&(_, f)| f));
+        key.push(self.pending);
         let mut hash = self.set_hash ^ self.hasher.hash_one(state);
-        if !self.pending.is_empty() {
-            hash ^= self.hasher.hash_one(&self.pending);
+        if self.pending != u32::MAX {
+            hash ^= self.zobrist[0].rotate_left(17).wrapping_mul(u64::from(self.pending) + 1);
         }
         let (key, arena) = (&self.scratch, &self.memo_keys);
         let same = |m: &MemoEntry<M::State>| {
@@ -473,11 +518,9 @@ struct Lookahead {
     leaves: Vec<u32>,
     facts: Vec<Fact>,
     completed: usize,
-    /// Per fact: untaken completed ops that need it, untaken ops that leave it, untaken ops
-    /// (crashed too) that need it.
+    /// Per fact: untaken completed ops that need it, untaken ops that leave it.
     needing: Vec<u32>,
     leaving: Vec<u32>,
-    wanted: Vec<u32>,
     starved: Vec<u32>,
     /// Per fact: its position in `starved`, or `u32::MAX`.
     starved_at: Vec<u32>,
@@ -505,7 +548,6 @@ impl Lookahead {
             completed,
             needing: vec![0; n],
             leaving: vec![0; n],
-            wanted: vec![0; n],
             starved: Vec::new(),
             starved_at: vec![u32::MAX; n],
         };
@@ -521,7 +563,6 @@ impl Lookahead {
     fn count(&mut self, e: usize, delta: i32) {
         if self.needs[e] != u32::MAX {
             let f = self.needs[e] as usize;
-            self.wanted[f] = self.wanted[f].wrapping_add_signed(delta);
             if e < self.completed {
                 self.needing[f] = self.needing[f].wrapping_add_signed(delta);
             }
@@ -561,13 +602,25 @@ impl Lookahead {
         }
     }
 
-    /// Whether crashed op `e` is worth applying. One whose whole effect is to leave a fact no
-    /// untaken op needs can be dropped from any valid order without harm: the ops between it
-    /// and the next change of that part of the state either need nothing or need that fact, and
-    /// none needs it. So the search leaves such ops out.
-    fn useful(&self, e: usize) -> bool {
-        let f = self.leaves[e];
-        f == u32::MAX || self.wanted[f as usize] > 0
+    /// The crashed ops (`entries[completed..]`) grouped by the fact they leave, as compressed
+    /// rows indexed by fact id, with one more row, at `facts.len()`, for those that leave none.
+    fn crashed_by_leaves(&self, completed: usize) -> (Vec<u32>, Vec<u32>) {
+        let none = self.facts.len();
+        let row = |e: usize| if self.leaves[e] == u32::MAX { none } else { self.leaves[e] as usize };
+        let mut start = vec![0u32; none + 2];
+        for e in completed..self.leaves.len() {
+            start[row(e) + 1] += 1;
+        }
+        for f in 0..=none {
+            start[f + 1] += start[f];
+        }
+        let mut fill = start.clone();
+        let mut rows = vec![0u32; self.leaves.len() - completed];
+        for e in completed..self.leaves.len() {
+            rows[fill[row(e)] as usize] = e as u32;
+            fill[row(e)] += 1;
+        }
+        (start, rows)
     }
 
     /// False when some untaken completed op needs a fact that `state` lacks and nothing left
