@@ -108,11 +108,11 @@ proptest! {
         prop_assert_eq!(got, want, "counter\n{}", hg::dump(&h));
         let mut fifo = hg::QueueGen::new(true);
         let h = hg::history_with(&mut rng, n, procs, false, ETCD_LIKE, |r| fifo.op(r));
-        let (got, want) = check(&FifoQueue::default(), &h, false);
+        let (got, want) = check(&FifoQueue, &h, false);
         prop_assert_eq!(got, want, "fifo-queue\n{}", hg::dump(&h));
         let mut bag = hg::QueueGen::new(false);
         let h = hg::history_with(&mut rng, n, procs, false, ETCD_LIKE, |r| bag.op(r));
-        let (got, want) = check(&UnorderedQueue::default(), &h, false);
+        let (got, want) = check(&UnorderedQueue, &h, false);
         prop_assert_eq!(got, want, "unordered-queue\n{}", hg::dump(&h));
         let mut mutex = hg::MutexGen::default();
         let h = hg::history_with(&mut rng, n, procs, false, ETCD_LIKE, |r| mutex.op(r));
