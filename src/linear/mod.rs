@@ -7,6 +7,7 @@
 mod joint;
 pub mod oracle;
 mod prepare;
+mod saturate;
 pub mod search;
 pub mod sequential;
 
@@ -513,6 +514,11 @@ fn decide<M: Model>(model: &M, part: &Part<M::Op>, order: Order, limits: &Limits
         Order::Process => {
             let mut edges = process_order(&part.entries, part.determinate);
             edges.extend_from_slice(&implied.edges);
+            // The write orders and anti-dependencies process order forces: a cycle refutes
+            // sequential consistency outright, and the edges prune the search.
+            let derived = saturate::saturate(model, &part.entries, part.determinate, &edges);
+            edges.extend_from_slice(&derived);
+            implied.edges.extend(derived);
             graph::find_cycle(&intervals, None, &edges)
         }
     };

@@ -5,8 +5,11 @@
 //! gets a linearization point inside its interval and its result is computed by applying the
 //! ops in that order. [`cluster`] simulates a small replicated register service under network
 //! partitions, crashes and message loss, and records what its clients saw, Jepsen-style.
+//! [`lagging`] writes large register histories that are sequentially consistent but not
+//! linearizable (followers serving stale reads).
 
 pub mod cluster;
+pub mod lagging;
 pub mod list_append;
 pub mod synthetic;
 
