@@ -121,6 +121,41 @@ proptest! {
     }
 }
 
+/// A sequential-consistency class is named only where the violation is real: on any key of a
+/// random history, valid or not, a class implies the oracle finds no order.
+fn classes_are_sound(h: &History, keyed: bool) -> Result<usize, TestCaseError> {
+    let model = CasRegister::default();
+    let keying = if keyed { Keying::Tuple } else { Keying::Single };
+    let parts = linear::prepare(&model, h, keying).expect("generated ops decode");
+    let named = parts.iter().filter_map(|p| labrys::explain::classify_sequential(&model, p)).count();
+    if named > 0 {
+        let want = oracle::brute_force_sequential(&model, h, keying).expect("generated ops decode");
+        prop_assert_eq!(
+            want,
+            Verdict::Invalid,
+            "a class was named on a consistent history:\n{}",
+            hg::dump(h)
+        );
+    }
+    Ok(named)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(6_000))]
+
+    #[test]
+    fn sequential_classes_name_only_real_violations(seed in any::<u64>(), n in 3usize..=10, procs in 2u32..=4) {
+        let mut rng = Rng(seed);
+        let h = hg::history_with(&mut rng, n, procs, false, ETCD_LIKE, |r| hg::register_op(r, true));
+        classes_are_sound(&h, false)?;
+        let mut values = hg::RegisterGen::new(true);
+        let h = hg::history_with(&mut rng, n, procs, false, ETCD_LIKE, |r| values.op(r));
+        classes_are_sound(&h, false)?;
+        let h = lagging_replicas(&mut rng, n, procs.min(3));
+        classes_are_sound(&h, true)?;
+    }
+}
+
 /// Two keys, each with its own plausible values (reads mostly of what the key held at their
 /// invocation, or earlier): each key is often consistent alone, so the joint check decides.
 fn two_keys(rng: &mut Rng, n: usize, procs: u32) -> labrys::history::History {

@@ -9,9 +9,11 @@
 //! so a class is never claimed where the pattern is not there.
 
 mod faults;
+mod sequential;
 mod shrink;
 
 pub use faults::{FaultWindow, fault_windows, faults_during};
+pub use sequential::classify_sequential;
 pub use shrink::{shrink, sub_part};
 
 use crate::linear::{Entry, Part};
@@ -22,7 +24,8 @@ use serde::Serialize;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Classified {
     /// `stale-read`, `lost-write`, `garbage-read`, `read-of-failed-write`, `future-read`,
-    /// `own-write-not-read`, `non-monotonic-read`.
+    /// `own-write-not-read`, `non-monotonic-read`; for sequential consistency
+    /// `own-write-not-read`, `out-of-order-read`, `disagreeing-order`.
     pub kind: &'static str,
     /// The ops (entry indices into the part, or into its failed ops for a failed write:
     /// see [`Classified::failed_op`]).

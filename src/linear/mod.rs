@@ -124,7 +124,8 @@ impl Counterexample {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ClassInfo {
     /// `stale-read`, `lost-write`, `garbage-read`, `read-of-failed-write`, `future-read`,
-    /// `own-write-not-read`, `non-monotonic-read`.
+    /// `own-write-not-read`, `non-monotonic-read`; for sequential consistency
+    /// `own-write-not-read`, `out-of-order-read`, `disagreeing-order`.
     pub kind: String,
     /// The ops that show it.
     pub ops: Vec<OpRef>,
@@ -338,10 +339,11 @@ fn explain_invalid<M: Model>(
 ) {
     let cite_entry = |e: &Entry<M::Op>| OpRef::new(history, e.op_index, model.describe_op(&e.op));
     let init = model.init();
-    // The classes are real-time patterns: they say nothing about sequential consistency.
+    // Real-time patterns for linearizability; process-order patterns for sequential
+    // consistency.
     let classified = match order {
         Order::RealTime { skew } => crate::explain::classify(model, part, skew, &|f| model.holds(&init, f)),
-        Order::Process => None,
+        Order::Process => crate::explain::classify_sequential(model, part),
     };
     if let Some(c) = classified {
         let ops: Vec<OpRef> = c.ops.iter().map(|&i| cite_entry(&part.entries[i as usize])).collect();
@@ -591,10 +593,10 @@ fn cycle_steps(cycle: &Cycle, cite: &dyn Fn(u32) -> OpRef) -> Vec<CycleStep> {
                 }
                 EdgeKind::ReadsFrom => format!("index {} saw what index {} wrote", b.index, a.index),
                 EdgeKind::Version => {
-                    format!("a read shows index {}'s write came directly after index {}'s", b.index, a.index)
+                    format!("the values read show index {}'s write came after index {}'s", b.index, a.index)
                 }
                 EdgeKind::AntiDependency => format!(
-                    "index {} saw the state just before index {}'s write (a read shows that write came next)",
+                    "index {} saw the state just before index {}'s write (the values read show that write came later)",
                     a.index, b.index
                 ),
             };
