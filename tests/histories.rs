@@ -187,6 +187,15 @@ fn sequential_examples_get_both_verdicts() {
             .as_str()
             .is_some_and(|n| n.contains("sequentially consistent but not linearizable"));
         assert_eq!(noted, cols[2] == "invalid" && cols[3] == "valid", "{}", cols[0]);
+        // The class of a sequential-consistency violation, in the key result and the anomaly,
+        // with the ops it names.
+        if !cols[4].is_empty() {
+            let keys = reports[1]["keys"].as_array().unwrap();
+            let classed = keys.iter().find(|k| !k["class"].is_null()).expect(cols[0]);
+            assert_eq!(classed["class"]["kind"], cols[4], "{}", cols[0]);
+            assert!(classed["class"]["ops"].as_array().is_some_and(|ops| ops.len() >= 2), "{}", cols[0]);
+            assert_eq!(reports[1]["anomalies"][0]["type"], cols[4], "{}", cols[0]);
+        }
     }
 }
 
@@ -205,7 +214,7 @@ fn a_history_whose_keys_are_each_sequential_may_not_be() {
     assert_eq!((keys[0]["valid"].clone(), keys[1]["valid"].clone()), (true.into(), true.into()));
     assert_eq!(keys[2]["key"], labrys::linear::JOINT_KEY);
     assert_eq!(keys[2]["valid"], false);
-    assert_eq!(reports[0]["anomalies"][0]["type"], "not-sequentially-consistent");
+    assert_eq!(reports[0]["anomalies"][0]["type"], "disagreeing-order");
 }
 
 /// Every class of violation has an example that gets that class, with a witness of the

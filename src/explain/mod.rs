@@ -10,10 +10,12 @@
 
 mod duplicate;
 mod faults;
+mod sequential;
 mod shrink;
 
 pub use duplicate::{MAX_OPS as DUPLICATE_MAX_OPS, Precedence, classify_duplicate};
 pub use faults::{FaultWindow, fault_windows, faults_during};
+pub use sequential::classify_sequential;
 pub use shrink::{shrink, sub_part};
 
 use crate::linear::{Entry, Part};
@@ -24,7 +26,9 @@ use serde::Serialize;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Classified {
     /// `stale-read`, `lost-write`, `garbage-read`, `read-of-failed-write`, `future-read`,
-    /// `own-write-not-read`, `non-monotonic-read`, `duplicate-effect`.
+    /// `own-write-not-read`, `non-monotonic-read`, `duplicate-effect`; for sequential
+    /// consistency `own-write-not-read`, `out-of-order-read`, `disagreeing-order`,
+    /// `duplicate-effect`.
     pub kind: &'static str,
     /// The ops (entry indices into the part, or into its failed ops for a failed write:
     /// see [`Classified::failed_op`]).

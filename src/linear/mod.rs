@@ -7,6 +7,7 @@
 mod joint;
 pub mod oracle;
 mod prepare;
+mod saturate;
 pub mod search;
 pub mod sequential;
 
@@ -123,7 +124,9 @@ impl Counterexample {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ClassInfo {
     /// `stale-read`, `lost-write`, `garbage-read`, `read-of-failed-write`, `future-read`,
-    /// `own-write-not-read`, `non-monotonic-read`, `duplicate-effect`.
+    /// `own-write-not-read`, `non-monotonic-read`, `duplicate-effect`; for sequential
+    /// consistency `own-write-not-read`, `out-of-order-read`, `disagreeing-order`,
+    /// `duplicate-effect`.
     pub kind: String,
     /// The ops that show it.
     pub ops: Vec<OpRef>,
@@ -342,11 +345,11 @@ fn explain_invalid<M: Model>(
 ) {
     let cite_entry = |e: &Entry<M::Op>| OpRef::new(history, e.op_index, model.describe_op(&e.op));
     let init = model.init();
-    // The register classes are real-time patterns: they say nothing about sequential
+    // Real-time patterns for linearizability; process-order patterns for sequential
     // consistency. Duplicate effects are counted under either order.
     let classified = match order {
         Order::RealTime { skew } => crate::explain::classify(model, part, skew, &|f| model.holds(&init, f)),
-        Order::Process => None,
+        Order::Process => crate::explain::classify_sequential(model, part),
     }
     .or_else(|| duplicate_effect(model, part, &init, order));
     if let Some(c) = classified {
@@ -593,6 +596,11 @@ fn decide<M: Model>(model: &M, part: &Part<M::Op>, order: Order, limits: &Limits
         Order::Process => {
             let mut edges = process_order(&part.entries, part.determinate);
             edges.extend_from_slice(&implied.edges);
+            // The write orders and anti-dependencies process order forces: a cycle refutes
+            // sequential consistency outright, and the edges prune the search.
+            let derived = saturate::saturate(model, &part.entries, part.determinate, &edges);
+            edges.extend_from_slice(&derived);
+            implied.edges.extend(derived);
             graph::find_cycle(&intervals, None, &edges)
         }
     };
@@ -665,10 +673,10 @@ fn cycle_steps(cycle: &Cycle, cite: &dyn Fn(u32) -> OpRef) -> Vec<CycleStep> {
                 }
                 EdgeKind::ReadsFrom => format!("index {} saw what index {} wrote", b.index, a.index),
                 EdgeKind::Version => {
-                    format!("a read shows index {}'s write came directly after index {}'s", b.index, a.index)
+                    format!("the values read show index {}'s write came after index {}'s", b.index, a.index)
                 }
                 EdgeKind::AntiDependency => format!(
-                    "index {} saw the state just before index {}'s write (a read shows that write came next)",
+                    "index {} saw the state just before index {}'s write (the values read show that write came later)",
                     a.index, b.index
                 ),
             };

@@ -7,6 +7,50 @@
 //! usually close to an order that works), and a crashed op may go any time after its process's
 //! preceding op, or never. Configurations are memoized exactly, as in [`super::search`].
 //!
+//! ## Pruning, and why each rule keeps every verdict
+//!
+//! A *witness* is a legal order of every completed op and some crashed ops that respects
+//! process order. The search only looks for witnesses of a normal form, and the rules below
+//! only ever cut orders that are not of that form; each rule comes with the argument that a
+//! witness of the normal form exists whenever any witness does.
+//!
+//! 1. **Look-ahead** ([`Lookahead`]): a fact that an untaken completed op needs and that no
+//!    untaken op leaves must hold now. True of every witness, normal or not.
+//! 2. **Crashed ops that change nothing are never applied.** Removing such an op from a
+//!    witness leaves every state as it was; a crashed op precedes nothing in process order.
+//! 3. **A crashed op is applied only right before an op that needs what it left** (models
+//!    with [`Model::leaves`]): after a crashed op that left fact f, the next op must need f
+//!    ([`Sc::pending`], part of the memo key, so the memo stays exact for what is searched).
+//!    Take a witness with the fewest crashed ops. If a crashed op c in it, leaving f on slot
+//!    k, were followed on slot k by an op o that does not need f, o found c's value there, so
+//!    o needs nothing on slot k (a slot holds one value; needing another would fail), so o
+//!    overwrites slot k (it touches it); the ops in between neither read nor change slot k.
+//!    Removing c then changes nothing anyone sees: fewer crashed ops, a contradiction (if no
+//!    op touches slot k after c, remove c likewise). So c's next op on its slot needs f; and
+//!    c can be moved to just before that op: the ops it passes do not touch slot k, c touches
+//!    nothing else, and it precedes nothing in process order (nor can it come between another
+//!    crashed op and the op right after it, which would then touch slot k). Removing a crashed
+//!    op, or moving it like this, keeps every crashed op changing the state (rule 2). So a
+//!    witness exists whose every crashed op comes right before an op that needs its fact.
+//!    It follows that a crashed op is only worth trying when a run of crashed ops, each
+//!    needing what the one before left, can lead from it to some chain's next op: the chains
+//!    do not move while crashed ops are applied ([`Sc::reachable_facts`]).
+//! 4. **Reads go greedily** ([`Sc::forced_read`]): when the next op of some chain is a
+//!    completed read-only op r that fits the state as it is (and needs the pending fact, if
+//!    there is one), it is the only move tried. If a witness τ of the form of rules 2 and 3
+//!    continues from here, so does r·(τ∖r), after a repair: r changes nothing, so every other
+//!    op sees the state it saw; r's chain predecessors are all taken, and no order implied by
+//!    values is broken (they hold of every legal order). If r came, in τ, right after a
+//!    crashed op c that it consumed, c is now followed by something else: c's next op on its
+//!    slot either needs c's fact (move c before it, as in rule 3) or does not (remove c, as
+//!    in rule 3, then treat the crashed op c consumed, if any, the same way). The repairs stop
+//!    at r: what r consumes, if anything, is the pending fact, and r needs it. Unlike in the
+//!    linearizability search, this is safe because nothing but process order constrains when
+//!    an op may go.
+//!
+//! Rules 3 and 4 rely on the contract of [`Model::leaves`] (registers keep it; so does the
+//! joint model of several keys, whose slots are the keys).
+//!
 //! Cost: exponential in the worst case (SC checking is NP-complete); the number of
 //! configurations is bounded by the product of the chains' lengths times the model states, so
 //! polynomial for a fixed number of processes.
@@ -28,9 +72,15 @@ struct Frame<S> {
     entry: u32,
     prev_state: S,
     alternatives: Vec<S>,
-    /// Which candidate (in the order [`Sc::candidates`] gives) this frame took.
+    /// Which candidate (in the order [`Sc::candidates`] gives) this frame took;
+    /// [`FORCED`] for a read taken greedily (no other candidate is tried in its place).
     rank: u32,
+    /// The fact awaiting a consumer before this op ([`Sc::pending`]).
+    prev_pending: u32,
 }
+
+/// The rank of a frame whose op was the only move tried ([`Sc::forced_read`]).
+const FORCED: u32 = u32::MAX;
 
 /// Searches for a sequentially consistent order of `entries` (completed ops first, then
 /// crashed ones, as [`super::prepare::Part`] orders them), respecting `edges`.
@@ -94,6 +144,16 @@ struct Sc<'a, M: Model> {
     best_depth: usize,
     best_move: Option<u64>,
     captured: Option<Stuck<M::State>>,
+    /// The fact the crashed op just applied left (`u32::MAX`: none): the next op must need it
+    /// (rule 3 of the module notes).
+    pending: u32,
+    /// Crashed ops by the fact they leave: `crashed_leaving[crashed_leaving_start[f]..]`.
+    crashed_leaving_start: Vec<u32>,
+    crashed_leaving: Vec<u32>,
+    /// Scratch for [`Sc::reachable_facts`]: a mark per fact, and the facts marked.
+    fact_mark: Vec<bool>,
+    reach: Vec<u32>,
+    succ_scratch: Vec<M::State>,
 }
 
 impl<'a, M: Model> Sc<'a, M> {
@@ -124,6 +184,9 @@ impl<'a, M: Model> Sc<'a, M> {
             }
         }
         let (pred_start, preds) = super::search::predecessor_rows(n, &all_edges);
+        let lookahead = Lookahead::new(model, entries, determinate);
+        let (crashed_leaving_start, crashed_leaving) = lookahead.crashed_by_leaves(determinate);
+        let fact_mark = vec![false; lookahead.facts.len()];
         let mut seed = 0x2545_F491_4F6C_DD1Du64;
         let zobrist = (0..n)
             .map(|_| {
@@ -154,12 +217,18 @@ impl<'a, M: Model> Sc<'a, M> {
             hasher: ahash::RandomState::with_seeds(5, 6, 7, 8),
             scratch: Vec::new(),
             remaining: determinate,
-            lookahead: Lookahead::new(model, entries, determinate),
+            lookahead,
             steps: 0,
             moves: 0,
             best_depth: 0,
             best_move: None,
             captured: None,
+            pending: u32::MAX,
+            succ_scratch: Vec::new(),
+            crashed_leaving_start,
+            crashed_leaving,
+            fact_mark,
+            reach: Vec::new(),
         }
     }
 
@@ -173,8 +242,8 @@ impl<'a, M: Model> Sc<'a, M> {
     }
 
     /// The ops that may go next, in the order to try them: each chain's next op by invocation
-    /// time, then crashed ops whose predecessors are done.
-    fn candidates(&self, out: &mut Vec<u32>) {
+    /// time, then crashed ops that can lead to one of them (rule 3 of the module notes).
+    fn candidates(&mut self, out: &mut Vec<u32>) {
         out.clear();
         for (c, chain) in self.chains.iter().enumerate() {
             if let Some(&e) = chain.get(self.pos[c] as usize) {
@@ -182,15 +251,93 @@ impl<'a, M: Model> Sc<'a, M> {
             }
         }
         out.sort_by_key(|&e| self.entries[e as usize].invoke);
-        for i in self.determinate..self.entries.len() {
-            if !self.crashed_taken[i - self.determinate] && self.lookahead.useful(i) {
-                out.push(i as u32);
-            }
+        let heads = out.len();
+        self.reachable_facts(&out[..heads]);
+        for &f in &self.reach {
+            let (from, to) =
+                (self.crashed_leaving_start[f as usize], self.crashed_leaving_start[f as usize + 1]);
+            out.extend(
+                self.crashed_leaving[from as usize..to as usize]
+                    .iter()
+                    .filter(|&&c| !self.crashed_taken[c as usize - self.determinate]),
+            );
         }
+        // Crashed ops that leave no fact (models without look-ahead) may always go.
+        let none = self.lookahead.facts.len();
+        let (from, to) = (self.crashed_leaving_start[none], self.crashed_leaving_start[none + 1]);
+        out.extend(
+            self.crashed_leaving[from as usize..to as usize]
+                .iter()
+                .filter(|&&c| !self.crashed_taken[c as usize - self.determinate]),
+        );
+        out[heads..].sort_unstable();
         out.retain(|&e| {
             let (from, to) = (self.pred_start[e as usize], self.pred_start[e as usize + 1]);
-            self.preds[from as usize..to as usize].iter().all(|&p| self.taken(p))
+            self.allowed(e) && self.preds[from as usize..to as usize].iter().all(|&p| self.taken(p))
         });
+    }
+
+    /// Fills [`Sc::reach`] with the facts a crashed op may usefully leave now: those the chains'
+    /// next ops need, and, in turn, those needed by untaken crashed ops leaving a fact already
+    /// listed (a run of crashed ops ending at a chain's next op).
+    fn reachable_facts(&mut self, heads: &[u32]) {
+        for &f in &self.reach {
+            self.fact_mark[f as usize] = false;
+        }
+        self.reach.clear();
+        if self.crashed_leaving_start[self.lookahead.facts.len()] == 0 {
+            return; // no crashed op leaves a fact
+        }
+        let needs = &self.lookahead.needs;
+        for &h in heads {
+            let f = needs[h as usize];
+            if f != u32::MAX && !std::mem::replace(&mut self.fact_mark[f as usize], true) {
+                self.reach.push(f);
+            }
+        }
+        let mut i = 0;
+        while let Some(&f) = self.reach.get(i) {
+            i += 1;
+            let (from, to) =
+                (self.crashed_leaving_start[f as usize], self.crashed_leaving_start[f as usize + 1]);
+            for &c in &self.crashed_leaving[from as usize..to as usize] {
+                let g = needs[c as usize];
+                if g != u32::MAX
+                    && !self.crashed_taken[c as usize - self.determinate]
+                    && !std::mem::replace(&mut self.fact_mark[g as usize], true)
+                {
+                    self.reach.push(g);
+                }
+            }
+        }
+    }
+
+    /// Whether `e` may go next given the pending fact: it must need it (rule 3).
+    fn allowed(&self, e: u32) -> bool {
+        self.pending == u32::MAX || self.lookahead.needs[e as usize] == self.pending
+    }
+
+    /// The pending fact once `e` is taken: what it leaves if it is a crashed op, else none.
+    fn pending_after(&self, e: u32) -> u32 {
+        if e as usize >= self.determinate { self.lookahead.leaves[e as usize] } else { u32::MAX }
+    }
+
+    /// A completed read-only op among `cands` that fits the state as it is, leaving it as it
+    /// is: taken greedily, as the only move (rule 4 of the module notes).
+    fn forced_read(&mut self, cands: &[u32]) -> Option<u32> {
+        let mut succ = std::mem::take(&mut self.succ_scratch);
+        let found = cands.iter().copied().find(|&e| {
+            let op = &self.entries[e as usize].op;
+            if e as usize >= self.determinate || !self.model.is_read_only(op) {
+                return false;
+            }
+            succ.clear();
+            self.model.step_all(&self.state, op, &mut succ);
+            succ.len() == 1 && succ[0] == self.state
+        });
+        succ.clear();
+        self.succ_scratch = succ;
+        found
     }
 
     fn set_taken(&mut self, e: u32, taken: bool) {
@@ -221,7 +368,14 @@ impl<'a, M: Model> Sc<'a, M> {
         key.clear();
         key.extend_from_slice(&self.pos);
         key.extend(self.crashed_taken.iter().enumerate().filter(|(_, t)| **t).map(|(i, _)| i as u32));
-        let hash = self.set_hash ^ self.hasher.hash_one(state);
+        // The pending facts, after a separator no entry index reaches: which continuations are
+        // searched depends on them (rule 3), so the memo must tell them apart.
+        key.push(u32::MAX - 1);
+        key.push(self.pending);
+        let mut hash = self.set_hash ^ self.hasher.hash_one(state);
+        if self.pending != u32::MAX {
+            hash ^= self.zobrist[0].rotate_left(17).wrapping_mul(u64::from(self.pending) + 1);
+        }
         let (key, arena) = (&self.scratch, &self.memo_keys);
         let same = |m: &MemoEntry<M::State>| {
             let start = m.key_start as usize;
@@ -245,9 +399,15 @@ impl<'a, M: Model> Sc<'a, M> {
         self.steps += 1;
         let mut succ = Vec::new();
         self.model.step_all(&self.state, &self.entries[entry as usize].op, &mut succ);
+        if entry as usize >= self.determinate {
+            // Rule 2: a crashed op that changes nothing is never needed.
+            succ.retain(|s| *s != self.state);
+        }
         if succ.is_empty() {
             return false;
         }
+        let pending = self.pending_after(entry);
+        let prev_pending = std::mem::replace(&mut self.pending, pending);
         self.set_taken(entry, true);
         while let Some(next) = succ.pop() {
             if !self.lookahead.possible(self.model, &next) {
@@ -255,11 +415,12 @@ impl<'a, M: Model> Sc<'a, M> {
             }
             if self.remember(&next) {
                 let prev_state = std::mem::replace(&mut self.state, next);
-                self.stack.push(Frame { entry, prev_state, alternatives: succ, rank });
+                self.stack.push(Frame { entry, prev_state, alternatives: succ, rank, prev_pending });
                 return true;
             }
         }
         self.set_taken(entry, false);
+        self.pending = prev_pending;
         false
     }
 
@@ -281,7 +442,13 @@ impl<'a, M: Model> Sc<'a, M> {
             }
             self.moves += 1;
             self.candidates(&mut cands);
-            let took = (from_rank as usize..cands.len()).any(|r| self.try_take(cands[r], r as u32));
+            let forced = if from_rank == 0 { self.forced_read(&cands) } else { None };
+            let took = match forced {
+                // Rule 4: the read is the only move; if it leads nowhere new, nothing does.
+                Some(r) => self.try_take(r, FORCED),
+                None if from_rank == FORCED => false,
+                None => (from_rank as usize..cands.len()).any(|r| self.try_take(cands[r], r as u32)),
+            };
             if took {
                 from_rank = 0;
                 continue;
@@ -315,7 +482,8 @@ impl<'a, M: Model> Sc<'a, M> {
         }
         self.set_taken(frame.entry, false);
         self.state = frame.prev_state;
-        Some(frame.rank + 1)
+        self.pending = frame.prev_pending;
+        Some(if frame.rank == FORCED { FORCED } else { frame.rank + 1 })
     }
 
     fn capture(&self, cands: &[u32]) -> Stuck<M::State> {
@@ -350,11 +518,9 @@ struct Lookahead {
     leaves: Vec<u32>,
     facts: Vec<Fact>,
     completed: usize,
-    /// Per fact: untaken completed ops that need it, untaken ops that leave it, untaken ops
-    /// (crashed too) that need it.
+    /// Per fact: untaken completed ops that need it, untaken ops that leave it.
     needing: Vec<u32>,
     leaving: Vec<u32>,
-    wanted: Vec<u32>,
     starved: Vec<u32>,
     /// Per fact: its position in `starved`, or `u32::MAX`.
     starved_at: Vec<u32>,
@@ -382,7 +548,6 @@ impl Lookahead {
             completed,
             needing: vec![0; n],
             leaving: vec![0; n],
-            wanted: vec![0; n],
             starved: Vec::new(),
             starved_at: vec![u32::MAX; n],
         };
@@ -398,7 +563,6 @@ impl Lookahead {
     fn count(&mut self, e: usize, delta: i32) {
         if self.needs[e] != u32::MAX {
             let f = self.needs[e] as usize;
-            self.wanted[f] = self.wanted[f].wrapping_add_signed(delta);
             if e < self.completed {
                 self.needing[f] = self.needing[f].wrapping_add_signed(delta);
             }
@@ -438,13 +602,25 @@ impl Lookahead {
         }
     }
 
-    /// Whether crashed op `e` is worth applying. One whose whole effect is to leave a fact no
-    /// untaken op needs can be dropped from any valid order without harm: the ops between it
-    /// and the next change of that part of the state either need nothing or need that fact, and
-    /// none needs it. So the search leaves such ops out.
-    fn useful(&self, e: usize) -> bool {
-        let f = self.leaves[e];
-        f == u32::MAX || self.wanted[f as usize] > 0
+    /// The crashed ops (`entries[completed..]`) grouped by the fact they leave, as compressed
+    /// rows indexed by fact id, with one more row, at `facts.len()`, for those that leave none.
+    fn crashed_by_leaves(&self, completed: usize) -> (Vec<u32>, Vec<u32>) {
+        let none = self.facts.len();
+        let row = |e: usize| if self.leaves[e] == u32::MAX { none } else { self.leaves[e] as usize };
+        let mut start = vec![0u32; none + 2];
+        for e in completed..self.leaves.len() {
+            start[row(e) + 1] += 1;
+        }
+        for f in 0..=none {
+            start[f + 1] += start[f];
+        }
+        let mut fill = start.clone();
+        let mut rows = vec![0u32; self.leaves.len() - completed];
+        for e in completed..self.leaves.len() {
+            rows[fill[row(e)] as usize] = e as u32;
+            fill[row(e)] += 1;
+        }
+        (start, rows)
     }
 
     /// False when some untaken completed op needs a fact that `state` lacks and nothing left

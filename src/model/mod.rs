@@ -215,9 +215,16 @@ pub trait Model: Send + Sync {
 
     /// What the op always leaves behind, whatever it found: a write's value, a cas's new value.
     /// Must be `Some` for every op that can bring about a fact some op [`Model::needs`], or the
-    /// look-ahead would prune wrongly. A model that implements this must also make `needs`
-    /// complete: every op whose success depends on the state says what it needs (the searches
-    /// drop crashed ops that leave a fact nobody needs). Default: `None`.
+    /// look-ahead would prune wrongly. Default: `None`.
+    ///
+    /// A model that implements this promises what the searches' pruning relies on (they drop
+    /// crashed ops that leave a fact nobody needs, and the sequential search applies a crashed
+    /// op only right before an op that needs what it left): the state is made of slots, each
+    /// holding one value; an op that leaves `f` sets slot `f.slot` to the value `f` names,
+    /// whatever it found, and changes no other slot; every op that changes a slot leaves a
+    /// fact on it; an op that needs `f` succeeds only if slot `f.slot` holds that value, and
+    /// its success depends on no other slot; every op whose success depends on the state needs
+    /// a fact.
     fn leaves(&self, _op: &Self::Op) -> Option<Fact> {
         None
     }

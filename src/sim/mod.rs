@@ -7,8 +7,11 @@
 //! cas-register, set, counter or list-append workloads; a correct service and five buggy ones)
 //! under network partitions, crashes, message loss and clock skew, and records what its clients
 //! saw, Jepsen-style. [`list_append`] writes large strict serializable transactional histories.
+//! [`lagging`] writes large register histories that are sequentially consistent but not
+//! linearizable (followers serving stale reads).
 
 pub mod cluster;
+pub mod lagging;
 pub mod list_append;
 pub mod synthetic;
 

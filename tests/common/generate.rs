@@ -52,6 +52,30 @@ pub fn history(
     n_ops: usize,
     processes: u32,
     timed: bool,
+    spec: impl FnMut(&mut Rng) -> OpSpec,
+) -> History {
+    history_with(rng, n_ops, processes, timed, Outcomes { stuck: 8, info: 10, fail: 12 }, spec)
+}
+
+/// How ops end, in percent; the rest complete `:ok`.
+#[derive(Clone, Copy, Debug)]
+pub struct Outcomes {
+    /// Never completes (the process is stuck for good).
+    pub stuck: u64,
+    /// Completes `:info` (crashed; the process is retired).
+    pub info: u64,
+    /// Completes `:fail`.
+    pub fail: u64,
+}
+
+/// [`history`] with the given mix of outcomes: etcd's Jepsen histories, say, have many
+/// crashed ops, each of which retires its process.
+pub fn history_with(
+    rng: &mut Rng,
+    n_ops: usize,
+    processes: u32,
+    timed: bool,
+    outcomes: Outcomes,
     mut spec: impl FnMut(&mut Rng) -> OpSpec,
 ) -> History {
     let mut b = HistoryBuilder::new("generated", false);
@@ -88,16 +112,19 @@ pub fn history(
         }
         let (p, op) = in_flight.swap_remove(rng.below(in_flight.len() as u64) as usize);
         let roll = rng.below(100);
-        if roll < 8 {
+        let (info_from, fail_from) = (outcomes.stuck, outcomes.stuck + outcomes.info);
+        if roll < info_from {
             // Never completes: the process is stuck for good; a fresh one replaces it.
             idle.push(next_process);
             next_process += 1;
             continue;
         }
-        let (kind, value) = match roll {
-            8..=17 => (EventKind::Info, op.input.clone()),
-            18..=29 => (EventKind::Fail, op.input.clone()),
-            _ => (EventKind::Ok, op.output.clone()),
+        let (kind, value) = if roll < fail_from {
+            (EventKind::Info, op.input.clone())
+        } else if roll < fail_from + outcomes.fail {
+            (EventKind::Fail, op.input.clone())
+        } else {
+            (EventKind::Ok, op.output.clone())
         };
         push(&mut b, p, kind, &op, value, t);
         if kind == EventKind::Info {
