@@ -71,6 +71,10 @@ fn lagging(c: &mut Criterion) {
     };
     let mut bytes = Vec::new();
     write_edn(&lag, &mut bytes).unwrap();
+    // For measuring the CLI by hand: `LABRYS_BENCH_WRITE_DIR=/tmp cargo bench --bench sequential`.
+    if let Ok(dir) = std::env::var("LABRYS_BENCH_WRITE_DIR") {
+        std::fs::write(std::path::Path::new(&dir).join("lagging-100k.edn"), &bytes).unwrap();
+    }
     let h = read_bytes("lagging.edn", &bytes, Format::Edn, &ReadOptions::default()).unwrap();
     let both = check_history(&h, &config("register", "linearizable,sequential")).unwrap();
     eprintln!(

@@ -613,7 +613,21 @@ fn decide<M: Model>(model: &M, part: &Part<M::Op>, order: Order, limits: &Limits
             edges.extend(interchangeable_crashed_ops(part));
             search::search(model, &part.entries, part.determinate, skew, &edges, limits)
         }
-        Order::Process => sequential::search(model, &part.entries, part.determinate, &edges, limits),
+        Order::Process => {
+            // The search keeps process order itself; the fast path needs it as edges.
+            let mut ordered = process_order(&part.entries, part.determinate);
+            ordered.extend_from_slice(&edges);
+            if let Some(order) = sequential::ordered_witness(model, &part.entries, part.determinate, &ordered)
+            {
+                let stats = SearchStats {
+                    steps: order.len() as u64,
+                    max_depth: order.len(),
+                    ..SearchStats::default()
+                };
+                return Finding::Search(SearchResult::Linearizable(order), stats);
+            }
+            sequential::search(model, &part.entries, part.determinate, &edges, limits)
+        }
     };
     Finding::Search(found, stats)
 }
