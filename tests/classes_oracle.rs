@@ -49,28 +49,26 @@ fn run(name: &str, cases: u32, case: impl Fn(&mut Rng, usize, u32, i64) -> bool)
     assert!(named.get() * 50 >= cases, "{name}: too few classified ({})", named.get());
 }
 
+/// A random register history: small values (often repeated), or mostly unique ones.
+fn register_history(rng: &mut Rng, n: usize, procs: u32, with_cas: bool) -> History {
+    if rng.chance(50) {
+        hg::history(rng, n, procs, true, |r| hg::register_op(r, with_cas))
+    } else {
+        let mut g = hg::RegisterGen::new(with_cas);
+        hg::history(rng, n, procs, true, |r| g.op(r))
+    }
+}
+
 #[test]
 fn register_classes_are_sound() {
     run("register", 20_000, |rng, n, procs, skew| {
-        let h = if rng.chance(50) {
-            hg::history(rng, n, procs, true, |r| hg::register_op(r, false))
-        } else {
-            let mut g = hg::RegisterGen::new(false);
-            hg::history(rng, n, procs, true, |r| g.op(r))
-        };
-        sound(&Register::default(), &h, skew)
+        sound(&Register::default(), &register_history(rng, n, procs, false), skew)
     });
 }
 
 #[test]
 fn cas_register_classes_are_sound() {
     run("cas-register", 20_000, |rng, n, procs, skew| {
-        let h = if rng.chance(50) {
-            hg::history(rng, n, procs, true, |r| hg::register_op(r, true))
-        } else {
-            let mut g = hg::RegisterGen::new(true);
-            hg::history(rng, n, procs, true, |r| g.op(r))
-        };
-        sound(&CasRegister::default(), &h, skew)
+        sound(&CasRegister::default(), &register_history(rng, n, procs, true), skew)
     });
 }

@@ -40,12 +40,13 @@ pub fn classify_duplicate<M: Model>(
     for o in 0..part.determinate {
         let (before, maybe) = preceding(e, o, order);
         let ops = |idx: &[usize]| idx.iter().map(|&i| &e[i].op).collect::<Vec<_>>();
-        let Some(over) = model.over_count(init, &e[o].op, &ops(&before), &ops(&maybe)) else { continue };
+        let (before_ops, maybe_ops) = (ops(&before), ops(&maybe));
+        let Some(over) = model.over_count(init, &e[o].op, &before_ops, &maybe_ops) else { continue };
         let entry = |&i: &usize| if i < before.len() { before[i] } else { maybe[i - before.len()] } as u32;
         let counted: Vec<u32> = over.counted.iter().map(entry).collect();
         let consumed: Vec<u32> = over.consumed.iter().map(entry).collect();
         let observed = Observed { observer: o as u32, observed: &over.observed, consumed: &consumed };
-        let failed = failed_culprit(model, part, init, o, &before, &maybe, order);
+        let failed = failed_culprit(model, part, init, o, &before_ops, maybe_ops, order);
         return Some(match failed {
             Some(f) => failed_took_effect(part, &observed, f, &over.possible),
             None => unexplained(&observed, &counted, &over.possible),
@@ -71,22 +72,22 @@ fn preceding<O>(e: &[Entry<O>], o: usize, order: &Precedence<'_, O>) -> (Vec<usi
 }
 
 /// A failed op that, had it taken effect, would account for what `o` saw.
-fn failed_culprit<M: Model>(
+fn failed_culprit<'a, M: Model>(
     model: &M,
-    part: &Part<M::Op>,
+    part: &'a Part<M::Op>,
     init: &M::State,
     o: usize,
-    before: &[usize],
-    maybe: &[usize],
+    before: &[&M::Op],
+    mut maybe: Vec<&'a M::Op>,
     order: &Precedence<'_, M::Op>,
 ) -> Option<usize> {
     let e = &part.entries;
-    let before: Vec<&M::Op> = before.iter().map(|&i| &e[i].op).collect();
-    let maybe: Vec<&M::Op> = maybe.iter().map(|&i| &e[i].op).collect();
     part.failed_ops.iter().enumerate().filter(|(_, f)| (order.maybe)(f, &e[o])).find_map(|(i, f)| {
-        let mut with = maybe.clone();
-        with.push(&f.op);
-        model.over_count(init, &e[o].op, &before, &with).is_none().then_some(i)
+        // Try it in the last place of `maybe`, then take it out again.
+        maybe.push(&f.op);
+        let explained = model.over_count(init, &e[o].op, before, &maybe).is_none();
+        maybe.pop();
+        explained.then_some(i)
     })
 }
 

@@ -20,6 +20,7 @@ pub use shrink::{shrink, sub_part};
 
 use crate::linear::{Entry, Part};
 use crate::model::{Fact, Model};
+use ahash::AHashMap;
 use serde::Serialize;
 
 /// A named kind of violation, with the ops that show it.
@@ -41,14 +42,17 @@ pub struct Classified {
 }
 
 struct Roles {
+    /// Completed reads and what they saw, by completion time.
     reads: Vec<(u32, Fact)>,
     /// Every op that leaves a fact, and the fact.
     writes: Vec<(u32, Fact)>,
+    /// The writers of each fact, so that patterns look them up rather than scan every write.
+    writers: AHashMap<Fact, Vec<u32>>,
 }
 
 impl Roles {
     fn writers_of(&self, f: Fact) -> impl Iterator<Item = u32> + '_ {
-        self.writes.iter().filter(move |(_, g)| *g == f).map(|(w, _)| *w)
+        self.writers.get(&f).into_iter().flatten().copied()
     }
 
     fn is_read(&self, f: Fact) -> bool {
@@ -67,7 +71,11 @@ fn roles<M: Model>(model: &M, entries: &[Entry<M::Op>], completed: usize) -> Rol
         }
     }
     reads.sort_by_key(|(i, _)| entries[*i as usize].complete);
-    Roles { reads, writes }
+    let mut writers: AHashMap<Fact, Vec<u32>> = AHashMap::new();
+    for &(w, f) in &writes {
+        writers.entry(f).or_default().push(w);
+    }
+    Roles { reads, writes, writers }
 }
 
 fn class(kind: &'static str, ops: Vec<u32>, template: &str) -> Classified {
@@ -111,7 +119,7 @@ pub fn classify<M: Model>(
             ));
         }
     }
-    classify_stale(e, &r, &precedes)
+    classify_stale(e, &r, skew, &precedes)
 }
 
 /// A read of f after a write of another value completed that itself began after every write
@@ -119,7 +127,12 @@ pub fn classify<M: Model>(
 /// own write (own-write-not-read), a newer value the same process had already read
 /// (non-monotonic-read), a write no read ever saw while several later reads saw older values
 /// (lost-write), or else a stale read.
-fn classify_stale<O>(e: &[Entry<O>], r: &Roles, precedes: &dyn Fn(u32, u32) -> bool) -> Option<Classified> {
+fn classify_stale<O>(
+    e: &[Entry<O>],
+    r: &Roles,
+    skew: i64,
+    precedes: &dyn Fn(u32, u32) -> bool,
+) -> Option<Classified> {
     // `old` was gone by the time `read` ran: `w` (writing something else) took effect before
     // `read`, and every writer of `old` either took effect before `w` or began only after
     // `read` had completed. So no write of `old` can fall between `w` and `read` (a crashed
@@ -171,23 +184,31 @@ fn classify_stale<O>(e: &[Entry<O>], r: &Roles, precedes: &dyn Fn(u32, u32) -> b
             "{0} returned a stale value: {1} had already replaced it, and completed before the read began",
         ));
     }
-    classify_seen_newer(e, r, &replaced, precedes)
+    classify_seen_newer(e, r, skew)
 }
 
 /// A read of `f` after another read, completed before it began, had seen a value `g` that
 /// replaced `f`: every writer of `f` took effect before that earlier read (so before the write
 /// it saw), or began after the later read completed. The later read is stale, whoever wrote
 /// what the earlier one saw.
-fn classify_seen_newer<O>(
-    e: &[Entry<O>],
-    r: &Roles,
-    replaced_before: &dyn Fn(Fact, u32, u32) -> bool,
-    precedes: &dyn Fn(u32, u32) -> bool,
-) -> Option<Classified> {
+///
+/// O(r log r + w) for r reads and w writes: an earlier read qualifies when it completed before
+/// the read began and was invoked after every writer of `f` that could still matter had
+/// completed, so among the reads completed in time only the latest-invoked one, or the
+/// latest-invoked one of another value, needs looking at.
+fn classify_seen_newer<O>(e: &[Entry<O>], r: &Roles, skew: i64) -> Option<Classified> {
+    let latest = latest_invoked_prefixes(e, &r.reads);
     for &(read, f) in &r.reads {
-        let seen =
-            r.reads.iter().find(|&&(r2, g)| g != f && precedes(r2, read) && replaced_before(f, r2, read));
-        let Some(&(earlier, _)) = seen else { continue };
+        let (invoke, complete) = (e[read as usize].invoke, e[read as usize].complete);
+        // Writers of f that could fall before the read must all have completed before the
+        // earlier read began.
+        let mut after = i64::MIN;
+        for o in r.writers_of(f).filter(|&o| complete.saturating_add(skew) >= e[o as usize].invoke) {
+            after = after.max(e[o as usize].complete.saturating_add(skew));
+        }
+        let done_in_time =
+            r.reads.partition_point(|&(r2, _)| e[r2 as usize].complete.saturating_add(skew) < invoke);
+        let Some(earlier) = latest[done_in_time].pick(f, after) else { continue };
         return Some(if e[earlier as usize].process == e[read as usize].process {
             class(
                 "non-monotonic-read",
@@ -203,4 +224,57 @@ fn classify_seen_newer<O>(
         });
     }
     None
+}
+
+/// Among the first k reads (by completion), the latest-invoked one, and the latest-invoked one
+/// of a different value than that: (invocation, read, fact).
+#[derive(Clone, Copy, Default)]
+struct Latest {
+    best: Option<(i64, u32, Fact)>,
+    other: Option<(i64, u32, Fact)>,
+}
+
+impl Latest {
+    fn with(mut self, invoke: i64, read: u32, f: Fact) -> Latest {
+        let new = Some((invoke, read, f));
+        match self.best {
+            Some((i, _, g)) if g == f => {
+                if invoke > i {
+                    self.best = new;
+                }
+            }
+            Some((i, ..)) if invoke > i => {
+                self.other = self.best;
+                self.best = new;
+            }
+            Some(_) => {
+                if self.other.is_none_or(|(i, ..)| invoke > i) {
+                    self.other = new;
+                }
+            }
+            None => self.best = new,
+        }
+        self
+    }
+
+    /// A read of a value other than `f` invoked after `after`, if any.
+    fn pick(&self, f: Fact, after: i64) -> Option<u32> {
+        [self.best, self.other]
+            .into_iter()
+            .flatten()
+            .find(|&(_, _, g)| g != f)
+            .filter(|&(i, ..)| i > after)
+            .map(|(_, r, _)| r)
+    }
+}
+
+/// [`Latest`] for every prefix of `reads` (index k: the first k).
+fn latest_invoked_prefixes<O>(e: &[Entry<O>], reads: &[(u32, Fact)]) -> Vec<Latest> {
+    let mut out = Vec::with_capacity(reads.len() + 1);
+    out.push(Latest::default());
+    for &(read, f) in reads {
+        let last = *out.last().expect("starts with one");
+        out.push(last.with(e[read as usize].invoke, read, f));
+    }
+    out
 }

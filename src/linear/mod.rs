@@ -17,8 +17,9 @@ pub use search::{Exhausted, Limits, SearchResult, SearchStats, Stuck};
 
 use crate::graph::{self, Cycle};
 use crate::history::{History, Value};
-use crate::model::{Conflict, EdgeKind, Model};
+use crate::model::{Conflict, EdgeKind, Fact, Model};
 use crate::report::Verdict;
+use ahash::AHashMap;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -463,29 +464,45 @@ fn shrunk_witness<M: Model>(model: &M, part: &Part<M::Op>, order: Order, result:
 /// could precede it (in real time: began before it completed) and could itself take effect:
 /// what it needs can be reached from the initial state through the ops' own needs and leaves
 /// (a cas 3→2 and a cas 2→3 alone do not make a 3).
+///
+/// Runs on every subset the shrinking tries, so it is a worklist, O(n log n): for each value,
+/// the earliest invocation among the able ops that leave it; the ops waiting for a value, latest
+/// completion first, become able as that earliest invocation falls below their completion.
 fn every_need_is_written<M: Model>(model: &M, part: &Part<M::Op>, init: &M::State, order: Order) -> bool {
     let e = &part.entries;
-    let may_precede = |w: &Entry<M::Op>, r: &Entry<M::Op>| match order {
-        Order::RealTime { skew } => w.invoke < r.complete.saturating_add(skew),
-        Order::Process => true,
+    // An op needing f may follow a writer invoked at `t` when t < this op's deadline.
+    let deadline = |r: &Entry<M::Op>| match order {
+        Order::RealTime { skew } => r.complete.saturating_add(skew),
+        Order::Process => i64::MAX,
     };
-    // Ops that can take effect, grown to a fixpoint: O(n²) per round, n rounds at worst, on
-    // the small subsets shrinking tries.
-    let mut able: Vec<bool> =
-        e.iter().map(|x| model.needs(&x.op).is_none_or(|f| model.holds(init, f))).collect();
-    loop {
-        let grown: Vec<usize> = (0..e.len())
-            .filter(|&i| !able[i])
-            .filter(|&i| {
-                let f = model.needs(&e[i].op);
-                (0..e.len()).any(|w| able[w] && model.leaves(&e[w].op) == f && may_precede(&e[w], &e[i]))
-            })
-            .collect();
-        if grown.is_empty() {
-            return able.iter().all(|&a| a);
+    let mut waiting: AHashMap<Fact, Vec<u32>> = AHashMap::new();
+    let mut able: Vec<u32> = Vec::new();
+    for (i, x) in e.iter().enumerate() {
+        match model.needs(&x.op) {
+            Some(f) if !model.holds(init, f) => waiting.entry(f).or_default().push(i as u32),
+            _ => able.push(i as u32),
         }
-        grown.into_iter().for_each(|i| able[i] = true);
     }
+    for ops in waiting.values_mut() {
+        ops.sort_unstable_by_key(|&i| deadline(&e[i as usize]));
+    }
+    let mut earliest: AHashMap<Fact, i64> = AHashMap::new();
+    let mut unable = e.len() - able.len();
+    while let Some(w) = able.pop() {
+        let Some(f) = model.leaves(&e[w as usize].op) else { continue };
+        let t = e[w as usize].invoke;
+        if earliest.get(&f).is_some_and(|&known| known <= t) {
+            continue;
+        }
+        earliest.insert(f, t);
+        let Some(ops) = waiting.get_mut(&f) else { continue };
+        // Sorted by deadline ascending: the ones this writer can feed are at the end.
+        while ops.last().is_some_and(|&r| t < deadline(&e[r as usize])) {
+            able.push(ops.pop().expect("checked"));
+            unable -= 1;
+        }
+    }
+    unable == 0
 }
 
 /// What decided a key.

@@ -345,18 +345,8 @@ impl EventWriter<'_> {
 
 /// Appends the decimal digits of `n` (faster than `write!`, which matters for the hundreds of
 /// megabytes the large benchmark writes).
-fn push_int(out: &mut Vec<u8>, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[i..]);
+fn push_int(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(super::decimal(&mut [0; 20], n).as_bytes());
 }
 
 #[cfg(test)]

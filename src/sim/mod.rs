@@ -110,3 +110,19 @@ impl Rng {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p && p > 0.0
     }
 }
+
+/// The decimal digits of `n`, written into the end of `buf`: the generators' hot loops format
+/// numbers by hand, as `write!` would cost more than the rest of a line.
+pub(crate) fn decimal(buf: &mut [u8; 20], mut n: u64) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // ASCII digits only, so always UTF-8.
+    std::str::from_utf8(&buf[i..]).unwrap_or_default()
+}

@@ -259,21 +259,10 @@ fn event_line(line: &mut String, index: usize, time: i64, completion: bool, op: 
 
 /// Appends the decimal digits of `v` to `s`.
 fn push_int(s: &mut String, v: i64) {
-    let mut buf = [0u8; 20];
-    let mut n = v.unsigned_abs();
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
     if v < 0 {
         s.push('-');
     }
-    s.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+    s.push_str(super::decimal(&mut [0; 20], v.unsigned_abs()));
 }
 
 #[cfg(test)]
