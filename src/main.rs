@@ -84,6 +84,14 @@ struct SimulateArgs {
     /// With --service: the number of nodes.
     #[arg(long, default_value_t = 3)]
     nodes: usize,
+    /// Synthetic register histories: this many of the threads are followers lagging behind
+    /// the leader, whose reads are stale. Written values are unique per key, and the history
+    /// is sequentially consistent but (almost always) not linearizable. EDN output only.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    lagging_threads: usize,
+    /// With --lagging-threads: the most ops a follower trails the leader by.
+    #[arg(long, default_value_t = 50, value_name = "OPS")]
+    max_lag: usize,
     /// Seed: the same seed writes the same history.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -227,6 +235,22 @@ fn simulate(args: &SimulateArgs) -> ExitCode {
                 return ExitCode::from(exit::BAD_INPUT);
             }
         },
+        "register" if args.lagging_threads > 0 => {
+            if json {
+                eprintln!("error: --lagging-threads writes EDN only");
+                return ExitCode::from(exit::BAD_INPUT);
+            }
+            let lag = labrys::sim::lagging::LaggingConfig {
+                ops: args.ops,
+                keys: args.keys.max(1),
+                threads: args.threads,
+                lagging_threads: args.lagging_threads,
+                max_lag: args.max_lag,
+                crash_rate: args.crash_rate,
+                seed: args.seed,
+            };
+            Box::new(move |mut w| labrys::sim::lagging::write_edn(&lag, &mut w))
+        }
         "register" => Box::new(move |mut w| write_edn(&cas(false), &mut w)),
         "cas-register" => Box::new(move |mut w| write_edn(&cas(true), &mut w)),
         "list-append" => Box::new(move |mut w| write_history(&txn(TxnWorkload::ListAppend), format, &mut w)),

@@ -3,8 +3,9 @@
 //!
 //! Each process's completed ops form a chain; the search state is how far along each chain it
 //! is, plus which crashed ops it has applied, plus the model state. At each step any chain's
-//! next op may go next (tried in order of invocation time, since the order things happened in is
-//! usually close to an order that works), and a crashed op may go any time after its process's
+//! next op may go next (tried in order of when each is due — invoked, or read by someone —
+//! since the order things happened in is usually close to an order that works, updates whose
+//! effect nobody needs first), and a crashed op may go any time after its process's
 //! preceding op, or never. Configurations are memoized exactly, as in [`super::search`].
 //!
 //! ## Pruning, and why each rule keeps every verdict
@@ -124,6 +125,8 @@ struct Sc<'a, M: Model> {
     chain_of: Vec<u32>,
     index_in_chain: Vec<u32>,
     pos: Vec<u32>,
+    /// When each completed op is due ([`due_times`]): chain heads are tried in this order.
+    due: Vec<i64>,
     /// Which crashed ops are applied (index `i - determinate`).
     crashed_taken: Vec<bool>,
     pred_start: Vec<u32>,
@@ -200,6 +203,7 @@ impl<'a, M: Model> Sc<'a, M> {
             model,
             entries,
             determinate,
+            due: due_times(entries, determinate, edges),
             pos: vec![0; chains.len()],
             chains,
             chain_of,
@@ -250,7 +254,12 @@ impl<'a, M: Model> Sc<'a, M> {
                 out.push(e);
             }
         }
-        out.sort_by_key(|&e| self.entries[e as usize].invoke);
+        // Updates whose effect nobody needs first (they are harmless when they fit, and let
+        // their process go on), then by when each is due.
+        let la = &self.lookahead;
+        let needed =
+            |e: u32| la.leaves[e as usize] == u32::MAX || la.needing[la.leaves[e as usize] as usize] > 0;
+        out.sort_by_key(|&e| (needed(e), self.due[e as usize]));
         let heads = out.len();
         self.reachable_facts(&out[..heads]);
         for &f in &self.reach {
@@ -632,11 +641,15 @@ impl Lookahead {
 
 /// A fast path before the search: a greedy replay of the completed ops that respects `edges`
 /// (which must include process order, [`super::process_order`], and may add inferred ones).
+/// Crashed ops are taken only as updates, preferably when a read of what they leave is due.
 /// Read-only ops are taken as soon as they are free to go and the state fits them; otherwise
 /// the earliest free op that can take effect goes, "earliest" by when it was invoked or, if
 /// sooner, when a read of what it wrote was invoked (a lagging client's write shows late in
-/// real time, but others read it early; `ReadsFrom` edges say who). If every op takes effect, that order
-/// is a sequential witness (crashed ops are left out, as they may be) and is returned;
+/// real time, but others read it early; `ReadsFrom` edges say who). An update that would
+/// overwrite a fact some untaken op still needs (a lagging reader of the current value, held
+/// back by its process's earlier ops on other keys) waits while another update can go instead:
+/// with unique values, the value never comes back. If every completed op takes effect, that
+/// order is a sequential witness (crashed ops not in it never took effect) and is returned;
 /// otherwise `None` and the search decides — a greedy choice that turns out wrong costs only
 /// the time spent here, bounded by 64 model steps per op. Histories that are sequentially
 /// consistent and close to real time (lagging replicas serving stale reads) usually pass here
@@ -651,45 +664,64 @@ pub fn ordered_witness<M: Model>(
     let mut budget = 64 * determinate as u64 + 1_000;
     loop {
         g.take_fitting_reads(&mut budget)?;
-        if g.order.len() == determinate {
+        if g.completed_taken == determinate {
             return Some(g.order);
         }
         g.take_first_fitting_update(&mut budget)?;
     }
 }
 
+/// When each op is due: a completed op when it was invoked, or, if sooner, when a read of what
+/// it wrote was (a lagging client's write shows late in real time, but others read it early;
+/// `ReadsFrom` edges say who); a crashed op only when such a read was, and last otherwise.
+fn due_times<O>(entries: &[Entry<O>], determinate: usize, edges: &[Edge]) -> Vec<i64> {
+    let mut due: Vec<i64> =
+        entries.iter().enumerate().map(|(i, e)| if i < determinate { e.invoke } else { i64::MAX }).collect();
+    for e in edges.iter().filter(|e| e.kind == crate::model::EdgeKind::ReadsFrom) {
+        due[e.before as usize] = due[e.before as usize].min(entries[e.after as usize].invoke);
+    }
+    due
+}
+
 /// The state of [`ordered_witness`]'s replay.
 struct Greedy<'a, M: Model> {
     model: &'a M,
     entries: &'a [Entry<M::Op>],
+    /// Entries before this index completed; the rest crashed.
+    determinate: usize,
     state: M::State,
-    /// Unmet predecessors of each completed op.
+    /// Unmet predecessors of each op.
     waiting: Vec<u32>,
     after: Vec<Vec<u32>>,
-    /// When each op is due: its invocation, or the earliest invocation of a read of it.
+    /// When each op is due: its invocation (never, for a crashed op), or the earliest
+    /// invocation of a read of what it wrote.
     due: Vec<i64>,
     /// Free read-only ops, and free others by when they are due.
     reads: Vec<u32>,
     updates: std::collections::BTreeSet<(i64, u32)>,
     order: Vec<u32>,
+    /// How many of `order` completed: the replay is done when all of them are taken.
+    completed_taken: usize,
+    /// How many untaken completed ops need each fact.
+    awaited: AHashMap<Fact, u32>,
+    /// The fact each slot was last left holding by a taken op.
+    current: AHashMap<u32, Fact>,
 }
 
 impl<'a, M: Model> Greedy<'a, M> {
     fn new(model: &'a M, entries: &'a [Entry<M::Op>], determinate: usize, edges: &[Edge]) -> Self {
-        let completed = |i: u32| (i as usize) < determinate;
-        let mut waiting = vec![0u32; determinate];
-        let mut after: Vec<Vec<u32>> = vec![Vec::new(); determinate];
-        let mut due: Vec<i64> = entries[..determinate].iter().map(|e| e.invoke).collect();
-        for e in edges.iter().filter(|e| completed(e.before) && completed(e.after)) {
+        let n = entries.len();
+        let mut waiting = vec![0u32; n];
+        let mut after: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for e in edges {
             waiting[e.after as usize] += 1;
             after[e.before as usize].push(e.after);
-            if e.kind == crate::model::EdgeKind::ReadsFrom {
-                due[e.before as usize] = due[e.before as usize].min(entries[e.after as usize].invoke);
-            }
         }
+        let due = due_times(entries, determinate, edges);
         let mut g = Greedy {
             model,
             entries,
+            determinate,
             state: model.init(),
             waiting,
             after,
@@ -697,8 +729,16 @@ impl<'a, M: Model> Greedy<'a, M> {
             reads: Vec::new(),
             updates: Default::default(),
             order: Vec::with_capacity(determinate),
+            completed_taken: 0,
+            awaited: AHashMap::new(),
+            current: AHashMap::new(),
         };
-        for i in 0..determinate as u32 {
+        for e in &entries[..determinate] {
+            if let Some(f) = model.needs(&e.op) {
+                *g.awaited.entry(f).or_insert(0) += 1;
+            }
+        }
+        for i in 0..n as u32 {
             if g.waiting[i as usize] == 0 {
                 g.free(i);
             }
@@ -706,17 +746,30 @@ impl<'a, M: Model> Greedy<'a, M> {
         g
     }
 
+    /// Makes `i` a candidate, now that everything it must follow is taken. A crashed read
+    /// never is: leaving it out is always possible and changes nothing.
     fn free(&mut self, i: u32) {
-        if self.model.is_read_only(&self.entries[i as usize].op) {
-            self.reads.push(i);
-        } else {
+        let op = &self.entries[i as usize].op;
+        if !self.model.is_read_only(op) {
             self.updates.insert((self.due[i as usize], i));
+        } else if (i as usize) < self.determinate {
+            self.reads.push(i);
         }
     }
 
     fn take(&mut self, i: u32, state: M::State) {
         self.state = state;
         self.order.push(i);
+        let op = &self.entries[i as usize].op;
+        if (i as usize) < self.determinate {
+            self.completed_taken += 1;
+            if let Some(n) = self.model.needs(op).and_then(|f| self.awaited.get_mut(&f)) {
+                *n -= 1;
+            }
+        }
+        if let Some(f) = self.model.leaves(op) {
+            self.current.insert(f.slot, f);
+        }
         for k in 0..self.after[i as usize].len() {
             let j = self.after[i as usize][k];
             self.waiting[j as usize] -= 1;
@@ -749,20 +802,45 @@ impl<'a, M: Model> Greedy<'a, M> {
         }
     }
 
-    /// Takes the earliest-invoked free op that changes the state and can take effect. `None`
-    /// when none can, or out of budget.
+    /// Takes the earliest-due free op that changes the state and can take effect, preferring
+    /// one that overwrites no awaited fact, and among those one that leaves nothing anyone
+    /// needs. `None` when none can, or out of budget.
     fn take_first_fitting_update(&mut self, budget: &mut u64) -> Option<()> {
-        let mut found = None;
+        let mut best: Option<((bool, bool), i64, u32, M::State)> = None;
         for &(t, i) in &self.updates {
             *budget = budget.checked_sub(1)?;
-            if let Some(s) = self.model.step(&self.state, &self.entries[i as usize].op) {
-                found = Some((t, i, s));
-                break;
+            let Some(s) = self.model.step(&self.state, &self.entries[i as usize].op) else { continue };
+            let rank = (self.overwrites_awaited(i, &s), self.leaves_needed(i));
+            if best.as_ref().is_none_or(|b| rank < b.0) {
+                best = Some((rank, t, i, s));
+                if rank == (false, false) {
+                    break;
+                }
             }
         }
-        let (t, i, s) = found?;
+        let (_, t, i, s) = best?;
         self.updates.remove(&(t, i));
         self.take(i, s);
         Some(())
+    }
+
+    /// Whether some untaken op needs what `i` leaves. An update that leaves nothing needed goes
+    /// first when it overwrites nothing awaited either: it is harmless then, and it lets its
+    /// process go on (a lagging follower's unread write may be all that holds its reads back).
+    fn leaves_needed(&self, i: u32) -> bool {
+        let op = &self.entries[i as usize].op;
+        self.model.leaves(op).is_none_or(|f| self.awaited.get(&f).is_some_and(|&n| n > 0))
+    }
+
+    /// Whether taking `i`, leading to `next`, destroys the fact its slot holds now while an
+    /// untaken op still needs it.
+    fn overwrites_awaited(&self, i: u32, next: &M::State) -> bool {
+        let Some(left) = self.model.leaves(&self.entries[i as usize].op) else {
+            return false;
+        };
+        let Some(&now) = self.current.get(&left.slot) else {
+            return false;
+        };
+        now != left && self.awaited.get(&now).is_some_and(|&n| n > 0) && !self.model.holds(next, now)
     }
 }
