@@ -806,7 +806,9 @@ impl<'a, M: Model> Greedy<'a, M> {
     /// one that overwrites no awaited fact, and among those one that leaves nothing anyone
     /// needs. `None` when none can, or out of budget.
     fn take_first_fitting_update(&mut self, budget: &mut u64) -> Option<()> {
-        let mut best: Option<((bool, bool), i64, u32, M::State)> = None;
+        // (overwrites an awaited fact, leaves a needed one), due, entry, the state after it.
+        type Choice<S> = ((bool, bool), i64, u32, S);
+        let mut best: Option<Choice<M::State>> = None;
         for &(t, i) in &self.updates {
             *budget = budget.checked_sub(1)?;
             let Some(s) = self.model.step(&self.state, &self.entries[i as usize].op) else { continue };
