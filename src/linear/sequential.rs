@@ -706,6 +706,8 @@ struct Greedy<'a, M: Model> {
     awaited: AHashMap<Fact, u32>,
     /// The fact each slot was last left holding by a taken op.
     current: AHashMap<u32, Fact>,
+    /// Processes some of whose ops are taken.
+    started: ahash::AHashSet<u64>,
 }
 
 impl<'a, M: Model> Greedy<'a, M> {
@@ -732,10 +734,15 @@ impl<'a, M: Model> Greedy<'a, M> {
             completed_taken: 0,
             awaited: AHashMap::new(),
             current: AHashMap::new(),
+            started: Default::default(),
         };
         for e in &entries[..determinate] {
             if let Some(f) = model.needs(&e.op) {
                 *g.awaited.entry(f).or_insert(0) += 1;
+                // What the initial state holds, reads of it are awaited like any other.
+                if model.holds(&g.state, f) {
+                    g.current.insert(f.slot, f);
+                }
             }
         }
         for i in 0..n as u32 {
@@ -760,6 +767,7 @@ impl<'a, M: Model> Greedy<'a, M> {
     fn take(&mut self, i: u32, state: M::State) {
         self.state = state;
         self.order.push(i);
+        self.started.insert(self.entries[i as usize].process as u64);
         let op = &self.entries[i as usize].op;
         if (i as usize) < self.determinate {
             self.completed_taken += 1;
@@ -826,12 +834,15 @@ impl<'a, M: Model> Greedy<'a, M> {
         Some(())
     }
 
-    /// Whether some untaken op needs what `i` leaves. An update that leaves nothing needed goes
-    /// first when it overwrites nothing awaited either: it is harmless then, and it lets its
-    /// process go on (a lagging follower's unread write may be all that holds its reads back).
+    /// Whether some untaken op needs what `i` leaves, or its process has not begun. An update
+    /// of a running process that leaves nothing needed goes first when it overwrites nothing
+    /// awaited either: it is harmless then, and it lets its process go on (a lagging
+    /// follower's unread write may be all that holds its reads back). A process that has not
+    /// begun waits for its turn: running it far ahead only moves the state far ahead.
     fn leaves_needed(&self, i: u32) -> bool {
-        let op = &self.entries[i as usize].op;
-        self.model.leaves(op).is_none_or(|f| self.awaited.get(&f).is_some_and(|&n| n > 0))
+        let e = &self.entries[i as usize];
+        !self.started.contains(&(e.process as u64))
+            || self.model.leaves(&e.op).is_none_or(|f| self.awaited.get(&f).is_some_and(|&n| n > 0))
     }
 
     /// Whether taking `i`, leading to `next`, destroys the fact its slot holds now while an
