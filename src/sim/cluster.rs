@@ -134,7 +134,8 @@ pub struct Faults {
     pub partition: bool,
     /// Node crashes and restarts (durable state survives).
     pub kill: bool,
-    /// Message loss and long delays between nodes and clients.
+    /// A flaky network between nodes and clients: messages are dropped, delayed for long (and
+    /// so reordered), and duplicated.
     pub loss: bool,
     /// Clock skew: a minority of nodes' wall clocks jump and drift, until they are reset.
     pub clock: bool,
@@ -240,8 +241,10 @@ mod timing {
     pub const NET_MIN: i64 = 200;
     pub const NET_SPREAD: u64 = 800;
     pub const LOSSY_SPREAD: u64 = 20_000;
-    /// Chance that a message is dropped while the network is lossy.
+    /// Chance that a message is dropped while the network is lossy…
     pub const LOSS: f64 = 0.3;
+    /// …and that one it does not drop is delivered twice, each copy with its own delay.
+    pub const DUPLICATE: f64 = 0.2;
     /// A client gives up on an op after this long.
     pub const CLIENT_TIMEOUT: i64 = 50_000;
     /// A retrying client library gives up on each attempt after `CLIENT_TIMEOUT`, and makes
@@ -429,6 +432,8 @@ struct Sim<'a> {
     /// Each node's side of the partition; all zero when the network is whole.
     side: Vec<u8>,
     lossy: bool,
+    /// Messages the network duplicated so far.
+    duplicated: usize,
     active: Option<Active>,
     /// The faults still to come in this round of the nemesis (each enabled fault once per
     /// round, in random order).
@@ -576,6 +581,7 @@ impl<'a> Sim<'a> {
             clocks: vec![Clock::default(); n],
             side: vec![0; n],
             lossy: false,
+            duplicated: 0,
             active: None,
             bag: Vec::new(),
             clients,
@@ -629,13 +635,18 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// Sends a message through the network: delayed at random, and dropped at random while
-    /// the network is lossy. Partitions are applied on delivery.
+    /// Sends a message through the network: delayed at random, and while the network is lossy
+    /// dropped or duplicated at random. Partitions are applied on delivery.
     fn send(&mut self, from: Addr, to: Addr, msg: Msg) {
         if self.lossy && self.rng.chance(timing::LOSS) {
             return;
         }
         let spread = if self.lossy { timing::LOSSY_SPREAD } else { timing::NET_SPREAD };
+        if self.lossy && self.rng.chance(timing::DUPLICATE) {
+            self.duplicated += 1;
+            let delay = timing::NET_MIN + self.rng.below(spread) as i64;
+            self.after(delay, Ev::Deliver { from, to, msg: msg.clone() });
+        }
         let delay = timing::NET_MIN + self.rng.below(spread) as i64;
         self.after(delay, Ev::Deliver { from, to, msg });
     }
@@ -953,7 +964,8 @@ impl Sim<'_> {
             }
             FaultKind::Loss => {
                 self.lossy = true;
-                let what = format!("{{:drop-percent {}}}", (timing::LOSS * 100.0) as u32);
+                let (drop, dup) = ((timing::LOSS * 100.0) as u32, (timing::DUPLICATE * 100.0) as u32);
+                let what = format!("{{:drop-percent {drop}, :duplicate-percent {dup}}}");
                 self.record_nemesis("start-loss", what);
                 self.active = Some(Active::Loss);
             }
@@ -1010,7 +1022,24 @@ impl Sim<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::edn_to_json;
+    use super::{ClusterConfig, Faults, Service, Sim, Workload, edn_to_json};
+
+    /// A lossy network also duplicates messages, and the correct service's requests, copies
+    /// included, are each applied once (the property test in `tests/sim_cluster.rs` checks the
+    /// histories).
+    #[test]
+    fn a_lossy_network_duplicates_messages() {
+        let faults = Faults { loss: true, ..Faults::default() };
+        let c = ClusterConfig { workload: Workload::Counter, faults, ops: 300, ..ClusterConfig::default() };
+        let mut sim = Sim::new(&c);
+        sim.run();
+        assert!(sim.duplicated > 20, "{} messages duplicated", sim.duplicated);
+        let quiet = ClusterConfig { faults: Faults { partition: true, ..Faults::default() }, ..c.clone() };
+        let mut sim = Sim::new(&quiet);
+        sim.run();
+        assert_eq!(sim.duplicated, 0, "only a lossy network duplicates");
+        assert_eq!(c.service, Service::Correct);
+    }
 
     #[test]
     fn edn_values_become_json() {
