@@ -15,7 +15,8 @@
 //! before it was applied, a connection refused by a dead node), and `:info` on a timeout, after
 //! which the client thread continues as a new process (`process + clients`). The retrying
 //! services' client libraries break exactly these rules. The nemesis partitions the network,
-//! kills and restarts nodes, makes the network lossy, and skews and drifts clocks, and logs
+//! kills and restarts nodes, makes the network flaky (dropping, delaying and duplicating
+//! messages), and skews and drifts clocks, composing them when several are enabled, and logs
 //! each step as a pair of `:info` events of `:process :nemesis`.
 
 mod data;
@@ -261,6 +262,19 @@ mod timing {
     /// majority to elect a new leader and serve clients while the minority is cut off).
     pub const ACTIVE_MIN: i64 = 100_000;
     pub const ACTIVE_SPREAD: u64 = 150_000;
+    /// With several faults enabled the nemesis composes them (see `Sim::next_faults`), and
+    /// its steps are shorter and closer together, so that a short history sees many of them:
+    /// this long, plus up to `COMPOSED_QUIET_SPREAD`, between steps…
+    pub const COMPOSED_QUIET_MIN: i64 = 6_000;
+    pub const COMPOSED_QUIET_SPREAD: u64 = 20_000;
+    /// …and each step this long, plus up to `COMPOSED_ACTIVE_SPREAD` (still long enough for an
+    /// election on the majority side of a partition).
+    pub const COMPOSED_ACTIVE_MIN: i64 = 70_000;
+    pub const COMPOSED_ACTIVE_SPREAD: u64 = 105_000;
+    /// Composed, a round of the nemesis gives the flaky network this many turns (the other
+    /// faults one each): the retrying clients' bugs need a reply lost at the right moment,
+    /// which takes more lossy time to happen than a partition takes to expose a stale read.
+    pub const COMPOSED_LOSS_TURNS: usize = 3;
     /// Chance that a fault's victims include the current leader, as Jepsen's nemeses often
     /// target primaries: that is where the interesting failures are.
     pub const TARGET_LEADER: f64 = 0.8;
@@ -352,7 +366,7 @@ struct Open {
     invoke: usize,
 }
 
-/// The nemesis's current fault.
+/// A fault the nemesis has started.
 #[derive(Clone, Debug)]
 enum Active {
     Partition,
@@ -434,9 +448,10 @@ struct Sim<'a> {
     lossy: bool,
     /// Messages the network duplicated so far.
     duplicated: usize,
-    active: Option<Active>,
-    /// The faults still to come in this round of the nemesis (each enabled fault once per
-    /// round, in random order).
+    /// The faults in force, in the order they started.
+    active: Vec<Active>,
+    /// The faults still to take their turn in this round of the nemesis (each enabled fault
+    /// once per round, in random order).
     bag: Vec<FaultKind>,
     clients: Vec<Client>,
     invoked: usize,
@@ -582,7 +597,7 @@ impl<'a> Sim<'a> {
             side: vec![0; n],
             lossy: false,
             duplicated: 0,
-            active: None,
+            active: Vec::new(),
             bag: Vec::new(),
             clients,
             invoked: 0,
@@ -630,9 +645,7 @@ impl<'a> Sim<'a> {
                 break;
             }
         }
-        if self.active.is_some() {
-            self.stop_fault();
-        }
+        self.stop_faults();
     }
 
     /// Sends a message through the network: delayed at random, and while the network is lossy
@@ -898,26 +911,67 @@ impl Sim<'_> {
     }
 }
 
-/// The nemesis: alternates quiet periods and one fault at a time, every enabled fault once per
-/// round.
+/// The nemesis: alternates quiet periods and faults. Every enabled fault takes its turn once per
+/// round; with several enabled, others join it at random.
 impl Sim<'_> {
     fn nemesis(&mut self) {
-        if self.active.is_some() {
-            self.stop_fault();
-            let quiet = timing::QUIET_MIN + self.rng.below(timing::QUIET_SPREAD) as i64;
+        if !self.active.is_empty() {
+            self.stop_faults();
+            let quiet = if self.composed() {
+                timing::COMPOSED_QUIET_MIN + self.rng.below(timing::COMPOSED_QUIET_SPREAD) as i64
+            } else {
+                timing::QUIET_MIN + self.rng.below(timing::QUIET_SPREAD) as i64
+            };
             self.after(quiet, Ev::Nemesis);
         } else {
-            if self.bag.is_empty() {
-                self.bag = self.c.faults.kinds();
-                for i in (1..self.bag.len()).rev() {
-                    self.bag.swap(i, self.rng.below(i as u64 + 1) as usize);
-                }
+            let kinds = self.next_faults();
+            if kinds.is_empty() {
+                return;
             }
-            let Some(kind) = self.bag.pop() else { return };
-            self.start_fault(kind);
-            let active = timing::ACTIVE_MIN + self.rng.below(timing::ACTIVE_SPREAD) as i64;
+            for kind in kinds {
+                self.start_fault(kind);
+            }
+            let active = if self.composed() {
+                timing::COMPOSED_ACTIVE_MIN + self.rng.below(timing::COMPOSED_ACTIVE_SPREAD) as i64
+            } else {
+                timing::ACTIVE_MIN + self.rng.below(timing::ACTIVE_SPREAD) as i64
+            };
             self.after(active, Ev::Nemesis);
         }
+    }
+
+    /// Whether several faults are enabled, and so composed.
+    fn composed(&self) -> bool {
+        self.c.faults.kinds().len() > 1
+    }
+
+    /// The faults of the next step. Each enabled fault takes its turn once per round, in random
+    /// order (composed, the flaky network `COMPOSED_LOSS_TURNS` times), and every other enabled
+    /// fault that does not clash with the step's joins it, as in Jepsen's composed nemeses. A
+    /// partition, a kill and a flaky network clash: a partition and a kill together leave no
+    /// majority of 3 nodes, and a majority that loses messages too rarely makes progress for
+    /// the minority's stale answers or lost acknowledgements to show. Clock skew clashes with
+    /// nothing, so with several faults the clocks are skewed at every step. (With a single
+    /// fault enabled this draws from the generator exactly as one fault at a time did.)
+    fn next_faults(&mut self) -> Vec<FaultKind> {
+        if self.bag.is_empty() {
+            self.bag = self.c.faults.kinds();
+            if self.composed() && self.c.faults.loss {
+                self.bag.extend([FaultKind::Loss].repeat(timing::COMPOSED_LOSS_TURNS - 1));
+            }
+            for i in (1..self.bag.len()).rev() {
+                self.bag.swap(i, self.rng.below(i as u64 + 1) as usize);
+            }
+        }
+        let Some(turn) = self.bag.pop() else { return Vec::new() };
+        let mut kinds = vec![turn];
+        let clash = |a: FaultKind, b: FaultKind| a != FaultKind::Clock && b != FaultKind::Clock;
+        for kind in self.c.faults.kinds() {
+            if kind != turn && !kinds.iter().any(|&k| clash(k, kind)) {
+                kinds.push(kind);
+            }
+        }
+        kinds
     }
 
     /// Logs a nemesis op as Jepsen does: its invocation and its completion, both `:info`.
@@ -954,20 +1008,20 @@ impl Sim<'_> {
                 minority.iter().for_each(|&i| self.side[i] = 1);
                 let grouping = format!("[{} {}]", node_names(&minority), node_names(&majority));
                 self.record_nemesis("start-partition", grouping);
-                self.active = Some(Active::Partition);
+                self.active.push(Active::Partition);
             }
             FaultKind::Kill => {
                 let victims = self.victims();
                 victims.iter().for_each(|&i| self.up[i] = false);
                 self.record_nemesis("kill", node_names(&victims));
-                self.active = Some(Active::Kill(victims));
+                self.active.push(Active::Kill(victims));
             }
             FaultKind::Loss => {
                 self.lossy = true;
                 let (drop, dup) = ((timing::LOSS * 100.0) as u32, (timing::DUPLICATE * 100.0) as u32);
                 let what = format!("{{:drop-percent {drop}, :duplicate-percent {dup}}}");
                 self.record_nemesis("start-loss", what);
-                self.active = Some(Active::Loss);
+                self.active.push(Active::Loss);
             }
             FaultKind::Clock => self.skew_clocks(),
         }
@@ -985,16 +1039,23 @@ impl Sim<'_> {
             parts.push(format!("{} {{:offset-ms {}, :drift-ppm {ppm}}}", node_name(i), offset / 1000));
         }
         self.record_nemesis("start-clock-skew", format!("{{{}}}", parts.join(", ")));
-        self.active = Some(Active::Clock(victims));
+        self.active.push(Active::Clock(victims));
     }
 
-    fn stop_fault(&mut self) {
-        match self.active.take() {
-            Some(Active::Partition) => {
+    /// Ends the faults in force, in the order they started.
+    fn stop_faults(&mut self) {
+        for fault in std::mem::take(&mut self.active) {
+            self.stop_fault(fault);
+        }
+    }
+
+    fn stop_fault(&mut self, fault: Active) {
+        match fault {
+            Active::Partition => {
                 self.side.fill(0);
                 self.record_nemesis("stop-partition", ":network-healed".into());
             }
-            Some(Active::Kill(victims)) => {
+            Active::Kill(victims) => {
                 for &i in &victims {
                     self.up[i] = true;
                     self.epoch[i] += 1;
@@ -1007,15 +1068,14 @@ impl Sim<'_> {
                 // Jepsen's name for bringing a killed node back.
                 self.record_nemesis("start", node_names(&victims));
             }
-            Some(Active::Loss) => {
+            Active::Loss => {
                 self.lossy = false;
                 self.record_nemesis("stop-loss", "nil".into());
             }
-            Some(Active::Clock(victims)) => {
+            Active::Clock(victims) => {
                 victims.iter().for_each(|&i| self.clocks[i] = Clock::default());
                 self.record_nemesis("stop-clock-skew", node_names(&victims));
             }
-            None => {}
         }
     }
 }
