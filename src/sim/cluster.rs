@@ -28,7 +28,7 @@ use self::lww::LwwNode;
 use self::node::{Addr, Msg, Node, Out, Outcome, TICK};
 use super::{Rng, edn_event_line};
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use std::io::{self, Write};
 
 /// How the simulated service behaves.
@@ -285,8 +285,12 @@ mod timing {
     pub const DRIFT_PPM: u64 = 2_000;
 }
 
-/// Keys of the list-append workload.
+/// Keys of the list-append workload in use at a time…
 const TXN_KEYS: u64 = 3;
+/// …all retired together after this many appends, for as many fresh ones: lists stay short (a
+/// read shows the whole list), as Jepsen's list-append workload keeps them, and the keys in use
+/// are always the newest, which the store relies on when it forgets old lists.
+const TXN_GENERATION_APPENDS: u32 = 300;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum FaultKind {
@@ -456,56 +460,80 @@ struct Sim<'a> {
     clients: Vec<Client>,
     invoked: usize,
     next_value: i64,
+    /// The first list-append key in use (the others follow it), and how many appends they had.
+    txn_keys: (u64, u32),
     outbox: Out,
-    lines: Vec<Option<Line>>,
+    /// The recorded events not yet written, the first of them event number `written` (counting
+    /// the removed ones too). They are written as soon as nothing can remove them, so that the
+    /// history streams out in bounded memory.
+    lines: VecDeque<Option<Line>>,
+    written: usize,
+    /// The most events held at once, for tests.
+    peak_held: usize,
 }
 
-/// Runs the simulation and writes its history as EDN, one event per line. Returns the number
-/// of events written. The same configuration always writes the same bytes.
-pub fn write_edn(c: &ClusterConfig, out: &mut impl Write) -> io::Result<usize> {
-    let (text, events) = simulate(c, false);
-    out.write_all(text.as_bytes())?;
-    Ok(events)
+/// Where the history goes, and in which format.
+struct Sink<'a> {
+    out: &'a mut dyn Write,
+    json: bool,
+    /// Events written so far (their `:index`).
+    events: usize,
+    /// The line being formatted, reused.
+    text: String,
 }
 
-/// Runs the simulation and writes its history as JSON Lines (the shape elle-cli reads: the
-/// same keys without colons, keywords as strings, sets as arrays). Returns the number of
-/// events written; the events are those [`write_edn`] writes.
-pub fn write_json(c: &ClusterConfig, out: &mut impl Write) -> io::Result<usize> {
-    let (text, events) = simulate(c, true);
-    out.write_all(text.as_bytes())?;
-    Ok(events)
-}
-
-/// Runs the simulation and returns its history as EDN text (what [`write_edn`] writes).
-pub fn history_string(c: &ClusterConfig) -> String {
-    simulate(c, false).0
-}
-
-fn simulate(c: &ClusterConfig, json: bool) -> (String, usize) {
-    use std::fmt::Write as _;
-    let mut sim = Sim::new(c);
-    sim.run();
-    let mut text = String::new();
-    let mut events = 0;
-    for line in sim.lines.iter().flatten() {
-        let time = line.time * 1000;
-        if json {
+impl Sink<'_> {
+    fn write(&mut self, line: &Line) -> io::Result<()> {
+        use std::fmt::Write as _;
+        let (time, index) = (line.time * 1000, self.events);
+        self.text.clear();
+        if self.json {
             let process = match line.who {
                 Who::Process(p) => p.to_string(),
                 Who::Nemesis => "\"nemesis\"".to_string(),
             };
             let (kind, f, value) = (line.kind, line.f, edn_to_json(&line.value));
             let _ = writeln!(
-                text,
-                "{{\"index\":{events},\"time\":{time},\"type\":\"{kind}\",\"process\":{process},\"f\":\"{f}\",\"value\":{value}}}"
+                self.text,
+                "{{\"index\":{index},\"time\":{time},\"type\":\"{kind}\",\"process\":{process},\"f\":\"{f}\",\"value\":{value}}}"
             );
         } else {
-            edn_event_line(&mut text, events, time, line.kind, &line.who, line.f, &line.value);
+            edn_event_line(&mut self.text, index, time, line.kind, &line.who, line.f, &line.value);
         }
-        events += 1;
+        self.events += 1;
+        self.out.write_all(self.text.as_bytes())
     }
-    (text, events)
+}
+
+/// How many recorded events the simulation holds before it writes those it can.
+const FLUSH_AT: usize = 4096;
+
+/// Runs the simulation and writes its history as EDN, one event per line, as it goes (in
+/// bounded memory). Returns the number of events written. The same configuration always writes
+/// the same bytes.
+pub fn write_edn(c: &ClusterConfig, out: &mut impl Write) -> io::Result<usize> {
+    simulate(c, false, out)
+}
+
+/// Runs the simulation and writes its history as JSON Lines (the shape elle-cli reads: the
+/// same keys without colons, keywords as strings, sets as arrays). Returns the number of
+/// events written; the events are those [`write_edn`] writes.
+pub fn write_json(c: &ClusterConfig, out: &mut impl Write) -> io::Result<usize> {
+    simulate(c, true, out)
+}
+
+/// Runs the simulation and returns its history as EDN text (what [`write_edn`] writes).
+pub fn history_string(c: &ClusterConfig) -> String {
+    let mut text = Vec::new();
+    // Writing to a vector cannot fail, and the simulator writes only UTF-8.
+    let _ = simulate(c, false, &mut text);
+    String::from_utf8(text).unwrap_or_default()
+}
+
+fn simulate(c: &ClusterConfig, json: bool, out: &mut dyn Write) -> io::Result<usize> {
+    let mut sink = Sink { out, json, events: 0, text: String::new() };
+    Sim::new(c).run(&mut sink)?;
+    Ok(sink.events)
 }
 
 /// Converts the EDN values this simulator writes (`nil`, integers, keywords, strings without
@@ -602,8 +630,11 @@ impl<'a> Sim<'a> {
             clients,
             invoked: 0,
             next_value: 0,
+            txn_keys: (0, 0),
             outbox: Vec::new(),
-            lines: Vec::new(),
+            lines: VecDeque::new(),
+            written: 0,
+            peak_held: 0,
         };
         for node in 0..n {
             let first = sim.rng.below(TICK as u64) as i64;
@@ -630,8 +661,9 @@ impl<'a> Sim<'a> {
         self.at(self.now + delay, ev);
     }
 
-    /// Runs until every client op has completed or timed out, then heals the last fault.
-    fn run(&mut self) {
+    /// Runs until every client op has completed or timed out, then heals the last fault;
+    /// writes the history to `sink` as it goes.
+    fn run(&mut self, sink: &mut Sink<'_>) -> io::Result<()> {
         while let Some(Scheduled { key: Reverse((time, _)), ev }) = self.queue.pop() {
             self.now = time;
             match ev {
@@ -644,8 +676,12 @@ impl<'a> Sim<'a> {
             if self.invoked >= self.c.ops && self.clients.iter().all(|c| c.open.is_none()) {
                 break;
             }
+            if self.lines.len() >= FLUSH_AT {
+                self.write_lines(sink, false)?;
+            }
         }
         self.stop_faults();
+        self.write_lines(sink, true)
     }
 
     /// Sends a message through the network: delayed at random, and while the network is lossy
@@ -707,10 +743,30 @@ impl<'a> Sim<'a> {
         self.after(TICK, Ev::Tick { node, epoch });
     }
 
-    /// Appends one event to the history; returns where it is.
+    /// Appends one event to the history; returns its number.
     fn record(&mut self, kind: &'static str, who: Who, f: &'static str, value: String) -> usize {
-        self.lines.push(Some(Line { time: self.now, kind, who, f, value }));
-        self.lines.len() - 1
+        self.lines.push_back(Some(Line { time: self.now, kind, who, f, value }));
+        self.written + self.lines.len() - 1
+    }
+
+    /// Writes the recorded events (`all`, or those before the first that a silent retry may
+    /// still remove: the invocation of an op in flight).
+    fn write_lines(&mut self, sink: &mut Sink<'_>, all: bool) -> io::Result<()> {
+        self.peak_held = self.peak_held.max(self.lines.len());
+        let open = self.clients.iter().filter_map(|c| c.open.map(|o| o.invoke));
+        let keep = match (all, self.c.service) {
+            (false, Service::SilentRetry) => open.min().unwrap_or(usize::MAX),
+            _ => usize::MAX,
+        };
+        while self.written < keep
+            && let Some(line) = self.lines.pop_front()
+        {
+            self.written += 1;
+            if let Some(line) = line {
+                sink.write(&line)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -760,7 +816,7 @@ fn txn_text(mops: &[Mop], seen: Option<&Snapshot>) -> String {
             (true, _) => format!("[:append {} {}]", m.key, m.value),
             (false, None) => format!("[:r {} nil]", m.key),
             (false, Some(data)) => {
-                let list = data.lists.get(usize::from(m.key)).map_or(&[][..], Vec::as_slice);
+                let list = data.list(m.key);
                 let items: Vec<String> = list.iter().map(i64::to_string).collect();
                 format!("[:r {} [{}]]", m.key, items.join(" "))
             }
@@ -811,10 +867,14 @@ impl Sim<'_> {
         let len = 1 + self.rng.below(2) as u8;
         let mut mops = [Mop { append: false, key: 0, value: 0 }; 2];
         for m in &mut mops[..usize::from(len)] {
-            m.key = self.rng.below(TXN_KEYS) as u8;
+            m.key = self.txn_keys.0 + self.rng.below(TXN_KEYS);
             if self.rng.chance(0.5) {
                 m.append = true;
                 m.value = self.unique();
+                self.txn_keys.1 += 1;
+                if self.txn_keys.1 == TXN_GENERATION_APPENDS {
+                    self.txn_keys = (self.txn_keys.0 + TXN_KEYS, 0);
+                }
             }
         }
         mops[..usize::from(len)].sort_by_key(|m| !m.append);
@@ -897,7 +957,7 @@ impl Sim<'_> {
         open.attempt += 1;
         if self.c.service == Service::SilentRetry {
             // The bug: only the last attempt is recorded, as if the op began now.
-            self.lines[open.invoke] = None;
+            self.lines[open.invoke - self.written] = None;
             let (f, value) = op_text(open.op, None);
             open.invoke = self.record("invoke", Who::Process(self.clients[client].process), f, value);
         }
@@ -1082,7 +1142,11 @@ impl Sim<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{ClusterConfig, Faults, Service, Sim, Workload, edn_to_json};
+    use super::{ClusterConfig, Faults, Service, Sim, Sink, Workload, edn_to_json};
+
+    fn sink(out: &mut Vec<u8>) -> Sink<'_> {
+        Sink { out, json: false, events: 0, text: String::new() }
+    }
 
     /// A lossy network also duplicates messages, and the correct service's requests, copies
     /// included, are each applied once (the property test in `tests/sim_cluster.rs` checks the
@@ -1092,13 +1156,42 @@ mod tests {
         let faults = Faults { loss: true, ..Faults::default() };
         let c = ClusterConfig { workload: Workload::Counter, faults, ops: 300, ..ClusterConfig::default() };
         let mut sim = Sim::new(&c);
-        sim.run();
+        sim.run(&mut sink(&mut Vec::new())).unwrap();
         assert!(sim.duplicated > 20, "{} messages duplicated", sim.duplicated);
         let quiet = ClusterConfig { faults: Faults { partition: true, ..Faults::default() }, ..c.clone() };
         let mut sim = Sim::new(&quiet);
-        sim.run();
+        sim.run(&mut sink(&mut Vec::new())).unwrap();
         assert_eq!(sim.duplicated, 0, "only a lossy network duplicates");
         assert_eq!(c.service, Service::Correct);
+    }
+
+    /// The history streams out: however long the run, the simulation holds a bounded number of
+    /// events (a silent retry's open invocations too), and the list-append store a bounded
+    /// number of lists.
+    #[test]
+    fn long_runs_stream_in_bounded_memory() {
+        for (service, workload) in [
+            (Service::SilentRetry, Workload::Register),
+            (Service::Correct, Workload::ListAppend),
+            (Service::DuplicateRetry, Workload::ListAppend),
+        ] {
+            let faults = Faults { loss: true, ..Faults::default() };
+            let c = ClusterConfig { service, workload, faults, ops: 30_000, ..ClusterConfig::default() };
+            let mut out = Vec::new();
+            let mut sim = Sim::new(&c);
+            let mut sink = sink(&mut out);
+            sim.run(&mut sink).unwrap();
+            let events = sink.events;
+            assert!(events > 60_000, "{events}");
+            assert!(sim.peak_held < 2 * super::FLUSH_AT, "{service:?}: {} events held", sim.peak_held);
+            let Some(super::Replica::Paxos(node)) = sim.nodes.first() else { panic!() };
+            assert!(node.data().lists.len() <= 12);
+            if workload == Workload::ListAppend {
+                assert!(node.data().forgotten > 100, "old lists are forgotten");
+                let text = String::from_utf8(out).unwrap();
+                assert!(text.lines().all(|l| l.len() < 2_000), "lists stay short");
+            }
+        }
     }
 
     #[test]

@@ -237,6 +237,12 @@ impl Node {
         };
     }
 
+    /// The state it holds (its latest accepted one).
+    #[cfg(test)]
+    pub(super) fn data(&self) -> &super::data::Data {
+        &self.accepted.data
+    }
+
     /// The term it leads, if it believes it is the leader.
     pub(super) fn leading(&self) -> Option<u64> {
         match self.role {
