@@ -26,7 +26,7 @@ mod node;
 use self::data::{ClientOp, Mop, Snapshot};
 use self::lww::LwwNode;
 use self::node::{Addr, Msg, Node, Out, Outcome, TICK};
-use super::{Rng, edn_event_line};
+use super::{Rng, decimal};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::io::{self, Write};
@@ -323,26 +323,38 @@ enum Ev {
     Nemesis,
 }
 
-/// An event in the queue, ordered by time, then by when it was scheduled (for determinism).
-struct Scheduled {
-    key: Reverse<(i64, u64)>,
-    ev: Ev,
+/// The queue of events: a heap of small keys, ordered by time, then by when the event was
+/// scheduled (for determinism), each naming its event's place in a slab. Events are large (a
+/// message may carry a whole slot), and the heap moves its entries at every push and pop.
+#[derive(Default)]
+struct Queue {
+    heap: BinaryHeap<Reverse<(i64, u64, u32)>>,
+    slab: Vec<Option<Ev>>,
+    free: Vec<u32>,
+    scheduled: u64,
 }
 
-impl PartialEq for Scheduled {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
+impl Queue {
+    fn push(&mut self, time: i64, ev: Ev) {
+        self.scheduled += 1;
+        let at = match self.free.pop() {
+            Some(at) => {
+                self.slab[at as usize] = Some(ev);
+                at
+            }
+            None => {
+                self.slab.push(Some(ev));
+                (self.slab.len() - 1) as u32
+            }
+        };
+        self.heap.push(Reverse((time, self.scheduled, at)));
     }
-}
-impl Eq for Scheduled {}
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Scheduled {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.key.cmp(&other.key)
+
+    /// The next event and its time.
+    fn pop(&mut self) -> Option<(i64, Ev)> {
+        let Reverse((time, _, at)) = self.heap.pop()?;
+        self.free.push(at);
+        self.slab[at as usize].take().map(|ev| (time, ev))
     }
 }
 
@@ -441,8 +453,7 @@ struct Sim<'a> {
     c: &'a ClusterConfig,
     rng: Rng,
     now: i64,
-    scheduled: u64,
-    queue: BinaryHeap<Scheduled>,
+    queue: Queue,
     nodes: Vec<Replica>,
     up: Vec<bool>,
     epoch: Vec<u64>,
@@ -498,7 +509,26 @@ impl Sink<'_> {
                 "{{\"index\":{index},\"time\":{time},\"type\":\"{kind}\",\"process\":{process},\"f\":\"{f}\",\"value\":{value}}}"
             );
         } else {
-            edn_event_line(&mut self.text, index, time, line.kind, &line.who, line.f, &line.value);
+            // What `edn_event_line` writes, without the formatting machinery, which would cost as
+            // much as the simulation itself.
+            let mut digits = [0u8; 20];
+            let t = &mut self.text;
+            t.push_str("{:index ");
+            t.push_str(decimal(&mut digits, index as u64));
+            t.push_str(", :time ");
+            t.push_str(decimal(&mut digits, time as u64));
+            t.push_str(", :type :");
+            t.push_str(line.kind);
+            t.push_str(", :process ");
+            match line.who {
+                Who::Process(p) => t.push_str(decimal(&mut digits, p as u64)),
+                Who::Nemesis => t.push_str(":nemesis"),
+            }
+            t.push_str(", :f :");
+            t.push_str(line.f);
+            t.push_str(", :value ");
+            t.push_str(&line.value);
+            t.push_str("}\n");
         }
         self.events += 1;
         self.out.write_all(self.text.as_bytes())
@@ -616,8 +646,7 @@ impl<'a> Sim<'a> {
             c,
             rng,
             now: 0,
-            scheduled: 0,
-            queue: BinaryHeap::new(),
+            queue: Queue::default(),
             nodes,
             up: vec![true; n],
             epoch: vec![0; n],
@@ -652,8 +681,7 @@ impl<'a> Sim<'a> {
 
     /// Schedules `ev` at time `time`.
     fn at(&mut self, time: i64, ev: Ev) {
-        self.scheduled += 1;
-        self.queue.push(Scheduled { key: Reverse((time, self.scheduled)), ev });
+        self.queue.push(time, ev);
     }
 
     /// Schedules `ev` after `delay`.
@@ -664,7 +692,7 @@ impl<'a> Sim<'a> {
     /// Runs until every client op has completed or timed out, then heals the last fault;
     /// writes the history to `sink` as it goes.
     fn run(&mut self, sink: &mut Sink<'_>) -> io::Result<()> {
-        while let Some(Scheduled { key: Reverse((time, _)), ev }) = self.queue.pop() {
+        while let Some((time, ev)) = self.queue.pop() {
             self.now = time;
             match ev {
                 Ev::Deliver { from, to, msg } => self.deliver(from, to, msg),
