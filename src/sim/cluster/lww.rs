@@ -95,10 +95,8 @@ impl LwwNode {
         match (from, msg) {
             // A copy of a request already coordinated would be stamped anew, and win again
             // over writes that came after it.
-            (_, Msg::Request { client, req, token, op, .. }) => {
-                if self.requests.first_copy(client, req) {
-                    self.request(Pending { client, req, token, op }, now, clock, out)
-                }
+            (_, Msg::Request { client, req, token, op, .. }) if self.requests.first_copy(client, req) => {
+                self.request(Pending { client, req, token, op }, now, clock, out)
             }
             (Addr::Node(peer), Msg::Put { id, stamp, value }) => {
                 self.store(stamp, value);
