@@ -78,7 +78,8 @@ struct SimulateArgs {
     /// attempt), clock-skew-lww (last-write-wins by wall clocks; register only).
     #[arg(long, value_name = "SERVICE")]
     service: Option<String>,
-    /// With --service: the faults to inject, comma-separated: partition, kill, loss, clock.
+    /// With --service: the faults to inject, comma-separated: partition, kill, loss (a flaky
+    /// network: messages dropped, delayed and duplicated), clock. Several are composed.
     #[arg(long, default_value = "", value_name = "LIST")]
     faults: String,
     /// With --service: the number of nodes.

@@ -15,7 +15,8 @@
 //! before it was applied, a connection refused by a dead node), and `:info` on a timeout, after
 //! which the client thread continues as a new process (`process + clients`). The retrying
 //! services' client libraries break exactly these rules. The nemesis partitions the network,
-//! kills and restarts nodes, makes the network lossy, and skews and drifts clocks, and logs
+//! kills and restarts nodes, makes the network flaky (dropping, delaying and duplicating
+//! messages), and skews and drifts clocks, composing them when several are enabled, and logs
 //! each step as a pair of `:info` events of `:process :nemesis`.
 
 mod data;
@@ -25,9 +26,9 @@ mod node;
 use self::data::{ClientOp, Mop, Snapshot};
 use self::lww::LwwNode;
 use self::node::{Addr, Msg, Node, Out, Outcome, TICK};
-use super::{Rng, edn_event_line};
+use super::{Rng, decimal};
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use std::io::{self, Write};
 
 /// How the simulated service behaves.
@@ -134,7 +135,8 @@ pub struct Faults {
     pub partition: bool,
     /// Node crashes and restarts (durable state survives).
     pub kill: bool,
-    /// Message loss and long delays between nodes and clients.
+    /// A flaky network between nodes and clients: messages are dropped, delayed for long (and
+    /// so reordered), and duplicated.
     pub loss: bool,
     /// Clock skew: a minority of nodes' wall clocks jump and drift, until they are reset.
     pub clock: bool,
@@ -240,8 +242,10 @@ mod timing {
     pub const NET_MIN: i64 = 200;
     pub const NET_SPREAD: u64 = 800;
     pub const LOSSY_SPREAD: u64 = 20_000;
-    /// Chance that a message is dropped while the network is lossy.
+    /// Chance that a message is dropped while the network is lossy…
     pub const LOSS: f64 = 0.3;
+    /// …and that one it does not drop is delivered twice, each copy with its own delay.
+    pub const DUPLICATE: f64 = 0.2;
     /// A client gives up on an op after this long.
     pub const CLIENT_TIMEOUT: i64 = 50_000;
     /// A retrying client library gives up on each attempt after `CLIENT_TIMEOUT`, and makes
@@ -258,6 +262,19 @@ mod timing {
     /// majority to elect a new leader and serve clients while the minority is cut off).
     pub const ACTIVE_MIN: i64 = 100_000;
     pub const ACTIVE_SPREAD: u64 = 150_000;
+    /// With several faults enabled the nemesis composes them (see `Sim::next_faults`), and
+    /// its steps are shorter and closer together, so that a short history sees many of them:
+    /// this long, plus up to `COMPOSED_QUIET_SPREAD`, between steps…
+    pub const COMPOSED_QUIET_MIN: i64 = 6_000;
+    pub const COMPOSED_QUIET_SPREAD: u64 = 20_000;
+    /// …and each step this long, plus up to `COMPOSED_ACTIVE_SPREAD` (still long enough for an
+    /// election on the majority side of a partition).
+    pub const COMPOSED_ACTIVE_MIN: i64 = 70_000;
+    pub const COMPOSED_ACTIVE_SPREAD: u64 = 105_000;
+    /// Composed with partitions or kills, a round of the nemesis gives the flaky network this
+    /// many turns (the other faults one each): the retrying clients' bugs need a reply lost at the right moment,
+    /// which takes more lossy time to happen than a partition takes to expose a stale read.
+    pub const COMPOSED_LOSS_TURNS: usize = 3;
     /// Chance that a fault's victims include the current leader, as Jepsen's nemeses often
     /// target primaries: that is where the interesting failures are.
     pub const TARGET_LEADER: f64 = 0.8;
@@ -268,8 +285,12 @@ mod timing {
     pub const DRIFT_PPM: u64 = 2_000;
 }
 
-/// Keys of the list-append workload.
+/// Keys of the list-append workload in use at a time…
 const TXN_KEYS: u64 = 3;
+/// …all retired together after this many appends, for as many fresh ones: lists stay short (a
+/// read shows the whole list), as Jepsen's list-append workload keeps them, and the keys in use
+/// are always the newest, which the store relies on when it forgets old lists.
+const TXN_GENERATION_APPENDS: u32 = 300;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum FaultKind {
@@ -302,26 +323,38 @@ enum Ev {
     Nemesis,
 }
 
-/// An event in the queue, ordered by time, then by when it was scheduled (for determinism).
-struct Scheduled {
-    key: Reverse<(i64, u64)>,
-    ev: Ev,
+/// The queue of events: a heap of small keys, ordered by time, then by when the event was
+/// scheduled (for determinism), each naming its event's place in a slab. Events are large (a
+/// message may carry a whole slot), and the heap moves its entries at every push and pop.
+#[derive(Default)]
+struct Queue {
+    heap: BinaryHeap<Reverse<(i64, u64, u32)>>,
+    slab: Vec<Option<Ev>>,
+    free: Vec<u32>,
+    scheduled: u64,
 }
 
-impl PartialEq for Scheduled {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
+impl Queue {
+    fn push(&mut self, time: i64, ev: Ev) {
+        self.scheduled += 1;
+        let at = match self.free.pop() {
+            Some(at) => {
+                self.slab[at as usize] = Some(ev);
+                at
+            }
+            None => {
+                self.slab.push(Some(ev));
+                (self.slab.len() - 1) as u32
+            }
+        };
+        self.heap.push(Reverse((time, self.scheduled, at)));
     }
-}
-impl Eq for Scheduled {}
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Scheduled {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.key.cmp(&other.key)
+
+    /// The next event and its time.
+    fn pop(&mut self) -> Option<(i64, Ev)> {
+        let Reverse((time, _, at)) = self.heap.pop()?;
+        self.free.push(at);
+        self.slab[at as usize].take().map(|ev| (time, ev))
     }
 }
 
@@ -349,7 +382,7 @@ struct Open {
     invoke: usize,
 }
 
-/// The nemesis's current fault.
+/// A fault the nemesis has started.
 #[derive(Clone, Debug)]
 enum Active {
     Partition,
@@ -420,8 +453,7 @@ struct Sim<'a> {
     c: &'a ClusterConfig,
     rng: Rng,
     now: i64,
-    scheduled: u64,
-    queue: BinaryHeap<Scheduled>,
+    queue: Queue,
     nodes: Vec<Replica>,
     up: Vec<bool>,
     epoch: Vec<u64>,
@@ -429,63 +461,109 @@ struct Sim<'a> {
     /// Each node's side of the partition; all zero when the network is whole.
     side: Vec<u8>,
     lossy: bool,
-    active: Option<Active>,
-    /// The faults still to come in this round of the nemesis (each enabled fault once per
-    /// round, in random order).
+    /// Messages the network duplicated so far.
+    duplicated: usize,
+    /// The faults in force, in the order they started.
+    active: Vec<Active>,
+    /// The faults still to take their turn in this round of the nemesis (each enabled fault
+    /// once per round, in random order).
     bag: Vec<FaultKind>,
     clients: Vec<Client>,
     invoked: usize,
     next_value: i64,
+    /// The first list-append key in use (the others follow it), and how many appends they had.
+    txn_keys: (u64, u32),
     outbox: Out,
-    lines: Vec<Option<Line>>,
+    /// The recorded events not yet written, the first of them event number `written` (counting
+    /// the removed ones too). They are written as soon as nothing can remove them, so that the
+    /// history streams out in bounded memory.
+    lines: VecDeque<Option<Line>>,
+    written: usize,
+    /// The most events held at once, for tests.
+    peak_held: usize,
 }
 
-/// Runs the simulation and writes its history as EDN, one event per line. Returns the number
-/// of events written. The same configuration always writes the same bytes.
-pub fn write_edn(c: &ClusterConfig, out: &mut impl Write) -> io::Result<usize> {
-    let (text, events) = simulate(c, false);
-    out.write_all(text.as_bytes())?;
-    Ok(events)
+/// Where the history goes, and in which format.
+struct Sink<'a> {
+    out: &'a mut dyn Write,
+    json: bool,
+    /// Events written so far (their `:index`).
+    events: usize,
+    /// The line being formatted, reused.
+    text: String,
 }
 
-/// Runs the simulation and writes its history as JSON Lines (the shape elle-cli reads: the
-/// same keys without colons, keywords as strings, sets as arrays). Returns the number of
-/// events written; the events are those [`write_edn`] writes.
-pub fn write_json(c: &ClusterConfig, out: &mut impl Write) -> io::Result<usize> {
-    let (text, events) = simulate(c, true);
-    out.write_all(text.as_bytes())?;
-    Ok(events)
-}
-
-/// Runs the simulation and returns its history as EDN text (what [`write_edn`] writes).
-pub fn history_string(c: &ClusterConfig) -> String {
-    simulate(c, false).0
-}
-
-fn simulate(c: &ClusterConfig, json: bool) -> (String, usize) {
-    use std::fmt::Write as _;
-    let mut sim = Sim::new(c);
-    sim.run();
-    let mut text = String::new();
-    let mut events = 0;
-    for line in sim.lines.iter().flatten() {
-        let time = line.time * 1000;
-        if json {
+impl Sink<'_> {
+    fn write(&mut self, line: &Line) -> io::Result<()> {
+        use std::fmt::Write as _;
+        let (time, index) = (line.time * 1000, self.events);
+        self.text.clear();
+        if self.json {
             let process = match line.who {
                 Who::Process(p) => p.to_string(),
                 Who::Nemesis => "\"nemesis\"".to_string(),
             };
             let (kind, f, value) = (line.kind, line.f, edn_to_json(&line.value));
             let _ = writeln!(
-                text,
-                "{{\"index\":{events},\"time\":{time},\"type\":\"{kind}\",\"process\":{process},\"f\":\"{f}\",\"value\":{value}}}"
+                self.text,
+                "{{\"index\":{index},\"time\":{time},\"type\":\"{kind}\",\"process\":{process},\"f\":\"{f}\",\"value\":{value}}}"
             );
         } else {
-            edn_event_line(&mut text, events, time, line.kind, &line.who, line.f, &line.value);
+            // What `edn_event_line` writes, without the formatting machinery, which would cost as
+            // much as the simulation itself.
+            let mut digits = [0u8; 20];
+            let t = &mut self.text;
+            t.push_str("{:index ");
+            t.push_str(decimal(&mut digits, index as u64));
+            t.push_str(", :time ");
+            t.push_str(decimal(&mut digits, time as u64));
+            t.push_str(", :type :");
+            t.push_str(line.kind);
+            t.push_str(", :process ");
+            match line.who {
+                Who::Process(p) => t.push_str(decimal(&mut digits, p as u64)),
+                Who::Nemesis => t.push_str(":nemesis"),
+            }
+            t.push_str(", :f :");
+            t.push_str(line.f);
+            t.push_str(", :value ");
+            t.push_str(&line.value);
+            t.push_str("}\n");
         }
-        events += 1;
+        self.events += 1;
+        self.out.write_all(self.text.as_bytes())
     }
-    (text, events)
+}
+
+/// How many recorded events the simulation holds before it writes those it can.
+const FLUSH_AT: usize = 4096;
+
+/// Runs the simulation and writes its history as EDN, one event per line, as it goes (in
+/// bounded memory). Returns the number of events written. The same configuration always writes
+/// the same bytes.
+pub fn write_edn(c: &ClusterConfig, out: &mut impl Write) -> io::Result<usize> {
+    simulate(c, false, out)
+}
+
+/// Runs the simulation and writes its history as JSON Lines (the shape elle-cli reads: the
+/// same keys without colons, keywords as strings, sets as arrays). Returns the number of
+/// events written; the events are those [`write_edn`] writes.
+pub fn write_json(c: &ClusterConfig, out: &mut impl Write) -> io::Result<usize> {
+    simulate(c, true, out)
+}
+
+/// Runs the simulation and returns its history as EDN text (what [`write_edn`] writes).
+pub fn history_string(c: &ClusterConfig) -> String {
+    let mut text = Vec::new();
+    // Writing to a vector cannot fail, and the simulator writes only UTF-8.
+    let _ = simulate(c, false, &mut text);
+    String::from_utf8(text).unwrap_or_default()
+}
+
+fn simulate(c: &ClusterConfig, json: bool, out: &mut dyn Write) -> io::Result<usize> {
+    let mut sink = Sink { out, json, events: 0, text: String::new() };
+    Sim::new(c).run(&mut sink)?;
+    Ok(sink.events)
 }
 
 /// Converts the EDN values this simulator writes (`nil`, integers, keywords, strings without
@@ -568,21 +646,24 @@ impl<'a> Sim<'a> {
             c,
             rng,
             now: 0,
-            scheduled: 0,
-            queue: BinaryHeap::new(),
+            queue: Queue::default(),
             nodes,
             up: vec![true; n],
             epoch: vec![0; n],
             clocks: vec![Clock::default(); n],
             side: vec![0; n],
             lossy: false,
-            active: None,
+            duplicated: 0,
+            active: Vec::new(),
             bag: Vec::new(),
             clients,
             invoked: 0,
             next_value: 0,
+            txn_keys: (0, 0),
             outbox: Vec::new(),
-            lines: Vec::new(),
+            lines: VecDeque::new(),
+            written: 0,
+            peak_held: 0,
         };
         for node in 0..n {
             let first = sim.rng.below(TICK as u64) as i64;
@@ -600,8 +681,7 @@ impl<'a> Sim<'a> {
 
     /// Schedules `ev` at time `time`.
     fn at(&mut self, time: i64, ev: Ev) {
-        self.scheduled += 1;
-        self.queue.push(Scheduled { key: Reverse((time, self.scheduled)), ev });
+        self.queue.push(time, ev);
     }
 
     /// Schedules `ev` after `delay`.
@@ -609,9 +689,10 @@ impl<'a> Sim<'a> {
         self.at(self.now + delay, ev);
     }
 
-    /// Runs until every client op has completed or timed out, then heals the last fault.
-    fn run(&mut self) {
-        while let Some(Scheduled { key: Reverse((time, _)), ev }) = self.queue.pop() {
+    /// Runs until every client op has completed or timed out, then heals the last fault;
+    /// writes the history to `sink` as it goes.
+    fn run(&mut self, sink: &mut Sink<'_>) -> io::Result<()> {
+        while let Some((time, ev)) = self.queue.pop() {
             self.now = time;
             match ev {
                 Ev::Deliver { from, to, msg } => self.deliver(from, to, msg),
@@ -623,19 +704,26 @@ impl<'a> Sim<'a> {
             if self.invoked >= self.c.ops && self.clients.iter().all(|c| c.open.is_none()) {
                 break;
             }
+            if self.lines.len() >= FLUSH_AT {
+                self.write_lines(sink, false)?;
+            }
         }
-        if self.active.is_some() {
-            self.stop_fault();
-        }
+        self.stop_faults();
+        self.write_lines(sink, true)
     }
 
-    /// Sends a message through the network: delayed at random, and dropped at random while
-    /// the network is lossy. Partitions are applied on delivery.
+    /// Sends a message through the network: delayed at random, and while the network is lossy
+    /// dropped or duplicated at random. Partitions are applied on delivery.
     fn send(&mut self, from: Addr, to: Addr, msg: Msg) {
         if self.lossy && self.rng.chance(timing::LOSS) {
             return;
         }
         let spread = if self.lossy { timing::LOSSY_SPREAD } else { timing::NET_SPREAD };
+        if self.lossy && self.rng.chance(timing::DUPLICATE) {
+            self.duplicated += 1;
+            let delay = timing::NET_MIN + self.rng.below(spread) as i64;
+            self.after(delay, Ev::Deliver { from, to, msg: msg.clone() });
+        }
         let delay = timing::NET_MIN + self.rng.below(spread) as i64;
         self.after(delay, Ev::Deliver { from, to, msg });
     }
@@ -683,10 +771,30 @@ impl<'a> Sim<'a> {
         self.after(TICK, Ev::Tick { node, epoch });
     }
 
-    /// Appends one event to the history; returns where it is.
+    /// Appends one event to the history; returns its number.
     fn record(&mut self, kind: &'static str, who: Who, f: &'static str, value: String) -> usize {
-        self.lines.push(Some(Line { time: self.now, kind, who, f, value }));
-        self.lines.len() - 1
+        self.lines.push_back(Some(Line { time: self.now, kind, who, f, value }));
+        self.written + self.lines.len() - 1
+    }
+
+    /// Writes the recorded events (`all`, or those before the first that a silent retry may
+    /// still remove: the invocation of an op in flight).
+    fn write_lines(&mut self, sink: &mut Sink<'_>, all: bool) -> io::Result<()> {
+        self.peak_held = self.peak_held.max(self.lines.len());
+        let open = self.clients.iter().filter_map(|c| c.open.map(|o| o.invoke));
+        let keep = match (all, self.c.service) {
+            (false, Service::SilentRetry) => open.min().unwrap_or(usize::MAX),
+            _ => usize::MAX,
+        };
+        while self.written < keep
+            && let Some(line) = self.lines.pop_front()
+        {
+            self.written += 1;
+            if let Some(line) = line {
+                sink.write(&line)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -730,19 +838,32 @@ fn read_text(workload: Workload, seen: &Snapshot) -> String {
 }
 
 fn txn_text(mops: &[Mop], seen: Option<&Snapshot>) -> String {
-    let items: Vec<String> = mops
-        .iter()
-        .map(|m| match (m.append, seen) {
-            (true, _) => format!("[:append {} {}]", m.key, m.value),
-            (false, None) => format!("[:r {} nil]", m.key),
+    use std::fmt::Write as _;
+    // Reads show whole lists, most of what a long list-append history holds: written without
+    // an allocation per element.
+    let mut out = String::from("[");
+    for (i, m) in mops.iter().enumerate() {
+        out.push_str(if i == 0 { "" } else { " " });
+        let _ = match (m.append, seen) {
+            (true, _) => write!(out, "[:append {} {}]", m.key, m.value),
+            (false, None) => write!(out, "[:r {} nil]", m.key),
             (false, Some(data)) => {
-                let list = data.lists.get(usize::from(m.key)).map_or(&[][..], Vec::as_slice);
-                let items: Vec<String> = list.iter().map(i64::to_string).collect();
-                format!("[:r {} [{}]]", m.key, items.join(" "))
+                let _ = write!(out, "[:r {} [", m.key);
+                let mut digits = [0u8; 20];
+                for (j, v) in data.list(m.key).iter().enumerate() {
+                    out.push_str(if j == 0 { "" } else { " " });
+                    if *v < 0 {
+                        out.push('-');
+                    }
+                    out.push_str(decimal(&mut digits, v.unsigned_abs()));
+                }
+                out.push_str("]]");
+                Ok(())
             }
-        })
-        .collect();
-    format!("[{}]", items.join(" "))
+        };
+    }
+    out.push(']');
+    out
 }
 
 /// The clients: Jepsen's recording rules, and the retrying client libraries' bugs.
@@ -787,10 +908,14 @@ impl Sim<'_> {
         let len = 1 + self.rng.below(2) as u8;
         let mut mops = [Mop { append: false, key: 0, value: 0 }; 2];
         for m in &mut mops[..usize::from(len)] {
-            m.key = self.rng.below(TXN_KEYS) as u8;
+            m.key = self.txn_keys.0 + self.rng.below(TXN_KEYS);
             if self.rng.chance(0.5) {
                 m.append = true;
                 m.value = self.unique();
+                self.txn_keys.1 += 1;
+                if self.txn_keys.1 == TXN_GENERATION_APPENDS {
+                    self.txn_keys = (self.txn_keys.0 + TXN_KEYS, 0);
+                }
             }
         }
         mops[..usize::from(len)].sort_by_key(|m| !m.append);
@@ -873,7 +998,7 @@ impl Sim<'_> {
         open.attempt += 1;
         if self.c.service == Service::SilentRetry {
             // The bug: only the last attempt is recorded, as if the op began now.
-            self.lines[open.invoke] = None;
+            self.lines[open.invoke - self.written] = None;
             let (f, value) = op_text(open.op, None);
             open.invoke = self.record("invoke", Who::Process(self.clients[client].process), f, value);
         }
@@ -887,26 +1012,70 @@ impl Sim<'_> {
     }
 }
 
-/// The nemesis: alternates quiet periods and one fault at a time, every enabled fault once per
-/// round.
+/// The nemesis: alternates quiet periods and faults. Every enabled fault takes its turn once per
+/// round; with several enabled, others join it at random.
 impl Sim<'_> {
     fn nemesis(&mut self) {
-        if self.active.is_some() {
-            self.stop_fault();
-            let quiet = timing::QUIET_MIN + self.rng.below(timing::QUIET_SPREAD) as i64;
+        if !self.active.is_empty() {
+            self.stop_faults();
+            let quiet = if self.composed() {
+                timing::COMPOSED_QUIET_MIN + self.rng.below(timing::COMPOSED_QUIET_SPREAD) as i64
+            } else {
+                timing::QUIET_MIN + self.rng.below(timing::QUIET_SPREAD) as i64
+            };
             self.after(quiet, Ev::Nemesis);
         } else {
-            if self.bag.is_empty() {
-                self.bag = self.c.faults.kinds();
-                for i in (1..self.bag.len()).rev() {
-                    self.bag.swap(i, self.rng.below(i as u64 + 1) as usize);
-                }
+            let kinds = self.next_faults();
+            if kinds.is_empty() {
+                return;
             }
-            let Some(kind) = self.bag.pop() else { return };
-            self.start_fault(kind);
-            let active = timing::ACTIVE_MIN + self.rng.below(timing::ACTIVE_SPREAD) as i64;
+            for kind in kinds {
+                self.start_fault(kind);
+            }
+            let active = if self.composed() {
+                timing::COMPOSED_ACTIVE_MIN + self.rng.below(timing::COMPOSED_ACTIVE_SPREAD) as i64
+            } else {
+                timing::ACTIVE_MIN + self.rng.below(timing::ACTIVE_SPREAD) as i64
+            };
             self.after(active, Ev::Nemesis);
         }
+    }
+
+    /// Whether several faults are enabled, and so composed.
+    fn composed(&self) -> bool {
+        self.c.faults.kinds().len() > 1
+    }
+
+    /// The faults of the next step. Each enabled fault takes its turn once per round, in random
+    /// order (the flaky network `COMPOSED_LOSS_TURNS` times when it competes with partitions or
+    /// kills), and every other enabled fault that does not clash with the step's joins it, as
+    /// in Jepsen's composed nemeses, except the flaky network. A
+    /// partition, a kill and a flaky network clash: a partition and a kill together leave no
+    /// majority of 3 nodes, and a majority that loses messages too rarely makes progress for
+    /// the minority's stale answers or lost acknowledgements to show. Clock skew clashes with
+    /// nothing, so with several faults the clocks are skewed at every step. (With a single
+    /// fault enabled this draws from the generator exactly as one fault at a time did.)
+    fn next_faults(&mut self) -> Vec<FaultKind> {
+        if self.bag.is_empty() {
+            self.bag = self.c.faults.kinds();
+            if self.c.faults.loss && (self.c.faults.partition || self.c.faults.kill) {
+                self.bag.extend([FaultKind::Loss].repeat(timing::COMPOSED_LOSS_TURNS - 1));
+            }
+            for i in (1..self.bag.len()).rev() {
+                self.bag.swap(i, self.rng.below(i as u64 + 1) as usize);
+            }
+        }
+        let Some(turn) = self.bag.pop() else { return Vec::new() };
+        let mut kinds = vec![turn];
+        let clash = |a: FaultKind, b: FaultKind| a != FaultKind::Clock && b != FaultKind::Clock;
+        for kind in self.c.faults.kinds() {
+            // The flaky network comes only in its own turns: joining others it would leave
+            // the network flaky almost all the time, and half the ops crashed.
+            if kind != turn && kind != FaultKind::Loss && !kinds.iter().any(|&k| clash(k, kind)) {
+                kinds.push(kind);
+            }
+        }
+        kinds
     }
 
     /// Logs a nemesis op as Jepsen does: its invocation and its completion, both `:info`.
@@ -943,19 +1112,20 @@ impl Sim<'_> {
                 minority.iter().for_each(|&i| self.side[i] = 1);
                 let grouping = format!("[{} {}]", node_names(&minority), node_names(&majority));
                 self.record_nemesis("start-partition", grouping);
-                self.active = Some(Active::Partition);
+                self.active.push(Active::Partition);
             }
             FaultKind::Kill => {
                 let victims = self.victims();
                 victims.iter().for_each(|&i| self.up[i] = false);
                 self.record_nemesis("kill", node_names(&victims));
-                self.active = Some(Active::Kill(victims));
+                self.active.push(Active::Kill(victims));
             }
             FaultKind::Loss => {
                 self.lossy = true;
-                let what = format!("{{:drop-percent {}}}", (timing::LOSS * 100.0) as u32);
+                let (drop, dup) = ((timing::LOSS * 100.0) as u32, (timing::DUPLICATE * 100.0) as u32);
+                let what = format!("{{:drop-percent {drop}, :duplicate-percent {dup}}}");
                 self.record_nemesis("start-loss", what);
-                self.active = Some(Active::Loss);
+                self.active.push(Active::Loss);
             }
             FaultKind::Clock => self.skew_clocks(),
         }
@@ -973,16 +1143,23 @@ impl Sim<'_> {
             parts.push(format!("{} {{:offset-ms {}, :drift-ppm {ppm}}}", node_name(i), offset / 1000));
         }
         self.record_nemesis("start-clock-skew", format!("{{{}}}", parts.join(", ")));
-        self.active = Some(Active::Clock(victims));
+        self.active.push(Active::Clock(victims));
     }
 
-    fn stop_fault(&mut self) {
-        match self.active.take() {
-            Some(Active::Partition) => {
+    /// Ends the faults in force, in the order they started.
+    fn stop_faults(&mut self) {
+        for fault in std::mem::take(&mut self.active) {
+            self.stop_fault(fault);
+        }
+    }
+
+    fn stop_fault(&mut self, fault: Active) {
+        match fault {
+            Active::Partition => {
                 self.side.fill(0);
                 self.record_nemesis("stop-partition", ":network-healed".into());
             }
-            Some(Active::Kill(victims)) => {
+            Active::Kill(victims) => {
                 for &i in &victims {
                     self.up[i] = true;
                     self.epoch[i] += 1;
@@ -995,22 +1172,71 @@ impl Sim<'_> {
                 // Jepsen's name for bringing a killed node back.
                 self.record_nemesis("start", node_names(&victims));
             }
-            Some(Active::Loss) => {
+            Active::Loss => {
                 self.lossy = false;
                 self.record_nemesis("stop-loss", "nil".into());
             }
-            Some(Active::Clock(victims)) => {
+            Active::Clock(victims) => {
                 victims.iter().for_each(|&i| self.clocks[i] = Clock::default());
                 self.record_nemesis("stop-clock-skew", node_names(&victims));
             }
-            None => {}
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::edn_to_json;
+    use super::{ClusterConfig, Faults, Service, Sim, Sink, Workload, edn_to_json};
+
+    fn sink(out: &mut Vec<u8>) -> Sink<'_> {
+        Sink { out, json: false, events: 0, text: String::new() }
+    }
+
+    /// A lossy network also duplicates messages, and the correct service's requests, copies
+    /// included, are each applied once (the property test in `tests/sim_cluster.rs` checks the
+    /// histories).
+    #[test]
+    fn a_lossy_network_duplicates_messages() {
+        let faults = Faults { loss: true, ..Faults::default() };
+        let c = ClusterConfig { workload: Workload::Counter, faults, ops: 300, ..ClusterConfig::default() };
+        let mut sim = Sim::new(&c);
+        sim.run(&mut sink(&mut Vec::new())).unwrap();
+        assert!(sim.duplicated > 20, "{} messages duplicated", sim.duplicated);
+        let quiet = ClusterConfig { faults: Faults { partition: true, ..Faults::default() }, ..c.clone() };
+        let mut sim = Sim::new(&quiet);
+        sim.run(&mut sink(&mut Vec::new())).unwrap();
+        assert_eq!(sim.duplicated, 0, "only a lossy network duplicates");
+        assert_eq!(c.service, Service::Correct);
+    }
+
+    /// The history streams out: however long the run, the simulation holds a bounded number of
+    /// events (a silent retry's open invocations too), and the list-append store a bounded
+    /// number of lists.
+    #[test]
+    fn long_runs_stream_in_bounded_memory() {
+        for (service, workload) in [
+            (Service::SilentRetry, Workload::Register),
+            (Service::Correct, Workload::ListAppend),
+            (Service::DuplicateRetry, Workload::ListAppend),
+        ] {
+            let faults = Faults { loss: true, ..Faults::default() };
+            let c = ClusterConfig { service, workload, faults, ops: 30_000, ..ClusterConfig::default() };
+            let mut out = Vec::new();
+            let mut sim = Sim::new(&c);
+            let mut sink = sink(&mut out);
+            sim.run(&mut sink).unwrap();
+            let events = sink.events;
+            assert!(events > 60_000, "{events}");
+            assert!(sim.peak_held < 2 * super::FLUSH_AT, "{service:?}: {} events held", sim.peak_held);
+            let Some(super::Replica::Paxos(node)) = sim.nodes.first() else { panic!() };
+            assert!(node.data().lists.len() <= 12);
+            if workload == Workload::ListAppend {
+                assert!(node.data().forgotten > 100, "old lists are forgotten");
+                let text = String::from_utf8(out).unwrap();
+                assert!(text.lines().all(|l| l.len() < 2_000), "lists stay short");
+            }
+        }
+    }
 
     #[test]
     fn edn_values_become_json() {

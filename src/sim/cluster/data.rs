@@ -6,11 +6,16 @@ use std::rc::Rc;
 /// How many recent update tokens the store remembers for deduplicating retried requests.
 const DEDUP_WINDOW: usize = 256;
 
+/// How many lists the list-append store keeps: the clients retire keys, always using the newest
+/// (see `Sim::txn_op`), and the store forgets the lists of the oldest keys, so that its state,
+/// copied at every update, stays small however long the run.
+const LIST_WINDOW: usize = 12;
+
 /// One micro-op of a list-append transaction: append `value` to list `key`, or read list `key`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Mop {
     pub(crate) append: bool,
-    pub(crate) key: u8,
+    pub(crate) key: u64,
     pub(crate) value: i64,
 }
 
@@ -52,10 +57,35 @@ pub(crate) struct Data {
     pub(crate) count: i64,
     /// The set's elements, in the order they were added.
     pub(crate) set: Vec<i64>,
-    /// The lists of the list-append workload, by key.
-    pub(crate) lists: Vec<Vec<i64>>,
+    /// The lists of the list-append workload: the newest `LIST_WINDOW` keys appended to, by
+    /// key (shared between snapshots until appended to)…
+    pub(crate) lists: Vec<(u64, Rc<Vec<i64>>)>,
+    /// …and every key below this one is forgotten: ops on them are refused.
+    pub(crate) forgotten: u64,
     /// The tokens `(client, token)` of recent updates, when the store deduplicates retries.
     pub(crate) applied: VecDeque<(usize, u64)>,
+}
+
+impl Data {
+    /// The list of `key` (empty if never appended to).
+    pub(crate) fn list(&self, key: u64) -> &[i64] {
+        self.lists.iter().find(|l| l.0 == key).map_or(&[], |l| l.1.as_slice())
+    }
+
+    fn append(&mut self, key: u64, value: i64) {
+        match self.lists.iter().position(|l| l.0 == key) {
+            Some(i) => Rc::make_mut(&mut self.lists[i].1).push(value),
+            None => {
+                self.lists.push((key, Rc::new(vec![value])));
+                if self.lists.len() > LIST_WINDOW
+                    && let Some(oldest) = self.lists.iter().map(|l| l.0).min()
+                {
+                    self.lists.retain(|l| l.0 != oldest);
+                    self.forgotten = self.forgotten.max(oldest + 1);
+                }
+            }
+        }
+    }
 }
 
 /// The result of running an op against the state.
@@ -73,6 +103,12 @@ pub(crate) enum Applied {
 /// Runs `op` on `data`. With `dedup`, an update whose `(client, token)` was applied recently is
 /// reported as [`Applied::Duplicate`] instead of being applied again.
 pub(crate) fn apply(data: &Data, op: ClientOp, who: (usize, u64), dedup: bool) -> Applied {
+    if let ClientOp::Txn { mops, len } = op
+        && mops[..usize::from(len)].iter().any(|m| m.key < data.forgotten)
+    {
+        // Its list is gone, so a read could not be answered: refused, certainly not done.
+        return Applied::Refused;
+    }
     if op.is_read() {
         return Applied::Unchanged;
     }
@@ -93,11 +129,7 @@ pub(crate) fn apply(data: &Data, op: ClientOp, who: (usize, u64), dedup: bool) -
         ClientOp::Incr(d) => next.count = next.count.wrapping_add(d),
         ClientOp::Txn { mops, len } => {
             for m in mops[..usize::from(len)].iter().filter(|m| m.append) {
-                let key = usize::from(m.key);
-                if next.lists.len() <= key {
-                    next.lists.resize(key + 1, Vec::new());
-                }
-                next.lists[key].push(m.value);
+                next.append(m.key, m.value);
             }
         }
     }

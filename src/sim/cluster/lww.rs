@@ -11,7 +11,7 @@
 //! and silently lost; on a node whose clock is ahead, a write wins over later ones.
 
 use super::data::{ClientOp, Data, Snapshot};
-use super::node::{Addr, Msg, Node, Out, Outcome, Pending, Stamp};
+use super::node::{Addr, Msg, Node, Out, Outcome, Pending, RequestLog, Stamp};
 
 /// A coordinator forgets an op it could not finish within this time (its client has timed out
 /// by then; replicas that stored the value keep it).
@@ -46,6 +46,7 @@ pub(super) struct LwwNode {
     nodes: usize,
     // Durable.
     stored: (Stamp, Option<i64>),
+    requests: RequestLog,
     // Volatile.
     coords: Vec<Coord>,
     next_id: u64,
@@ -54,12 +55,20 @@ pub(super) struct LwwNode {
 impl LwwNode {
     /// A replica holding the initial `nil`.
     pub(super) fn new(id: usize, nodes: usize) -> LwwNode {
-        LwwNode { id, nodes, stored: ((i64::MIN, 0), None), coords: Vec::new(), next_id: 0 }
+        LwwNode {
+            id,
+            nodes,
+            stored: ((i64::MIN, 0), None),
+            requests: RequestLog::default(),
+            coords: Vec::new(),
+            next_id: 0,
+        }
     }
 
     /// Comes back after a crash with only its stored value.
     pub(super) fn restart(&mut self) {
-        *self = LwwNode { stored: self.stored, ..LwwNode::new(self.id, self.nodes) };
+        let requests = std::mem::take(&mut self.requests);
+        *self = LwwNode { stored: self.stored, requests, ..LwwNode::new(self.id, self.nodes) };
     }
 
     fn majority(&self) -> u32 {
@@ -84,7 +93,9 @@ impl LwwNode {
     /// Handles one message; `clock` is this node's wall clock, which stamps writes.
     pub(super) fn receive(&mut self, from: Addr, msg: Msg, now: i64, clock: i64, out: &mut Out) {
         match (from, msg) {
-            (_, Msg::Request { client, req, token, op, .. }) => {
+            // A copy of a request already coordinated would be stamped anew, and win again
+            // over writes that came after it.
+            (_, Msg::Request { client, req, token, op, .. }) if self.requests.first_copy(client, req) => {
                 self.request(Pending { client, req, token, op }, now, clock, out)
             }
             (Addr::Node(peer), Msg::Put { id, stamp, value }) => {

@@ -119,6 +119,30 @@ pub(super) enum Msg {
     },
 }
 
+/// The newest request id each client sent that a node has received, kept with its durable
+/// state. The network may deliver a message twice, and a request handled twice would be applied
+/// twice, or refused (a certain `:fail`) while its other copy takes effect. Request ids of a
+/// client only grow, and a client sends the next one only after it is done with the last, so a
+/// request whose id is not above the newest one received is a copy (or an attempt its client
+/// has given up on): dropping it unanswered keeps every node's handling of a request
+/// exactly-once, and every reply true.
+#[derive(Clone, Debug, Default)]
+pub(super) struct RequestLog(Vec<u64>);
+
+impl RequestLog {
+    /// Whether request `req` of `client` is new (and now remembered as received).
+    pub(super) fn first_copy(&mut self, client: usize, req: u64) -> bool {
+        if self.0.len() <= client {
+            self.0.resize(client + 1, 0);
+        }
+        let new = req > self.0[client];
+        if new {
+            self.0[client] = req;
+        }
+        new
+    }
+}
+
 /// A client request a node holds.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Pending {
@@ -163,6 +187,7 @@ pub(super) struct Node {
     // Durable.
     promised: u64,
     accepted: Slot,
+    requests: RequestLog,
     // Volatile.
     role: Role,
     leader_hint: Option<usize>,
@@ -187,6 +212,7 @@ impl Node {
             service,
             promised: 0,
             accepted: Slot::default(),
+            requests: RequestLog::default(),
             role: Role::Follower,
             leader_hint: None,
             last_heard: now,
@@ -206,8 +232,15 @@ impl Node {
         *self = Node {
             promised: self.promised,
             accepted: self.accepted.clone(),
+            requests: std::mem::take(&mut self.requests),
             ..Node::new(self.id, self.nodes, self.service, now, rng)
         };
+    }
+
+    /// The state it holds (its latest accepted one).
+    #[cfg(test)]
+    pub(super) fn data(&self) -> &super::data::Data {
+        &self.accepted.data
     }
 
     /// The term it leads, if it believes it is the leader.
@@ -276,7 +309,10 @@ impl Node {
     pub(super) fn receive(&mut self, from: Addr, msg: Msg, now: i64, rng: &mut Rng, out: &mut Out) {
         self.now = now;
         if let Msg::Request { client, req, token, op, forwarded } = msg {
-            return self.request(Pending { client, req, token, op }, forwarded, out);
+            if self.requests.first_copy(client, req) {
+                self.request(Pending { client, req, token, op }, forwarded, out);
+            }
+            return;
         }
         let Addr::Node(peer) = from else { return };
         match msg {
@@ -433,5 +469,62 @@ impl Node {
         self.broadcast(Msg::Accept { term, round: id, slot: slot.clone() }, out);
         self.round = Some(Round { id, acks: 1 << self.id, pending: p, slot, outcome, started: self.now });
         self.maybe_commit(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Addr, ClientOp, Msg, Node, Outcome, Rng, Service};
+
+    /// A one-node cluster elects itself at its first tick after its patience.
+    fn leader() -> (Node, Rng) {
+        let mut rng = Rng::new(1);
+        let mut node = Node::new(0, 1, Service::Correct, 0, &mut rng);
+        node.tick(1_000_000, &mut rng, &mut Vec::new());
+        assert!(node.leading().is_some());
+        (node, rng)
+    }
+
+    fn request(req: u64, op: ClientOp) -> Msg {
+        Msg::Request { client: 2, req, token: req, op, forwarded: false }
+    }
+
+    /// The network may deliver a request twice: the copy is neither applied nor answered.
+    #[test]
+    fn a_duplicated_request_is_applied_once() {
+        let (mut node, mut rng) = leader();
+        let mut out = Vec::new();
+        for _ in 0..2 {
+            node.receive(Addr::Client(2), request(1, ClientOp::Incr(3)), 2_000_000, &mut rng, &mut out);
+        }
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(
+            matches!(&out[0], (Addr::Client(2), Msg::Reply { req: 1, outcome: Outcome::Ok(s) }) if s.count == 3)
+        );
+        assert_eq!(node.state.data.count, 3);
+        // A copy of an older request, arriving after a newer one, is dropped too.
+        out.clear();
+        node.receive(Addr::Client(2), request(2, ClientOp::Incr(1)), 2_000_000, &mut rng, &mut out);
+        node.receive(Addr::Client(2), request(1, ClientOp::Incr(3)), 2_000_000, &mut rng, &mut out);
+        assert_eq!((out.len(), node.state.data.count), (1, 4));
+    }
+
+    /// A refused cas is a certain failure only if no copy of it can take effect later.
+    #[test]
+    fn a_duplicated_refused_cas_stays_refused() {
+        let (mut node, mut rng) = leader();
+        let mut out = Vec::new();
+        node.receive(Addr::Client(2), request(1, ClientOp::Cas(5, 6)), 2_000_000, &mut rng, &mut out);
+        assert!(matches!(out[..], [(_, Msg::Reply { outcome: Outcome::Fail, .. })]), "{out:?}");
+        node.receive(
+            Addr::Client(3),
+            Msg::Request { client: 3, req: 1, token: 1, op: ClientOp::Write(5), forwarded: false },
+            2_000_000,
+            &mut rng,
+            &mut out,
+        );
+        node.receive(Addr::Client(2), request(1, ClientOp::Cas(5, 6)), 2_000_000, &mut rng, &mut out);
+        assert_eq!(node.state.data.reg, Some(5), "the copy of the refused cas did not apply");
+        assert_eq!(out.len(), 2);
     }
 }
