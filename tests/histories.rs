@@ -217,6 +217,43 @@ fn a_history_whose_keys_are_each_sequential_may_not_be() {
     assert_eq!(reports[0]["anomalies"][0]["type"], "disagreeing-order");
 }
 
+/// `simulate --lagging-threads` writes what it promises: a keyed history that is sequentially
+/// consistent (decided jointly, not by budget) but not linearizable, crashed writes included.
+#[test]
+fn lagging_followers_make_sequential_but_not_linearizable_histories() {
+    let dir = std::env::temp_dir().join(format!("labrys-lagging-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("lagging.edn");
+    let made = Command::new(common::labrys_bin())
+        .args(["simulate", "--workload", "register", "--ops", "3000", "--keys", "4", "--threads", "8"])
+        .args(["--lagging-threads", "4", "--max-lag", "20", "--crash-rate", "0.01", "--seed", "7", "-o"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let out = Command::new(common::labrys_bin())
+        .args([
+            "check",
+            "--model",
+            "register",
+            "--consistency",
+            "linearizable,sequential",
+            "--output",
+            "json",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(reports[0]["consistency"], "linearizable");
+    assert_eq!(reports[0]["valid"], false);
+    assert_eq!(reports[1]["consistency"], "sequential");
+    assert_eq!(reports[1]["valid"], true, "{}", reports[1]);
+    let keys = reports[1]["keys"].as_array().unwrap();
+    assert_eq!(keys.last().unwrap()["key"], labrys::linear::JOINT_KEY);
+}
+
 /// Every class of violation has an example that gets that class, with a witness of the
 /// expected size (`histories/classes/expected.csv`).
 #[test]
