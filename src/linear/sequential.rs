@@ -257,8 +257,7 @@ impl<'a, M: Model> Sc<'a, M> {
         // Updates whose effect nobody needs first (they are harmless when they fit, and let
         // their process go on), then by when each is due.
         let la = &self.lookahead;
-        let needed =
-            |e: u32| la.leaves[e as usize] == u32::MAX || la.needing[la.leaves[e as usize] as usize] > 0;
+        let needed = |e: u32| la.leaves[e as usize] == u32::MAX || la.awaits(la.leaves[e as usize]);
         out.sort_by_key(|&e| (needed(e), self.due[e as usize]));
         let heads = out.len();
         self.reachable_facts(&out[..heads]);
@@ -569,6 +568,11 @@ impl Lookahead {
         l
     }
 
+    /// Whether some untaken completed op needs fact `f`.
+    fn awaits(&self, f: u32) -> bool {
+        self.needing[f as usize] > 0
+    }
+
     fn count(&mut self, e: usize, delta: i32) {
         if self.needs[e] != u32::MAX {
             let f = self.needs[e] as usize;
@@ -702,12 +706,13 @@ struct Greedy<'a, M: Model> {
     order: Vec<u32>,
     /// How many of `order` completed: the replay is done when all of them are taken.
     completed_taken: usize,
-    /// How many untaken completed ops need each fact.
-    awaited: AHashMap<Fact, u32>,
-    /// The fact each slot was last left holding by a taken op.
-    current: AHashMap<u32, Fact>,
+    /// Facts as dense ids, and how many untaken completed ops need each (the search's
+    /// look-ahead counts, kept as ops are taken).
+    lookahead: Lookahead,
+    /// The fact (id) each slot holds now, as far as the taken ops (or the initial state) say.
+    current: AHashMap<u32, u32>,
     /// Processes some of whose ops are taken.
-    started: ahash::AHashSet<u64>,
+    started: ahash::AHashSet<u32>,
 }
 
 impl<'a, M: Model> Greedy<'a, M> {
@@ -732,17 +737,14 @@ impl<'a, M: Model> Greedy<'a, M> {
             updates: Default::default(),
             order: Vec::with_capacity(determinate),
             completed_taken: 0,
-            awaited: AHashMap::new(),
+            lookahead: Lookahead::new(model, entries, determinate),
             current: AHashMap::new(),
             started: Default::default(),
         };
-        for e in &entries[..determinate] {
-            if let Some(f) = model.needs(&e.op) {
-                *g.awaited.entry(f).or_insert(0) += 1;
-                // What the initial state holds, reads of it are awaited like any other.
-                if model.holds(&g.state, f) {
-                    g.current.insert(f.slot, f);
-                }
+        // What the initial state holds, reads of it are awaited like any other.
+        for (f, fact) in g.lookahead.facts.iter().enumerate() {
+            if g.lookahead.awaits(f as u32) && model.holds(&g.state, *fact) {
+                g.current.insert(fact.slot, f as u32);
             }
         }
         for i in 0..n as u32 {
@@ -767,16 +769,12 @@ impl<'a, M: Model> Greedy<'a, M> {
     fn take(&mut self, i: u32, state: M::State) {
         self.state = state;
         self.order.push(i);
-        self.started.insert(self.entries[i as usize].process as u64);
-        let op = &self.entries[i as usize].op;
-        if (i as usize) < self.determinate {
-            self.completed_taken += 1;
-            if let Some(n) = self.model.needs(op).and_then(|f| self.awaited.get_mut(&f)) {
-                *n -= 1;
-            }
-        }
-        if let Some(f) = self.model.leaves(op) {
-            self.current.insert(f.slot, f);
+        self.started.insert(self.entries[i as usize].process);
+        self.completed_taken += usize::from((i as usize) < self.determinate);
+        self.lookahead.set_taken(i, true);
+        let left = self.lookahead.leaves[i as usize];
+        if left != u32::MAX {
+            self.current.insert(self.lookahead.facts[left as usize].slot, left);
         }
         for k in 0..self.after[i as usize].len() {
             let j = self.after[i as usize][k];
@@ -840,20 +838,23 @@ impl<'a, M: Model> Greedy<'a, M> {
     /// follower's unread write may be all that holds its reads back). A process that has not
     /// begun waits for its turn: running it far ahead only moves the state far ahead.
     fn leaves_needed(&self, i: u32) -> bool {
-        let e = &self.entries[i as usize];
-        !self.started.contains(&(e.process as u64))
-            || self.model.leaves(&e.op).is_none_or(|f| self.awaited.get(&f).is_some_and(|&n| n > 0))
+        let left = self.lookahead.leaves[i as usize];
+        !self.started.contains(&self.entries[i as usize].process)
+            || left == u32::MAX
+            || self.lookahead.awaits(left)
     }
 
     /// Whether taking `i`, leading to `next`, destroys the fact its slot holds now while an
     /// untaken op still needs it.
     fn overwrites_awaited(&self, i: u32, next: &M::State) -> bool {
-        let Some(left) = self.model.leaves(&self.entries[i as usize].op) else {
+        let left = self.lookahead.leaves[i as usize];
+        if left == u32::MAX {
+            return false;
+        }
+        let la = &self.lookahead;
+        let Some(&now) = self.current.get(&la.facts[left as usize].slot) else {
             return false;
         };
-        let Some(&now) = self.current.get(&left.slot) else {
-            return false;
-        };
-        now != left && self.awaited.get(&now).is_some_and(|&n| n > 0) && !self.model.holds(next, now)
+        now != left && la.awaits(now) && !self.model.holds(next, la.facts[now as usize])
     }
 }
