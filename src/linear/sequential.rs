@@ -121,16 +121,18 @@ struct Sc<'a, M: Model> {
     determinate: usize,
     /// Completed ops of each process, in process order.
     chains: Vec<Vec<u32>>,
-    /// For each entry: its chain (crashed ops: `u32::MAX`) and position in it.
+    /// For each entry: its chain (crashed ops: `u32::MAX`).
     chain_of: Vec<u32>,
-    index_in_chain: Vec<u32>,
     pos: Vec<u32>,
     /// When each completed op is due ([`due_times`]): chain heads are tried in this order.
     due: Vec<i64>,
     /// Which crashed ops are applied (index `i - determinate`).
     crashed_taken: Vec<bool>,
-    pred_start: Vec<u32>,
-    preds: Vec<u32>,
+    /// Per op: the ops that must follow it (`succ[succ_start[i]..succ_start[i + 1]]`), and how
+    /// many of the ops it must follow are not taken yet (it may go only at 0).
+    succ_start: Vec<u32>,
+    succ: Vec<u32>,
+    untaken_preds: Vec<u32>,
     zobrist: Vec<u64>,
     set_hash: u64,
     state: M::State,
@@ -167,13 +169,11 @@ impl<'a, M: Model> Sc<'a, M> {
         procs.dedup();
         let mut chains: Vec<Vec<u32>> = vec![Vec::new(); procs.len()];
         let mut chain_of = vec![u32::MAX; n];
-        let mut index_in_chain = vec![0u32; n];
         let mut by_invoke: Vec<u32> = (0..determinate as u32).collect();
         by_invoke.sort_by_key(|&i| entries[i as usize].invoke);
         for i in by_invoke {
             let c = procs.binary_search(&entries[i as usize].process).expect("process listed");
             chain_of[i as usize] = c as u32;
-            index_in_chain[i as usize] = chains[c].len() as u32;
             chains[c].push(i);
         }
         // A crashed op may take effect only after the op its process ran before it.
@@ -186,7 +186,13 @@ impl<'a, M: Model> Sc<'a, M> {
                 all_edges.push(Edge { before: d, after: i as u32, kind: crate::model::EdgeKind::Process });
             }
         }
-        let (pred_start, preds) = super::search::predecessor_rows(n, &all_edges);
+        let mut untaken_preds = vec![0u32; n];
+        for e in &all_edges {
+            untaken_preds[e.after as usize] += 1;
+        }
+        let reversed: Vec<Edge> =
+            all_edges.iter().map(|e| Edge { before: e.after, after: e.before, kind: e.kind }).collect();
+        let (succ_start, succ) = super::search::predecessor_rows(n, &reversed);
         let lookahead = Lookahead::new(model, entries, determinate);
         let (crashed_leaving_start, crashed_leaving) = lookahead.crashed_by_leaves(determinate);
         let fact_mark = vec![false; lookahead.facts.len()];
@@ -207,10 +213,10 @@ impl<'a, M: Model> Sc<'a, M> {
             pos: vec![0; chains.len()],
             chains,
             chain_of,
-            index_in_chain,
             crashed_taken: vec![false; n - determinate],
-            pred_start,
-            preds,
+            succ_start,
+            succ,
+            untaken_preds,
             zobrist,
             set_hash: 0,
             state: model.init(),
@@ -236,15 +242,6 @@ impl<'a, M: Model> Sc<'a, M> {
         }
     }
 
-    fn taken(&self, e: u32) -> bool {
-        let c = self.chain_of[e as usize];
-        if c == u32::MAX {
-            self.crashed_taken[e as usize - self.determinate]
-        } else {
-            self.pos[c as usize] > self.index_in_chain[e as usize]
-        }
-    }
-
     /// The ops that may go next, in the order to try them: each chain's next op by invocation
     /// time, then crashed ops that can lead to one of them (rule 3 of the module notes).
     fn candidates(&mut self, out: &mut Vec<u32>) {
@@ -254,13 +251,15 @@ impl<'a, M: Model> Sc<'a, M> {
                 out.push(e);
             }
         }
+        // Crashed ops may lead to any chain's next op, even one waiting for them.
+        self.reachable_facts(out);
+        out.retain(|&e| self.ready(e));
         // Updates whose effect nobody needs first (they are harmless when they fit, and let
         // their process go on), then by when each is due.
         let la = &self.lookahead;
         let needed = |e: u32| la.leaves[e as usize] == u32::MAX || la.awaits(la.leaves[e as usize]);
         out.sort_by_key(|&e| (needed(e), self.due[e as usize]));
         let heads = out.len();
-        self.reachable_facts(&out[..heads]);
         for &f in &self.reach {
             let (from, to) =
                 (self.crashed_leaving_start[f as usize], self.crashed_leaving_start[f as usize + 1]);
@@ -279,10 +278,20 @@ impl<'a, M: Model> Sc<'a, M> {
                 .filter(|&&c| !self.crashed_taken[c as usize - self.determinate]),
         );
         out[heads..].sort_unstable();
-        out.retain(|&e| {
-            let (from, to) = (self.pred_start[e as usize], self.pred_start[e as usize + 1]);
-            self.allowed(e) && self.preds[from as usize..to as usize].iter().all(|&p| self.taken(p))
-        });
+        let mut k = heads;
+        for i in heads..out.len() {
+            if self.ready(out[i]) {
+                out[k] = out[i];
+                k += 1;
+            }
+        }
+        out.truncate(k);
+    }
+
+    /// Whether `e` may go now: everything it must follow is taken, and it needs the pending
+    /// fact if there is one.
+    fn ready(&self, e: u32) -> bool {
+        self.untaken_preds[e as usize] == 0 && self.allowed(e)
     }
 
     /// Fills [`Sc::reach`] with the facts a crashed op may usefully leave now: those the chains'
@@ -350,6 +359,13 @@ impl<'a, M: Model> Sc<'a, M> {
 
     fn set_taken(&mut self, e: u32, taken: bool) {
         self.lookahead.set_taken(e, taken);
+        for &s in &self.succ[self.succ_start[e as usize] as usize..self.succ_start[e as usize + 1] as usize] {
+            if taken {
+                self.untaken_preds[s as usize] -= 1;
+            } else {
+                self.untaken_preds[s as usize] += 1;
+            }
+        }
         let c = self.chain_of[e as usize];
         if c == u32::MAX {
             self.crashed_taken[e as usize - self.determinate] = taken;
