@@ -4,7 +4,8 @@
 //!   and read and checked;
 //! - a generated 100,000-op, 10-key register history with unique written values, whose
 //!   followers serve stale reads: sequentially consistent, not linearizable (target: under
-//!   2 s), checked for sequential consistency alone and for both levels.
+//!   2 s), checked for sequential consistency alone and for both levels; and the same with 1%
+//!   of writes crashed.
 //!
 //! The etcd histories are skipped when `../shared` is absent.
 
@@ -89,6 +90,22 @@ fn lagging(c: &mut Criterion) {
     });
     g.bench_function("register_100k_ops_10_keys_stale_reads_both_levels", |b| {
         b.iter(|| check_history(&h, &config("register", "linearizable,sequential")).unwrap()[0].valid)
+    });
+    g.finish();
+    lagging_crashed(c, &lag);
+}
+
+/// The same history with 1% of writes crashed, each crashed client going on as a new process:
+/// about 550 processes, so saturation's vector clocks are 550 wide.
+fn lagging_crashed(c: &mut Criterion, lag: &LaggingConfig) {
+    let lag = LaggingConfig { crash_rate: 0.01, ..lag.clone() };
+    let mut bytes = Vec::new();
+    write_edn(&lag, &mut bytes).unwrap();
+    let h = read_bytes("lagging-crashed.edn", &bytes, Format::Edn, &ReadOptions::default()).unwrap();
+    let mut g = c.benchmark_group("sequential");
+    g.sample_size(10);
+    g.bench_function("register_100k_ops_10_keys_stale_reads_1pct_crashed_check", |b| {
+        b.iter(|| check_history(&h, &config("register", "sequential")).unwrap()[0].valid)
     });
     g.finish();
 }

@@ -360,6 +360,10 @@ impl Graph {
         // ww: a write that precedes x, which saw w1, precedes w1.
         for &(w1, x) in &self.reads_from {
             clocks.for_grown(x, |c, upto| {
+                // Every write of chain c up to `upto` already reaches w1: nothing to derive.
+                if clocks.clock[w1 as usize * self.chains + c] >= upto {
+                    return;
+                }
                 if let Some(w2) = self.last_write(c as u32, w1, upto, x) {
                     if !self.reaches(clocks, w2, w1) {
                         out.push(Edge { before: w2, after: w1, kind: EdgeKind::Version });
