@@ -20,15 +20,18 @@
 //! each step as a pair of `:info` events of `:process :nemesis`.
 
 mod data;
+mod history;
 mod lww;
 mod node;
+mod queue;
 
 use self::data::{ClientOp, Mop, Snapshot};
+use self::history::{Line, Sink, Value, Who};
 use self::lww::LwwNode;
 use self::node::{Addr, Msg, Node, Out, Outcome, TICK};
-use super::{Rng, decimal};
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use self::queue::Queue;
+use super::Rng;
+use std::collections::VecDeque;
 use std::io::{self, Write};
 
 /// How the simulated service behaves.
@@ -323,41 +326,6 @@ enum Ev {
     Nemesis,
 }
 
-/// The queue of events: a heap of small keys, ordered by time, then by when the event was
-/// scheduled (for determinism), each naming its event's place in a slab. Events are large (a
-/// message may carry a whole slot), and the heap moves its entries at every push and pop.
-#[derive(Default)]
-struct Queue {
-    heap: BinaryHeap<Reverse<(i64, u64, u32)>>,
-    slab: Vec<Option<Ev>>,
-    free: Vec<u32>,
-    scheduled: u64,
-}
-
-impl Queue {
-    fn push(&mut self, time: i64, ev: Ev) {
-        self.scheduled += 1;
-        let at = match self.free.pop() {
-            Some(at) => {
-                self.slab[at as usize] = Some(ev);
-                at
-            }
-            None => {
-                self.slab.push(Some(ev));
-                (self.slab.len() - 1) as u32
-            }
-        };
-        self.heap.push(Reverse((time, self.scheduled, at)));
-    }
-
-    /// The next event and its time.
-    fn pop(&mut self) -> Option<(i64, Ev)> {
-        let Reverse((time, _, at)) = self.heap.pop()?;
-        self.free.push(at);
-        self.slab[at as usize].take().map(|ev| (time, ev))
-    }
-}
-
 /// A client thread.
 #[derive(Clone, Debug)]
 struct Client {
@@ -421,39 +389,12 @@ impl Clock {
     }
 }
 
-/// Who an event is by.
-#[derive(Clone, Copy, Debug)]
-enum Who {
-    Process(usize),
-    Nemesis,
-}
-
-impl std::fmt::Display for Who {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Who::Process(p) => write!(f, "{p}"),
-            Who::Nemesis => f.write_str(":nemesis"),
-        }
-    }
-}
-
-/// One history event, numbered only when the history is written (a silent retry drops its
-/// op's earlier invocation).
-#[derive(Clone, Debug)]
-struct Line {
-    time: i64,
-    kind: &'static str,
-    who: Who,
-    f: &'static str,
-    value: String,
-}
-
 /// The whole simulated world.
 struct Sim<'a> {
     c: &'a ClusterConfig,
     rng: Rng,
     now: i64,
-    queue: Queue,
+    queue: Queue<Ev>,
     nodes: Vec<Replica>,
     up: Vec<bool>,
     epoch: Vec<u64>,
@@ -483,58 +424,6 @@ struct Sim<'a> {
     peak_held: usize,
 }
 
-/// Where the history goes, and in which format.
-struct Sink<'a> {
-    out: &'a mut dyn Write,
-    json: bool,
-    /// Events written so far (their `:index`).
-    events: usize,
-    /// The line being formatted, reused.
-    text: String,
-}
-
-impl Sink<'_> {
-    fn write(&mut self, line: &Line) -> io::Result<()> {
-        use std::fmt::Write as _;
-        let (time, index) = (line.time * 1000, self.events);
-        self.text.clear();
-        if self.json {
-            let process = match line.who {
-                Who::Process(p) => p.to_string(),
-                Who::Nemesis => "\"nemesis\"".to_string(),
-            };
-            let (kind, f, value) = (line.kind, line.f, edn_to_json(&line.value));
-            let _ = writeln!(
-                self.text,
-                "{{\"index\":{index},\"time\":{time},\"type\":\"{kind}\",\"process\":{process},\"f\":\"{f}\",\"value\":{value}}}"
-            );
-        } else {
-            // What `edn_event_line` writes, without the formatting machinery, which would cost as
-            // much as the simulation itself.
-            let mut digits = [0u8; 20];
-            let t = &mut self.text;
-            t.push_str("{:index ");
-            t.push_str(decimal(&mut digits, index as u64));
-            t.push_str(", :time ");
-            t.push_str(decimal(&mut digits, time as u64));
-            t.push_str(", :type :");
-            t.push_str(line.kind);
-            t.push_str(", :process ");
-            match line.who {
-                Who::Process(p) => t.push_str(decimal(&mut digits, p as u64)),
-                Who::Nemesis => t.push_str(":nemesis"),
-            }
-            t.push_str(", :f :");
-            t.push_str(line.f);
-            t.push_str(", :value ");
-            t.push_str(&line.value);
-            t.push_str("}\n");
-        }
-        self.events += 1;
-        self.out.write_all(self.text.as_bytes())
-    }
-}
-
 /// How many recorded events the simulation holds before it writes those it can.
 const FLUSH_AT: usize = 4096;
 
@@ -561,72 +450,9 @@ pub fn history_string(c: &ClusterConfig) -> String {
 }
 
 fn simulate(c: &ClusterConfig, json: bool, out: &mut dyn Write) -> io::Result<usize> {
-    let mut sink = Sink { out, json, events: 0, text: String::new() };
+    let mut sink = Sink::new(out, json);
     Sim::new(c).run(&mut sink)?;
     Ok(sink.events)
-}
-
-/// Converts the EDN values this simulator writes (`nil`, integers, keywords, strings without
-/// escapes, vectors, sets and maps) to JSON: keywords become strings without the colon, sets
-/// become arrays, map keys become strings.
-fn edn_to_json(edn: &str) -> String {
-    let b = edn.as_bytes();
-    let mut out = String::with_capacity(edn.len() + 8);
-    // The open containers: whether each is a map, and how many items it holds so far.
-    let mut open: Vec<(bool, usize)> = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c == b' ' || c == b',' {
-            i += 1;
-            continue;
-        }
-        if c == b']' || c == b'}' {
-            out.push(if open.pop().is_some_and(|o| o.0) { '}' } else { ']' });
-            i += 1;
-            continue;
-        }
-        // An item: first the separator its container needs.
-        if let Some((map, count)) = open.last_mut() {
-            out.push_str(match (*map, *count) {
-                (_, 0) => "",
-                (true, n) if n % 2 == 1 => ":",
-                _ => ",",
-            });
-            *count += 1;
-        }
-        let end = |from: usize| from + b[from..].iter().take_while(|c| !b" ,]}".contains(c)).count();
-        match c {
-            b'[' | b'{' => {
-                open.push((c == b'{', 0));
-                out.push(c as char);
-                i += 1;
-            }
-            b'#' => {
-                open.push((false, 0));
-                out.push('[');
-                i += 2;
-            }
-            b'"' => {
-                let close = b[i + 1..].iter().position(|&c| c == b'"').map_or(b.len(), |p| i + 2 + p);
-                out.push_str(&edn[i..close]);
-                i = close;
-            }
-            b':' => {
-                let e = end(i);
-                out.push('"');
-                out.push_str(&edn[i + 1..e]);
-                out.push('"');
-                i = e;
-            }
-            _ => {
-                let e = end(i);
-                out.push_str(if &edn[i..e] == "nil" { "null" } else { &edn[i..e] });
-                i = e;
-            }
-        }
-    }
-    out
 }
 
 impl<'a> Sim<'a> {
@@ -709,7 +535,8 @@ impl<'a> Sim<'a> {
             }
         }
         self.stop_faults();
-        self.write_lines(sink, true)
+        self.write_lines(sink, true)?;
+        sink.finish()
     }
 
     /// Sends a message through the network: delayed at random, and while the network is lossy
@@ -772,7 +599,7 @@ impl<'a> Sim<'a> {
     }
 
     /// Appends one event to the history; returns its number.
-    fn record(&mut self, kind: &'static str, who: Who, f: &'static str, value: String) -> usize {
+    fn record(&mut self, kind: &'static str, who: Who, f: &'static str, value: Value) -> usize {
         self.lines.push_back(Some(Line { time: self.now, kind, who, f, value }));
         self.written + self.lines.len() - 1
     }
@@ -798,10 +625,6 @@ impl<'a> Sim<'a> {
     }
 }
 
-fn edn_opt(v: Option<i64>) -> String {
-    v.map_or_else(|| "nil".to_string(), |v| v.to_string())
-}
-
 fn node_name(n: usize) -> String {
     format!("\"n{}\"", n + 1)
 }
@@ -812,58 +635,15 @@ fn node_names(nodes: &[usize]) -> String {
 
 /// How ops are written in the history: `:f` and the value, from what the op saw (`None` for
 /// an invocation, or an op whose outcome is unknown or failed).
-fn op_text(op: ClientOp, seen: Option<&Snapshot>) -> (&'static str, String) {
+fn op_value(op: ClientOp, seen: Option<&Snapshot>) -> (&'static str, Value) {
     match op {
-        // A completed read is rendered by `read_text`, which knows the workload.
-        ClientOp::Read => ("read", "nil".to_string()),
-        ClientOp::Write(v) => ("write", v.to_string()),
-        ClientOp::Cas(old, new) => ("cas", format!("[{old} {new}]")),
-        ClientOp::Insert(v) | ClientOp::Incr(v) => ("add", v.to_string()),
-        ClientOp::Txn { mops, len } => ("txn", txn_text(&mops[..usize::from(len)], seen)),
+        // A completed read is rendered by `Value::read`, which knows the workload.
+        ClientOp::Read => ("read", Value::Nil),
+        ClientOp::Write(v) => ("write", Value::Int(v)),
+        ClientOp::Cas(old, new) => ("cas", Value::Pair(old, new)),
+        ClientOp::Insert(v) | ClientOp::Incr(v) => ("add", Value::Int(v)),
+        ClientOp::Txn { mops, len } => ("txn", Value::Txn { mops, len, seen: seen.cloned() }),
     }
-}
-
-/// A read's completed value, as the workload shows it.
-fn read_text(workload: Workload, seen: &Snapshot) -> String {
-    match workload {
-        Workload::Register | Workload::CasRegister | Workload::ListAppend => edn_opt(seen.reg),
-        Workload::Counter => seen.count.to_string(),
-        Workload::Set => {
-            let mut elements = seen.set.clone();
-            elements.sort_unstable();
-            let items: Vec<String> = elements.iter().map(i64::to_string).collect();
-            format!("#{{{}}}", items.join(" "))
-        }
-    }
-}
-
-fn txn_text(mops: &[Mop], seen: Option<&Snapshot>) -> String {
-    use std::fmt::Write as _;
-    // Reads show whole lists, most of what a long list-append history holds: written without
-    // an allocation per element.
-    let mut out = String::from("[");
-    for (i, m) in mops.iter().enumerate() {
-        out.push_str(if i == 0 { "" } else { " " });
-        let _ = match (m.append, seen) {
-            (true, _) => write!(out, "[:append {} {}]", m.key, m.value),
-            (false, None) => write!(out, "[:r {} nil]", m.key),
-            (false, Some(data)) => {
-                let _ = write!(out, "[:r {} [", m.key);
-                let mut digits = [0u8; 20];
-                for (j, v) in data.list(m.key).iter().enumerate() {
-                    out.push_str(if j == 0 { "" } else { " " });
-                    if *v < 0 {
-                        out.push('-');
-                    }
-                    out.push_str(decimal(&mut digits, v.unsigned_abs()));
-                }
-                out.push_str("]]");
-                Ok(())
-            }
-        };
-    }
-    out.push(']');
-    out
 }
 
 /// The clients: Jepsen's recording rules, and the retrying client libraries' bugs.
@@ -928,7 +708,7 @@ impl Sim<'_> {
         }
         self.invoked += 1;
         let op = self.choose_op(client);
-        let (f, value) = op_text(op, None);
+        let (f, value) = op_value(op, None);
         let invoke = self.record("invoke", Who::Process(self.clients[client].process), f, value);
         let cl = &mut self.clients[client];
         cl.token += 1;
@@ -970,8 +750,8 @@ impl Sim<'_> {
             };
         }
         let (f, value) = match (open.op, seen) {
-            (ClientOp::Read, Some(seen)) => ("read", read_text(self.c.workload, seen)),
-            (op, seen) => op_text(op, seen),
+            (ClientOp::Read, Some(seen)) => ("read", Value::read(self.c.workload, seen)),
+            (op, seen) => op_value(op, seen),
         };
         self.record(kind, Who::Process(process), f, value);
         self.think(client);
@@ -988,7 +768,7 @@ impl Sim<'_> {
         cl.open = None;
         // The op may or may not have happened; Jepsen retires the process.
         cl.process += threads;
-        let (f, value) = op_text(open.op, None);
+        let (f, value) = op_value(open.op, None);
         self.record("info", Who::Process(process), f, value);
         self.think(client);
     }
@@ -999,7 +779,7 @@ impl Sim<'_> {
         if self.c.service == Service::SilentRetry {
             // The bug: only the last attempt is recorded, as if the op began now.
             self.lines[open.invoke - self.written] = None;
-            let (f, value) = op_text(open.op, None);
+            let (f, value) = op_value(open.op, None);
             open.invoke = self.record("invoke", Who::Process(self.clients[client].process), f, value);
         }
         self.clients[client].open = Some(open);
@@ -1080,8 +860,8 @@ impl Sim<'_> {
 
     /// Logs a nemesis op as Jepsen does: its invocation and its completion, both `:info`.
     fn record_nemesis(&mut self, f: &'static str, value: String) {
-        self.record("info", Who::Nemesis, f, value.clone());
-        self.record("info", Who::Nemesis, f, value);
+        self.record("info", Who::Nemesis, f, Value::Text(value.clone()));
+        self.record("info", Who::Nemesis, f, Value::Text(value));
     }
 
     /// The fault's victims: the current leader most of the time (the interesting case), else
@@ -1186,10 +966,11 @@ impl Sim<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{ClusterConfig, Faults, Service, Sim, Sink, Workload, edn_to_json};
+    use super::history::edn_to_json;
+    use super::{ClusterConfig, Faults, Service, Sim, Sink, Workload};
 
     fn sink(out: &mut Vec<u8>) -> Sink<'_> {
-        Sink { out, json: false, events: 0, text: String::new() }
+        Sink::new(out, false)
     }
 
     /// A lossy network also duplicates messages, and the correct service's requests, copies
