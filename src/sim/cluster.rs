@@ -289,7 +289,7 @@ mod timing {
 }
 
 /// Keys of the list-append workload in use at a time…
-const TXN_KEYS: u64 = 3;
+const TXN_KEYS: u32 = 3;
 /// …all retired together after this many appends, for as many fresh ones: lists stay short (a
 /// read shows the whole list), as Jepsen's list-append workload keeps them, and the keys in use
 /// are always the newest, which the store relies on when it forgets old lists.
@@ -306,9 +306,10 @@ enum FaultKind {
 /// Something that happens at a given time.
 #[derive(Clone, Debug)]
 enum Ev {
+    /// A message, between addresses packed by [`Addr::pack`].
     Deliver {
-        from: Addr,
-        to: Addr,
+        from: u32,
+        to: u32,
         msg: Msg,
     },
     /// A node's timer; `epoch` tells the timers of a node's earlier lives, which are ignored.
@@ -413,7 +414,7 @@ struct Sim<'a> {
     invoked: usize,
     next_value: i64,
     /// The first list-append key in use (the others follow it), and how many appends they had.
-    txn_keys: (u64, u32),
+    txn_keys: (u32, u32),
     outbox: Out,
     /// The recorded events not yet written, the first of them event number `written` (counting
     /// the removed ones too). They are written as soon as nothing can remove them, so that the
@@ -521,7 +522,7 @@ impl<'a> Sim<'a> {
         while let Some((time, ev)) = self.queue.pop() {
             self.now = time;
             match ev {
-                Ev::Deliver { from, to, msg } => self.deliver(from, to, msg),
+                Ev::Deliver { from, to, msg } => self.deliver(Addr::unpack(from), Addr::unpack(to), msg),
                 Ev::Tick { node, epoch } => self.tick(node, epoch),
                 Ev::ClientStart { client } => self.client_start(client),
                 Ev::ClientTimeout { client, req } => self.client_timeout(client, req),
@@ -549,10 +550,10 @@ impl<'a> Sim<'a> {
         if self.lossy && self.rng.chance(timing::DUPLICATE) {
             self.duplicated += 1;
             let delay = timing::NET_MIN + self.rng.below(spread) as i64;
-            self.after(delay, Ev::Deliver { from, to, msg: msg.clone() });
+            self.after(delay, Ev::Deliver { from: from.pack(), to: to.pack(), msg: msg.clone() });
         }
         let delay = timing::NET_MIN + self.rng.below(spread) as i64;
-        self.after(delay, Ev::Deliver { from, to, msg });
+        self.after(delay, Ev::Deliver { from: from.pack(), to: to.pack(), msg });
     }
 
     fn deliver(&mut self, from: Addr, to: Addr, msg: Msg) {
@@ -688,7 +689,7 @@ impl Sim<'_> {
         let len = 1 + self.rng.below(2) as u8;
         let mut mops = [Mop { append: false, key: 0, value: 0 }; 2];
         for m in &mut mops[..usize::from(len)] {
-            m.key = self.txn_keys.0 + self.rng.below(TXN_KEYS);
+            m.key = self.txn_keys.0 + self.rng.below(u64::from(TXN_KEYS)) as u32;
             if self.rng.chance(0.5) {
                 m.append = true;
                 m.value = self.unique();
@@ -729,15 +730,18 @@ impl Sim<'_> {
         } else {
             // Connection refused: the request certainly never arrived.
             let refused = Msg::Reply { req, outcome: Outcome::Fail };
-            self.after(timing::NET_MIN, Ev::Deliver { from: Addr::Node(home), to: from, msg: refused });
+            self.after(timing::NET_MIN, Ev::Deliver { from: Addr::Node(home).pack(), to: from.pack(), msg: refused });
         }
-        self.after(timing::CLIENT_TIMEOUT, Ev::ClientTimeout { client, req });
+        // A timer, not an event: the reply nearly always comes first, and cancels it.
+        self.queue.set_timer(client, self.now + timing::CLIENT_TIMEOUT, Ev::ClientTimeout { client, req });
     }
 
     fn client_reply(&mut self, client: usize, req: u64, outcome: Outcome) {
         let cl = &mut self.clients[client];
         let Some(open) = cl.open.filter(|_| cl.req == req) else { return }; // a late reply
         cl.open = None;
+        self.queue.cancel_timer(client);
+        let cl = &mut self.clients[client];
         let process = cl.process;
         let (kind, seen) = match &outcome {
             Outcome::Ok(seen) => ("ok", Some(seen)),

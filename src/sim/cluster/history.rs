@@ -81,14 +81,14 @@ fn render_txn(mops: &[Mop], seen: Option<&Snapshot>, out: &mut Vec<u8>) {
             out.push(b' ');
         }
         out.extend_from_slice(if m.append { b"[:append " } else { b"[:r " });
-        push_int(out, m.key as i64);
+        push_int(out, i64::from(m.key));
         out.push(b' ');
         match (m.append, seen) {
             (true, _) => push_int(out, m.value),
             (false, None) => out.extend_from_slice(b"nil"),
             (false, Some(data)) => {
                 out.push(b'[');
-                push_list(out, data.list(m.key));
+                push_list(out, data.list(u64::from(m.key)));
                 out.push(b']');
             }
         }

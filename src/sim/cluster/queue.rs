@@ -15,9 +15,9 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-/// Slots in the wheel, one per microsecond (65.5 ms): a power of two above the client timeout
-/// (50 ms), the longest delay the simulation schedules often.
-const WHEEL: usize = 1 << 12;
+/// Slots in the wheel, one per microsecond (32.8 ms): a power of two above the longest delay
+/// the simulation schedules often (a client's pause, up to 20 ms; timeouts are timers).
+const WHEEL: usize = 1 << 15;
 const MASK: usize = WHEEL - 1;
 /// The end of a slot's list.
 const NONE: u32 = u32::MAX;
@@ -26,7 +26,12 @@ const NONE: u32 = u32::MAX;
 struct Entry<T> {
     item: Option<T>,
     next: u32,
+    /// When it was scheduled, to order it against a timer of the same time.
+    scheduled: u64,
 }
+
+/// A timer: a time, when it was scheduled, and the item it delivers.
+type Timer<T> = Option<(i64, u64, T)>;
 
 /// A queue of items by time (a monotone discrete-event queue: nothing is scheduled before the
 /// time of the last item popped).
@@ -47,6 +52,10 @@ pub(super) struct Queue<T> {
     /// naming its entry in the slab.
     far: BinaryHeap<Reverse<(i64, u64, u32)>>,
     scheduled: u64,
+    /// Timers, at most one per id, ordered among the items as if they were items; and the
+    /// id of the first, if any.
+    timers: Vec<Timer<T>>,
+    first_timer: Option<usize>,
 }
 
 impl<T> Default for Queue<T> {
@@ -61,6 +70,8 @@ impl<T> Default for Queue<T> {
             len: 0,
             far: BinaryHeap::new(),
             scheduled: 0,
+            timers: Vec::new(),
+            first_timer: None,
         }
     }
 }
@@ -70,7 +81,7 @@ impl<T> Queue<T> {
     pub(super) fn push(&mut self, time: i64, item: T) {
         debug_assert!(time >= self.now, "scheduled in the past");
         self.scheduled += 1;
-        let at = self.store(item);
+        let at = self.store(item, self.scheduled);
         if time - self.now < WHEEL as i64 {
             self.link(time, at);
         } else {
@@ -78,17 +89,74 @@ impl<T> Queue<T> {
         }
     }
 
-    /// The next item and its time.
+    /// Sets timer `id` to deliver `item` at `time`, in place of what it held: pops as if it
+    /// were pushed now, but a timer that is replaced or cancelled costs nothing.
+    pub(super) fn set_timer(&mut self, id: usize, time: i64, item: T) {
+        debug_assert!(time >= self.now, "scheduled in the past");
+        self.scheduled += 1;
+        if self.timers.len() <= id {
+            self.timers.resize_with(id + 1, || None);
+        }
+        self.timers[id] = Some((time, self.scheduled, item));
+        self.find_first_timer();
+    }
+
+    /// Cancels timer `id`, if set.
+    pub(super) fn cancel_timer(&mut self, id: usize) {
+        if self.timers.get(id).is_some_and(Option::is_some) {
+            self.timers[id] = None;
+            self.find_first_timer();
+        }
+    }
+
+    fn find_first_timer(&mut self) {
+        let mut first: Option<(i64, u64, usize)> = None;
+        for (id, timer) in self.timers.iter().enumerate() {
+            if let Some((time, scheduled, _)) = timer
+                && first.is_none_or(|f| (*time, *scheduled) < (f.0, f.1))
+            {
+                first = Some((*time, *scheduled, id));
+            }
+        }
+        self.first_timer = first.map(|f| f.2);
+    }
+
+    /// The first timer's time, when it was scheduled, and its id.
+    fn timer(&self) -> Option<(i64, u64, usize)> {
+        let id = self.first_timer?;
+        self.timers[id].as_ref().map(|t| (t.0, t.1, id))
+    }
+
+    fn pop_timer(&mut self, id: usize) -> Option<(i64, T)> {
+        let (time, _, item) = self.timers[id].take()?;
+        self.find_first_timer();
+        self.advance(time);
+        Some((time, item))
+    }
+
+    /// The next item (or timer) and its time.
     pub(super) fn pop(&mut self) -> Option<(i64, T)> {
+        let timer = self.timer();
         if self.len == 0 {
-            // Nothing within a turn: jump to the first far item.
-            let &Reverse((time, _, _)) = self.far.peek()?;
-            self.now = time;
-            self.pull_far();
+            // Nothing within a turn: the first timer, or a jump to the first far item.
+            let far = self.far.peek().map(|&Reverse((time, scheduled, _))| (time, scheduled));
+            match (far, timer) {
+                (_, Some(t)) if far.is_none_or(|f| (t.0, t.1) < f) => return self.pop_timer(t.2),
+                (Some((time, _)), _) => {
+                    self.now = time;
+                    self.pull_far();
+                }
+                (None, _) => return None,
+            }
         }
         let slot = self.next_slot(self.now as usize & MASK);
         let time = self.now + ((slot.wrapping_sub(self.now as usize)) & MASK) as i64;
         let at = self.ends[slot].0;
+        if let Some(t) = timer
+            && (t.0, t.1) < (time, self.slab[at as usize].scheduled)
+        {
+            return self.pop_timer(t.2);
+        }
         let entry = &mut self.slab[at as usize];
         let (item, next) = (entry.item.take(), entry.next);
         self.free.push(at);
@@ -101,15 +169,20 @@ impl<T> Queue<T> {
             }
         }
         self.len -= 1;
+        self.advance(time);
+        item.map(|item| (time, item))
+    }
+
+    /// Moves the clock to `time`, and the far items that came within a turn into the wheel.
+    fn advance(&mut self, time: i64) {
         if time != self.now {
             self.now = time;
             self.pull_far();
         }
-        item.map(|item| (time, item))
     }
 
-    fn store(&mut self, item: T) -> u32 {
-        let entry = Entry { item: Some(item), next: NONE };
+    fn store(&mut self, item: T, scheduled: u64) -> u32 {
+        let entry = Entry { item: Some(item), next: NONE, scheduled };
         match self.free.pop() {
             Some(at) => {
                 self.slab[at as usize] = entry;
@@ -175,16 +248,32 @@ mod tests {
     use super::super::super::Rng;
     use super::{Queue, WHEEL};
     use std::cmp::Reverse;
-    use std::collections::BinaryHeap;
+    use std::collections::{BinaryHeap, HashSet};
 
     /// The wheel pops what a heap keyed by time and scheduling order pops, with delays short
-    /// and long, ties, and jumps over empty stretches.
+    /// and long, ties, jumps over empty stretches, and timers set, replaced and cancelled.
     #[test]
     fn the_wheel_pops_in_heap_order() {
         let mut rng = Rng::new(9);
         let mut queue = Queue::default();
         let mut heap = BinaryHeap::new();
+        // What each timer holds in the heap (cancelled ones are skipped when popped).
+        let mut timers = [None; 4];
+        let mut cancelled = HashSet::new();
         let (mut now, mut scheduled) = (0i64, 0u64);
+        type Heap = BinaryHeap<Reverse<(i64, u64)>>;
+        fn pop(heap: &mut Heap, timers: &mut [Option<u64>; 4], cancelled: &HashSet<u64>) -> Option<(i64, u64)> {
+            loop {
+                let next = heap.pop().map(|Reverse(p)| p);
+                match next {
+                    Some((_, s)) if cancelled.contains(&s) => continue,
+                    _ => {
+                        timers.iter_mut().filter(|t| **t == next.map(|n| n.1)).for_each(|t| *t = None);
+                        return next;
+                    }
+                }
+            }
+        }
         for round in 0..200_000u64 {
             let pushes = if round % 1000 == 999 { 0 } else { rng.below(3) };
             for _ in 0..pushes {
@@ -196,16 +285,31 @@ mod tests {
                     _ => rng.below(1000) as i64,
                 };
                 scheduled += 1;
-                queue.push(now + delay, scheduled);
                 heap.push(Reverse((now + delay, scheduled)));
+                let id = rng.below(8) as usize;
+                if id < timers.len() {
+                    if let Some(old) = timers[id].replace(scheduled) {
+                        cancelled.insert(old);
+                    }
+                    queue.set_timer(id, now + delay, scheduled);
+                } else {
+                    queue.push(now + delay, scheduled);
+                }
             }
-            let expected = heap.pop().map(|Reverse(p)| p);
+            let id = rng.below(16) as usize;
+            if id < timers.len()
+                && let Some(old) = timers[id].take()
+            {
+                cancelled.insert(old);
+                queue.cancel_timer(id);
+            }
+            let expected = pop(&mut heap, &mut timers, &cancelled);
             assert_eq!(queue.pop(), expected, "round {round}");
             if let Some((time, _)) = expected {
                 now = time;
             }
         }
-        while let Some(Reverse(p)) = heap.pop() {
+        while let Some(p) = pop(&mut heap, &mut timers, &cancelled) {
             assert_eq!(queue.pop(), Some(p));
         }
         assert_eq!(queue.pop(), None);
