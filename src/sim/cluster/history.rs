@@ -17,19 +17,20 @@ pub(super) enum Who {
     Nemesis,
 }
 
-/// An event's `:value`, kept unrendered until the event is written.
+/// An event's `:value`, kept unrendered until the event is written (by another thread: a
+/// value holds no reference into the simulation's state).
 #[derive(Clone, Debug)]
 pub(super) enum Value {
     Nil,
     Int(i64),
     /// A cas's `[expected new]`.
     Pair(i64, i64),
-    /// A set read: the elements of the snapshot it saw, sorted.
-    Set(Snapshot),
-    /// A list-append transaction, with the snapshot its reads saw (`None`: reads show `nil`).
-    Txn { mops: [Mop; 2], len: u8, seen: Option<Snapshot> },
-    /// Already EDN text (the nemesis's values).
-    Text(String),
+    /// A list-append transaction whose reads show `nil` (an invocation, or an op whose outcome
+    /// is unknown or failed).
+    Txn { mops: [Mop; 2], len: u8 },
+    /// Already EDN text: the nemesis's values, and values that show the state (a set read, a
+    /// transaction's reads), rendered while the state is at hand.
+    Text(Vec<u8>),
 }
 
 impl Value {
@@ -43,7 +44,26 @@ impl Value {
         match workload {
             Workload::Register | Workload::CasRegister | Workload::ListAppend => Value::opt(seen.reg),
             Workload::Counter => Value::Int(seen.count),
-            Workload::Set => Value::Set(seen.clone()),
+            Workload::Set => {
+                let mut elements = seen.set.clone();
+                elements.sort_unstable();
+                let mut out = b"#{".to_vec();
+                push_list(&mut out, &elements);
+                out.push(b'}');
+                Value::Text(out)
+            }
+        }
+    }
+
+    /// A transaction, with what its reads saw if it completed.
+    pub(super) fn txn(mops: [Mop; 2], len: u8, seen: Option<&Snapshot>) -> Value {
+        match seen {
+            Some(seen) => {
+                let mut out = Vec::new();
+                render_txn(&mops[..usize::from(len)], Some(seen), &mut out);
+                Value::Text(out)
+            }
+            None => Value::Txn { mops, len },
         }
     }
 
@@ -59,15 +79,8 @@ impl Value {
                 push_int(out, *b);
                 out.push(b']');
             }
-            Value::Set(seen) => {
-                let mut elements = seen.set.clone();
-                elements.sort_unstable();
-                out.extend_from_slice(b"#{");
-                push_list(out, &elements);
-                out.push(b'}');
-            }
-            Value::Txn { mops, len, seen } => render_txn(&mops[..usize::from(*len)], seen.as_ref(), out),
-            Value::Text(text) => out.extend_from_slice(text.as_bytes()),
+            Value::Txn { mops, len } => render_txn(&mops[..usize::from(*len)], None, out),
+            Value::Text(text) => out.extend_from_slice(text),
         }
     }
 }
@@ -201,6 +214,11 @@ impl<'a> Sink<'a> {
     /// A sink writing EDN, or JSON Lines if `json`, to `out`.
     pub(super) fn new(out: &'a mut dyn Write, json: bool) -> Sink<'a> {
         Sink { out, json, events: 0, index: Counter::new(), buf: Vec::with_capacity(BUFFER + 4096) }
+    }
+
+    /// Writes events, numbered in order.
+    pub(super) fn write_all(&mut self, lines: &[Line]) -> io::Result<()> {
+        lines.iter().try_for_each(|line| self.write(line))
     }
 
     /// Writes one event, numbered next.
