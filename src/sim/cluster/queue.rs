@@ -1,23 +1,24 @@
 //! The simulation's event queue: a timing wheel of one slot per microsecond.
 //!
 //! Events come out by time, and events of the same time in the order they were scheduled: the
-//! order a heap keyed by `(time, scheduled)` gives, which the histories depend on. Nearly every
-//! event is scheduled less than [`WHEEL`] microseconds ahead (network delays, timers, client
-//! pauses and timeouts), so it goes straight into the slot of its time, appended to that slot's
-//! list; popping takes the head of the first occupied slot, found with a bitmap. A slot only
-//! ever holds events of one time, since nothing in the wheel is a whole turn ahead. The few
-//! events scheduled further ahead (the nemesis's steps) wait in a small heap, and move into the
-//! wheel as soon as their time comes within a turn, before anything else can be scheduled at
-//! that time: so a slot's list is always in scheduling order. A heap of every event cost a
-//! quarter of the simulation's time (about 11 events per op; the wheel pushes and pops in a few
-//! nanoseconds each).
+//! order a heap keyed by `(time, scheduled)` gives, which the histories depend on. Most events
+//! are messages, scheduled less than [`WHEEL`] microseconds ahead: each goes straight into the
+//! slot of its time, appended to that slot's list, and popping takes the head of the first
+//! occupied slot, found with a bitmap. A slot only ever holds events of one time, since nothing
+//! in the wheel is a whole turn ahead. Events scheduled further ahead (node timers, client
+//! pauses, the nemesis) wait in a small heap, and move into the wheel as soon as their time
+//! comes within a turn, before anything else can be scheduled at that time: so a slot's list is
+//! always in scheduling order. Client timeouts, nearly always cancelled, are timers outside
+//! the wheel, ordered against it as if they were events.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-/// Slots in the wheel, one per microsecond (32.8 ms): a power of two above the longest delay
-/// the simulation schedules often (a client's pause, up to 20 ms; timeouts are timers).
-const WHEEL: usize = 1 << 15;
+/// Slots in the wheel, one per microsecond (4.1 ms): a power of two above the network's
+/// delays (under 1 ms, but for the flaky network's), which are most of the events. A wheel wide
+/// enough for the nodes' timers and the clients' pauses (up to 20 ms) measured no faster: its
+/// slots no longer fit the first-level cache, and most of its time went to missing it.
+const WHEEL: usize = 1 << 12;
 const MASK: usize = WHEEL - 1;
 /// The end of a slot's list.
 const NONE: u32 = u32::MAX;
