@@ -784,7 +784,10 @@ impl Sim<'_> {
         } else {
             // Connection refused: the request certainly never arrived.
             let refused = Msg::Reply { req, outcome: Outcome::Fail };
-            self.after(timing::NET_MIN, Ev::Deliver { from: Addr::Node(home).pack(), to: from.pack(), msg: refused });
+            self.after(
+                timing::NET_MIN,
+                Ev::Deliver { from: Addr::Node(home).pack(), to: from.pack(), msg: refused },
+            );
         }
         // A timer, not an event: the reply nearly always comes first, and cancels it.
         self.queue.set_timer(client, self.now + timing::CLIENT_TIMEOUT, Ev::ClientTimeout { client, req });

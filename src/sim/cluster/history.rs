@@ -27,7 +27,10 @@ pub(super) enum Value {
     Pair(i64, i64),
     /// A list-append transaction whose reads show `nil` (an invocation, or an op whose outcome
     /// is unknown or failed).
-    Txn { mops: [Mop; 2], len: u8 },
+    Txn {
+        mops: [Mop; 2],
+        len: u8,
+    },
     /// Already EDN text: the nemesis's values, and values that show the state (a set read, a
     /// transaction's reads), rendered while the state is at hand.
     Text(Vec<u8>),

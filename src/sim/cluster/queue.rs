@@ -263,7 +263,11 @@ mod tests {
         let mut cancelled = HashSet::new();
         let (mut now, mut scheduled) = (0i64, 0u64);
         type Heap = BinaryHeap<Reverse<(i64, u64)>>;
-        fn pop(heap: &mut Heap, timers: &mut [Option<u64>; 4], cancelled: &HashSet<u64>) -> Option<(i64, u64)> {
+        fn pop(
+            heap: &mut Heap,
+            timers: &mut [Option<u64>; 4],
+            cancelled: &HashSet<u64>,
+        ) -> Option<(i64, u64)> {
             loop {
                 let next = heap.pop().map(|Reverse(p)| p);
                 match next {
