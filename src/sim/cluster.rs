@@ -2,9 +2,10 @@
 //! history.
 //!
 //! Everything runs on one thread from one seeded [`Rng`], as a discrete-event simulation in
-//! microseconds: a queue of timed events (message deliveries, node timers, client starts and
-//! timeouts, nemesis steps), handled in time order. The same configuration therefore writes the
-//! same bytes everywhere.
+//! microseconds: a queue of timed events (message deliveries, node timers, client starts,
+//! retries and timeouts, nemesis steps), handled in time order. The same configuration therefore
+//! writes the same bytes everywhere. (Another thread may format and write the events, in their
+//! order: see `simulate_in_parallel`.)
 //!
 //! The service replicates one object (a register, a set, a counter, or a few lists for Elle's
 //! list-append, by [`Workload`]) on 3–5 nodes: `node`'s single-slot Paxos, or for
@@ -14,21 +15,25 @@
 //! the op certainly did not happen (a cas whose expected value did not match, a request refused
 //! before it was applied, a connection refused by a dead node), and `:info` on a timeout, after
 //! which the client thread continues as a new process (`process + clients`). The retrying
-//! services' client libraries break exactly these rules. The nemesis partitions the network,
+//! services' client libraries break exactly these rules; like real ones, they back off between
+//! attempts and fail over to another node when theirs refuses connections. The nemesis partitions the network,
 //! kills and restarts nodes, makes the network flaky (dropping, delaying and duplicating
 //! messages), and skews and drifts clocks, composing them when several are enabled, and logs
 //! each step as a pair of `:info` events of `:process :nemesis`.
 
 mod data;
+mod history;
 mod lww;
 mod node;
+mod queue;
 
 use self::data::{ClientOp, Mop, Snapshot};
+use self::history::{Line, Sink, Value, Who};
 use self::lww::LwwNode;
 use self::node::{Addr, Msg, Node, Out, Outcome, TICK};
-use super::{Rng, decimal};
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use self::queue::Queue;
+use super::Rng;
+use std::collections::VecDeque;
 use std::io::{self, Write};
 
 /// How the simulated service behaves.
@@ -45,7 +50,8 @@ pub enum Service {
     LostAck,
     /// The correct service, but the client library resends an op whose reply did not come in
     /// time and records one op: a non-idempotent update (an increment, an append) that the
-    /// first attempt already applied is applied twice.
+    /// first attempt already applied is applied twice. (Both retrying libraries back off
+    /// between attempts, and fail over to another node when their own refuses connections.)
     DuplicateRetry,
     /// The correct service, deduplicating retried updates by a request token, but the client
     /// library retries internally and records only its last attempt: the op appears to begin
@@ -249,8 +255,15 @@ mod timing {
     /// A client gives up on an op after this long.
     pub const CLIENT_TIMEOUT: i64 = 50_000;
     /// A retrying client library gives up on each attempt after `CLIENT_TIMEOUT`, and makes
-    /// this many attempts before it reports a timeout.
-    pub const ATTEMPTS: u32 = 5;
+    /// this many attempts before it reports a timeout…
+    pub const ATTEMPTS: u32 = 7;
+    /// …backing off before each retry for a random time (full jitter) up to this, doubled at
+    /// every retry (10, 20, 40… ms), as client libraries do so as not to pile onto a struggling
+    /// service. The backoff carries a retry past the fault that timed it out, while other
+    /// clients' ops complete: what shows the silent retry's bug (with retries at once, the
+    /// hidden attempt and the recorded one were often both inside one flaky stretch, in which
+    /// no other op completes).
+    pub const BACKOFF: u64 = 10_000;
     /// Pause between a client's ops: up to this.
     pub const THINK: u64 = 20_000;
     /// Clients start once the first election has probably happened.
@@ -286,7 +299,7 @@ mod timing {
 }
 
 /// Keys of the list-append workload in use at a time…
-const TXN_KEYS: u64 = 3;
+const TXN_KEYS: u32 = 3;
 /// …all retired together after this many appends, for as many fresh ones: lists stay short (a
 /// read shows the whole list), as Jepsen's list-append workload keeps them, and the keys in use
 /// are always the newest, which the store relies on when it forgets old lists.
@@ -303,9 +316,10 @@ enum FaultKind {
 /// Something that happens at a given time.
 #[derive(Clone, Debug)]
 enum Ev {
+    /// A message, between addresses packed by [`Addr::pack`].
     Deliver {
-        from: Addr,
-        to: Addr,
+        from: u32,
+        to: u32,
         msg: Msg,
     },
     /// A node's timer; `epoch` tells the timers of a node's earlier lives, which are ignored.
@@ -316,46 +330,15 @@ enum Ev {
     ClientStart {
         client: usize,
     },
+    /// A retrying client library's next attempt, after its backoff.
+    Retry {
+        client: usize,
+    },
     ClientTimeout {
         client: usize,
         req: u64,
     },
     Nemesis,
-}
-
-/// The queue of events: a heap of small keys, ordered by time, then by when the event was
-/// scheduled (for determinism), each naming its event's place in a slab. Events are large (a
-/// message may carry a whole slot), and the heap moves its entries at every push and pop.
-#[derive(Default)]
-struct Queue {
-    heap: BinaryHeap<Reverse<(i64, u64, u32)>>,
-    slab: Vec<Option<Ev>>,
-    free: Vec<u32>,
-    scheduled: u64,
-}
-
-impl Queue {
-    fn push(&mut self, time: i64, ev: Ev) {
-        self.scheduled += 1;
-        let at = match self.free.pop() {
-            Some(at) => {
-                self.slab[at as usize] = Some(ev);
-                at
-            }
-            None => {
-                self.slab.push(Some(ev));
-                (self.slab.len() - 1) as u32
-            }
-        };
-        self.heap.push(Reverse((time, self.scheduled, at)));
-    }
-
-    /// The next event and its time.
-    fn pop(&mut self) -> Option<(i64, Ev)> {
-        let Reverse((time, _, at)) = self.heap.pop()?;
-        self.free.push(at);
-        self.slab[at as usize].take().map(|ev| (time, ev))
-    }
 }
 
 /// A client thread.
@@ -421,39 +404,12 @@ impl Clock {
     }
 }
 
-/// Who an event is by.
-#[derive(Clone, Copy, Debug)]
-enum Who {
-    Process(usize),
-    Nemesis,
-}
-
-impl std::fmt::Display for Who {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Who::Process(p) => write!(f, "{p}"),
-            Who::Nemesis => f.write_str(":nemesis"),
-        }
-    }
-}
-
-/// One history event, numbered only when the history is written (a silent retry drops its
-/// op's earlier invocation).
-#[derive(Clone, Debug)]
-struct Line {
-    time: i64,
-    kind: &'static str,
-    who: Who,
-    f: &'static str,
-    value: String,
-}
-
 /// The whole simulated world.
 struct Sim<'a> {
     c: &'a ClusterConfig,
     rng: Rng,
     now: i64,
-    queue: Queue,
+    queue: Queue<Ev>,
     nodes: Vec<Replica>,
     up: Vec<bool>,
     epoch: Vec<u64>,
@@ -472,7 +428,7 @@ struct Sim<'a> {
     invoked: usize,
     next_value: i64,
     /// The first list-append key in use (the others follow it), and how many appends they had.
-    txn_keys: (u64, u32),
+    txn_keys: (u32, u32),
     outbox: Out,
     /// The recorded events not yet written, the first of them event number `written` (counting
     /// the removed ones too). They are written as soon as nothing can remove them, so that the
@@ -483,58 +439,6 @@ struct Sim<'a> {
     peak_held: usize,
 }
 
-/// Where the history goes, and in which format.
-struct Sink<'a> {
-    out: &'a mut dyn Write,
-    json: bool,
-    /// Events written so far (their `:index`).
-    events: usize,
-    /// The line being formatted, reused.
-    text: String,
-}
-
-impl Sink<'_> {
-    fn write(&mut self, line: &Line) -> io::Result<()> {
-        use std::fmt::Write as _;
-        let (time, index) = (line.time * 1000, self.events);
-        self.text.clear();
-        if self.json {
-            let process = match line.who {
-                Who::Process(p) => p.to_string(),
-                Who::Nemesis => "\"nemesis\"".to_string(),
-            };
-            let (kind, f, value) = (line.kind, line.f, edn_to_json(&line.value));
-            let _ = writeln!(
-                self.text,
-                "{{\"index\":{index},\"time\":{time},\"type\":\"{kind}\",\"process\":{process},\"f\":\"{f}\",\"value\":{value}}}"
-            );
-        } else {
-            // What `edn_event_line` writes, without the formatting machinery, which would cost as
-            // much as the simulation itself.
-            let mut digits = [0u8; 20];
-            let t = &mut self.text;
-            t.push_str("{:index ");
-            t.push_str(decimal(&mut digits, index as u64));
-            t.push_str(", :time ");
-            t.push_str(decimal(&mut digits, time as u64));
-            t.push_str(", :type :");
-            t.push_str(line.kind);
-            t.push_str(", :process ");
-            match line.who {
-                Who::Process(p) => t.push_str(decimal(&mut digits, p as u64)),
-                Who::Nemesis => t.push_str(":nemesis"),
-            }
-            t.push_str(", :f :");
-            t.push_str(line.f);
-            t.push_str(", :value ");
-            t.push_str(&line.value);
-            t.push_str("}\n");
-        }
-        self.events += 1;
-        self.out.write_all(self.text.as_bytes())
-    }
-}
-
 /// How many recorded events the simulation holds before it writes those it can.
 const FLUSH_AT: usize = 4096;
 
@@ -542,14 +446,14 @@ const FLUSH_AT: usize = 4096;
 /// bounded memory). Returns the number of events written. The same configuration always writes
 /// the same bytes.
 pub fn write_edn(c: &ClusterConfig, out: &mut impl Write) -> io::Result<usize> {
-    simulate(c, false, out)
+    simulate_in_parallel(c, false, out)
 }
 
 /// Runs the simulation and writes its history as JSON Lines (the shape elle-cli reads: the
 /// same keys without colons, keywords as strings, sets as arrays). Returns the number of
 /// events written; the events are those [`write_edn`] writes.
 pub fn write_json(c: &ClusterConfig, out: &mut impl Write) -> io::Result<usize> {
-    simulate(c, true, out)
+    simulate_in_parallel(c, true, out)
 }
 
 /// Runs the simulation and returns its history as EDN text (what [`write_edn`] writes).
@@ -560,73 +464,43 @@ pub fn history_string(c: &ClusterConfig) -> String {
     String::from_utf8(text).unwrap_or_default()
 }
 
+/// Hands batches of events on to be written; an error stops the simulation.
+type Emit<'e> = dyn FnMut(Vec<Line>) -> io::Result<()> + 'e;
+
+/// Runs the simulation, writing its events to `out` on this thread (for short histories).
 fn simulate(c: &ClusterConfig, json: bool, out: &mut dyn Write) -> io::Result<usize> {
-    let mut sink = Sink { out, json, events: 0, text: String::new() };
-    Sim::new(c).run(&mut sink)?;
+    let mut sink = Sink::new(out, json);
+    Sim::new(c).run(&mut |batch| sink.write_all(&batch))?;
+    sink.finish()?;
     Ok(sink.events)
 }
 
-/// Converts the EDN values this simulator writes (`nil`, integers, keywords, strings without
-/// escapes, vectors, sets and maps) to JSON: keywords become strings without the colon, sets
-/// become arrays, map keys become strings.
-fn edn_to_json(edn: &str) -> String {
-    let b = edn.as_bytes();
-    let mut out = String::with_capacity(edn.len() + 8);
-    // The open containers: whether each is a map, and how many items it holds so far.
-    let mut open: Vec<(bool, usize)> = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c == b' ' || c == b',' {
-            i += 1;
-            continue;
-        }
-        if c == b']' || c == b'}' {
-            out.push(if open.pop().is_some_and(|o| o.0) { '}' } else { ']' });
-            i += 1;
-            continue;
-        }
-        // An item: first the separator its container needs.
-        if let Some((map, count)) = open.last_mut() {
-            out.push_str(match (*map, *count) {
-                (_, 0) => "",
-                (true, n) if n % 2 == 1 => ":",
-                _ => ",",
-            });
-            *count += 1;
-        }
-        let end = |from: usize| from + b[from..].iter().take_while(|c| !b" ,]}".contains(c)).count();
-        match c {
-            b'[' | b'{' => {
-                open.push((c == b'{', 0));
-                out.push(c as char);
-                i += 1;
-            }
-            b'#' => {
-                open.push((false, 0));
-                out.push('[');
-                i += 2;
-            }
-            b'"' => {
-                let close = b[i + 1..].iter().position(|&c| c == b'"').map_or(b.len(), |p| i + 2 + p);
-                out.push_str(&edn[i..close]);
-                i = close;
-            }
-            b':' => {
-                let e = end(i);
-                out.push('"');
-                out.push_str(&edn[i + 1..e]);
-                out.push('"');
-                i = e;
-            }
-            _ => {
-                let e = end(i);
-                out.push_str(if &edn[i..e] == "nil" { "null" } else { &edn[i..e] });
-                i = e;
+/// Runs the simulation on another thread while this one formats and writes its events: the
+/// simulation itself is sequential, and formatting and writing take a fifth of the time.
+/// A few batches wait at most, so memory stays bounded.
+fn simulate_in_parallel(c: &ClusterConfig, json: bool, out: &mut dyn Write) -> io::Result<usize> {
+    std::thread::scope(|scope| {
+        let (batches, received) = std::sync::mpsc::sync_channel::<Vec<Line>>(4);
+        let sim = scope.spawn(move || {
+            let stopped = |_| io::Error::other("the history's writer stopped");
+            Sim::new(c).run(&mut |batch| batches.send(batch).map_err(stopped))
+        });
+        let mut sink = Sink::new(out, json);
+        let mut written = Ok(());
+        while let Ok(batch) = received.recv() {
+            written = sink.write_all(&batch);
+            if written.is_err() {
+                break;
             }
         }
-    }
-    out
+        // Dropping the receiver stops a simulation whose history can no longer be written.
+        drop(received);
+        let ran = sim.join().unwrap_or_else(|_| Err(io::Error::other("the simulation panicked")));
+        written?;
+        ran?;
+        sink.finish()?;
+        Ok(sink.events)
+    })
 }
 
 impl<'a> Sim<'a> {
@@ -691,13 +565,14 @@ impl<'a> Sim<'a> {
 
     /// Runs until every client op has completed or timed out, then heals the last fault;
     /// writes the history to `sink` as it goes.
-    fn run(&mut self, sink: &mut Sink<'_>) -> io::Result<()> {
+    fn run(&mut self, emit: &mut Emit<'_>) -> io::Result<()> {
         while let Some((time, ev)) = self.queue.pop() {
             self.now = time;
             match ev {
-                Ev::Deliver { from, to, msg } => self.deliver(from, to, msg),
+                Ev::Deliver { from, to, msg } => self.deliver(Addr::unpack(from), Addr::unpack(to), msg),
                 Ev::Tick { node, epoch } => self.tick(node, epoch),
                 Ev::ClientStart { client } => self.client_start(client),
+                Ev::Retry { client } => self.resend(client),
                 Ev::ClientTimeout { client, req } => self.client_timeout(client, req),
                 Ev::Nemesis => self.nemesis(),
             }
@@ -705,11 +580,11 @@ impl<'a> Sim<'a> {
                 break;
             }
             if self.lines.len() >= FLUSH_AT {
-                self.write_lines(sink, false)?;
+                self.write_lines(emit, false)?;
             }
         }
         self.stop_faults();
-        self.write_lines(sink, true)
+        self.write_lines(emit, true)
     }
 
     /// Sends a message through the network: delayed at random, and while the network is lossy
@@ -722,10 +597,10 @@ impl<'a> Sim<'a> {
         if self.lossy && self.rng.chance(timing::DUPLICATE) {
             self.duplicated += 1;
             let delay = timing::NET_MIN + self.rng.below(spread) as i64;
-            self.after(delay, Ev::Deliver { from, to, msg: msg.clone() });
+            self.after(delay, Ev::Deliver { from: from.pack(), to: to.pack(), msg: msg.clone() });
         }
         let delay = timing::NET_MIN + self.rng.below(spread) as i64;
-        self.after(delay, Ev::Deliver { from, to, msg });
+        self.after(delay, Ev::Deliver { from: from.pack(), to: to.pack(), msg });
     }
 
     fn deliver(&mut self, from: Addr, to: Addr, msg: Msg) {
@@ -772,34 +647,29 @@ impl<'a> Sim<'a> {
     }
 
     /// Appends one event to the history; returns its number.
-    fn record(&mut self, kind: &'static str, who: Who, f: &'static str, value: String) -> usize {
+    fn record(&mut self, kind: &'static str, who: Who, f: &'static str, value: Value) -> usize {
         self.lines.push_back(Some(Line { time: self.now, kind, who, f, value }));
         self.written + self.lines.len() - 1
     }
 
     /// Writes the recorded events (`all`, or those before the first that a silent retry may
     /// still remove: the invocation of an op in flight).
-    fn write_lines(&mut self, sink: &mut Sink<'_>, all: bool) -> io::Result<()> {
+    fn write_lines(&mut self, emit: &mut Emit<'_>, all: bool) -> io::Result<()> {
         self.peak_held = self.peak_held.max(self.lines.len());
         let open = self.clients.iter().filter_map(|c| c.open.map(|o| o.invoke));
         let keep = match (all, self.c.service) {
             (false, Service::SilentRetry) => open.min().unwrap_or(usize::MAX),
             _ => usize::MAX,
         };
+        let mut batch = Vec::with_capacity(self.lines.len());
         while self.written < keep
             && let Some(line) = self.lines.pop_front()
         {
             self.written += 1;
-            if let Some(line) = line {
-                sink.write(&line)?;
-            }
+            batch.extend(line);
         }
-        Ok(())
+        if batch.is_empty() { Ok(()) } else { emit(batch) }
     }
-}
-
-fn edn_opt(v: Option<i64>) -> String {
-    v.map_or_else(|| "nil".to_string(), |v| v.to_string())
 }
 
 fn node_name(n: usize) -> String {
@@ -812,58 +682,15 @@ fn node_names(nodes: &[usize]) -> String {
 
 /// How ops are written in the history: `:f` and the value, from what the op saw (`None` for
 /// an invocation, or an op whose outcome is unknown or failed).
-fn op_text(op: ClientOp, seen: Option<&Snapshot>) -> (&'static str, String) {
+fn op_value(op: ClientOp, seen: Option<&Snapshot>) -> (&'static str, Value) {
     match op {
-        // A completed read is rendered by `read_text`, which knows the workload.
-        ClientOp::Read => ("read", "nil".to_string()),
-        ClientOp::Write(v) => ("write", v.to_string()),
-        ClientOp::Cas(old, new) => ("cas", format!("[{old} {new}]")),
-        ClientOp::Insert(v) | ClientOp::Incr(v) => ("add", v.to_string()),
-        ClientOp::Txn { mops, len } => ("txn", txn_text(&mops[..usize::from(len)], seen)),
+        // A completed read is rendered by `Value::read`, which knows the workload.
+        ClientOp::Read => ("read", Value::Nil),
+        ClientOp::Write(v) => ("write", Value::Int(v)),
+        ClientOp::Cas(old, new) => ("cas", Value::Pair(old, new)),
+        ClientOp::Insert(v) | ClientOp::Incr(v) => ("add", Value::Int(v)),
+        ClientOp::Txn { mops, len } => ("txn", Value::txn(mops, len, seen)),
     }
-}
-
-/// A read's completed value, as the workload shows it.
-fn read_text(workload: Workload, seen: &Snapshot) -> String {
-    match workload {
-        Workload::Register | Workload::CasRegister | Workload::ListAppend => edn_opt(seen.reg),
-        Workload::Counter => seen.count.to_string(),
-        Workload::Set => {
-            let mut elements = seen.set.clone();
-            elements.sort_unstable();
-            let items: Vec<String> = elements.iter().map(i64::to_string).collect();
-            format!("#{{{}}}", items.join(" "))
-        }
-    }
-}
-
-fn txn_text(mops: &[Mop], seen: Option<&Snapshot>) -> String {
-    use std::fmt::Write as _;
-    // Reads show whole lists, most of what a long list-append history holds: written without
-    // an allocation per element.
-    let mut out = String::from("[");
-    for (i, m) in mops.iter().enumerate() {
-        out.push_str(if i == 0 { "" } else { " " });
-        let _ = match (m.append, seen) {
-            (true, _) => write!(out, "[:append {} {}]", m.key, m.value),
-            (false, None) => write!(out, "[:r {} nil]", m.key),
-            (false, Some(data)) => {
-                let _ = write!(out, "[:r {} [", m.key);
-                let mut digits = [0u8; 20];
-                for (j, v) in data.list(m.key).iter().enumerate() {
-                    out.push_str(if j == 0 { "" } else { " " });
-                    if *v < 0 {
-                        out.push('-');
-                    }
-                    out.push_str(decimal(&mut digits, v.unsigned_abs()));
-                }
-                out.push_str("]]");
-                Ok(())
-            }
-        };
-    }
-    out.push(']');
-    out
 }
 
 /// The clients: Jepsen's recording rules, and the retrying client libraries' bugs.
@@ -908,7 +735,7 @@ impl Sim<'_> {
         let len = 1 + self.rng.below(2) as u8;
         let mut mops = [Mop { append: false, key: 0, value: 0 }; 2];
         for m in &mut mops[..usize::from(len)] {
-            m.key = self.txn_keys.0 + self.rng.below(TXN_KEYS);
+            m.key = self.txn_keys.0 + self.rng.below(u64::from(TXN_KEYS)) as u32;
             if self.rng.chance(0.5) {
                 m.append = true;
                 m.value = self.unique();
@@ -928,7 +755,7 @@ impl Sim<'_> {
         }
         self.invoked += 1;
         let op = self.choose_op(client);
-        let (f, value) = op_text(op, None);
+        let (f, value) = op_value(op, None);
         let invoke = self.record("invoke", Who::Process(self.clients[client].process), f, value);
         let cl = &mut self.clients[client];
         cl.token += 1;
@@ -941,7 +768,15 @@ impl Sim<'_> {
         let cl = &mut self.clients[client];
         let Some(open) = cl.open else { return };
         cl.req += 1;
-        let (req, token, home) = (cl.req, cl.token, cl.home);
+        let (req, token, mut home) = (cl.req, cl.token, cl.home);
+        let n = self.nodes.len();
+        if self.c.service.retries()
+            && let Some(next) = (0..n).map(|k| (home + k) % n).find(|&i| self.up[i])
+        {
+            // A retrying library knows every node, and connects to the next live one when its
+            // own refuses the connection (it would time out on an unreachable one instead).
+            home = next;
+        }
         let from = Addr::Client(client);
         if self.up[home] {
             let msg = Msg::Request { client, req, token, op: open.op, forwarded: false };
@@ -949,15 +784,21 @@ impl Sim<'_> {
         } else {
             // Connection refused: the request certainly never arrived.
             let refused = Msg::Reply { req, outcome: Outcome::Fail };
-            self.after(timing::NET_MIN, Ev::Deliver { from: Addr::Node(home), to: from, msg: refused });
+            self.after(
+                timing::NET_MIN,
+                Ev::Deliver { from: Addr::Node(home).pack(), to: from.pack(), msg: refused },
+            );
         }
-        self.after(timing::CLIENT_TIMEOUT, Ev::ClientTimeout { client, req });
+        // A timer, not an event: the reply nearly always comes first, and cancels it.
+        self.queue.set_timer(client, self.now + timing::CLIENT_TIMEOUT, Ev::ClientTimeout { client, req });
     }
 
     fn client_reply(&mut self, client: usize, req: u64, outcome: Outcome) {
         let cl = &mut self.clients[client];
         let Some(open) = cl.open.filter(|_| cl.req == req) else { return }; // a late reply
         cl.open = None;
+        self.queue.cancel_timer(client);
+        let cl = &mut self.clients[client];
         let process = cl.process;
         let (kind, seen) = match &outcome {
             Outcome::Ok(seen) => ("ok", Some(seen)),
@@ -970,8 +811,8 @@ impl Sim<'_> {
             };
         }
         let (f, value) = match (open.op, seen) {
-            (ClientOp::Read, Some(seen)) => ("read", read_text(self.c.workload, seen)),
-            (op, seen) => op_text(op, seen),
+            (ClientOp::Read, Some(seen)) => ("read", Value::read(self.c.workload, seen)),
+            (op, seen) => op_value(op, seen),
         };
         self.record(kind, Who::Process(process), f, value);
         self.think(client);
@@ -988,18 +829,29 @@ impl Sim<'_> {
         cl.open = None;
         // The op may or may not have happened; Jepsen retires the process.
         cl.process += threads;
-        let (f, value) = op_text(open.op, None);
+        let (f, value) = op_value(open.op, None);
         self.record("info", Who::Process(process), f, value);
         self.think(client);
     }
 
-    /// The retrying client libraries: the op is sent again, as one op in the history.
+    /// The retrying client libraries: the op is sent again after a backoff, as one op in the
+    /// history. The timed-out attempt is abandoned: its late reply, if any, is ignored.
     fn retry(&mut self, client: usize, mut open: Open) {
         open.attempt += 1;
+        let cl = &mut self.clients[client];
+        cl.req += 1;
+        cl.open = Some(open);
+        let pause = self.rng.below(timing::BACKOFF << (open.attempt - 2)) as i64;
+        self.after(pause, Ev::Retry { client });
+    }
+
+    /// The retry after its backoff.
+    fn resend(&mut self, client: usize) {
+        let Some(mut open) = self.clients[client].open else { return };
         if self.c.service == Service::SilentRetry {
             // The bug: only the last attempt is recorded, as if the op began now.
             self.lines[open.invoke - self.written] = None;
-            let (f, value) = op_text(open.op, None);
+            let (f, value) = op_value(open.op, None);
             open.invoke = self.record("invoke", Who::Process(self.clients[client].process), f, value);
         }
         self.clients[client].open = Some(open);
@@ -1080,8 +932,8 @@ impl Sim<'_> {
 
     /// Logs a nemesis op as Jepsen does: its invocation and its completion, both `:info`.
     fn record_nemesis(&mut self, f: &'static str, value: String) {
-        self.record("info", Who::Nemesis, f, value.clone());
-        self.record("info", Who::Nemesis, f, value);
+        self.record("info", Who::Nemesis, f, Value::Text(value.clone().into_bytes()));
+        self.record("info", Who::Nemesis, f, Value::Text(value.into_bytes()));
     }
 
     /// The fault's victims: the current leader most of the time (the interesting case), else
@@ -1186,10 +1038,15 @@ impl Sim<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{ClusterConfig, Faults, Service, Sim, Sink, Workload, edn_to_json};
+    use super::history::edn_to_json;
+    use super::{ClusterConfig, Faults, Service, Sim, Sink, Workload, write_edn};
 
-    fn sink(out: &mut Vec<u8>) -> Sink<'_> {
-        Sink { out, json: false, events: 0, text: String::new() }
+    /// Runs `sim`, writing its history to `out`; returns the number of events.
+    fn run(sim: &mut Sim<'_>, out: &mut Vec<u8>) -> usize {
+        let mut sink = Sink::new(out, false);
+        sim.run(&mut |batch| sink.write_all(&batch)).unwrap();
+        sink.finish().unwrap();
+        sink.events
     }
 
     /// A lossy network also duplicates messages, and the correct service's requests, copies
@@ -1200,11 +1057,11 @@ mod tests {
         let faults = Faults { loss: true, ..Faults::default() };
         let c = ClusterConfig { workload: Workload::Counter, faults, ops: 300, ..ClusterConfig::default() };
         let mut sim = Sim::new(&c);
-        sim.run(&mut sink(&mut Vec::new())).unwrap();
+        run(&mut sim, &mut Vec::new());
         assert!(sim.duplicated > 20, "{} messages duplicated", sim.duplicated);
         let quiet = ClusterConfig { faults: Faults { partition: true, ..Faults::default() }, ..c.clone() };
         let mut sim = Sim::new(&quiet);
-        sim.run(&mut sink(&mut Vec::new())).unwrap();
+        run(&mut sim, &mut Vec::new());
         assert_eq!(sim.duplicated, 0, "only a lossy network duplicates");
         assert_eq!(c.service, Service::Correct);
     }
@@ -1223,9 +1080,7 @@ mod tests {
             let c = ClusterConfig { service, workload, faults, ops: 30_000, ..ClusterConfig::default() };
             let mut out = Vec::new();
             let mut sim = Sim::new(&c);
-            let mut sink = sink(&mut out);
-            sim.run(&mut sink).unwrap();
-            let events = sink.events;
+            let events = run(&mut sim, &mut out);
             assert!(events > 60_000, "{events}");
             assert!(sim.peak_held < 2 * super::FLUSH_AT, "{service:?}: {} events held", sim.peak_held);
             let Some(super::Replica::Paxos(node)) = sim.nodes.first() else { panic!() };
@@ -1236,6 +1091,16 @@ mod tests {
                 assert!(text.lines().all(|l| l.len() < 2_000), "lists stay short");
             }
         }
+    }
+
+    /// Written by a thread of its own or not, the history is the same.
+    #[test]
+    fn the_writer_thread_writes_the_same_history() {
+        let c = ClusterConfig { faults: Faults::ALL, ops: 5_000, ..ClusterConfig::default() };
+        let (mut alone, mut parallel) = (Vec::new(), Vec::new());
+        let events = run(&mut Sim::new(&c), &mut alone);
+        assert_eq!(write_edn(&c, &mut parallel).unwrap(), events);
+        assert!(alone == parallel && events > 10_000);
     }
 
     #[test]

@@ -60,6 +60,27 @@ pub(super) enum Addr {
     Client(usize),
 }
 
+impl Addr {
+    /// The address in 32 bits, as events carry it (a smaller event is cheaper to queue).
+    pub(super) fn pack(self) -> u32 {
+        match self {
+            Addr::Node(n) => n as u32,
+            Addr::Client(c) => c as u32 | CLIENT_BIT,
+        }
+    }
+
+    /// The address [`Addr::pack`] packed.
+    pub(super) fn unpack(packed: u32) -> Addr {
+        match packed & CLIENT_BIT {
+            0 => Addr::Node(packed as usize),
+            _ => Addr::Client((packed & !CLIENT_BIT) as usize),
+        }
+    }
+}
+
+/// Marks a packed client address.
+const CLIENT_BIT: u32 = 1 << 31;
+
 /// The messages of the protocols, and the client requests and replies.
 #[derive(Clone, Debug)]
 pub(super) enum Msg {
