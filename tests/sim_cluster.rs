@@ -206,7 +206,7 @@ fn faulty_services_are_caught_with_the_expected_anomalies() {
         (Service::DuplicateRetry, Workload::ListAppend, "loss", &["duplicate-elements"], 95),
         (Service::SilentRetry, Workload::Register, "loss", &hidden, 90),
         (Service::SilentRetry, Workload::Counter, "loss", &["duplicate-effect", "not-linearizable"], 90),
-        (Service::SilentRetry, Workload::Set, "loss", &["not-linearizable"], 95),
+        (Service::SilentRetry, Workload::Set, "loss", &["read-of-failed-write", "not-linearizable"], 95),
         (Service::SilentRetry, Workload::ListAppend, "loss", &dirty, 95),
         (
             Service::ClockSkewLww,

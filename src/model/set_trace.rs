@@ -136,7 +136,8 @@ fn incomparable(small: &Class<'_>, large: &Class<'_>) -> Option<Conflict> {
     let gained = difference(large.seen, small.seen);
     let (a, b) = (small.reads[0], large.reads[0]);
     // The report lists the ops in the order given: the reason speaks of them in that order.
-    let (first, second, ops) = if a < b { (&lost, &gained, vec![a, b]) } else { (&gained, &lost, vec![b, a]) };
+    let (first, second, ops) =
+        if a < b { (&lost, &gained, vec![a, b]) } else { (&gained, &lost, vec![b, a]) };
     let (first, second) = (named(first), named(second));
     Some(Conflict {
         ops,
