@@ -55,13 +55,14 @@ pub(super) fn implied(ops: &[SetOp], completed: usize, init: &[Value]) -> Implie
         }
     }
     let classes = classes(reads);
-    let conflicts = conflicts(&classes, &adds, init);
+    let fresh = fresh(&classes, init);
+    let conflicts = conflicts(&classes, &fresh, &adds, init);
     if !conflicts.is_empty() {
         // The key is decided by the conflict; edges would go unused.
         return Implied { edges: Vec::new(), conflicts };
     }
     let mut d = Derivation::new(&classes, &adds);
-    d.derive(init);
+    d.derive(&fresh);
     Implied { edges: d.edges, conflicts: Vec::new() }
 }
 
@@ -79,9 +80,35 @@ fn classes(mut reads: Vec<(u32, &[Value])>) -> Vec<Class<'_>> {
     out
 }
 
-/// The elements of `a` that are not in `b`; both sorted.
+/// The elements of `a` that are not in `b`; both sorted. A merge, O(|a| + |b|): read results
+/// can hold thousands of elements each, and binary searches showed up in profiles.
 fn difference<'a>(a: &'a [Value], b: &[Value]) -> Vec<&'a Value> {
-    a.iter().filter(|v| b.binary_search(v).is_err()).collect()
+    let mut out = Vec::new();
+    let mut j = 0;
+    for v in a {
+        while j < b.len() && b[j] < *v {
+            j += 1;
+        }
+        if j == b.len() || b[j] != *v {
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// For each class, the elements it is the first to contain: those not in the class before it
+/// (nor, for the first class, in `init`). Every element of every class is among them, for this
+/// class or an earlier one.
+fn fresh<'a>(classes: &[Class<'a>], init: &[Value]) -> Vec<Vec<&'a Value>> {
+    let mut before = init;
+    classes
+        .iter()
+        .map(|c| {
+            let new = difference(c.seen, before);
+            before = c.seen;
+            new
+        })
+        .collect()
 }
 
 /// Elements named in a sentence.
@@ -92,11 +119,17 @@ fn named(items: &[&Value]) -> String {
 /// What no linearization allows, most specific first (the checker reports the first): a read of
 /// elements nobody added, a read that lost an initial element, two reads that saw incomparable
 /// sets.
-fn conflicts(classes: &[Class<'_>], adds: &AHashMap<&Value, Vec<u32>>, init: &[Value]) -> Vec<Conflict> {
+fn conflicts(
+    classes: &[Class<'_>],
+    fresh: &[Vec<&Value>],
+    adds: &AHashMap<&Value, Vec<u32>>,
+    init: &[Value],
+) -> Vec<Conflict> {
     let mut out = Vec::new();
-    let garbage = classes.iter().find_map(|c| {
-        let never_added: Vec<&Value> =
-            c.seen.iter().filter(|v| !adds.contains_key(v) && init.binary_search(v).is_err()).collect();
+    // An element never added first shows in some class's fresh elements (the initial ones
+    // never do).
+    let garbage = classes.iter().zip(fresh).find_map(|(c, new)| {
+        let never_added: Vec<&Value> = new.iter().copied().filter(|v| !adds.contains_key(v)).collect();
         (!never_added.is_empty()).then_some((c, never_added))
     });
     if let Some((c, never_added)) = garbage {
@@ -107,7 +140,7 @@ fn conflicts(classes: &[Class<'_>], adds: &AHashMap<&Value, Vec<u32>>, init: &[V
             kind: Some("garbage-read"),
         });
     }
-    let lost_init = classes.iter().find_map(|c| {
+    let lost_init = classes.iter().filter(|_| !init.is_empty()).find_map(|c| {
         let lost = difference(init, c.seen);
         (!lost.is_empty()).then_some((c, lost))
     });
@@ -166,18 +199,14 @@ impl<'a> Derivation<'a> {
 
     /// Derives every edge: for each element, from the reads that lack it to its adds, and from
     /// its only add to the reads that contain it.
-    fn derive(&mut self, init: &[Value]) {
+    fn derive(&mut self, fresh: &[Vec<&Value>]) {
         if self.classes.is_empty() {
             return;
         }
-        // The elements each class is the first to contain (none of the initial ones: every read
-        // contains those, or there was a conflict).
-        let mut fresh: Vec<Vec<&'a Value>> = Vec::with_capacity(self.classes.len());
-        for (j, c) in self.classes.iter().enumerate() {
-            let before = if j == 0 { init } else { self.classes[j - 1].seen };
-            let new = difference(c.seen, before);
+        // `fresh` holds none of the initial elements: every read contains those, or there was
+        // a conflict.
+        for (j, new) in fresh.iter().enumerate() {
             self.hub[j] = new.iter().any(|v| self.adds_of(v).len() == 1);
-            fresh.push(new);
         }
         for (j, new) in fresh.iter().enumerate() {
             for v in new {
