@@ -22,7 +22,7 @@ fn junit_has_a_case_per_history_with_failures_and_errors() {
     assert!(xml.contains("<testsuites name=\"labrys\" tests=\"3\" failures=\"1\" errors=\"1\">"), "{xml}");
     assert!(xml.contains("name=\"") && xml.contains("register-ok.edn\" time="), "{xml}");
     assert!(xml.contains("<failure type=\"not-linearizable\""), "{xml}");
-    assert!(xml.contains("index 4 saw the state just before index 2&apos;s write"), "{xml}");
+    assert!(xml.contains("index 4 saw a state from before index 2&apos;s write"), "{xml}");
     assert!(xml.contains("<error type=\"bad-input\""), "{xml}");
     // Well-formed enough: every opened testcase is closed.
     assert_eq!(xml.matches("<testcase").count(), 3);

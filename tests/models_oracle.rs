@@ -94,6 +94,19 @@ fn set_agrees_with_oracle() {
     });
 }
 
+/// Many crashed ops (`:info`, never completed), mostly unique elements (so reads name the add
+/// of what they saw and the implied orders have edges), sometimes an initial element.
+#[test]
+fn set_with_crashed_unique_adds_agrees_with_oracle() {
+    let crashy = hg::Outcomes { stuck: 10, info: 25, fail: 10 };
+    run_cases("set, crashed unique adds", 9, |rng, n, procs, timed| {
+        let mut g = hg::SetGen::with_range(40);
+        let init = if rng.chance(25) { Value::Vector(vec![Value::Int(0)]) } else { Value::Nil };
+        let h = hg::history_with(rng, n, procs, timed, crashy, |r| g.op(r));
+        agree(&Set::with_init(init).unwrap(), &h, Keying::Single, 0)
+    });
+}
+
 #[test]
 fn counter_agrees_with_oracle() {
     run_cases("counter", 8, |rng, n, procs, timed| {
@@ -381,6 +394,24 @@ fn register_implied_order_is_sound() {
         }
     }
     assert_not_vacuous("register implied_order", &found);
+}
+
+#[test]
+fn set_implied_order_is_sound() {
+    let mut found = Found::default();
+    for seed in 0..CASES as u64 * 2 {
+        let mut rng = Rng(seed);
+        // Repeated elements, or mostly unique ones, whose one add a read then names.
+        let mut g = hg::SetGen::with_range(if rng.chance(50) { 4 } else { 40 });
+        let n = 2 + rng.below(7) as usize;
+        let specs = (0..n).map(|_| g.op(&mut rng)).collect();
+        let init =
+            if rng.chance(25) { Value::Vector(vec![Value::Int(rng.below(4) as i64)]) } else { Value::Nil };
+        let model = Set::with_init(init).unwrap();
+        let (ops, completed) = decode_ops(&model, &mut rng, specs);
+        assert_implied_sound(&model, &ops, completed, &mut found);
+    }
+    assert_not_vacuous("set implied_order", &found);
 }
 
 /// Kv ops over a tiny alphabet, so that values decompose in several ways, or in one way that

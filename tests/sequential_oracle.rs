@@ -91,6 +91,21 @@ proptest! {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(8_000))]
+
+    /// Sets with many crashed ops and mostly unique elements: reads name the one add of what
+    /// they saw, so the implied orders (and their conflicts) decide much of it.
+    #[test]
+    fn set_with_crashed_unique_adds_agrees_with_oracle(seed in any::<u64>(), n in 2usize..=9, procs in 1u32..=4) {
+        let mut rng = Rng(seed);
+        let mut set = hg::SetGen::with_range(40);
+        let h = hg::history_with(&mut rng, n, procs, false, ETCD_LIKE, |r| set.op(r));
+        let (got, want) = check(&Set::default(), &h, false);
+        prop_assert_eq!(got, want, "set\n{}", hg::dump(&h));
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig::with_cases(3_000))]
 
     /// The search's general rules (greedy reads, crashed ops that change nothing skipped) hold

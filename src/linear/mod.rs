@@ -369,16 +369,7 @@ fn explain_invalid<M: Model>(
         result.class = Some(ClassInfo { kind: c.kind.to_string(), ops, explanation: text });
     } else if let Some(c) = result.conflict.as_ref().filter(|c| c.kind.is_some()) {
         // What the model saw in the values already names it.
-        let cited: Vec<String> = c
-            .ops
-            .iter()
-            .map(|op| format!("{} (index {}, process {})", op.text, op.index, op.process))
-            .collect();
-        result.class = Some(ClassInfo {
-            kind: c.kind.unwrap_or_default().to_string(),
-            ops: c.ops.clone(),
-            explanation: format!("{}: {}", cited.join(" and "), c.reason),
-        });
+        result.class = Some(conflict_class(model, history, part, c));
     }
     let witness = shrunk_witness(model, part, order, result);
     let (from, to) = witness.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &i| {
@@ -388,6 +379,81 @@ fn explain_invalid<M: Model>(
     let windows = crate::explain::fault_windows(history);
     result.faults = crate::explain::faults_during(&windows, history.clock, from, to);
     result.witness = Some(witness.iter().map(|&i| cite_entry(&part.entries[i as usize])).collect());
+}
+
+/// The class a conflict names: its own kind, except that a garbage read that failed ops would
+/// explain is a read of a failed write.
+fn conflict_class<M: Model>(
+    model: &M,
+    history: &History,
+    part: &Part<M::Op>,
+    c: &ConflictWitness,
+) -> ClassInfo {
+    let cited: Vec<String> =
+        c.ops.iter().map(|op| format!("{} (index {}, process {})", op.text, op.index, op.process)).collect();
+    let mut class = ClassInfo {
+        kind: c.kind.unwrap_or_default().to_string(),
+        ops: c.ops.clone(),
+        explanation: format!("{}: {}", cited.join(" and "), c.reason),
+    };
+    let failed = if c.kind == Some("garbage-read") { failed_writers(model, part, c) } else { None };
+    if let Some(failed) = failed {
+        let failed: Vec<String> = failed
+            .iter()
+            .map(|&f| {
+                OpRef::new(history, part.failed_ops[f].op_index, model.describe_op(&part.failed_ops[f].op))
+            })
+            .map(|op| format!("{} (index {})", op.text, op.index))
+            .collect();
+        let which = if failed.len() == 1 { "which" } else { "each of which" };
+        class.kind = "read-of-failed-write".to_string();
+        class.explanation = format!(
+            "{}, except {}, {which} failed: the failure was reported, but the op took effect",
+            class.explanation,
+            failed.join(" and ")
+        );
+    }
+    class
+}
+
+/// How many failed ops [`failed_writers`] tries, each at the cost of one
+/// [`Model::implied_order`]: past it, a garbage read stays just that.
+const MAX_FAILED_TRIES: usize = 64;
+
+/// For a garbage read that a model's values showed (a `garbage-read` conflict, whose classes
+/// need no look-ahead facts): failed ops which, had they taken effect, would have written what
+/// was read, so that the read is no longer garbage. Asks the model again with each failed op
+/// added as crashed, keeping those that change the conflict (a read may have seen several
+/// elements whose adds all failed: each one kept leaves fewer unexplained).
+fn failed_writers<M: Model>(model: &M, part: &Part<M::Op>, conflict: &ConflictWitness) -> Option<Vec<usize>> {
+    let at = |r: &OpRef| part.entries.iter().position(|e| e.op_index == r.position).map(|i| i as u32);
+    let reads: Vec<u32> = conflict.ops.iter().filter_map(at).collect();
+    let garbage = |ops: &[M::Op]| {
+        let implied = model.implied_order(ops, part.determinate);
+        implied
+            .conflicts
+            .into_iter()
+            .find(|c| c.kind == Some("garbage-read") && c.ops == reads)
+            .map(|c| c.reason)
+    };
+    let mut ops: Vec<M::Op> = part.entries.iter().map(|e| e.op.clone()).collect();
+    let mut unexplained = garbage(&ops)?;
+    let mut kept = Vec::new();
+    for f in 0..part.failed_ops.len().min(MAX_FAILED_TRIES) {
+        ops.push(part.failed_ops[f].op.clone());
+        match garbage(&ops) {
+            None => {
+                kept.push(f);
+                return Some(kept);
+            }
+            Some(reason) if reason != unexplained => {
+                kept.push(f);
+                unexplained = reason;
+            }
+            Some(_) => drop(ops.pop()),
+        }
+    }
+    None
 }
 
 /// A duplicate effect on `part` ([`crate::explain::classify_duplicate`]), under `order`: real
@@ -706,8 +772,10 @@ fn cycle_steps(cycle: &Cycle, cite: &dyn Fn(u32) -> OpRef) -> Vec<CycleStep> {
                 EdgeKind::Version => {
                     format!("the values read show index {}'s write came after index {}'s", b.index, a.index)
                 }
+                // Not "just before": a set read that lacks an element precedes its add, with
+                // other adds possibly in between.
                 EdgeKind::AntiDependency => format!(
-                    "index {} saw the state just before index {}'s write (the values read show that write came later)",
+                    "index {} saw a state from before index {}'s write (the values read show that write came later)",
                     a.index, b.index
                 ),
             };

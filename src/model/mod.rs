@@ -18,6 +18,7 @@ mod queue;
 mod register;
 mod register_trace;
 mod set;
+mod set_trace;
 
 pub use counter::{Counter, CounterOp};
 pub use kv::{Kv, KvAction, KvOp, KvState};

@@ -82,6 +82,11 @@ impl Model for Set {
         }
     }
 
+    /// Reads order the adds around them: see [`super::set_trace`].
+    fn implied_order(&self, ops: &[SetOp], completed: usize) -> super::Implied {
+        super::set_trace::implied(ops, completed, &self.init())
+    }
+
     fn is_read_only(&self, op: &SetOp) -> bool {
         matches!(op, SetOp::Read(_))
     }

@@ -236,16 +236,29 @@ impl MutexGen {
 /// Set ops: `add v` of small integers (repeats happen), and reads of the whole set: usually the
 /// shadow's contents, sometimes with one element added or removed, sometimes any subset of
 /// the elements added so far; in any order, with repeats, `nil` for empty now and then.
-#[derive(Default)]
 pub struct SetGen {
     shadow: Vec<i64>,
     added: Vec<i64>,
+    /// Adds pick from `0..range`: small ranges repeat elements, large ones mostly do not (so
+    /// that a read names the one add of what it saw).
+    range: u64,
+}
+
+impl Default for SetGen {
+    fn default() -> SetGen {
+        SetGen::with_range(5)
+    }
 }
 
 impl SetGen {
+    /// Adds of elements in `0..range`.
+    pub fn with_range(range: u64) -> SetGen {
+        SetGen { shadow: Vec::new(), added: Vec::new(), range }
+    }
+
     pub fn op(&mut self, rng: &mut Rng) -> OpSpec {
         if rng.chance(50) {
-            let v = rng.below(5) as i64;
+            let v = rng.below(self.range) as i64;
             if !self.shadow.contains(&v) {
                 self.shadow.push(v);
             }
