@@ -59,3 +59,35 @@ fn shrunk_witnesses_are_themselves_invalid() {
     eprintln!("witness sizes over {} invalid histories: {:?}", sizes.len(), sizes);
     assert_eq!(sizes.len(), 79);
 }
+
+/// A set read of an element whose only add failed is a read of a failed write, named with that
+/// add, however many other adds failed before it (the explanation once gave up after 64).
+#[test]
+fn a_read_of_a_failed_add_is_named_among_many_failed_adds() {
+    let mut text = String::new();
+    let mut line = |p: u32, kind: &str, f: &str, v: &str| {
+        text.push_str(&format!("{{:process {p}, :type :{kind}, :f :{f}, :value {v}}}\n"));
+    };
+    for v in 100..200 {
+        line(1, "invoke", "add", &v.to_string());
+        line(1, "fail", "add", &v.to_string());
+    }
+    line(0, "invoke", "add", "1");
+    line(0, "ok", "add", "1");
+    line(1, "invoke", "add", "7");
+    line(1, "fail", "add", "7");
+    for v in 200..230 {
+        line(1, "invoke", "add", &v.to_string());
+        line(1, "fail", "add", &v.to_string());
+    }
+    line(0, "invoke", "read", "nil");
+    line(0, "ok", "read", "#{1 7}");
+    let h = read_bytes("failed-adds.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap();
+    let config = CheckConfig { model: Some("set".into()), ..CheckConfig::default() };
+    let report = check_history(&h, &config).unwrap().remove(0);
+    assert_eq!(report.valid, Verdict::Invalid);
+    let anomaly = &report.anomalies[0];
+    assert_eq!(anomaly.kind, "read-of-failed-write", "{}", report.to_text());
+    assert!(anomaly.explanation.contains("add 7 (index "), "{}", anomaly.explanation);
+    assert!(!anomaly.explanation.contains("add 100"), "{}", anomaly.explanation);
+}

@@ -416,44 +416,64 @@ fn conflict_class<M: Model>(
     class
 }
 
-/// How many failed ops [`failed_writers`] tries, each at the cost of one
-/// [`Model::implied_order`]: past it, a garbage read stays just that.
+/// How many [`Model::implied_order`] calls [`failed_writers`] makes at most: past it, the
+/// failed ops it names may be more than the read needs (never fewer).
 const MAX_FAILED_TRIES: usize = 64;
 
 /// For a garbage read that a model's values showed (a `garbage-read` conflict, whose classes
 /// need no look-ahead facts): failed ops which, had they taken effect, would have written what
-/// was read, so that the read is no longer garbage. Asks the model again with each failed op
-/// added as crashed, keeping those that change the conflict (a read may have seen several
-/// elements whose adds all failed: each one kept leaves fewer unexplained).
+/// was read, so that the read is no longer garbage (or less of it). Asks the model again with
+/// every failed op added as crashed, then narrows them down by halves (delta debugging:
+/// O(k log f) model calls for k ops needed of f failed), so a read is explained however many
+/// ops failed before it.
 fn failed_writers<M: Model>(model: &M, part: &Part<M::Op>, conflict: &ConflictWitness) -> Option<Vec<usize>> {
     let at = |r: &OpRef| part.entries.iter().position(|e| e.op_index == r.position).map(|i| i as u32);
     let reads: Vec<u32> = conflict.ops.iter().filter_map(at).collect();
-    let garbage = |ops: &[M::Op]| {
-        let implied = model.implied_order(ops, part.determinate);
+    let base: Vec<M::Op> = part.entries.iter().map(|e| e.op.clone()).collect();
+    // What stays unexplained with `extra` failed ops added as crashed (`None`: nothing).
+    let with = |extra: &[usize]| {
+        let mut ops = base.clone();
+        ops.extend(extra.iter().map(|&f| part.failed_ops[f].op.clone()));
+        let implied = model.implied_order(&ops, part.determinate);
         implied
             .conflicts
             .into_iter()
             .find(|c| c.kind == Some("garbage-read") && c.ops == reads)
             .map(|c| c.reason)
     };
-    let mut ops: Vec<M::Op> = part.entries.iter().map(|e| e.op.clone()).collect();
-    let mut unexplained = garbage(&ops)?;
-    let mut kept = Vec::new();
-    for f in 0..part.failed_ops.len().min(MAX_FAILED_TRIES) {
-        ops.push(part.failed_ops[f].op.clone());
-        match garbage(&ops) {
-            None => {
-                kept.push(f);
-                return Some(kept);
-            }
-            Some(reason) if reason != unexplained => {
-                kept.push(f);
-                unexplained = reason;
-            }
-            Some(_) => drop(ops.pop()),
+    let unexplained = with(&[])?;
+    let all: Vec<usize> = (0..part.failed_ops.len()).collect();
+    let target = with(&all);
+    if target.as_ref() == Some(&unexplained) {
+        return None;
+    }
+    let mut tries = 2;
+    Some(narrow(&all, &[], &target, &with, &mut tries))
+}
+
+/// A subset of `set` that, with `outside`, leaves `target` unexplained, as `set` does: a half
+/// that does so alone is kept alone; otherwise each half is narrowed with the other kept.
+fn narrow(
+    set: &[usize],
+    outside: &[usize],
+    target: &Option<String>,
+    with: &dyn Fn(&[usize]) -> Option<String>,
+    tries: &mut usize,
+) -> Vec<usize> {
+    if set.len() <= 1 || *tries + 2 > MAX_FAILED_TRIES {
+        return set.to_vec();
+    }
+    let joined = |a: &[usize], b: &[usize]| [a, b].concat();
+    let (a, b) = set.split_at(set.len() / 2);
+    for half in [a, b] {
+        *tries += 1;
+        if with(&joined(outside, half)) == *target {
+            return narrow(half, outside, target, with, tries);
         }
     }
-    None
+    let kept_a = narrow(a, &joined(outside, b), target, with, tries);
+    let kept_b = narrow(b, &joined(outside, &kept_a), target, with, tries);
+    joined(&kept_a, &kept_b)
 }
 
 /// A duplicate effect on `part` ([`crate::explain::classify_duplicate`]), under `order`: real
