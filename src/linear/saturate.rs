@@ -84,7 +84,7 @@ fn saturate_with<M: Model>(
     let mut clocks = Clocks::new(g.chain.len(), g.chains);
     let mut fresh: Option<usize> = None; // derived edges from here on are new since the last update
     for _ in 0..MAX_ROUNDS {
-        let all: Vec<&Edge> = edges.iter().chain(&derived).collect();
+        let all: Vec<Edge> = edges.iter().chain(&derived).copied().collect();
         if !g.update(&mut clocks, &all, fresh.map(|from| &derived[from..])) {
             break; // a cycle: the caller reports it
         }
@@ -298,7 +298,7 @@ impl Graph {
     /// with), in topological order, noting which entries grew; false if the edges have a cycle.
     /// Starting from the old clocks gives the same result as starting afresh: with more edges,
     /// every entry can only grow.
-    fn update(&self, clocks: &mut Clocks, edges: &[&Edge], fresh: Option<&[Edge]>) -> bool {
+    fn update(&self, clocks: &mut Clocks, edges: &[Edge], fresh: Option<&[Edge]>) -> bool {
         let n = self.chain.len();
         clocks.grew.fill(0);
         // Ops whose clock may grow: those with new edges in (all, the first time), and then
@@ -307,19 +307,9 @@ impl Graph {
         for e in fresh.unwrap_or_default() {
             dirty[e.after as usize] = true;
         }
-        let succ_edges: Vec<Edge> = edges.iter().map(|e| **e).collect();
-        let (start, preds) = super::search::predecessor_rows(n, &succ_edges);
-        let mut indegree = vec![0u32; n];
-        for e in edges {
-            indegree[e.after as usize] += 1;
-        }
-        let (succ_start, succ) = super::search::predecessor_rows(
-            n,
-            &succ_edges
-                .iter()
-                .map(|e| Edge { before: e.after, after: e.before, kind: e.kind })
-                .collect::<Vec<_>>(),
-        );
+        let (start, preds) = super::search::predecessor_rows(n, edges);
+        let mut indegree: Vec<u32> = start.windows(2).map(|w| w[1] - w[0]).collect();
+        let (succ_start, succ) = super::search::successor_rows(n, edges);
         let mut ready: Vec<u32> = (0..n as u32).filter(|&i| indegree[i as usize] == 0).collect();
         let mut done = 0;
         while let Some(x) = ready.pop() {

@@ -216,20 +216,31 @@ pub fn search<M: Model>(
 /// The ops each op must follow, as compressed rows: op i's are
 /// `preds[starts[i]..starts[i + 1]]`. O(n + e).
 pub(crate) fn predecessor_rows(n: usize, edges: &[Edge]) -> (Vec<u32>, Vec<u32>) {
+    edge_rows(n, edges, |e| (e.after, e.before))
+}
+
+/// The ops that must follow each op, as compressed rows, like [`predecessor_rows`]. O(n + e).
+pub(crate) fn successor_rows(n: usize, edges: &[Edge]) -> (Vec<u32>, Vec<u32>) {
+    edge_rows(n, edges, |e| (e.before, e.after))
+}
+
+/// Each edge's `(row, entry)`, grouped by row as compressed rows.
+fn edge_rows(n: usize, edges: &[Edge], split: impl Fn(&Edge) -> (u32, u32)) -> (Vec<u32>, Vec<u32>) {
     let mut starts = vec![0u32; n + 1];
     for e in edges {
-        starts[e.after as usize + 1] += 1;
+        starts[split(e).0 as usize + 1] += 1;
     }
     for i in 0..n {
         starts[i + 1] += starts[i];
     }
     let mut fill = starts.clone();
-    let mut preds = vec![0u32; edges.len()];
+    let mut rows = vec![0u32; edges.len()];
     for e in edges {
-        preds[fill[e.after as usize] as usize] = e.before;
-        fill[e.after as usize] += 1;
+        let (row, entry) = split(e);
+        rows[fill[row as usize] as usize] = entry;
+        fill[row as usize] += 1;
     }
-    (starts, preds)
+    (starts, rows)
 }
 
 /// Appends the positions of the set bits in `from..to` of `words` to `out`, a word at a time

@@ -190,9 +190,7 @@ impl<'a, M: Model> Sc<'a, M> {
         for e in &all_edges {
             untaken_preds[e.after as usize] += 1;
         }
-        let reversed: Vec<Edge> =
-            all_edges.iter().map(|e| Edge { before: e.after, after: e.before, kind: e.kind }).collect();
-        let (succ_start, succ) = super::search::predecessor_rows(n, &reversed);
+        let (succ_start, succ) = super::search::successor_rows(n, &all_edges);
         let lookahead = Lookahead::new(model, entries, determinate);
         let (crashed_leaving_start, crashed_leaving) = lookahead.crashed_by_leaves(determinate);
         let fact_mark = vec![false; lookahead.facts.len()];
@@ -256,9 +254,7 @@ impl<'a, M: Model> Sc<'a, M> {
         out.retain(|&e| self.ready(e));
         // Updates whose effect nobody needs first (they are harmless when they fit, and let
         // their process go on), then by when each is due.
-        let la = &self.lookahead;
-        let needed = |e: u32| la.leaves[e as usize] == u32::MAX || la.awaits(la.leaves[e as usize]);
-        out.sort_by_key(|&e| (needed(e), self.due[e as usize]));
+        out.sort_by_key(|&e| (!self.lookahead.harmless(e), self.due[e as usize]));
         let heads = out.len();
         for &f in &self.reach {
             let (from, to) =
@@ -589,6 +585,13 @@ impl Lookahead {
         self.needing[f as usize] > 0
     }
 
+    /// Whether entry `e` leaves a fact that no untaken completed op needs: taking it, when it
+    /// fits and overwrites nothing awaited, spoils nothing.
+    fn harmless(&self, e: u32) -> bool {
+        let left = self.leaves[e as usize];
+        left != u32::MAX && !self.awaits(left)
+    }
+
     fn count(&mut self, e: usize, delta: i32) {
         if self.needs[e] != u32::MAX {
             let f = self.needs[e] as usize;
@@ -854,10 +857,7 @@ impl<'a, M: Model> Greedy<'a, M> {
     /// follower's unread write may be all that holds its reads back). A process that has not
     /// begun waits for its turn: running it far ahead only moves the state far ahead.
     fn leaves_needed(&self, i: u32) -> bool {
-        let left = self.lookahead.leaves[i as usize];
-        !self.started.contains(&self.entries[i as usize].process)
-            || left == u32::MAX
-            || self.lookahead.awaits(left)
+        !self.started.contains(&self.entries[i as usize].process) || !self.lookahead.harmless(i)
     }
 
     /// Whether taking `i`, leading to `next`, destroys the fact its slot holds now while an
