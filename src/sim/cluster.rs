@@ -24,16 +24,17 @@
 mod data;
 mod history;
 mod lww;
+mod mail;
 mod node;
 mod queue;
 
 use self::data::{ClientOp, Mop, Snapshot};
 use self::history::{Line, Sink, Value, Who};
 use self::lww::LwwNode;
-use self::node::{Addr, Msg, Node, Out, Outcome, TICK};
+use self::mail::Mail;
+use self::node::{Addr, Msg, Node, Outcome, TICK};
 use self::queue::Queue;
 use super::Rng;
-use std::collections::VecDeque;
 use std::io::{self, Write};
 
 /// How the simulated service behaves.
@@ -316,11 +317,10 @@ enum FaultKind {
 /// Something that happens at a given time.
 #[derive(Clone, Debug)]
 enum Ev {
-    /// A message, between addresses packed by [`Addr::pack`].
+    /// A message, by its number in [`Mail`], from an address packed by [`Addr::pack`].
     Deliver {
         from: u32,
-        to: u32,
-        msg: Msg,
+        msg: u32,
     },
     /// A node's timer; `epoch` tells the timers of a node's earlier lives, which are ignored.
     Tick {
@@ -429,11 +429,14 @@ struct Sim<'a> {
     next_value: i64,
     /// The first list-append key in use (the others follow it), and how many appends they had.
     txn_keys: (u32, u32),
-    outbox: Out,
+    /// The messages in flight, and those the node being run sent.
+    mail: Mail,
+    /// The numbers of the messages being handed to the network.
+    sending: Vec<u32>,
     /// The recorded events not yet written, the first of them event number `written` (counting
     /// the removed ones too). They are written as soon as nothing can remove them, so that the
     /// history streams out in bounded memory.
-    lines: VecDeque<Option<Line>>,
+    lines: Batch,
     written: usize,
     /// The most events held at once, for tests.
     peak_held: usize,
@@ -464,13 +467,22 @@ pub fn history_string(c: &ClusterConfig) -> String {
     String::from_utf8(text).unwrap_or_default()
 }
 
-/// Hands batches of events on to be written; an error stops the simulation.
-type Emit<'e> = dyn FnMut(Vec<Line>) -> io::Result<()> + 'e;
+/// Recorded events in order; `None` for one a silent retry removed.
+type Batch = Vec<Option<Line>>;
+
+/// Hands a batch of events on to be written, and returns an empty buffer for the next one
+/// (the simulation's buffers are recycled rather than allocated per batch); an error stops the
+/// simulation.
+type Emit<'e> = dyn FnMut(Batch) -> io::Result<Batch> + 'e;
 
 /// Runs the simulation, writing its events to `out` on this thread (for short histories).
 fn simulate(c: &ClusterConfig, json: bool, out: &mut dyn Write) -> io::Result<usize> {
     let mut sink = Sink::new(out, json);
-    Sim::new(c).run(&mut |batch| sink.write_all(&batch))?;
+    Sim::new(c).run(&mut |mut batch| {
+        sink.write_all(&batch)?;
+        batch.clear();
+        Ok(batch)
+    })?;
     sink.finish()?;
     Ok(sink.events)
 }
@@ -480,18 +492,25 @@ fn simulate(c: &ClusterConfig, json: bool, out: &mut dyn Write) -> io::Result<us
 /// A few batches wait at most, so memory stays bounded.
 fn simulate_in_parallel(c: &ClusterConfig, json: bool, out: &mut dyn Write) -> io::Result<usize> {
     std::thread::scope(|scope| {
-        let (batches, received) = std::sync::mpsc::sync_channel::<Vec<Line>>(4);
+        let (batches, received) = std::sync::mpsc::sync_channel::<Batch>(4);
+        let (emptied, recycled) = std::sync::mpsc::channel::<Batch>();
         let sim = scope.spawn(move || {
             let stopped = |_| io::Error::other("the history's writer stopped");
-            Sim::new(c).run(&mut |batch| batches.send(batch).map_err(stopped))
+            Sim::new(c).run(&mut |batch| {
+                batches.send(batch).map_err(stopped)?;
+                Ok(recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(FLUSH_AT + 64)))
+            })
         });
         let mut sink = Sink::new(out, json);
         let mut written = Ok(());
-        while let Ok(batch) = received.recv() {
+        while let Ok(mut batch) = received.recv() {
             written = sink.write_all(&batch);
             if written.is_err() {
                 break;
             }
+            batch.clear();
+            // The simulation may have finished, and no longer want it.
+            let _ = emptied.send(batch);
         }
         // Dropping the receiver stops a simulation whose history can no longer be written.
         drop(received);
@@ -534,8 +553,9 @@ impl<'a> Sim<'a> {
             invoked: 0,
             next_value: 0,
             txn_keys: (0, 0),
-            outbox: Vec::new(),
-            lines: VecDeque::new(),
+            mail: Mail::default(),
+            sending: Vec::new(),
+            lines: Vec::with_capacity(FLUSH_AT + 64),
             written: 0,
             peak_held: 0,
         };
@@ -554,11 +574,13 @@ impl<'a> Sim<'a> {
     }
 
     /// Schedules `ev` at time `time`.
+    #[inline(always)]
     fn at(&mut self, time: i64, ev: Ev) {
         self.queue.push(time, ev);
     }
 
     /// Schedules `ev` after `delay`.
+    #[inline(always)]
     fn after(&mut self, delay: i64, ev: Ev) {
         self.at(self.now + delay, ev);
     }
@@ -569,7 +591,11 @@ impl<'a> Sim<'a> {
         while let Some((time, ev)) = self.queue.pop() {
             self.now = time;
             match ev {
-                Ev::Deliver { from, to, msg } => self.deliver(Addr::unpack(from), Addr::unpack(to), msg),
+                Ev::Deliver { from, msg } => {
+                    if let Some((to, msg)) = self.mail.take(msg) {
+                        self.deliver(Addr::unpack(from), to, msg);
+                    }
+                }
                 Ev::Tick { node, epoch } => self.tick(node, epoch),
                 Ev::ClientStart { client } => self.client_start(client),
                 Ev::Retry { client } => self.resend(client),
@@ -587,20 +613,28 @@ impl<'a> Sim<'a> {
         self.write_lines(emit, true)
     }
 
-    /// Sends a message through the network: delayed at random, and while the network is lossy
-    /// dropped or duplicated at random. Partitions are applied on delivery.
+    /// Sends a message through the network.
     fn send(&mut self, from: Addr, to: Addr, msg: Msg) {
+        let id = self.mail.store(to, msg);
+        self.transmit(from, id);
+    }
+
+    /// Hands message `id` to the network: delayed at random, and while the network is lossy
+    /// dropped or duplicated at random. Partitions are applied on delivery.
+    fn transmit(&mut self, from: Addr, id: u32) {
         if self.lossy && self.rng.chance(timing::LOSS) {
-            return;
+            return self.mail.lose(id);
         }
         let spread = if self.lossy { timing::LOSSY_SPREAD } else { timing::NET_SPREAD };
         if self.lossy && self.rng.chance(timing::DUPLICATE) {
             self.duplicated += 1;
             let delay = timing::NET_MIN + self.rng.below(spread) as i64;
-            self.after(delay, Ev::Deliver { from: from.pack(), to: to.pack(), msg: msg.clone() });
+            if let Some(copy) = self.mail.copy(id) {
+                self.after(delay, Ev::Deliver { from: from.pack(), msg: copy });
+            }
         }
         let delay = timing::NET_MIN + self.rng.below(spread) as i64;
-        self.after(delay, Ev::Deliver { from: from.pack(), to: to.pack(), msg });
+        self.after(delay, Ev::Deliver { from: from.pack(), msg: id });
     }
 
     fn deliver(&mut self, from: Addr, to: Addr, msg: Msg) {
@@ -613,42 +647,44 @@ impl<'a> Sim<'a> {
             Addr::Node(n) => {
                 let cut = matches!(from, Addr::Node(f) if self.side[f] != self.side[n]);
                 if self.up[n] && !cut {
-                    let mut out = std::mem::take(&mut self.outbox);
-                    let (now, clock) = (self.now, self.clocks[n].read(self.now));
+                    let now = self.now;
                     match &mut self.nodes[n] {
-                        Replica::Paxos(node) => node.receive(from, msg, now, &mut self.rng, &mut out),
-                        Replica::Lww(node) => node.receive(from, msg, now, clock, &mut out),
+                        Replica::Paxos(node) => node.receive(from, msg, now, &mut self.rng, &mut self.mail),
+                        Replica::Lww(node) => {
+                            node.receive(from, msg, now, self.clocks[n].read(now), &mut self.mail)
+                        }
                     }
-                    self.flush(n, out);
+                    self.flush(n);
                 }
             }
         }
     }
 
-    /// Sends what node `n` wrote to its outbox.
-    fn flush(&mut self, n: usize, mut out: Out) {
-        for (to, msg) in out.drain(..) {
-            self.send(Addr::Node(n), to, msg);
+    /// Hands what node `n` sent to the network.
+    fn flush(&mut self, n: usize) {
+        let mut sending = std::mem::take(&mut self.sending);
+        self.mail.take_fresh(&mut sending);
+        for &id in &sending {
+            self.transmit(Addr::Node(n), id);
         }
-        self.outbox = out;
+        self.sending = sending;
     }
 
     fn tick(&mut self, node: usize, epoch: u64) {
         if !self.up[node] || self.epoch[node] != epoch {
             return;
         }
-        let mut out = std::mem::take(&mut self.outbox);
         match &mut self.nodes[node] {
-            Replica::Paxos(n) => n.tick(self.now, &mut self.rng, &mut out),
+            Replica::Paxos(n) => n.tick(self.now, &mut self.rng, &mut self.mail),
             Replica::Lww(n) => n.tick(self.now),
         }
-        self.flush(node, out);
+        self.flush(node);
         self.after(TICK, Ev::Tick { node, epoch });
     }
 
     /// Appends one event to the history; returns its number.
     fn record(&mut self, kind: &'static str, who: Who, f: &'static str, value: Value) -> usize {
-        self.lines.push_back(Some(Line { time: self.now, kind, who, f, value }));
+        self.lines.push(Some(Line { time: self.now, kind, who, f, value }));
         self.written + self.lines.len() - 1
     }
 
@@ -661,14 +697,18 @@ impl<'a> Sim<'a> {
             (false, Service::SilentRetry) => open.min().unwrap_or(usize::MAX),
             _ => usize::MAX,
         };
-        let mut batch = Vec::with_capacity(self.lines.len());
-        while self.written < keep
-            && let Some(line) = self.lines.pop_front()
-        {
-            self.written += 1;
-            batch.extend(line);
+        let ready = keep.saturating_sub(self.written).min(self.lines.len());
+        if ready == 0 {
+            return Ok(());
         }
-        if batch.is_empty() { Ok(()) } else { emit(batch) }
+        self.written += ready;
+        let mut batch = std::mem::take(&mut self.lines);
+        // What is not ready (a silent retry's open invocations, and what follows them) stays,
+        // at the front of the next buffer.
+        let held = batch.split_off(ready);
+        self.lines = emit(batch)?;
+        self.lines.extend(held);
+        Ok(())
     }
 }
 
@@ -783,11 +823,8 @@ impl Sim<'_> {
             self.send(from, Addr::Node(home), msg);
         } else {
             // Connection refused: the request certainly never arrived.
-            let refused = Msg::Reply { req, outcome: Outcome::Fail };
-            self.after(
-                timing::NET_MIN,
-                Ev::Deliver { from: Addr::Node(home).pack(), to: from.pack(), msg: refused },
-            );
+            let refused = self.mail.store(from, Msg::Reply { req, outcome: Outcome::Fail });
+            self.after(timing::NET_MIN, Ev::Deliver { from: Addr::Node(home).pack(), msg: refused });
         }
         // A timer, not an event: the reply nearly always comes first, and cancels it.
         self.queue.set_timer(client, self.now + timing::CLIENT_TIMEOUT, Ev::ClientTimeout { client, req });
@@ -1044,7 +1081,12 @@ mod tests {
     /// Runs `sim`, writing its history to `out`; returns the number of events.
     fn run(sim: &mut Sim<'_>, out: &mut Vec<u8>) -> usize {
         let mut sink = Sink::new(out, false);
-        sim.run(&mut |batch| sink.write_all(&batch)).unwrap();
+        sim.run(&mut |mut batch| {
+            sink.write_all(&batch)?;
+            batch.clear();
+            Ok(batch)
+        })
+        .unwrap();
         sink.finish().unwrap();
         sink.events
     }

@@ -219,9 +219,9 @@ impl<'a> Sink<'a> {
         Sink { out, json, events: 0, index: Counter::new(), buf: Vec::with_capacity(BUFFER + 4096) }
     }
 
-    /// Writes events, numbered in order.
-    pub(super) fn write_all(&mut self, lines: &[Line]) -> io::Result<()> {
-        lines.iter().try_for_each(|line| self.write(line))
+    /// Writes events, numbered in order (`None`: an event removed after it was recorded).
+    pub(super) fn write_all(&mut self, lines: &[Option<Line>]) -> io::Result<()> {
+        lines.iter().flatten().try_for_each(|line| self.write(line))
     }
 
     /// Writes one event, numbered next.

@@ -11,7 +11,8 @@
 //! and silently lost; on a node whose clock is ahead, a write wins over later ones.
 
 use super::data::{ClientOp, Data, Snapshot};
-use super::node::{Addr, Msg, Node, Out, Outcome, Pending, RequestLog, Stamp};
+use super::mail::Mail as Out;
+use super::node::{Addr, Msg, Node, Outcome, Pending, RequestLog, Stamp};
 
 /// A coordinator forgets an op it could not finish within this time (its client has timed out
 /// by then; replicas that stored the value keep it).

@@ -17,6 +17,7 @@
 use super::super::Rng;
 use super::Service;
 use super::data::{Applied, ClientOp, Snapshot, apply};
+use super::mail::Mail as Out;
 use std::collections::VecDeque;
 
 /// Heartbeat and timer period of a node, in microseconds.
@@ -221,8 +222,6 @@ pub(super) struct Node {
     /// The time of the event being handled, set by [`Node::tick`] and [`Node::receive`].
     now: i64,
 }
-
-pub(super) type Out = Vec<(Addr, Msg)>;
 
 impl Node {
     /// A fresh follower that has never heard of any leader.
@@ -495,13 +494,13 @@ impl Node {
 
 #[cfg(test)]
 mod tests {
-    use super::{Addr, ClientOp, Msg, Node, Outcome, Rng, Service};
+    use super::{Addr, ClientOp, Msg, Node, Out, Outcome, Rng, Service};
 
     /// A one-node cluster elects itself at its first tick after its patience.
     fn leader() -> (Node, Rng) {
         let mut rng = Rng::new(1);
         let mut node = Node::new(0, 1, Service::Correct, 0, &mut rng);
-        node.tick(1_000_000, &mut rng, &mut Vec::new());
+        node.tick(1_000_000, &mut rng, &mut Out::default());
         assert!(node.leading().is_some());
         (node, rng)
     }
@@ -514,29 +513,31 @@ mod tests {
     #[test]
     fn a_duplicated_request_is_applied_once() {
         let (mut node, mut rng) = leader();
-        let mut out = Vec::new();
+        let mut out = Out::default();
         for _ in 0..2 {
             node.receive(Addr::Client(2), request(1, ClientOp::Incr(3)), 2_000_000, &mut rng, &mut out);
         }
-        assert_eq!(out.len(), 1, "{out:?}");
+        let sent = out.sent();
+        assert_eq!(sent.len(), 1, "{sent:?}");
         assert!(
-            matches!(&out[0], (Addr::Client(2), Msg::Reply { req: 1, outcome: Outcome::Ok(s) }) if s.count == 3)
+            matches!(sent[0], (Addr::Client(2), Msg::Reply { req: 1, outcome: Outcome::Ok(s) }) if s.count == 3)
         );
         assert_eq!(node.state.data.count, 3);
         // A copy of an older request, arriving after a newer one, is dropped too.
-        out.clear();
+        out = Out::default();
         node.receive(Addr::Client(2), request(2, ClientOp::Incr(1)), 2_000_000, &mut rng, &mut out);
         node.receive(Addr::Client(2), request(1, ClientOp::Incr(3)), 2_000_000, &mut rng, &mut out);
-        assert_eq!((out.len(), node.state.data.count), (1, 4));
+        assert_eq!((out.sent().len(), node.state.data.count), (1, 4));
     }
 
     /// A refused cas is a certain failure only if no copy of it can take effect later.
     #[test]
     fn a_duplicated_refused_cas_stays_refused() {
         let (mut node, mut rng) = leader();
-        let mut out = Vec::new();
+        let mut out = Out::default();
         node.receive(Addr::Client(2), request(1, ClientOp::Cas(5, 6)), 2_000_000, &mut rng, &mut out);
-        assert!(matches!(out[..], [(_, Msg::Reply { outcome: Outcome::Fail, .. })]), "{out:?}");
+        let sent = out.sent();
+        assert!(matches!(sent[..], [(_, Msg::Reply { outcome: Outcome::Fail, .. })]), "{sent:?}");
         node.receive(
             Addr::Client(3),
             Msg::Request { client: 3, req: 1, token: 1, op: ClientOp::Write(5), forwarded: false },
@@ -546,6 +547,6 @@ mod tests {
         );
         node.receive(Addr::Client(2), request(1, ClientOp::Cas(5, 6)), 2_000_000, &mut rng, &mut out);
         assert_eq!(node.state.data.reg, Some(5), "the copy of the refused cas did not apply");
-        assert_eq!(out.len(), 2);
+        assert_eq!(out.sent().len(), 2);
     }
 }

@@ -79,6 +79,7 @@ impl<T> Default for Queue<T> {
 
 impl<T> Queue<T> {
     /// Schedules `item` at `time` (not before the last item popped).
+    #[inline(always)]
     pub(super) fn push(&mut self, time: i64, item: T) {
         debug_assert!(time >= self.now, "scheduled in the past");
         self.scheduled += 1;
@@ -128,6 +129,7 @@ impl<T> Queue<T> {
         self.timers[id].as_ref().map(|t| (t.0, t.1, id))
     }
 
+    #[inline(always)]
     fn pop_timer(&mut self, id: usize) -> Option<(i64, T)> {
         let (time, _, item) = self.timers[id].take()?;
         self.find_first_timer();
@@ -136,6 +138,7 @@ impl<T> Queue<T> {
     }
 
     /// The next item (or timer) and its time.
+    #[inline(always)]
     pub(super) fn pop(&mut self) -> Option<(i64, T)> {
         let timer = self.timer();
         if self.len == 0 {
@@ -182,6 +185,7 @@ impl<T> Queue<T> {
         }
     }
 
+    #[inline(always)]
     fn store(&mut self, item: T, scheduled: u64) -> u32 {
         let entry = Entry { item: Some(item), next: NONE, scheduled };
         match self.free.pop() {
@@ -197,6 +201,7 @@ impl<T> Queue<T> {
     }
 
     /// Appends entry `at` to the slot of `time`.
+    #[inline(always)]
     fn link(&mut self, time: i64, at: u32) {
         let slot = time as usize & MASK;
         match self.ends[slot].1 {
