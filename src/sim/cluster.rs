@@ -800,13 +800,13 @@ impl Sim<'_> {
         let cl = &mut self.clients[client];
         cl.token += 1;
         cl.open = Some(Open { op, attempt: 1, invoke });
-        self.attempt(client);
+        self.attempt(client, op);
     }
 
-    /// Sends the open op of `client` to its node, and times it out.
-    fn attempt(&mut self, client: usize) {
+    /// Sends `op`, the open op of `client`, to its node, and times it out. (The op is passed,
+    /// not read back from the client: read back just after it was stored, it cost a stall.)
+    fn attempt(&mut self, client: usize, op: ClientOp) {
         let cl = &mut self.clients[client];
-        let Some(open) = cl.open else { return };
         cl.req += 1;
         let (req, token, mut home) = (cl.req, cl.token, cl.home);
         let n = self.nodes.len();
@@ -819,7 +819,7 @@ impl Sim<'_> {
         }
         let from = Addr::Client(client);
         if self.up[home] {
-            let msg = Msg::Request { client, req, token, op: open.op, forwarded: false };
+            let msg = Msg::Request { client, req, token, op, forwarded: false };
             self.send(from, Addr::Node(home), msg);
         } else {
             // Connection refused: the request certainly never arrived.
@@ -892,7 +892,7 @@ impl Sim<'_> {
             open.invoke = self.record("invoke", Who::Process(self.clients[client].process), f, value);
         }
         self.clients[client].open = Some(open);
-        self.attempt(client);
+        self.attempt(client, open.op);
     }
 
     fn think(&mut self, client: usize) {

@@ -9,12 +9,21 @@
 
 use super::node::{Addr, Msg};
 
+/// The destination of a free number.
+const FREE: u32 = u32::MAX;
+/// What a free number holds: any message will do, as it is never read.
+const FREE_MSG: Msg = Msg::Heartbeat { term: 0 };
+
 /// Messages in flight, by number, and those sent by the node being run that the network has
 /// not taken yet.
 #[derive(Debug, Default)]
 pub(super) struct Mail {
-    /// Each message and its packed destination ([`Addr::pack`]); `None` for a free number.
-    slots: Vec<Option<(u32, Msg)>>,
+    /// Each message (a free number holds [`FREE_MSG`])…
+    slots: Vec<Msg>,
+    /// …and its destination, packed by [`Addr::pack`] ([`FREE`] for a free number). (Not an
+    /// `Option<(u32, Msg)>`: moving a message out of one copied it at odd offsets, and reading
+    /// it cost another stall.)
+    to: Vec<u32>,
     free: Vec<u32>,
     /// Numbers of the messages sent since the network last took them, in the order sent.
     fresh: Vec<u32>,
@@ -36,14 +45,15 @@ impl Mail {
     /// Stores `msg` to `to` and returns its number, without handing it to the network.
     #[inline(always)]
     pub(super) fn store(&mut self, to: Addr, msg: Msg) -> u32 {
-        let entry = Some((to.pack(), msg));
         match self.free.pop() {
             Some(id) => {
-                self.slots[id as usize] = entry;
+                self.slots[id as usize] = msg;
+                self.to[id as usize] = to.pack();
                 id
             }
             None => {
-                self.slots.push(entry);
+                self.slots.push(msg);
+                self.to.push(to.pack());
                 (self.slots.len() - 1) as u32
             }
         }
@@ -58,16 +68,18 @@ impl Mail {
     /// A copy of message `id` under a number of its own (the network delivering it twice);
     /// `None` if there is no message `id`.
     pub(super) fn copy(&mut self, id: u32) -> Option<u32> {
-        let (to, msg) = self.slots.get(id as usize)?.clone()?;
+        let to = self.to.get(id as usize).copied().filter(|&to| to != FREE)?;
+        let msg = self.slots[id as usize].clone();
         Some(self.store(Addr::unpack(to), msg))
     }
 
     /// Message `id` and its destination, freeing its number (`None` if it was already taken,
     /// which the queue never does: each number is scheduled once).
     pub(super) fn take(&mut self, id: u32) -> Option<(Addr, Msg)> {
-        let (to, msg) = self.slots.get_mut(id as usize)?.take()?;
+        let to = self.to.get(id as usize).copied().filter(|&to| to != FREE)?;
+        self.to[id as usize] = FREE;
         self.free.push(id);
-        Some((Addr::unpack(to), msg))
+        Some((Addr::unpack(to), std::mem::replace(&mut self.slots[id as usize], FREE_MSG)))
     }
 
     /// Drops message `id` (the network lost it).
@@ -78,7 +90,7 @@ impl Mail {
     /// The messages sent since the network last took them, in order.
     #[cfg(test)]
     pub(super) fn sent(&self) -> Vec<(Addr, &Msg)> {
-        let message = |&id: &u32| self.slots[id as usize].as_ref().map(|(to, msg)| (Addr::unpack(*to), msg));
-        self.fresh.iter().filter_map(message).collect()
+        let message = |&id: &u32| (Addr::unpack(self.to[id as usize]), &self.slots[id as usize]);
+        self.fresh.iter().map(message).collect()
     }
 }

@@ -50,8 +50,9 @@ pub(super) struct Queue<T> {
     /// Items in the wheel.
     len: usize,
     /// Items further ahead than the wheel reaches, by time then scheduling order, each
-    /// naming its entry in the slab.
-    far: BinaryHeap<Reverse<(i64, u64, u32)>>,
+    /// naming its entry in the slab (as a `u64`: a `u32` there was stored in 4 bytes and read
+    /// back in 8 by the heap's sift, a stall on every push).
+    far: BinaryHeap<Reverse<(i64, u64, u64)>>,
     scheduled: u64,
     /// Timers, at most one per id, ordered among the items as if they were items; and the
     /// id of the first, if any.
@@ -65,7 +66,7 @@ impl<T> Default for Queue<T> {
             now: 0,
             ends: vec![(NONE, NONE); WHEEL],
             bits: vec![0; WHEEL / 64],
-            summary: vec![0; WHEEL / 64 / 64],
+            summary: vec![0; WHEEL.div_ceil(64 * 64)],
             slab: Vec::new(),
             free: Vec::new(),
             len: 0,
@@ -87,7 +88,7 @@ impl<T> Queue<T> {
         if time - self.now < WHEEL as i64 {
             self.link(time, at);
         } else {
-            self.far.push(Reverse((time, self.scheduled, at)));
+            self.far.push(Reverse((time, self.scheduled, u64::from(at))));
         }
     }
 
@@ -223,7 +224,7 @@ impl<T> Queue<T> {
                 break;
             }
             self.far.pop();
-            self.link(time, at);
+            self.link(time, at as u32);
         }
     }
 
