@@ -29,7 +29,7 @@ mod node;
 mod queue;
 
 use self::data::{ClientOp, Mop, Snapshot};
-use self::history::{Line, Sink, Value, Who};
+use self::history::{F, Kind, Line, Sink, Value, Who};
 use self::lww::LwwNode;
 use self::mail::Mail;
 use self::node::{Addr, Msg, Node, Outcome, TICK};
@@ -683,7 +683,7 @@ impl<'a> Sim<'a> {
     }
 
     /// Appends one event to the history; returns its number.
-    fn record(&mut self, kind: &'static str, who: Who, f: &'static str, value: Value) -> usize {
+    fn record(&mut self, kind: Kind, who: Who, f: F, value: Value) -> usize {
         self.lines.push(Some(Line { time: self.now, kind, who, f, value }));
         self.written + self.lines.len() - 1
     }
@@ -722,14 +722,14 @@ fn node_names(nodes: &[usize]) -> String {
 
 /// How ops are written in the history: `:f` and the value, from what the op saw (`None` for
 /// an invocation, or an op whose outcome is unknown or failed).
-fn op_value(op: ClientOp, seen: Option<&Snapshot>) -> (&'static str, Value) {
+fn op_value(op: ClientOp, seen: Option<&Snapshot>) -> (F, Value) {
     match op {
         // A completed read is rendered by `Value::read`, which knows the workload.
-        ClientOp::Read => ("read", Value::Nil),
-        ClientOp::Write(v) => ("write", Value::Int(v)),
-        ClientOp::Cas(old, new) => ("cas", Value::Pair(old, new)),
-        ClientOp::Insert(v) | ClientOp::Incr(v) => ("add", Value::Int(v)),
-        ClientOp::Txn { mops, len } => ("txn", Value::txn(mops, len, seen)),
+        ClientOp::Read => (F::Read, Value::Nil),
+        ClientOp::Write(v) => (F::Write, Value::Int(v)),
+        ClientOp::Cas(old, new) => (F::Cas, Value::Pair(old, new)),
+        ClientOp::Insert(v) | ClientOp::Incr(v) => (F::Add, Value::Int(v)),
+        ClientOp::Txn { mops, len } => (F::Txn, Value::txn(mops, len, seen)),
     }
 }
 
@@ -796,7 +796,7 @@ impl Sim<'_> {
         self.invoked += 1;
         let op = self.choose_op(client);
         let (f, value) = op_value(op, None);
-        let invoke = self.record("invoke", Who::Process(self.clients[client].process), f, value);
+        let invoke = self.record(Kind::Invoke, Who::Process(self.clients[client].process), f, value);
         let cl = &mut self.clients[client];
         cl.token += 1;
         cl.open = Some(Open { op, attempt: 1, invoke });
@@ -838,8 +838,8 @@ impl Sim<'_> {
         let cl = &mut self.clients[client];
         let process = cl.process;
         let (kind, seen) = match &outcome {
-            Outcome::Ok(seen) => ("ok", Some(seen)),
-            Outcome::Fail => ("fail", None),
+            Outcome::Ok(seen) => (Kind::Ok, Some(seen)),
+            Outcome::Fail => (Kind::Fail, None),
         };
         if let Some(seen) = seen {
             cl.last_seen = match open.op {
@@ -848,7 +848,7 @@ impl Sim<'_> {
             };
         }
         let (f, value) = match (open.op, seen) {
-            (ClientOp::Read, Some(seen)) => ("read", Value::read(self.c.workload, seen)),
+            (ClientOp::Read, Some(seen)) => (F::Read, Value::read(self.c.workload, seen)),
             (op, seen) => op_value(op, seen),
         };
         self.record(kind, Who::Process(process), f, value);
@@ -867,7 +867,7 @@ impl Sim<'_> {
         // The op may or may not have happened; Jepsen retires the process.
         cl.process += threads;
         let (f, value) = op_value(open.op, None);
-        self.record("info", Who::Process(process), f, value);
+        self.record(Kind::Info, Who::Process(process), f, value);
         self.think(client);
     }
 
@@ -889,7 +889,7 @@ impl Sim<'_> {
             // The bug: only the last attempt is recorded, as if the op began now.
             self.lines[open.invoke - self.written] = None;
             let (f, value) = op_value(open.op, None);
-            open.invoke = self.record("invoke", Who::Process(self.clients[client].process), f, value);
+            open.invoke = self.record(Kind::Invoke, Who::Process(self.clients[client].process), f, value);
         }
         self.clients[client].open = Some(open);
         self.attempt(client, open.op);
@@ -968,9 +968,10 @@ impl Sim<'_> {
     }
 
     /// Logs a nemesis op as Jepsen does: its invocation and its completion, both `:info`.
-    fn record_nemesis(&mut self, f: &'static str, value: String) {
-        self.record("info", Who::Nemesis, f, Value::Text(value.clone().into_bytes()));
-        self.record("info", Who::Nemesis, f, Value::Text(value.into_bytes()));
+    fn record_nemesis(&mut self, f: F, value: String) {
+        let value: Box<[u8]> = value.into_bytes().into();
+        self.record(Kind::Info, Who::Nemesis, f, Value::Text(value.clone()));
+        self.record(Kind::Info, Who::Nemesis, f, Value::Text(value));
     }
 
     /// The fault's victims: the current leader most of the time (the interesting case), else
@@ -1000,20 +1001,20 @@ impl Sim<'_> {
                 let majority: Vec<usize> = (0..self.nodes.len()).filter(|i| !minority.contains(i)).collect();
                 minority.iter().for_each(|&i| self.side[i] = 1);
                 let grouping = format!("[{} {}]", node_names(&minority), node_names(&majority));
-                self.record_nemesis("start-partition", grouping);
+                self.record_nemesis(F::StartPartition, grouping);
                 self.active.push(Active::Partition);
             }
             FaultKind::Kill => {
                 let victims = self.victims();
                 victims.iter().for_each(|&i| self.up[i] = false);
-                self.record_nemesis("kill", node_names(&victims));
+                self.record_nemesis(F::Kill, node_names(&victims));
                 self.active.push(Active::Kill(victims));
             }
             FaultKind::Loss => {
                 self.lossy = true;
                 let (drop, dup) = ((timing::LOSS * 100.0) as u32, (timing::DUPLICATE * 100.0) as u32);
                 let what = format!("{{:drop-percent {drop}, :duplicate-percent {dup}}}");
-                self.record_nemesis("start-loss", what);
+                self.record_nemesis(F::StartLoss, what);
                 self.active.push(Active::Loss);
             }
             FaultKind::Clock => self.skew_clocks(),
@@ -1031,7 +1032,7 @@ impl Sim<'_> {
             self.clocks[i] = Clock { offset, ppm, since: self.now };
             parts.push(format!("{} {{:offset-ms {}, :drift-ppm {ppm}}}", node_name(i), offset / 1000));
         }
-        self.record_nemesis("start-clock-skew", format!("{{{}}}", parts.join(", ")));
+        self.record_nemesis(F::StartClockSkew, format!("{{{}}}", parts.join(", ")));
         self.active.push(Active::Clock(victims));
     }
 
@@ -1046,7 +1047,7 @@ impl Sim<'_> {
         match fault {
             Active::Partition => {
                 self.side.fill(0);
-                self.record_nemesis("stop-partition", ":network-healed".into());
+                self.record_nemesis(F::StopPartition, ":network-healed".into());
             }
             Active::Kill(victims) => {
                 for &i in &victims {
@@ -1058,16 +1059,15 @@ impl Sim<'_> {
                     }
                     self.after(TICK, Ev::Tick { node: i, epoch: self.epoch[i] });
                 }
-                // Jepsen's name for bringing a killed node back.
-                self.record_nemesis("start", node_names(&victims));
+                self.record_nemesis(F::Start, node_names(&victims));
             }
             Active::Loss => {
                 self.lossy = false;
-                self.record_nemesis("stop-loss", "nil".into());
+                self.record_nemesis(F::StopLoss, "nil".into());
             }
             Active::Clock(victims) => {
                 victims.iter().for_each(|&i| self.clocks[i] = Clock::default());
-                self.record_nemesis("stop-clock-skew", node_names(&victims));
+                self.record_nemesis(F::StopClockSkew, node_names(&victims));
             }
         }
     }
