@@ -53,6 +53,9 @@ pub(super) struct Queue<T> {
     /// naming its entry in the slab (as a `u64`: a `u32` there was stored in 4 bytes and read
     /// back in 8 by the heap's sift, a stall on every push).
     far: BinaryHeap<Reverse<(i64, u64, u64)>>,
+    /// The time of the first far item (`i64::MAX` if none): the clock moves at nearly every
+    /// pop, and only looks into the heap when this comes within a turn.
+    far_first: i64,
     scheduled: u64,
     /// Timers, at most one per id, ordered among the items as if they were items; and the
     /// id of the first, if any.
@@ -71,6 +74,7 @@ impl<T> Default for Queue<T> {
             free: Vec::new(),
             len: 0,
             far: BinaryHeap::new(),
+            far_first: i64::MAX,
             scheduled: 0,
             timers: Vec::new(),
             first_timer: None,
@@ -89,6 +93,7 @@ impl<T> Queue<T> {
             self.link(time, at);
         } else {
             self.far.push(Reverse((time, self.scheduled, u64::from(at))));
+            self.far_first = self.far_first.min(time);
         }
     }
 
@@ -182,7 +187,9 @@ impl<T> Queue<T> {
     fn advance(&mut self, time: i64) {
         if time != self.now {
             self.now = time;
-            self.pull_far();
+            if self.far_first - self.now < WHEEL as i64 {
+                self.pull_far();
+            }
         }
     }
 
@@ -226,6 +233,7 @@ impl<T> Queue<T> {
             self.far.pop();
             self.link(time, at as u32);
         }
+        self.far_first = self.far.peek().map_or(i64::MAX, |&Reverse((time, _, _))| time);
     }
 
     /// The first occupied slot from `from` on, wrapping around (the wheel is not empty).
