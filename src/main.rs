@@ -145,7 +145,7 @@ struct CheckArgs {
     /// Give up after this many seconds: undecided keys are `unknown`.
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<f64>,
-    /// Cap on the memory of the search's memo tables, all keys together: 512M, 2G, bytes.
+    /// Cap on the memory of the searches' memo tables and the states they keep, all keys together: 512M, 2G, bytes.
     #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
     max_memory: Option<usize>,
     /// Cap on model steps per key.

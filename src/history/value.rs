@@ -73,6 +73,23 @@ pub enum Value {
 }
 
 impl Value {
+    /// Approximate heap bytes this value owns: its containers' buffers, recursively. Shared
+    /// text (`Arc<str>`, interned by the readers) is not counted.
+    pub fn heap_bytes(&self) -> usize {
+        let items = |items: &[Value], capacity: usize| {
+            capacity * std::mem::size_of::<Value>() + items.iter().map(Value::heap_bytes).sum::<usize>()
+        };
+        match self {
+            Value::Vector(v) | Value::List(v) | Value::Set(v) => items(v, v.capacity()),
+            Value::Map(pairs) => {
+                pairs.capacity() * std::mem::size_of::<(Value, Value)>()
+                    + pairs.iter().map(|(k, v)| k.heap_bytes() + v.heap_bytes()).sum::<usize>()
+            }
+            Value::Tagged(_, inner) => std::mem::size_of::<Value>() + inner.heap_bytes(),
+            _ => 0,
+        }
+    }
+
     /// A keyword value from its name (without the colon).
     pub fn keyword(name: &str) -> Value {
         Value::Keyword(Arc::from(name))

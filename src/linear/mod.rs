@@ -37,7 +37,8 @@ pub struct Options {
     pub max_steps: u64,
     /// Wall-clock budget for the whole check.
     pub timeout: Option<Duration>,
-    /// Memory budget for the searches' memo tables, all keys together, in bytes.
+    /// Memory budget for the searches' memo tables and the states they keep (as
+    /// [`crate::model::Model::state_heap_bytes`] counts them), all keys together, in bytes.
     pub max_memory: Option<usize>,
     /// Stop at the first invalid key (the others become unknown).
     pub fail_fast: bool,

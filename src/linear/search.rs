@@ -293,6 +293,9 @@ struct Search<'a, M: Model> {
     stack: Vec<Frame<M::State>>,
     memo: HashTable<MemoEntry<M::State>>,
     memo_ids: Vec<u32>,
+    /// Heap bytes owned by the states the memo and the stack keep ([`Model::state_heap_bytes`]),
+    /// charged against the memory budget beside the tables.
+    state_bytes: usize,
     reported_bytes: usize,
     hasher: ahash::RandomState,
     scratch_ids: Vec<u32>,
@@ -374,6 +377,7 @@ impl<'a, M: Model> Search<'a, M> {
             stack: Vec::new(),
             memo: HashTable::new(),
             memo_ids: Vec::new(),
+            state_bytes: 0,
             reported_bytes: 0,
             hasher: ahash::RandomState::with_seeds(1, 2, 3, 4),
             scratch_ids: Vec::new(),
@@ -473,6 +477,7 @@ impl<'a, M: Model> Search<'a, M> {
             ids_len: ids.len() as u32,
             state: state.clone(),
         };
+        self.state_bytes += self.model.state_heap_bytes(state);
         self.memo_ids.extend_from_slice(ids);
         self.memo.insert_unique(hash, entry, |e| e.hash);
         true
@@ -499,6 +504,7 @@ impl<'a, M: Model> Search<'a, M> {
                 // Only nondeterministic models leave alternatives; moving an empty Vec would
                 // throw away the scratch buffer's allocation on every step.
                 let alternatives = if succ.is_empty() { Vec::new() } else { std::mem::take(&mut succ) };
+                self.state_bytes += self.frame_bytes(&prev_state, &alternatives);
                 self.stack.push(Frame { entry, prev_state, alternatives });
                 self.lift(entry);
                 self.scratch_states = succ;
@@ -515,8 +521,10 @@ impl<'a, M: Model> Search<'a, M> {
     /// empty: nothing is left to try.
     fn backtrack(&mut self) -> Option<u32> {
         let mut frame = self.stack.pop()?;
+        self.state_bytes -= self.frame_bytes(&frame.prev_state, &frame.alternatives);
         while let Some(alt) = frame.alternatives.pop() {
             if self.remember(&alt) {
+                self.state_bytes += self.frame_bytes(&frame.prev_state, &frame.alternatives);
                 self.state = alt;
                 self.stack.push(frame);
                 return Some(self.next[self.head as usize]);
@@ -528,8 +536,15 @@ impl<'a, M: Model> Search<'a, M> {
         Some(self.next[2 * frame.entry as usize])
     }
 
+    /// Heap bytes of the states a stack frame keeps.
+    fn frame_bytes(&self, prev_state: &M::State, alternatives: &[M::State]) -> usize {
+        let heap = |s: &M::State| self.model.state_heap_bytes(s);
+        heap(prev_state) + alternatives.iter().map(heap).sum::<usize>()
+    }
+
     fn check_limits(&mut self, limits: &Limits<'_>) -> Option<Exhausted> {
-        let charge = || memo_charge::<MemoEntry<M::State>>(self.memo.capacity(), self.memo_ids.capacity());
+        let tables = memo_charge::<MemoEntry<M::State>>(self.memo.capacity(), self.memo_ids.capacity());
+        let charge = || tables + self.state_bytes;
         limits.check(self.steps, self.moves, &mut self.reported_bytes, charge).err()
     }
 

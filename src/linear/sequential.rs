@@ -139,6 +139,9 @@ struct Sc<'a, M: Model> {
     stack: Vec<Frame<M::State>>,
     memo: HashTable<MemoEntry<M::State>>,
     memo_keys: Vec<u32>,
+    /// Heap bytes owned by the states the memo and the stack keep ([`Model::state_heap_bytes`]),
+    /// charged against the memory budget beside the tables.
+    state_bytes: usize,
     reported_bytes: usize,
     hasher: ahash::RandomState,
     scratch: Vec<u32>,
@@ -221,6 +224,7 @@ impl<'a, M: Model> Sc<'a, M> {
             stack: Vec::new(),
             memo: HashTable::new(),
             memo_keys: Vec::new(),
+            state_bytes: 0,
             reported_bytes: 0,
             hasher: ahash::RandomState::with_seeds(5, 6, 7, 8),
             scratch: Vec::new(),
@@ -411,6 +415,7 @@ impl<'a, M: Model> Sc<'a, M> {
         self.memo_keys.extend_from_slice(&self.scratch);
         self.memo_keys.push(u32::MAX); // terminator: keys differ in length with crashed ops
         self.memo.insert_unique(hash, MemoEntry { hash, key_start, state: state.clone() }, |m| m.hash);
+        self.state_bytes += self.model.state_heap_bytes(state);
         true
     }
 
@@ -435,6 +440,7 @@ impl<'a, M: Model> Sc<'a, M> {
             }
             if self.remember(&next) {
                 let prev_state = std::mem::replace(&mut self.state, next);
+                self.state_bytes += self.frame_bytes(&prev_state, &succ);
                 self.stack.push(Frame { entry, prev_state, alternatives: succ, rank, prev_pending });
                 return true;
             }
@@ -444,8 +450,15 @@ impl<'a, M: Model> Sc<'a, M> {
         false
     }
 
+    /// Heap bytes of the states a stack frame keeps.
+    fn frame_bytes(&self, prev_state: &M::State, alternatives: &[M::State]) -> usize {
+        let heap = |s: &M::State| self.model.state_heap_bytes(s);
+        heap(prev_state) + alternatives.iter().map(heap).sum::<usize>()
+    }
+
     fn check_limits(&mut self, limits: &Limits<'_>) -> Option<Exhausted> {
-        let charge = || memo_charge::<MemoEntry<M::State>>(self.memo.capacity(), self.memo_keys.capacity());
+        let tables = memo_charge::<MemoEntry<M::State>>(self.memo.capacity(), self.memo_keys.capacity());
+        let charge = || tables + self.state_bytes;
         limits.check(self.steps, self.moves, &mut self.reported_bytes, charge).err()
     }
 
@@ -493,8 +506,10 @@ impl<'a, M: Model> Sc<'a, M> {
     /// resume trying from at that level, or `None` when nothing is left.
     fn backtrack(&mut self) -> Option<u32> {
         let mut frame = self.stack.pop()?;
+        self.state_bytes -= self.frame_bytes(&frame.prev_state, &frame.alternatives);
         while let Some(alt) = frame.alternatives.pop() {
             if self.lookahead.possible(self.model, &alt) && self.remember(&alt) {
+                self.state_bytes += self.frame_bytes(&frame.prev_state, &frame.alternatives);
                 self.state = alt;
                 self.stack.push(frame);
                 return Some(0);

@@ -100,6 +100,12 @@ impl Model for Kv {
         canonical_entries(&self.init, |v| v.is_empty())
     }
 
+    /// The entries' buffer and the keys' (values are shared text).
+    fn state_heap_bytes(&self, state: &KvState) -> usize {
+        state.capacity() * std::mem::size_of::<(Value, Arc<str>)>()
+            + state.iter().map(|(k, _)| k.heap_bytes()).sum::<usize>()
+    }
+
     fn decode(&self, op: &OpView<'_>) -> Result<KvOp, DecodeError> {
         let action = match op.f {
             "get" => KvAction::Get(

@@ -186,6 +186,14 @@ pub trait Model: Send + Sync {
     /// `state` (a read of the wrong value, a cas whose expected value does not match).
     fn step(&self, state: &Self::State, op: &Self::Op) -> Option<Self::State>;
 
+    /// Heap bytes `state` owns beyond its own `size_of` (a set's elements), which the searches
+    /// charge against the memory budget (`--max-memory`) for every state they keep. The
+    /// default, 0, is right for states that own no heap memory (a number, a flag); a model
+    /// whose state holds a collection must override it, or the budget is not kept.
+    fn state_heap_bytes(&self, _state: &Self::State) -> usize {
+        0
+    }
+
     /// Every state `op` may lead to from `state`. Deterministic models keep the default (the
     /// one result of [`Model::step`]); a model whose op has several possible outcomes (a crashed
     /// dequeue may have removed any element) overrides this.
@@ -427,4 +435,10 @@ mod tests {
         assert_eq!(e, vec![(x.clone(), 5)]);
         assert_eq!(entry(&e, &y), None);
     }
+}
+
+/// Heap bytes of a vector of values (a set's or a queue's state): its buffer and what its
+/// elements own, for [`Model::state_heap_bytes`].
+pub(crate) fn values_heap_bytes(values: &Vec<Value>) -> usize {
+    values.capacity() * std::mem::size_of::<Value>() + values.iter().map(Value::heap_bytes).sum::<usize>()
 }

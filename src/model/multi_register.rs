@@ -111,6 +111,11 @@ impl Model for MultiRegister {
         "multi-register"
     }
 
+    fn state_heap_bytes(&self, state: &Vec<(Value, Value)>) -> usize {
+        state.capacity() * std::mem::size_of::<(Value, Value)>()
+            + state.iter().map(|(k, v)| k.heap_bytes() + v.heap_bytes()).sum::<usize>()
+    }
+
     fn init(&self) -> Vec<(Value, Value)> {
         canonical_entries(&self.init, Value::is_nil)
     }

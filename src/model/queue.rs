@@ -167,6 +167,9 @@ macro_rules! queue_model {
             fn init(&self) -> Vec<Value> {
                 Vec::new()
             }
+            fn state_heap_bytes(&self, state: &Vec<Value>) -> usize {
+                super::values_heap_bytes(state)
+            }
             fn decode(&self, op: &OpView<'_>) -> Result<QueueOp, DecodeError> {
                 decode($cli, op)
             }

@@ -87,6 +87,9 @@ macro_rules! register_model {
             fn init(&self) -> Value {
                 self.init.clone()
             }
+            fn state_heap_bytes(&self, state: &Value) -> usize {
+                state.heap_bytes()
+            }
             fn decode(&self, op: &OpView<'_>) -> Result<RegisterOp, DecodeError> {
                 decode($cli, op, $with_cas)
             }

@@ -50,6 +50,10 @@ impl Model for Set {
         "set"
     }
 
+    fn state_heap_bytes(&self, state: &Vec<Value>) -> usize {
+        super::values_heap_bytes(state)
+    }
+
     fn init(&self) -> Vec<Value> {
         let mut s = self.init.clone();
         s.sort();
