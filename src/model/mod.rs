@@ -399,6 +399,12 @@ pub(crate) fn canonical_entries<V: Clone>(
     out
 }
 
+/// Heap bytes of a vector of values (a set's or a queue's state): its buffer and what its
+/// elements own, for [`Model::state_heap_bytes`].
+pub(crate) fn values_heap_bytes(values: &Vec<Value>) -> usize {
+    values.capacity() * std::mem::size_of::<Value>() + values.iter().map(Value::heap_bytes).sum::<usize>()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,10 +441,4 @@ mod tests {
         assert_eq!(e, vec![(x.clone(), 5)]);
         assert_eq!(entry(&e, &y), None);
     }
-}
-
-/// Heap bytes of a vector of values (a set's or a queue's state): its buffer and what its
-/// elements own, for [`Model::state_heap_bytes`].
-pub(crate) fn values_heap_bytes(values: &Vec<Value>) -> usize {
-    values.capacity() * std::mem::size_of::<Value>() + values.iter().map(Value::heap_bytes).sum::<usize>()
 }
