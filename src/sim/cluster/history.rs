@@ -107,7 +107,8 @@ impl Value {
             Workload::Set => {
                 let mut elements = seen.set.clone();
                 elements.sort_unstable();
-                let mut out = b"#{".to_vec();
+                let mut out = Vec::with_capacity(TEXT_SLACK + elements.len() * PER_ELEMENT);
+                out.extend_from_slice(b"#{");
                 push_list(&mut out, &elements);
                 out.push(b'}');
                 Value::Text(out.into())
@@ -119,8 +120,11 @@ impl Value {
     pub(super) fn txn(mops: [Mop; 2], len: u8, seen: Option<&Snapshot>) -> Value {
         match seen {
             Some(seen) => {
-                let mut out = Vec::new();
-                render_txn(&mops[..usize::from(len)], Some(seen), &mut out);
+                let mops = &mops[..usize::from(len)];
+                let read: usize =
+                    mops.iter().filter(|m| !m.append).map(|m| seen.list(u64::from(m.key)).len()).sum();
+                let mut out = Vec::with_capacity(TEXT_SLACK + read * PER_ELEMENT);
+                render_txn(mops, Some(seen), &mut out);
                 Value::Text(out.into())
             }
             None => Value::Txn(mops[..usize::from(len)].into()),
@@ -187,6 +191,11 @@ const PAIRS: &[u8; 200] = b"\
 4041424344454647484950515253545556575859\
 6061626364656667686970717273747576777879\
 8081828384858687888990919293949596979899";
+
+/// Room for a rendered value's brackets and keywords, and for each number it lists: the
+/// buffer is sized up front, as growing it (a copy each time) cost more than rendering.
+const TEXT_SLACK: usize = 64;
+const PER_ELEMENT: usize = 9;
 
 /// Appends the decimal digits of `n`.
 fn push_u64(out: &mut Vec<u8>, mut n: u64) {
