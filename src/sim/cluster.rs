@@ -819,7 +819,7 @@ impl Sim<'_> {
         }
         let from = Addr::Client(client);
         if self.up[home] {
-            let msg = Msg::Request { client, req, token, op, forwarded: false };
+            let msg = Msg::Request { client: client as u32, req, token, op, forwarded: false };
             self.send(from, Addr::Node(home), msg);
         } else {
             // Connection refused: the request certainly never arrived.

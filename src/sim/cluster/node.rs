@@ -88,7 +88,8 @@ pub(super) enum Msg {
     /// A client op: `req` names this attempt, `token` the logical op (the same over retries);
     /// `forwarded` once a follower passed it on to the leader it knows.
     Request {
-        client: usize,
+        /// (32 bits, beside the tag: the largest message, and so every message, is smaller.)
+        client: u32,
         req: u64,
         token: u64,
         op: ClientOp,
@@ -153,7 +154,8 @@ pub(super) struct RequestLog(Vec<u64>);
 
 impl RequestLog {
     /// Whether request `req` of `client` is new (and now remembered as received).
-    pub(super) fn first_copy(&mut self, client: usize, req: u64) -> bool {
+    pub(super) fn first_copy(&mut self, client: u32, req: u64) -> bool {
+        let client = client as usize;
         if self.0.len() <= client {
             self.0.resize(client + 1, 0);
         }
@@ -168,7 +170,7 @@ impl RequestLog {
 /// A client request a node holds.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Pending {
-    pub(super) client: usize,
+    pub(super) client: u32,
     pub(super) req: u64,
     pub(super) token: u64,
     pub(super) op: ClientOp,
@@ -280,7 +282,7 @@ impl Node {
     }
 
     pub(super) fn reply(p: &Pending, outcome: Outcome, out: &mut Out) {
-        out.push((Addr::Client(p.client), Msg::Reply { req: p.req, outcome }));
+        out.push((Addr::Client(p.client as usize), Msg::Reply { req: p.req, outcome }));
     }
 
     /// Resets the election timer, with a random patience so that candidates rarely collide.
@@ -464,7 +466,7 @@ impl Node {
     fn start(&mut self, p: Pending, out: &mut Out) {
         let Role::Leader { term } = self.role else { return };
         let dedup = self.service == Service::SilentRetry;
-        let data = match apply(&self.state.data, p.op, (p.client, p.token), dedup) {
+        let data = match apply(&self.state.data, p.op, (p.client as usize, p.token), dedup) {
             Applied::Unchanged => self.state.data.clone(),
             Applied::Changed(next) => Snapshot::new(next),
             Applied::Refused => return Self::reply(&p, Outcome::Fail, out),
@@ -507,6 +509,12 @@ mod tests {
 
     fn request(req: u64, op: ClientOp) -> Msg {
         Msg::Request { client: 2, req, token: req, op, forwarded: false }
+    }
+
+    /// Every message is stored once and moved out when delivered: they stay small.
+    #[test]
+    fn messages_stay_small() {
+        assert!(std::mem::size_of::<Msg>() <= 64, "{}", std::mem::size_of::<Msg>());
     }
 
     /// The network may deliver a request twice: the copy is neither applied nor answered.
