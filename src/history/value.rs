@@ -76,18 +76,24 @@ impl Value {
     /// Approximate heap bytes this value owns: its containers' buffers, recursively. Shared
     /// text (`Arc<str>`, interned by the readers) is not counted.
     pub fn heap_bytes(&self) -> usize {
-        let items = |items: &[Value], capacity: usize| {
-            capacity * std::mem::size_of::<Value>() + items.iter().map(Value::heap_bytes).sum::<usize>()
-        };
         match self {
-            Value::Vector(v) | Value::List(v) | Value::Set(v) => items(v, v.capacity()),
-            Value::Map(pairs) => {
-                pairs.capacity() * std::mem::size_of::<(Value, Value)>()
-                    + pairs.iter().map(|(k, v)| k.heap_bytes() + v.heap_bytes()).sum::<usize>()
-            }
+            Value::Vector(v) | Value::List(v) | Value::Set(v) => Value::vec_heap_bytes(v),
+            Value::Map(pairs) => Value::pairs_heap_bytes(pairs),
             Value::Tagged(_, inner) => std::mem::size_of::<Value>() + inner.heap_bytes(),
             _ => 0,
         }
+    }
+
+    /// Heap bytes of a vector of values (a set's or a queue's state, say): its buffer and what
+    /// its elements own.
+    pub fn vec_heap_bytes(values: &Vec<Value>) -> usize {
+        values.capacity() * std::mem::size_of::<Value>() + values.iter().map(Value::heap_bytes).sum::<usize>()
+    }
+
+    /// Heap bytes of a vector of pairs (a map's entries): its buffer and what the pairs own.
+    pub fn pairs_heap_bytes(pairs: &Vec<(Value, Value)>) -> usize {
+        pairs.capacity() * std::mem::size_of::<(Value, Value)>()
+            + pairs.iter().map(|(k, v)| k.heap_bytes() + v.heap_bytes()).sum::<usize>()
     }
 
     /// A keyword value from its name (without the colon).

@@ -170,6 +170,16 @@ struct Frame<S> {
     prev_state: S,
     /// Other states the op could have led to (nondeterministic models), not yet tried.
     alternatives: Vec<S>,
+    /// Heap bytes of `prev_state` and `alternatives`, as charged ([`kept_bytes`]).
+    bytes: usize,
+}
+
+/// Heap bytes of the states a search's stack frame keeps: the state before its op, and the
+/// other states the op could have led to ([`Model::state_heap_bytes`]). Computed once per frame
+/// and kept with it, since a state may be large (a set's).
+pub(crate) fn kept_bytes<M: Model>(model: &M, prev_state: &M::State, alternatives: &[M::State]) -> usize {
+    let heap = |s: &M::State| model.state_heap_bytes(s);
+    heap(prev_state) + alternatives.iter().map(heap).sum::<usize>()
 }
 
 /// Runs the search over `entries` (as [`super::prepare::Part`] orders them: `determinate`
@@ -504,8 +514,9 @@ impl<'a, M: Model> Search<'a, M> {
                 // Only nondeterministic models leave alternatives; moving an empty Vec would
                 // throw away the scratch buffer's allocation on every step.
                 let alternatives = if succ.is_empty() { Vec::new() } else { std::mem::take(&mut succ) };
-                self.state_bytes += self.frame_bytes(&prev_state, &alternatives);
-                self.stack.push(Frame { entry, prev_state, alternatives });
+                let bytes = kept_bytes(self.model, &prev_state, &alternatives);
+                self.state_bytes += bytes;
+                self.stack.push(Frame { entry, prev_state, alternatives, bytes });
                 self.lift(entry);
                 self.scratch_states = succ;
                 return true;
@@ -521,10 +532,11 @@ impl<'a, M: Model> Search<'a, M> {
     /// empty: nothing is left to try.
     fn backtrack(&mut self) -> Option<u32> {
         let mut frame = self.stack.pop()?;
-        self.state_bytes -= self.frame_bytes(&frame.prev_state, &frame.alternatives);
+        self.state_bytes -= frame.bytes;
         while let Some(alt) = frame.alternatives.pop() {
+            frame.bytes -= self.model.state_heap_bytes(&alt);
             if self.remember(&alt) {
-                self.state_bytes += self.frame_bytes(&frame.prev_state, &frame.alternatives);
+                self.state_bytes += frame.bytes;
                 self.state = alt;
                 self.stack.push(frame);
                 return Some(self.next[self.head as usize]);
@@ -534,12 +546,6 @@ impl<'a, M: Model> Search<'a, M> {
         self.unlift(frame.entry);
         self.state = frame.prev_state;
         Some(self.next[2 * frame.entry as usize])
-    }
-
-    /// Heap bytes of the states a stack frame keeps.
-    fn frame_bytes(&self, prev_state: &M::State, alternatives: &[M::State]) -> usize {
-        let heap = |s: &M::State| self.model.state_heap_bytes(s);
-        heap(prev_state) + alternatives.iter().map(heap).sum::<usize>()
     }
 
     fn check_limits(&mut self, limits: &Limits<'_>) -> Option<Exhausted> {

@@ -57,7 +57,7 @@
 //! polynomial for a fixed number of processes.
 
 use super::prepare::Entry;
-use super::search::{Exhausted, Limits, SearchResult, SearchStats, Stuck, memo_charge};
+use super::search::{Exhausted, Limits, SearchResult, SearchStats, Stuck, kept_bytes, memo_charge};
 use crate::model::{Edge, Fact, Model};
 use ahash::AHashMap;
 use hashbrown::HashTable;
@@ -78,6 +78,8 @@ struct Frame<S> {
     rank: u32,
     /// The fact awaiting a consumer before this op ([`Sc::pending`]).
     prev_pending: u32,
+    /// Heap bytes of `prev_state` and `alternatives`, as charged ([`kept_bytes`]).
+    bytes: usize,
 }
 
 /// The rank of a frame whose op was the only move tried ([`Sc::forced_read`]).
@@ -440,20 +442,15 @@ impl<'a, M: Model> Sc<'a, M> {
             }
             if self.remember(&next) {
                 let prev_state = std::mem::replace(&mut self.state, next);
-                self.state_bytes += self.frame_bytes(&prev_state, &succ);
-                self.stack.push(Frame { entry, prev_state, alternatives: succ, rank, prev_pending });
+                let bytes = kept_bytes(self.model, &prev_state, &succ);
+                self.state_bytes += bytes;
+                self.stack.push(Frame { entry, prev_state, alternatives: succ, rank, prev_pending, bytes });
                 return true;
             }
         }
         self.set_taken(entry, false);
         self.pending = prev_pending;
         false
-    }
-
-    /// Heap bytes of the states a stack frame keeps.
-    fn frame_bytes(&self, prev_state: &M::State, alternatives: &[M::State]) -> usize {
-        let heap = |s: &M::State| self.model.state_heap_bytes(s);
-        heap(prev_state) + alternatives.iter().map(heap).sum::<usize>()
     }
 
     fn check_limits(&mut self, limits: &Limits<'_>) -> Option<Exhausted> {
@@ -506,10 +503,11 @@ impl<'a, M: Model> Sc<'a, M> {
     /// resume trying from at that level, or `None` when nothing is left.
     fn backtrack(&mut self) -> Option<u32> {
         let mut frame = self.stack.pop()?;
-        self.state_bytes -= self.frame_bytes(&frame.prev_state, &frame.alternatives);
+        self.state_bytes -= frame.bytes;
         while let Some(alt) = frame.alternatives.pop() {
+            frame.bytes -= self.model.state_heap_bytes(&alt);
             if self.lookahead.possible(self.model, &alt) && self.remember(&alt) {
-                self.state_bytes += self.frame_bytes(&frame.prev_state, &frame.alternatives);
+                self.state_bytes += frame.bytes;
                 self.state = alt;
                 self.stack.push(frame);
                 return Some(0);

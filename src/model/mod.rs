@@ -399,12 +399,6 @@ pub(crate) fn canonical_entries<V: Clone>(
     out
 }
 
-/// Heap bytes of a vector of values (a set's or a queue's state): its buffer and what its
-/// elements own, for [`Model::state_heap_bytes`].
-pub(crate) fn values_heap_bytes(values: &Vec<Value>) -> usize {
-    values.capacity() * std::mem::size_of::<Value>() + values.iter().map(Value::heap_bytes).sum::<usize>()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -112,8 +112,7 @@ impl Model for MultiRegister {
     }
 
     fn state_heap_bytes(&self, state: &Vec<(Value, Value)>) -> usize {
-        state.capacity() * std::mem::size_of::<(Value, Value)>()
-            + state.iter().map(|(k, v)| k.heap_bytes() + v.heap_bytes()).sum::<usize>()
+        Value::pairs_heap_bytes(state)
     }
 
     fn init(&self) -> Vec<(Value, Value)> {

@@ -168,7 +168,7 @@ macro_rules! queue_model {
                 Vec::new()
             }
             fn state_heap_bytes(&self, state: &Vec<Value>) -> usize {
-                super::values_heap_bytes(state)
+                Value::vec_heap_bytes(state)
             }
             fn decode(&self, op: &OpView<'_>) -> Result<QueueOp, DecodeError> {
                 decode($cli, op)

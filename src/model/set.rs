@@ -51,7 +51,7 @@ impl Model for Set {
     }
 
     fn state_heap_bytes(&self, state: &Vec<Value>) -> usize {
-        super::values_heap_bytes(state)
+        Value::vec_heap_bytes(state)
     }
 
     fn init(&self) -> Vec<Value> {

@@ -470,6 +470,11 @@ pub fn history_string(c: &ClusterConfig) -> String {
 /// Recorded events in order; `None` for one a silent retry removed.
 type Batch = Vec<Option<Line>>;
 
+/// An empty batch with room for what the simulation holds before it writes.
+fn new_batch() -> Batch {
+    Vec::with_capacity(FLUSH_AT + 64)
+}
+
 /// Hands a batch of events on to be written, and returns an empty buffer for the next one
 /// (the simulation's buffers are recycled rather than allocated per batch); an error stops the
 /// simulation.
@@ -498,7 +503,7 @@ fn simulate_in_parallel(c: &ClusterConfig, json: bool, out: &mut dyn Write) -> i
             let stopped = |_| io::Error::other("the history's writer stopped");
             Sim::new(c).run(&mut |batch| {
                 batches.send(batch).map_err(stopped)?;
-                Ok(recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(FLUSH_AT + 64)))
+                Ok(recycled.try_recv().unwrap_or_else(|_| new_batch()))
             })
         });
         let mut sink = Sink::new(out, json);
@@ -555,7 +560,7 @@ impl<'a> Sim<'a> {
             txn_keys: (0, 0),
             mail: Mail::default(),
             sending: Vec::new(),
-            lines: Vec::with_capacity(FLUSH_AT + 64),
+            lines: new_batch(),
             written: 0,
             peak_held: 0,
         };

@@ -11,7 +11,7 @@
 //! and silently lost; on a node whose clock is ahead, a write wins over later ones.
 
 use super::data::{ClientOp, Data, Snapshot};
-use super::mail::Mail as Out;
+use super::mail::Mail;
 use super::node::{Addr, Msg, Node, Outcome, Pending, RequestLog, Stamp};
 
 /// A coordinator forgets an op it could not finish within this time (its client has timed out
@@ -82,7 +82,7 @@ impl LwwNode {
         }
     }
 
-    fn broadcast(&self, msg: &Msg, out: &mut Out) {
+    fn broadcast(&self, msg: &Msg, out: &mut Mail) {
         out.extend((0..self.nodes).filter(|&n| n != self.id).map(|n| (Addr::Node(n), msg.clone())));
     }
 
@@ -92,7 +92,7 @@ impl LwwNode {
     }
 
     /// Handles one message; `clock` is this node's wall clock, which stamps writes.
-    pub(super) fn receive(&mut self, from: Addr, msg: Msg, now: i64, clock: i64, out: &mut Out) {
+    pub(super) fn receive(&mut self, from: Addr, msg: Msg, now: i64, clock: i64, out: &mut Mail) {
         match (from, msg) {
             // A copy of a request already coordinated would be stamped anew, and win again
             // over writes that came after it.
@@ -113,7 +113,7 @@ impl LwwNode {
         }
     }
 
-    fn request(&mut self, p: Pending, now: i64, clock: i64, out: &mut Out) {
+    fn request(&mut self, p: Pending, now: i64, clock: i64, out: &mut Mail) {
         self.next_id += 1;
         let id = self.next_id;
         let (phase, best) = match p.op {
@@ -135,7 +135,7 @@ impl LwwNode {
         self.progress(id, out);
     }
 
-    fn got(&mut self, peer: usize, id: u64, seen: (Stamp, Option<i64>), out: &mut Out) {
+    fn got(&mut self, peer: usize, id: u64, seen: (Stamp, Option<i64>), out: &mut Mail) {
         if let Some(c) = self.coords.iter_mut().find(|c| c.id == id && c.phase == Phase::Query) {
             c.acks |= 1 << peer;
             if seen.0 > c.best.0 {
@@ -145,7 +145,7 @@ impl LwwNode {
         }
     }
 
-    fn put_ack(&mut self, peer: usize, id: u64, out: &mut Out) {
+    fn put_ack(&mut self, peer: usize, id: u64, out: &mut Mail) {
         if let Some(c) = self.coords.iter_mut().find(|c| c.id == id && c.phase != Phase::Query) {
             c.acks |= 1 << peer;
             self.progress(id, out);
@@ -153,7 +153,7 @@ impl LwwNode {
     }
 
     /// Moves op `id` on once a majority answered its current phase.
-    fn progress(&mut self, id: u64, out: &mut Out) {
+    fn progress(&mut self, id: u64, out: &mut Mail) {
         let majority = self.majority();
         let Some(at) = self.coords.iter().position(|c| c.id == id && c.acks.count_ones() >= majority) else {
             return;

@@ -17,7 +17,7 @@
 use super::super::Rng;
 use super::Service;
 use super::data::{Applied, ClientOp, Snapshot, apply};
-use super::mail::Mail as Out;
+use super::mail::Mail;
 use std::collections::VecDeque;
 
 /// Heartbeat and timer period of a node, in microseconds.
@@ -277,11 +277,11 @@ impl Node {
         self.nodes as u32 / 2 + 1
     }
 
-    fn broadcast(&self, msg: Msg, out: &mut Out) {
+    fn broadcast(&self, msg: Msg, out: &mut Mail) {
         out.extend((0..self.nodes).filter(|&n| n != self.id).map(|n| (Addr::Node(n), msg.clone())));
     }
 
-    pub(super) fn reply(p: &Pending, outcome: Outcome, out: &mut Out) {
+    pub(super) fn reply(p: &Pending, outcome: Outcome, out: &mut Mail) {
         out.push((Addr::Client(p.client as usize), Msg::Reply { req: p.req, outcome }));
     }
 
@@ -292,7 +292,7 @@ impl Node {
     }
 
     /// The periodic timer: heartbeats and stall detection for a leader, elections otherwise.
-    pub(super) fn tick(&mut self, now: i64, rng: &mut Rng, out: &mut Out) {
+    pub(super) fn tick(&mut self, now: i64, rng: &mut Rng, out: &mut Mail) {
         self.now = now;
         match self.role {
             Role::Leader { term } => {
@@ -307,7 +307,7 @@ impl Node {
         }
     }
 
-    fn campaign(&mut self, now: i64, rng: &mut Rng, out: &mut Out) {
+    fn campaign(&mut self, now: i64, rng: &mut Rng, out: &mut Mail) {
         let term = self.promised + 1;
         self.promised = term;
         self.role = Role::Candidate { term, votes: 1 << self.id, best: self.accepted.clone() };
@@ -319,7 +319,7 @@ impl Node {
 
     /// Stops leading or campaigning. Queued ops were never started, so their failure is certain;
     /// the op of a stalled round may still take effect, so its client is told nothing.
-    fn step_down(&mut self, out: &mut Out) {
+    fn step_down(&mut self, out: &mut Mail) {
         self.role = Role::Follower;
         self.round = None;
         for p in self.queue.drain(..) {
@@ -328,7 +328,7 @@ impl Node {
     }
 
     /// Handles one message from `from`.
-    pub(super) fn receive(&mut self, from: Addr, msg: Msg, now: i64, rng: &mut Rng, out: &mut Out) {
+    pub(super) fn receive(&mut self, from: Addr, msg: Msg, now: i64, rng: &mut Rng, out: &mut Mail) {
         self.now = now;
         if let Msg::Request { client, req, token, op, forwarded } = msg {
             if self.requests.first_copy(client, req) {
@@ -363,7 +363,7 @@ impl Node {
         }
     }
 
-    fn prepare(&mut self, peer: usize, term: u64, now: i64, rng: &mut Rng, out: &mut Out) {
+    fn prepare(&mut self, peer: usize, term: u64, now: i64, rng: &mut Rng, out: &mut Mail) {
         if term > self.promised {
             self.promised = term;
             self.step_down(out);
@@ -375,7 +375,7 @@ impl Node {
         }
     }
 
-    fn promise(&mut self, peer: usize, term: u64, accepted: Slot, out: &mut Out) {
+    fn promise(&mut self, peer: usize, term: u64, accepted: Slot, out: &mut Mail) {
         if let Role::Candidate { term: t, votes, best } = &mut self.role
             && *t == term
         {
@@ -387,7 +387,7 @@ impl Node {
         }
     }
 
-    fn maybe_win(&mut self, out: &mut Out) {
+    fn maybe_win(&mut self, out: &mut Mail) {
         if let Role::Candidate { term, votes, best } = &self.role
             && votes.count_ones() >= self.majority()
         {
@@ -401,7 +401,7 @@ impl Node {
 
     /// A heartbeat or accept from the leader of `term`: follow it if the term is current,
     /// else tell it that it was deposed. Returns whether it is followed.
-    fn heard_leader(&mut self, peer: usize, term: u64, now: i64, rng: &mut Rng, out: &mut Out) -> bool {
+    fn heard_leader(&mut self, peer: usize, term: u64, now: i64, rng: &mut Rng, out: &mut Mail) -> bool {
         if term < self.promised {
             out.push((Addr::Node(peer), Msg::Nack { term: self.promised }));
             return false;
@@ -415,7 +415,7 @@ impl Node {
         true
     }
 
-    fn ack(&mut self, peer: usize, term: u64, round: u64, out: &mut Out) {
+    fn ack(&mut self, peer: usize, term: u64, round: u64, out: &mut Mail) {
         if self.leading() != Some(term) {
             return;
         }
@@ -426,7 +426,7 @@ impl Node {
         }
     }
 
-    fn maybe_commit(&mut self, out: &mut Out) {
+    fn maybe_commit(&mut self, out: &mut Mail) {
         if self.round.as_ref().is_some_and(|r| r.acks.count_ones() >= self.majority())
             && let Some(r) = self.round.take()
         {
@@ -436,7 +436,7 @@ impl Node {
         }
     }
 
-    fn request(&mut self, p: Pending, forwarded: bool, out: &mut Out) {
+    fn request(&mut self, p: Pending, forwarded: bool, out: &mut Mail) {
         if self.service == Service::StaleRead && p.op.is_read() {
             // The bug: answer from the local copy, whatever this node's role and however old.
             let local = if self.leading().is_some() { &self.state } else { &self.accepted };
@@ -456,14 +456,14 @@ impl Node {
     }
 
     /// Starts queued ops while no round is in flight.
-    fn pump(&mut self, out: &mut Out) {
+    fn pump(&mut self, out: &mut Mail) {
         while self.round.is_none() {
             let Some(p) = self.queue.pop_front() else { break };
             self.start(p, out);
         }
     }
 
-    fn start(&mut self, p: Pending, out: &mut Out) {
+    fn start(&mut self, p: Pending, out: &mut Mail) {
         let Role::Leader { term } = self.role else { return };
         let dedup = self.service == Service::SilentRetry;
         let data = match apply(&self.state.data, p.op, (p.client as usize, p.token), dedup) {
@@ -496,13 +496,13 @@ impl Node {
 
 #[cfg(test)]
 mod tests {
-    use super::{Addr, ClientOp, Msg, Node, Out, Outcome, Rng, Service};
+    use super::{Addr, ClientOp, Mail, Msg, Node, Outcome, Rng, Service};
 
     /// A one-node cluster elects itself at its first tick after its patience.
     fn leader() -> (Node, Rng) {
         let mut rng = Rng::new(1);
         let mut node = Node::new(0, 1, Service::Correct, 0, &mut rng);
-        node.tick(1_000_000, &mut rng, &mut Out::default());
+        node.tick(1_000_000, &mut rng, &mut Mail::default());
         assert!(node.leading().is_some());
         (node, rng)
     }
@@ -521,7 +521,7 @@ mod tests {
     #[test]
     fn a_duplicated_request_is_applied_once() {
         let (mut node, mut rng) = leader();
-        let mut out = Out::default();
+        let mut out = Mail::default();
         for _ in 0..2 {
             node.receive(Addr::Client(2), request(1, ClientOp::Incr(3)), 2_000_000, &mut rng, &mut out);
         }
@@ -532,7 +532,7 @@ mod tests {
         );
         assert_eq!(node.state.data.count, 3);
         // A copy of an older request, arriving after a newer one, is dropped too.
-        out = Out::default();
+        out = Mail::default();
         node.receive(Addr::Client(2), request(2, ClientOp::Incr(1)), 2_000_000, &mut rng, &mut out);
         node.receive(Addr::Client(2), request(1, ClientOp::Incr(3)), 2_000_000, &mut rng, &mut out);
         assert_eq!((out.sent().len(), node.state.data.count), (1, 4));
@@ -542,7 +542,7 @@ mod tests {
     #[test]
     fn a_duplicated_refused_cas_stays_refused() {
         let (mut node, mut rng) = leader();
-        let mut out = Out::default();
+        let mut out = Mail::default();
         node.receive(Addr::Client(2), request(1, ClientOp::Cas(5, 6)), 2_000_000, &mut rng, &mut out);
         let sent = out.sent();
         assert!(matches!(sent[..], [(_, Msg::Reply { outcome: Outcome::Fail, .. })]), "{sent:?}");

@@ -83,7 +83,9 @@ impl<T> Default for Queue<T> {
 }
 
 impl<T> Queue<T> {
-    /// Schedules `item` at `time` (not before the last item popped).
+    /// Schedules `item` at `time` (not before the last item popped). Always inlined, as is
+    /// [`Queue::pop`]: an item passed to (or returned from) an out-of-line call went through the
+    /// stack, and was read back before its bytes got there, a stall on every event.
     #[inline(always)]
     pub(super) fn push(&mut self, time: i64, item: T) {
         debug_assert!(time >= self.now, "scheduled in the past");
