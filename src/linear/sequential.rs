@@ -454,8 +454,11 @@ impl<'a, M: Model> Sc<'a, M> {
     }
 
     fn check_limits(&mut self, limits: &Limits<'_>) -> Option<Exhausted> {
-        let tables = memo_charge::<MemoEntry<M::State>>(self.memo.capacity(), self.memo_keys.capacity());
-        let charge = || tables + self.state_bytes;
+        // Measured only when the limits look (every `CHECK_EVERY` moves), not at every step.
+        let charge = || {
+            memo_charge::<MemoEntry<M::State>>(self.memo.capacity(), self.memo_keys.capacity())
+                + self.state_bytes
+        };
         limits.check(self.steps, self.moves, &mut self.reported_bytes, charge).err()
     }
 
