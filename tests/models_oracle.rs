@@ -116,6 +116,19 @@ fn counter_agrees_with_oracle() {
     });
 }
 
+/// Adds that never decrement, many of them crashed: the search drops a state as soon as the
+/// count passed a read not yet linearized ([`Model::ceilings`]).
+#[test]
+fn growing_counter_with_crashed_adds_agrees_with_oracle() {
+    let crashy = hg::Outcomes { stuck: 10, info: 25, fail: 10 };
+    run_cases("growing counter, crashed adds", 9, |rng, n, procs, timed| {
+        let mut g = hg::CounterGen::growing();
+        let init = if rng.chance(25) { 3 } else { 0 };
+        let h = hg::history_with(rng, n, procs, timed, crashy, |r| g.op(r));
+        agree(&Counter { init }, &h, Keying::Single, 0)
+    });
+}
+
 #[test]
 fn unordered_queue_agrees_with_oracle() {
     run_cases("unordered-queue", 8, |rng, n, procs, timed| {

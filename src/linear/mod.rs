@@ -715,7 +715,15 @@ fn decide<M: Model>(model: &M, part: &Part<M::Op>, order: Order, limits: &Limits
     let (found, stats) = match order {
         Order::RealTime { skew } => {
             edges.extend(interchangeable_crashed_ops(part));
-            search::search(model, &part.entries, part.determinate, skew, &edges, limits)
+            let ceilings = model.ceilings(&ops);
+            search::search(
+                model,
+                &part.entries,
+                part.determinate,
+                skew,
+                (&edges, ceilings.as_deref()),
+                limits,
+            )
         }
         Order::Process => {
             // The search keeps process order itself; the fast path needs it as edges.

@@ -182,28 +182,32 @@ pub(crate) fn kept_bytes<M: Model>(model: &M, prev_state: &M::State, alternative
     heap(prev_state) + alternatives.iter().map(heap).sum::<usize>()
 }
 
+/// What prunes the search: `edges`, orders every linearization must respect (from
+/// [`Model::implied_order`]), so that an op is only tried once every op that must precede it
+/// is linearized; and each entry's ceiling ([`Model::ceilings`]), if the model gave them, so
+/// that a state whose measure passed the ceiling of a completed op not yet linearized is
+/// dropped at once.
+pub type Pruning<'a> = (&'a [Edge], Option<&'a [i64]>);
+
 /// Runs the search over `entries` (as [`super::prepare::Part`] orders them: `determinate`
 /// completed ops first, then crashed ones). `skew` widens real-time order: A precedes B only if
 /// A completed more than `skew` before B was invoked.
-///
-/// `edges` are orders every linearization must respect (from [`Model::implied_order`]): an op
-/// is only tried once every op that must precede it is linearized.
 pub fn search<M: Model>(
     model: &M,
     entries: &[Entry<M::Op>],
     determinate: usize,
     skew: i64,
-    edges: &[Edge],
+    pruning: Pruning<'_>,
     limits: &Limits<'_>,
 ) -> (SearchResult<M::State>, SearchStats) {
-    let mut s = Search::new(model, entries, determinate, skew, edges);
+    let mut s = Search::new(model, entries, determinate, skew, pruning);
     let result = match s.run(limits, None) {
         Run::Done(r) => r,
         Run::Captured(_) => unreachable!("no capture was asked for"),
         Run::Failed { best_step } => {
             // Replay the (deterministic) search to the step where it got furthest and
             // capture the stack there: cheaper than copying the stack every time it grows.
-            let mut replay = Search::new(model, entries, determinate, skew, edges);
+            let mut replay = Search::new(model, entries, determinate, skew, pruning);
             let unlimited = Limits { max_steps: u64::MAX, deadline: None, memory: None, cancel: None };
             match replay.run(&unlimited, Some(best_step)) {
                 Run::Captured(stuck) => SearchResult::NotLinearizable(stuck),
@@ -280,6 +284,39 @@ enum Run<S> {
     Captured(Stuck<S>),
 }
 
+/// The completed entries that have a ceiling ([`Model::ceilings`]), lowest ceiling first, and
+/// the first of them not linearized: no state may pass its ceiling, since the measure never
+/// comes back down and that op must still succeed.
+struct Ceilings {
+    /// (ceiling, entry), sorted.
+    order: Vec<(i64, u32)>,
+    /// Each entry's position in `order` (`u32::MAX`: none).
+    rank: Vec<u32>,
+    /// The position in `order` of the first entry not linearized.
+    lowest: u32,
+}
+
+impl Ceilings {
+    fn new(ceilings: Option<&[i64]>, entries: usize, determinate: usize) -> Ceilings {
+        let ceilings = ceilings.unwrap_or_default();
+        let mut order: Vec<(i64, u32)> = (ceilings.iter().take(determinate).enumerate())
+            .filter(|&(_, &c)| c != i64::MAX)
+            .map(|(i, &c)| (c, i as u32))
+            .collect();
+        order.sort_unstable();
+        let mut rank = vec![u32::MAX; entries];
+        for (r, &(_, e)) in order.iter().enumerate() {
+            rank[e as usize] = r as u32;
+        }
+        Ceilings { order, rank, lowest: 0 }
+    }
+
+    /// The lowest ceiling of a completed entry not yet linearized.
+    fn current(&self) -> Option<i64> {
+        self.order.get(self.lowest as usize).map(|&(c, _)| c)
+    }
+}
+
 struct Search<'a, M: Model> {
     model: &'a M,
     entries: &'a [Entry<M::Op>],
@@ -299,6 +336,7 @@ struct Search<'a, M: Model> {
     /// For each completed entry i, the last completed entry invoked before i's return: only
     /// entries up to it can be linearized while i is not.
     window_end: Vec<u32>,
+    ceilings: Ceilings,
     state: M::State,
     stack: Vec<Frame<M::State>>,
     memo: HashTable<MemoEntry<M::State>>,
@@ -322,7 +360,13 @@ struct Search<'a, M: Model> {
 }
 
 impl<'a, M: Model> Search<'a, M> {
-    fn new(model: &'a M, entries: &'a [Entry<M::Op>], determinate: usize, skew: i64, edges: &[Edge]) -> Self {
+    fn new(
+        model: &'a M,
+        entries: &'a [Entry<M::Op>],
+        determinate: usize,
+        skew: i64,
+        (edges, ceilings): Pruning<'_>,
+    ) -> Self {
         let n = entries.len();
         let (pred_start, preds) = predecessor_rows(n, edges);
         let mut events: Vec<(i64, u8, u32)> = Vec::with_capacity(2 * n);
@@ -383,6 +427,7 @@ impl<'a, M: Model> Search<'a, M> {
             set_hash: 0,
             k: 0,
             window_end,
+            ceilings: Ceilings::new(ceilings, n, determinate),
             state: model.init(),
             stack: Vec::new(),
             memo: HashTable::new(),
@@ -442,6 +487,17 @@ impl<'a, M: Model> Search<'a, M> {
                 self.k += 1;
             }
         }
+        if self.ceilings.rank[entry as usize] == self.ceilings.lowest {
+            let c = &mut self.ceilings;
+            let words = self.linearized.as_raw_slice();
+            while c
+                .order
+                .get(c.lowest as usize)
+                .is_some_and(|&(_, e)| words[e as usize / 64] >> (e % 64) & 1 == 1)
+            {
+                c.lowest += 1;
+            }
+        }
     }
 
     fn unmark(&mut self, entry: u32) {
@@ -453,6 +509,7 @@ impl<'a, M: Model> Search<'a, M> {
         if entry < self.k {
             self.k = entry;
         }
+        self.ceilings.lowest = self.ceilings.lowest.min(self.ceilings.rank[entry as usize]);
     }
 
     /// The exact memo key of the current linearized set, into `scratch_ids`.
@@ -500,6 +557,9 @@ impl<'a, M: Model> Search<'a, M> {
         if self.preds[from as usize..to as usize].iter().any(|&p| !self.is_linearized(p)) {
             return false;
         }
+        // Counted here, not per call passed: an op waiting for one it must follow costs no model
+        // step, and the crashed ones waiting their turn pile up at the front of a long history.
+        self.steps += 1;
         let mut succ = std::mem::take(&mut self.scratch_states);
         succ.clear();
         self.model.step_all(&self.state, &self.entries[entry as usize].op, &mut succ);
@@ -508,6 +568,9 @@ impl<'a, M: Model> Search<'a, M> {
             return false;
         }
         self.mark(entry);
+        if let Some(ceiling) = self.ceilings.current() {
+            succ.retain(|s| self.model.measure(s) <= ceiling);
+        }
         while let Some(next_state) = succ.pop() {
             if self.remember(&next_state) {
                 let prev_state = std::mem::replace(&mut self.state, next_state);
@@ -568,7 +631,6 @@ impl<'a, M: Model> Search<'a, M> {
             }
             self.moves += 1;
             if node != NIL && node % 2 == 0 {
-                self.steps += 1;
                 let entry = node / 2;
                 node = if self.try_linearize(entry) {
                     self.next[self.head as usize]

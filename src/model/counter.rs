@@ -72,6 +72,29 @@ impl Model for Counter {
         matches!(op, CounterOp::Read(_))
     }
 
+    /// With no negative add, the count only grows, as long as no sum wraps around; a read
+    /// succeeds only at the count it returned.
+    fn ceilings(&self, ops: &[CounterOp]) -> Option<Vec<i64>> {
+        let mut most = self.init;
+        for op in ops {
+            if let CounterOp::Add(n) = *op {
+                if n < 0 {
+                    return None;
+                }
+                most = most.checked_add(n)?;
+            }
+        }
+        let ceiling = |op: &CounterOp| match *op {
+            CounterOp::Read(Some(seen)) => seen,
+            _ => i64::MAX,
+        };
+        Some(ops.iter().map(ceiling).collect())
+    }
+
+    fn measure(&self, count: &i64) -> i64 {
+        *count
+    }
+
     /// A read above `init` plus every positive add that could precede it. Only claimed when no
     /// sum of the amounts involved can wrap around, since [`Counter::step`] wraps.
     fn over_count(

@@ -244,6 +244,24 @@ pub trait Model: Send + Sync {
         true
     }
 
+    /// For models with a measure of the state that only grows (a counter's count while no add
+    /// is negative): each op's ceiling, the highest [`Model::measure`] of a state it can
+    /// succeed in (`i64::MAX`: any), or `None` when some of `ops` could lower the measure. Lets
+    /// the linearizability search drop a configuration as soon as its measure passed the
+    /// ceiling of a completed op not yet linearized, since nothing left can bring it back.
+    ///
+    /// Must be sound: `Some` only if, from the model's initial state, every op of `ops` leaves
+    /// a state whose measure is at least the one it found, and each op succeeds only in states
+    /// whose measure is at most its ceiling. Default: `None`.
+    fn ceilings(&self, _ops: &[Self::Op]) -> Option<Vec<i64>> {
+        None
+    }
+
+    /// The measure [`Model::ceilings`] bounds. Default: 0.
+    fn measure(&self, _state: &Self::State) -> i64 {
+        0
+    }
+
     /// True when the op cannot change the state (a read): a crashed such op constrains
     /// nothing and is dropped before the search.
     fn is_read_only(&self, _op: &Self::Op) -> bool {

@@ -294,12 +294,18 @@ impl SetGen {
 pub struct CounterGen {
     shadow: i64,
     high: i64,
+    /// Never decrement: the count only grows (what the simulator's counter does).
+    growing: bool,
 }
 
 impl CounterGen {
+    pub fn growing() -> CounterGen {
+        CounterGen { growing: true, ..CounterGen::default() }
+    }
+
     pub fn op(&mut self, rng: &mut Rng) -> OpSpec {
         if rng.chance(50) {
-            let (f, input, delta) = match rng.below(5) {
+            let (f, input, delta) = match rng.below(if self.growing { 4 } else { 5 }) {
                 0 => ("increment", Value::Nil, 1),
                 1 => ("add", Value::Nil, 1),
                 2 => ("increment", Value::Int(1), 1),
