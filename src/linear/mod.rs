@@ -714,14 +714,15 @@ fn decide<M: Model>(model: &M, part: &Part<M::Op>, order: Order, limits: &Limits
     let mut edges = implied.edges;
     let (found, stats) = match order {
         Order::RealTime { skew } => {
-            edges.extend(interchangeable_crashed_ops(part));
+            let twins = interchangeable_crashed_ops(part);
+            edges.extend_from_slice(&twins);
             let ceilings = model.ceilings(&ops);
             search::search(
                 model,
                 &part.entries,
                 part.determinate,
                 skew,
-                (&edges, ceilings.as_deref()),
+                search::Pruning { edges: &edges, twins: &twins, ceilings: ceilings.as_deref() },
                 limits,
             )
         }

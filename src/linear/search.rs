@@ -182,12 +182,20 @@ pub(crate) fn kept_bytes<M: Model>(model: &M, prev_state: &M::State, alternative
     heap(prev_state) + alternatives.iter().map(heap).sum::<usize>()
 }
 
-/// What prunes the search: `edges`, orders every linearization must respect (from
-/// [`Model::implied_order`]), so that an op is only tried once every op that must precede it
-/// is linearized; and each entry's ceiling ([`Model::ceilings`]), if the model gave them, so
-/// that a state whose measure passed the ceiling of a completed op not yet linearized is
-/// dropped at once.
-pub type Pruning<'a> = (&'a [Edge], Option<&'a [i64]>);
+/// What prunes the search.
+#[derive(Clone, Copy, Debug)]
+pub struct Pruning<'a> {
+    /// Orders every linearization must respect (from [`Model::implied_order`]): an op is only
+    /// tried once every op that must precede it is linearized.
+    pub edges: &'a [Edge],
+    /// Identical crashed ops, each after the one invoked before it (which is then also among
+    /// `edges`): of such a chain, the linearized ones are always the first few, so a memo key
+    /// names only the last of them.
+    pub twins: &'a [Edge],
+    /// Each entry's ceiling ([`Model::ceilings`]), if the model gave them: a state whose
+    /// measure passed the ceiling of a completed op not yet linearized is dropped at once.
+    pub ceilings: Option<&'a [i64]>,
+}
 
 /// Runs the search over `entries` (as [`super::prepare::Part`] orders them: `determinate`
 /// completed ops first, then crashed ones). `skew` widens real-time order: A precedes B only if
@@ -337,6 +345,10 @@ struct Search<'a, M: Model> {
     /// entries up to it can be linearized while i is not.
     window_end: Vec<u32>,
     ceilings: Ceilings,
+    /// Each crashed entry's twin invoked before it ([`Pruning::twins`]), or `NIL`.
+    twin_before: Vec<u32>,
+    /// The linearized crashed entries whose next twin is not: the memo key's crashed part.
+    last_twins: BitVec<u64>,
     state: M::State,
     stack: Vec<Frame<M::State>>,
     memo: HashTable<MemoEntry<M::State>>,
@@ -365,9 +377,14 @@ impl<'a, M: Model> Search<'a, M> {
         entries: &'a [Entry<M::Op>],
         determinate: usize,
         skew: i64,
-        (edges, ceilings): Pruning<'_>,
+        pruning: Pruning<'_>,
     ) -> Self {
         let n = entries.len();
+        let edges = pruning.edges;
+        let mut twin_before = vec![NIL; n];
+        for t in pruning.twins {
+            twin_before[t.after as usize] = t.before;
+        }
         let (pred_start, preds) = predecessor_rows(n, edges);
         let mut events: Vec<(i64, u8, u32)> = Vec::with_capacity(2 * n);
         for (i, e) in entries.iter().enumerate() {
@@ -427,7 +444,9 @@ impl<'a, M: Model> Search<'a, M> {
             set_hash: 0,
             k: 0,
             window_end,
-            ceilings: Ceilings::new(ceilings, n, determinate),
+            ceilings: Ceilings::new(pruning.ceilings, n, determinate),
+            twin_before,
+            last_twins: BitVec::repeat(false, n),
             state: model.init(),
             stack: Vec::new(),
             memo: HashTable::new(),
@@ -481,6 +500,11 @@ impl<'a, M: Model> Search<'a, M> {
         self.set_hash ^= self.zobrist[entry as usize];
         if entry < self.determinate {
             self.remaining -= 1;
+        } else {
+            self.last_twins.set(entry as usize, true);
+            if let Some(&before) = self.twin_before.get(entry as usize).filter(|&&b| b != NIL) {
+                self.last_twins.set(before as usize, false);
+            }
         }
         if entry == self.k {
             while self.k < self.determinate && self.is_linearized(self.k) {
@@ -505,6 +529,12 @@ impl<'a, M: Model> Search<'a, M> {
         self.set_hash ^= self.zobrist[entry as usize];
         if entry < self.determinate {
             self.remaining += 1;
+        } else {
+            // Marks are undone last first, so a twin before it is still linearized.
+            self.last_twins.set(entry as usize, false);
+            if let Some(&before) = self.twin_before.get(entry as usize).filter(|&&b| b != NIL) {
+                self.last_twins.set(before as usize, true);
+            }
         }
         if entry < self.k {
             self.k = entry;
@@ -522,7 +552,8 @@ impl<'a, M: Model> Search<'a, M> {
             let end = self.window_end[self.k as usize] as usize + 1;
             push_ones(words, self.k as usize + 1, end, ids);
         }
-        push_ones(words, self.determinate as usize, self.linearized.len(), ids);
+        // Of each chain of twins the linearized are the first few: the last of them names all.
+        push_ones(self.last_twins.as_raw_slice(), self.determinate as usize, self.linearized.len(), ids);
     }
 
     /// Records the configuration (current set, `state`) in the memo; false if it was there.
@@ -677,7 +708,60 @@ impl<'a, M: Model> Search<'a, M> {
 
 #[cfg(test)]
 mod tests {
-    use super::push_ones;
+    use super::{NIL, Pruning, Search, push_ones};
+    use crate::linear::prepare::Entry;
+    use crate::model::{Counter, CounterOp, Edge, EdgeKind};
+
+    /// The linearized set a memo key names: every completed entry below k, the completed ids
+    /// listed, and each listed crashed entry with every twin before it.
+    fn named_by_key<M: crate::model::Model>(s: &Search<'_, M>, key: &[u32]) -> Vec<bool> {
+        let mut set = vec![false; s.entries.len()];
+        set[..key[0] as usize].fill(true);
+        for &id in &key[1..] {
+            let mut e = id;
+            while e != NIL {
+                set[e as usize] = true;
+                e = if id >= s.determinate { s.twin_before[e as usize] } else { NIL };
+            }
+        }
+        set
+    }
+
+    /// Memo keys name exactly the linearized set while ops are marked and unmarked as the
+    /// search does (last first, a twin only after the one before it): two sets never share a
+    /// key, or the memo would skip a configuration it never saw.
+    #[test]
+    fn memo_keys_name_the_linearized_set() {
+        let entry = |op, invoke, complete| Entry { op, invoke, complete, op_index: 0, process: 0 };
+        let mut entries = vec![entry(CounterOp::Add(1), 0, 10), entry(CounterOp::Read(None), 1, 12)];
+        for i in 0..6 {
+            entries.push(entry(CounterOp::Add(1 + i % 2), 2 + i, i64::MAX));
+        }
+        // Two chains of twins: the adds of 1 (entries 2, 4, 6) and of 2 (3, 5, 7).
+        let twins: Vec<Edge> =
+            (4..8).map(|after| Edge { before: after - 2, after, kind: EdgeKind::Version }).collect();
+        let model = Counter::default();
+        let pruning = Pruning { edges: &twins, twins: &twins, ceilings: None };
+        let mut s = Search::new(&model, &entries, 2, 0, pruning);
+        let mut marked: Vec<u32> = Vec::new();
+        let mut seed = 7u64;
+        for _ in 0..2_000 {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let pick = (seed >> 33) as u32 % 9;
+            let can_mark = pick < 8
+                && !s.is_linearized(pick)
+                && (s.twin_before[pick as usize] == NIL || s.is_linearized(s.twin_before[pick as usize]));
+            if can_mark {
+                s.mark(pick);
+                marked.push(pick);
+            } else if let Some(e) = marked.pop() {
+                s.unmark(e);
+            }
+            s.set_key();
+            let linearized: Vec<bool> = (0..8).map(|e| s.is_linearized(e)).collect();
+            assert_eq!(named_by_key(&s, &s.scratch_ids), linearized, "marked {marked:?}");
+        }
+    }
 
     #[test]
     fn push_ones_matches_a_plain_scan() {
