@@ -322,10 +322,10 @@ enum Ev {
         from: u32,
         msg: u32,
     },
-    /// A node's timer; `epoch` tells the timers of a node's earlier lives, which are ignored.
+    /// A node's timer; only the one set last for it (`Sim::tick_at`) goes off, so a timer
+    /// set again earlier, or one from a node's earlier life, is ignored.
     Tick {
         node: usize,
-        epoch: u64,
     },
     ClientStart {
         client: usize,
@@ -412,7 +412,8 @@ struct Sim<'a> {
     queue: Queue<Ev>,
     nodes: Vec<Replica>,
     up: Vec<bool>,
-    epoch: Vec<u64>,
+    /// When each node's timer is set to go off.
+    tick_at: Vec<i64>,
     clocks: Vec<Clock>,
     /// Each node's side of the partition; all zero when the network is whole.
     side: Vec<u8>,
@@ -547,7 +548,7 @@ impl<'a> Sim<'a> {
             queue: Queue::default(),
             nodes,
             up: vec![true; n],
-            epoch: vec![0; n],
+            tick_at: vec![0; n],
             clocks: vec![Clock::default(); n],
             side: vec![0; n],
             lossy: false,
@@ -566,7 +567,7 @@ impl<'a> Sim<'a> {
         };
         for node in 0..n {
             let first = sim.rng.below(TICK as u64) as i64;
-            sim.at(first, Ev::Tick { node, epoch: 0 });
+            sim.set_tick(node, first);
         }
         for client in 0..sim.clients.len() {
             let start = timing::CLIENTS_START + sim.rng.below(timing::THINK) as i64;
@@ -601,7 +602,7 @@ impl<'a> Sim<'a> {
                         self.deliver(Addr::unpack(from), to, msg);
                     }
                 }
-                Ev::Tick { node, epoch } => self.tick(node, epoch),
+                Ev::Tick { node } => self.tick(node),
                 Ev::ClientStart { client } => self.client_start(client),
                 Ev::Retry { client } => self.resend(client),
                 Ev::ClientTimeout { client, req } => self.client_timeout(client, req),
@@ -654,7 +655,14 @@ impl<'a> Sim<'a> {
                 if self.up[n] && !cut {
                     let now = self.now;
                     match &mut self.nodes[n] {
-                        Replica::Paxos(node) => node.receive(from, msg, now, &mut self.rng, &mut self.mail),
+                        Replica::Paxos(node) => {
+                            node.receive(from, msg, now, &mut self.rng, &mut self.mail);
+                            // A node that just won an election ticks as a leader from now on.
+                            let wanted = node.next_tick(now);
+                            if wanted < self.tick_at[n] {
+                                self.set_tick(n, wanted);
+                            }
+                        }
                         Replica::Lww(node) => {
                             node.receive(from, msg, now, self.clocks[n].read(now), &mut self.mail)
                         }
@@ -675,16 +683,28 @@ impl<'a> Sim<'a> {
         self.sending = sending;
     }
 
-    fn tick(&mut self, node: usize, epoch: u64) {
-        if !self.up[node] || self.epoch[node] != epoch {
+    fn tick(&mut self, node: usize) {
+        if !self.up[node] || self.tick_at[node] != self.now {
             return;
         }
-        match &mut self.nodes[node] {
-            Replica::Paxos(n) => n.tick(self.now, &mut self.rng, &mut self.mail),
-            Replica::Lww(n) => n.tick(self.now),
-        }
+        let next = match &mut self.nodes[node] {
+            Replica::Paxos(n) => {
+                n.tick(self.now, &mut self.rng, &mut self.mail);
+                n.next_tick(self.now)
+            }
+            Replica::Lww(n) => {
+                n.tick(self.now);
+                self.now + TICK
+            }
+        };
         self.flush(node);
-        self.after(TICK, Ev::Tick { node, epoch });
+        self.set_tick(node, next);
+    }
+
+    /// Sets node `node`'s timer to go off at `time`, instead of when it was set to.
+    fn set_tick(&mut self, node: usize, time: i64) {
+        self.tick_at[node] = time;
+        self.at(time, Ev::Tick { node });
     }
 
     /// Appends one event to the history; returns its number.
@@ -1057,12 +1077,11 @@ impl Sim<'_> {
             Active::Kill(victims) => {
                 for &i in &victims {
                     self.up[i] = true;
-                    self.epoch[i] += 1;
                     match &mut self.nodes[i] {
                         Replica::Paxos(n) => n.restart(self.now, &mut self.rng),
                         Replica::Lww(n) => n.restart(),
                     }
-                    self.after(TICK, Ev::Tick { node: i, epoch: self.epoch[i] });
+                    self.set_tick(i, self.now + TICK);
                 }
                 self.record_nemesis(F::Start, node_names(&victims));
             }

@@ -5,8 +5,9 @@
 //! Acceptor state (`promised`, `accepted`) is durable and survives a crash; everything else is
 //! lost on restart. A candidate becomes leader of a fresh term once a majority promised it, and
 //! adopts the highest-versioned slot among those promises, so every value a majority accepted
-//! survives (the majorities intersect). The leader runs one client op at a time: it computes the
-//! next slot from its state and answers only once a majority accepted that slot. Reads take a
+//! survives (the majorities intersect). The leader runs one round at a time, of every client op
+//! that queued while the last one was in flight: it computes the next slot from its state and
+//! answers only once a majority accepted that slot. Its accepts double as heartbeats. Reads take a
 //! round too, which proves the leader was not deposed before the read began. A round that stalls
 //! makes the leader step down, so it never builds on a value that might not survive.
 //!
@@ -191,14 +192,14 @@ enum Role {
     Leader { term: u64 },
 }
 
-/// The op a leader is replicating.
+/// The ops a leader is replicating, as one slot.
 #[derive(Clone, Debug)]
 struct Round {
     id: u64,
     acks: u32,
-    pending: Pending,
+    /// Each op with what its client is told once a majority accepted the slot.
+    replies: Vec<(Pending, Outcome)>,
     slot: Slot,
-    outcome: Outcome,
     started: i64,
 }
 
@@ -217,8 +218,12 @@ pub(super) struct Node {
     leader_hint: Option<usize>,
     last_heard: i64,
     patience: i64,
+    /// When it last sent its followers something as leader (an accept or a heartbeat).
+    last_sent: i64,
     queue: VecDeque<Pending>,
     round: Option<Round>,
+    /// The last committed round's buffer of replies, for the next round.
+    spare: Vec<(Pending, Outcome)>,
     state: Slot,
     next_round: u64,
     /// The time of the event being handled, set by [`Node::tick`] and [`Node::receive`].
@@ -239,8 +244,10 @@ impl Node {
             leader_hint: None,
             last_heard: now,
             patience: 0,
+            last_sent: now,
             queue: VecDeque::new(),
             round: None,
+            spare: Vec::new(),
             state: Slot::default(),
             next_round: 0,
             now,
@@ -291,14 +298,26 @@ impl Node {
         self.patience = ELECTION_MIN + rng.below(ELECTION_SPREAD) as i64;
     }
 
-    /// The periodic timer: heartbeats and stall detection for a leader, elections otherwise.
+    /// When its timer must next go off: every [`TICK`] while it leads; otherwise when its
+    /// patience runs out, as far as it knows now (hearing from a leader pushes that back, and
+    /// the timer, going off early, just sets itself again).
+    pub(super) fn next_tick(&self, now: i64) -> i64 {
+        match self.role {
+            Role::Leader { .. } => now + TICK,
+            _ => (self.last_heard + self.patience + 1).max(now + 1),
+        }
+    }
+
+    /// The timer: heartbeats (unless accepts went out since the last tick: they say the same)
+    /// and stall detection for a leader; an election once its patience ran out otherwise.
     pub(super) fn tick(&mut self, now: i64, rng: &mut Rng, out: &mut Mail) {
         self.now = now;
         match self.role {
             Role::Leader { term } => {
                 if self.round.as_ref().is_some_and(|r| now - r.started > ROUND_TIMEOUT) {
                     self.step_down(out);
-                } else {
+                } else if now - self.last_sent >= TICK {
+                    self.last_sent = now;
                     self.broadcast(Msg::Heartbeat { term }, out);
                 }
             }
@@ -395,6 +414,7 @@ impl Node {
             self.state = best.clone();
             self.role = Role::Leader { term };
             self.leader_hint = Some(self.id);
+            self.last_sent = self.now;
             self.broadcast(Msg::Heartbeat { term }, out);
         }
     }
@@ -428,10 +448,13 @@ impl Node {
 
     fn maybe_commit(&mut self, out: &mut Mail) {
         if self.round.as_ref().is_some_and(|r| r.acks.count_ones() >= self.majority())
-            && let Some(r) = self.round.take()
+            && let Some(mut r) = self.round.take()
         {
             self.state = r.slot;
-            Self::reply(&r.pending, r.outcome, out);
+            for (p, outcome) in r.replies.drain(..) {
+                Self::reply(&p, outcome, out);
+            }
+            self.spare = r.replies;
             self.pump(out);
         }
     }
@@ -457,46 +480,78 @@ impl Node {
 
     /// Starts queued ops while no round is in flight.
     fn pump(&mut self, out: &mut Mail) {
-        while self.round.is_none() {
-            let Some(p) = self.queue.pop_front() else { break };
-            self.start(p, out);
+        while self.round.is_none() && !self.queue.is_empty() {
+            if self.service == Service::LostAck {
+                let p = self.queue.pop_front().expect("the queue is not empty");
+                self.answer_at_once(p, out);
+            } else {
+                self.start_round(out);
+            }
         }
     }
 
-    fn start(&mut self, p: Pending, out: &mut Mail) {
+    /// Starts a round for every queued op, as a leader batches what arrived while its last
+    /// round was in flight: applied one after another to its state, they are replicated as one
+    /// slot, and each client is answered once a majority accepted it. An op refused is told so
+    /// at once: it certainly took no effect.
+    fn start_round(&mut self, out: &mut Mail) {
+        let mut queued = std::mem::take(&mut self.queue);
         let Role::Leader { term } = self.role else { return };
         let dedup = self.service == Service::SilentRetry;
-        let data = match apply(&self.state.data, p.op, (p.client as usize, p.token), dedup) {
-            Applied::Unchanged => self.state.data.clone(),
-            Applied::Changed(next) => Snapshot::new(next),
-            Applied::Refused => return Self::reply(&p, Outcome::Fail, out),
-            // Done by an earlier attempt: acknowledge again without redoing it.
-            Applied::Duplicate => return Self::reply(&p, Outcome::Ok(self.state.data.clone()), out),
-        };
-        let outcome = Outcome::Ok(data.clone());
-        let slot = Slot { term, seq: self.state.seq + 1, data };
-        if self.service == Service::LostAck {
-            // The bug: an asynchronous primary. It answers at once from its own state and
-            // replicates updates in the background, unchecked, so a deposed primary goes on
-            // acknowledging updates that the next leader never sees.
-            if !p.op.is_read() {
-                (self.state, self.accepted) = (slot.clone(), slot.clone());
-                self.broadcast(Msg::Accept { term, round: 0, slot }, out);
+        let mut replies = std::mem::take(&mut self.spare);
+        let mut data = self.state.data.clone();
+        for p in queued.drain(..) {
+            match apply(&data, p.op, (p.client as usize, p.token), dedup) {
+                Applied::Changed(next) => data = Snapshot::new(next),
+                // Done by an earlier attempt: acknowledged again without redoing it.
+                Applied::Unchanged | Applied::Duplicate => {}
+                Applied::Refused => {
+                    Self::reply(&p, Outcome::Fail, out);
+                    continue;
+                }
             }
-            return Self::reply(&p, outcome, out);
+            replies.push((p, Outcome::Ok(data.clone())));
         }
+        self.queue = queued;
+        if replies.is_empty() {
+            self.spare = replies;
+            return;
+        }
+        let slot = Slot { term, seq: self.state.seq + 1, data };
         self.accepted = slot.clone(); // the leader's own acceptance
         self.next_round += 1;
         let id = self.next_round;
+        self.last_sent = self.now;
         self.broadcast(Msg::Accept { term, round: id, slot: slot.clone() }, out);
-        self.round = Some(Round { id, acks: 1 << self.id, pending: p, slot, outcome, started: self.now });
+        self.round = Some(Round { id, acks: 1 << self.id, replies, slot, started: self.now });
         self.maybe_commit(out);
+    }
+
+    /// `lost-ack`'s bug: an asynchronous primary. It answers at once from its own state and
+    /// replicates updates in the background, unchecked, so a deposed primary goes on
+    /// acknowledging updates that the next leader never sees.
+    fn answer_at_once(&mut self, p: Pending, out: &mut Mail) {
+        let Role::Leader { term } = self.role else { return };
+        let data = match apply(&self.state.data, p.op, (p.client as usize, p.token), false) {
+            Applied::Unchanged | Applied::Duplicate => self.state.data.clone(),
+            Applied::Changed(next) => Snapshot::new(next),
+            Applied::Refused => return Self::reply(&p, Outcome::Fail, out),
+        };
+        if !p.op.is_read() {
+            let slot = Slot { term, seq: self.state.seq + 1, data: data.clone() };
+            (self.state, self.accepted) = (slot.clone(), slot.clone());
+            self.last_sent = self.now;
+            self.broadcast(Msg::Accept { term, round: 0, slot }, out);
+        }
+        Self::reply(&p, Outcome::Ok(data), out);
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Addr, ClientOp, Mail, Msg, Node, Outcome, Rng, Service};
+    use super::{
+        Addr, ClientOp, ELECTION_MIN, ELECTION_SPREAD, Mail, Msg, Node, Outcome, Rng, Service, Slot, TICK,
+    };
 
     /// A one-node cluster elects itself at its first tick after its patience.
     fn leader() -> (Node, Rng) {
@@ -509,6 +564,81 @@ mod tests {
 
     fn request(req: u64, op: ClientOp) -> Msg {
         Msg::Request { client: 2, req, token: req, op, forwarded: false }
+    }
+
+    /// Node 0 of three, elected at 1 s with node 1's promise; and its term.
+    fn leader_of_three() -> (Node, Rng, u64) {
+        let mut rng = Rng::new(1);
+        let mut node = Node::new(0, 3, Service::Correct, 0, &mut rng);
+        node.tick(1_000_000, &mut rng, &mut Mail::default());
+        let term = node.promised;
+        let promise = Msg::Promise { term, accepted: Slot::default() };
+        node.receive(Addr::Node(1), promise, 1_000_100, &mut rng, &mut Mail::default());
+        assert_eq!(node.leading(), Some(term));
+        (node, rng, term)
+    }
+
+    fn count(out: &Mail, what: fn(&Msg) -> bool) -> usize {
+        out.sent().into_iter().filter(|(_, m)| what(m)).count()
+    }
+
+    /// Ops that arrive while a round is in flight go out together as the next round, and each
+    /// is answered once a majority accepted it.
+    #[test]
+    fn a_leader_batches_what_queued_during_a_round() {
+        let (mut node, mut rng, term) = leader_of_three();
+        let (mut out, t) = (Mail::default(), 2_000_000);
+        for client in 2..5 {
+            let msg = Msg::Request { client, req: 1, token: 1, op: ClientOp::Incr(1), forwarded: false };
+            node.receive(Addr::Client(client as usize), msg, t, &mut rng, &mut out);
+        }
+        let is_accept = |m: &Msg| matches!(m, Msg::Accept { .. });
+        let is_reply = |m: &Msg| matches!(m, Msg::Reply { .. });
+        assert_eq!((count(&out, is_accept), count(&out, is_reply)), (2, 0), "one round, to both followers");
+        let first = node.round.as_ref().map(|r| r.id).unwrap();
+        node.receive(Addr::Node(1), Msg::Accepted { term, round: first }, t, &mut rng, &mut out);
+        assert_eq!(
+            (count(&out, is_accept), count(&out, is_reply)),
+            (4, 1),
+            "the two queued ops, as one round"
+        );
+        let second = node.round.as_ref().map(|r| r.id).unwrap();
+        node.receive(Addr::Node(2), Msg::Accepted { term, round: second }, t, &mut rng, &mut out);
+        assert_eq!(count(&out, is_reply), 3);
+        assert_eq!(node.state.data.count, 3);
+    }
+
+    /// Accepts tell the followers their leader lives: no heartbeat goes out until a whole
+    /// period passed without one.
+    #[test]
+    fn a_busy_leader_sends_no_heartbeats() {
+        let (mut node, mut rng, _) = leader_of_three();
+        let (mut out, t) = (Mail::default(), 2_000_000);
+        node.receive(Addr::Client(2), request(1, ClientOp::Incr(1)), t, &mut rng, &mut out);
+        let is_heartbeat = |m: &Msg| matches!(m, Msg::Heartbeat { .. });
+        node.tick(t + TICK / 2, &mut rng, &mut out);
+        assert_eq!(count(&out, is_heartbeat), 0);
+        node.tick(t + TICK, &mut rng, &mut out);
+        assert_eq!(count(&out, is_heartbeat), 2);
+    }
+
+    /// A leader's timer goes off every tick; a follower's only once its patience ran out, and
+    /// hearing from its leader puts that off.
+    #[test]
+    fn timers_go_off_when_they_are_needed() {
+        let mut rng = Rng::new(1);
+        let mut node = Node::new(0, 3, Service::Correct, 0, &mut rng);
+        let due = node.next_tick(0);
+        assert!((ELECTION_MIN + 1..=ELECTION_MIN + ELECTION_SPREAD as i64 + 1).contains(&due), "{due}");
+        let mut out = Mail::default();
+        node.receive(Addr::Node(1), Msg::Heartbeat { term: 1 }, 30_000, &mut rng, &mut out);
+        assert!(node.next_tick(due) > 30_000 + ELECTION_MIN, "put off by the heartbeat");
+        node.tick(due, &mut rng, &mut out);
+        assert_eq!(node.promised, 1, "no election yet");
+        node.tick(node.next_tick(due), &mut rng, &mut out);
+        assert_eq!(node.promised, 2, "patience ran out: it campaigns");
+        let (leader, _, _) = leader_of_three();
+        assert_eq!(leader.next_tick(5_000_000), 5_000_000 + TICK);
     }
 
     /// Every message is stored once and moved out when delivered: they stay small.
