@@ -347,6 +347,9 @@ struct Search<'a, M: Model> {
     ceilings: Ceilings,
     /// Each crashed entry's twin invoked before it ([`Pruning::twins`]), or `NIL`.
     twin_before: Vec<u32>,
+    /// Each crashed entry's twin invoked after it, or `NIL`.
+    twin_after: Vec<u32>,
+    skew: i64,
     /// The linearized crashed entries whose next twin is not: the memo key's crashed part.
     last_twins: BitVec<u64>,
     state: M::State,
@@ -381,14 +384,19 @@ impl<'a, M: Model> Search<'a, M> {
     ) -> Self {
         let n = entries.len();
         let edges = pruning.edges;
-        let mut twin_before = vec![NIL; n];
+        let (mut twin_before, mut twin_after) = (vec![NIL; n], vec![NIL; n]);
         for t in pruning.twins {
             twin_before[t.after as usize] = t.before;
+            twin_after[t.before as usize] = t.after;
         }
         let (pred_start, preds) = predecessor_rows(n, edges);
         let mut events: Vec<(i64, u8, u32)> = Vec::with_capacity(2 * n);
         for (i, e) in entries.iter().enumerate() {
-            events.push((e.invoke, 0, 2 * i as u32));
+            // A crashed op waiting for its twin joins the list only once the twin is linearized
+            // (`link_next_twin`): left in, every walk from the head would pass it in vain.
+            if twin_before[i] == NIL {
+                events.push((e.invoke, 0, 2 * i as u32));
+            }
             if i < determinate {
                 events.push((e.complete.saturating_add(skew), 1, 2 * i as u32 + 1));
             }
@@ -446,6 +454,8 @@ impl<'a, M: Model> Search<'a, M> {
             window_end,
             ceilings: Ceilings::new(pruning.ceilings, n, determinate),
             twin_before,
+            twin_after,
+            skew,
             last_twins: BitVec::repeat(false, n),
             state: model.init(),
             stack: Vec::new(),
@@ -488,6 +498,48 @@ impl<'a, M: Model> Search<'a, M> {
             if n != NIL {
                 self.prev[n as usize] = node;
             }
+        }
+    }
+
+    /// Where a node sorts in the list: by time, calls before returns at the same instant.
+    fn node_key(&self, node: u32) -> (i64, u32, u32) {
+        let e = &self.entries[node as usize / 2];
+        let time = if node % 2 == 0 { e.invoke } else { e.complete.saturating_add(self.skew) };
+        (time, node % 2, node)
+    }
+
+    /// Once `entry` is linearized (and lifted), its next twin may be tried: puts its call in the
+    /// list, in time order, searching forward from where `entry`'s call was (the twin was
+    /// invoked no earlier). O(ops in the list between the two calls).
+    fn link_next_twin(&mut self, entry: u32) {
+        let twin = self.twin_after[entry as usize];
+        if twin == NIL {
+            return;
+        }
+        let (node, key) = (2 * twin, self.node_key(2 * twin));
+        let mut at = self.prev[2 * entry as usize];
+        while self.next[at as usize] != NIL && self.node_key(self.next[at as usize]) < key {
+            at = self.next[at as usize];
+        }
+        let after = self.next[at as usize];
+        (self.prev[node as usize], self.next[node as usize]) = (at, after);
+        self.next[at as usize] = node;
+        if after != NIL {
+            self.prev[after as usize] = node;
+        }
+    }
+
+    /// Undoes [`Search::link_next_twin`]: the list changes after it were undone first.
+    fn unlink_next_twin(&mut self, entry: u32) {
+        let twin = self.twin_after[entry as usize];
+        if twin == NIL {
+            return;
+        }
+        let node = 2 * twin as usize;
+        let (p, n) = (self.prev[node], self.next[node]);
+        self.next[p as usize] = n;
+        if n != NIL {
+            self.prev[n as usize] = p;
         }
     }
 
@@ -612,6 +664,7 @@ impl<'a, M: Model> Search<'a, M> {
                 self.state_bytes += bytes;
                 self.stack.push(Frame { entry, prev_state, alternatives, bytes });
                 self.lift(entry);
+                self.link_next_twin(entry);
                 self.scratch_states = succ;
                 return true;
             }
@@ -637,6 +690,7 @@ impl<'a, M: Model> Search<'a, M> {
             }
         }
         self.unmark(frame.entry);
+        self.unlink_next_twin(frame.entry);
         self.unlift(frame.entry);
         self.state = frame.prev_state;
         Some(self.next[2 * frame.entry as usize])
