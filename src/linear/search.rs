@@ -235,6 +235,76 @@ pub fn search<M: Model>(
     (result, stats)
 }
 
+/// The search's doubly linked list of calls and returns in time order, as (next, prev): node
+/// 2i is entry i's call, 2i+1 its return (crashed entries have none), node 2n the head. A
+/// crashed op waiting for its twin is left out: it joins once the twin is linearized
+/// (`Search::link_next_twin`), since left in, every walk from the head would pass it in vain.
+/// O(n log n).
+fn event_list<O>(
+    entries: &[Entry<O>],
+    determinate: usize,
+    skew: i64,
+    twin_before: &[u32],
+) -> (Vec<u32>, Vec<u32>) {
+    let n = entries.len();
+    let mut events: Vec<(i64, u8, u32)> = Vec::with_capacity(2 * n);
+    for (i, e) in entries.iter().enumerate() {
+        if twin_before[i] == NIL {
+            events.push((e.invoke, 0, 2 * i as u32));
+        }
+        if i < determinate {
+            events.push((e.complete.saturating_add(skew), 1, 2 * i as u32 + 1));
+        }
+    }
+    // At equal times calls come first: ops that touch at an instant are concurrent.
+    events.sort_unstable();
+    let mut next = vec![NIL; 2 * n + 1];
+    let mut prev = vec![NIL; 2 * n + 1];
+    let mut last = 2 * n as u32;
+    for &(_, _, node) in &events {
+        next[last as usize] = node;
+        prev[node as usize] = last;
+        last = node;
+    }
+    (next, prev)
+}
+
+/// For each completed entry i, the last completed entry invoked before i's return (widened by
+/// `skew`). O(n).
+fn window_ends<O>(entries: &[Entry<O>], determinate: usize, skew: i64) -> Vec<u32> {
+    let mut window_end = Vec::with_capacity(determinate);
+    let mut j = 0usize;
+    for e in &entries[..determinate] {
+        let bound = e.complete.saturating_add(skew);
+        while j + 1 < determinate && entries[j + 1].invoke <= bound {
+            j += 1;
+        }
+        window_end.push(j as u32);
+    }
+    // Window ends must not decrease for the two-pointer walk above to be right; they do
+    // not, because completions can be out of order: take the running maximum of bounds.
+    let mut running = 0u32;
+    for (i, w) in window_end.iter_mut().enumerate() {
+        running = running.max(*w).max(i as u32);
+        *w = running;
+    }
+    window_end
+}
+
+/// One random word per op, the same every run (splitmix64), for Zobrist hashing of sets.
+fn zobrist_words(n: usize) -> Vec<u64> {
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    (0..n)
+        .map(|_| {
+            seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = seed;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        })
+        .collect()
+}
+
 /// The ops each op must follow, as compressed rows: op i's are
 /// `preds[starts[i]..starts[i + 1]]`. O(n + e).
 pub(crate) fn predecessor_rows(n: usize, edges: &[Edge]) -> (Vec<u32>, Vec<u32>) {
@@ -390,54 +460,7 @@ impl<'a, M: Model> Search<'a, M> {
             twin_after[t.before as usize] = t.after;
         }
         let (pred_start, preds) = predecessor_rows(n, edges);
-        let mut events: Vec<(i64, u8, u32)> = Vec::with_capacity(2 * n);
-        for (i, e) in entries.iter().enumerate() {
-            // A crashed op waiting for its twin joins the list only once the twin is linearized
-            // (`link_next_twin`): left in, every walk from the head would pass it in vain.
-            if twin_before[i] == NIL {
-                events.push((e.invoke, 0, 2 * i as u32));
-            }
-            if i < determinate {
-                events.push((e.complete.saturating_add(skew), 1, 2 * i as u32 + 1));
-            }
-        }
-        // At equal times calls come first: ops that touch at an instant are concurrent.
-        events.sort_unstable();
-        let head = 2 * n as u32;
-        let mut next = vec![NIL; 2 * n + 1];
-        let mut prev = vec![NIL; 2 * n + 1];
-        let mut last = head;
-        for &(_, _, node) in &events {
-            next[last as usize] = node;
-            prev[node as usize] = last;
-            last = node;
-        }
-        let mut window_end = Vec::with_capacity(determinate);
-        let mut j = 0usize;
-        for e in &entries[..determinate] {
-            let bound = e.complete.saturating_add(skew);
-            while j + 1 < determinate && entries[j + 1].invoke <= bound {
-                j += 1;
-            }
-            window_end.push(j as u32);
-        }
-        // Window ends must not decrease for the two-pointer walk above to be right; they do
-        // not, because completions can be out of order: take the running maximum of bounds.
-        let mut running = 0u32;
-        for (i, w) in window_end.iter_mut().enumerate() {
-            running = running.max(*w).max(i as u32);
-            *w = running;
-        }
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        let zobrist = (0..n)
-            .map(|_| {
-                seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-                let mut z = seed;
-                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-                z ^ (z >> 31)
-            })
-            .collect();
+        let (next, prev) = event_list(entries, determinate, skew, &twin_before);
         Search {
             model,
             entries,
@@ -446,12 +469,12 @@ impl<'a, M: Model> Search<'a, M> {
             determinate: determinate as u32,
             next,
             prev,
-            head,
+            head: 2 * n as u32,
             linearized: BitVec::repeat(false, n),
-            zobrist,
+            zobrist: zobrist_words(n),
             set_hash: 0,
             k: 0,
-            window_end,
+            window_end: window_ends(entries, determinate, skew),
             ceilings: Ceilings::new(pruning.ceilings, n, determinate),
             twin_before,
             twin_after,
@@ -554,7 +577,8 @@ impl<'a, M: Model> Search<'a, M> {
             self.remaining -= 1;
         } else {
             self.last_twins.set(entry as usize, true);
-            if let Some(&before) = self.twin_before.get(entry as usize).filter(|&&b| b != NIL) {
+            let before = self.twin_before[entry as usize];
+            if before != NIL {
                 self.last_twins.set(before as usize, false);
             }
         }
@@ -584,7 +608,8 @@ impl<'a, M: Model> Search<'a, M> {
         } else {
             // Marks are undone last first, so a twin before it is still linearized.
             self.last_twins.set(entry as usize, false);
-            if let Some(&before) = self.twin_before.get(entry as usize).filter(|&&b| b != NIL) {
+            let before = self.twin_before[entry as usize];
+            if before != NIL {
                 self.last_twins.set(before as usize, true);
             }
         }
