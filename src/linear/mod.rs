@@ -711,11 +711,10 @@ fn decide<M: Model>(model: &M, part: &Part<M::Op>, order: Order, limits: &Limits
     if let Some(cycle) = cycle {
         return Finding::Cycle(cycle);
     }
-    let mut edges = implied.edges;
+    let edges = implied.edges;
     let (found, stats) = match order {
         Order::RealTime { skew } => {
             let twins = interchangeable_crashed_ops(part);
-            edges.extend_from_slice(&twins);
             let ceilings = model.ceilings(&ops);
             search::search(
                 model,

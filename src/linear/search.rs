@@ -188,9 +188,9 @@ pub struct Pruning<'a> {
     /// Orders every linearization must respect (from [`Model::implied_order`]): an op is only
     /// tried once every op that must precede it is linearized.
     pub edges: &'a [Edge],
-    /// Identical crashed ops, each after the one invoked before it (which is then also among
-    /// `edges`): of such a chain, the linearized ones are always the first few, so a memo key
-    /// names only the last of them.
+    /// Identical crashed ops, each after the one invoked before it: an op of such a chain joins
+    /// the event list only once the one before it is linearized, so the linearized ones are
+    /// always the first few, and a memo key names only the last of them.
     pub twins: &'a [Edge],
     /// Each entry's ceiling ([`Model::ceilings`]), if the model gave them: a state whose
     /// measure passed the ceiling of a completed op not yet linearized is dropped at once.
@@ -333,6 +333,11 @@ fn edge_rows(n: usize, edges: &[Edge], split: impl Fn(&Edge) -> (u32, u32)) -> (
         fill[row as usize] += 1;
     }
     (starts, rows)
+}
+
+/// Whether bit `i` of `words` is set (bitvec's own lookup is slower on the search's hot path).
+fn bit(words: &[u64], i: u32) -> bool {
+    words[i as usize / 64] >> (i % 64) & 1 == 1
 }
 
 /// Appends the positions of the set bits in `from..to` of `words` to `out`, a word at a time
@@ -567,7 +572,7 @@ impl<'a, M: Model> Search<'a, M> {
     }
 
     fn is_linearized(&self, entry: u32) -> bool {
-        self.linearized.as_raw_slice()[entry as usize / 64] >> (entry % 64) & 1 == 1
+        bit(self.linearized.as_raw_slice(), entry)
     }
 
     fn mark(&mut self, entry: u32) {
@@ -590,11 +595,7 @@ impl<'a, M: Model> Search<'a, M> {
         if self.ceilings.rank[entry as usize] == self.ceilings.lowest {
             let c = &mut self.ceilings;
             let words = self.linearized.as_raw_slice();
-            while c
-                .order
-                .get(c.lowest as usize)
-                .is_some_and(|&(_, e)| words[e as usize / 64] >> (e % 64) & 1 == 1)
-            {
+            while c.order.get(c.lowest as usize).is_some_and(|&(_, e)| bit(words, e)) {
                 c.lowest += 1;
             }
         }
@@ -666,7 +667,7 @@ impl<'a, M: Model> Search<'a, M> {
             return false;
         }
         // Counted here, not per call passed: an op waiting for one it must follow costs no model
-        // step, and the crashed ones waiting their turn pile up at the front of a long history.
+        // step.
         self.steps += 1;
         let mut succ = std::mem::take(&mut self.scratch_states);
         succ.clear();
@@ -820,7 +821,7 @@ mod tests {
         let twins: Vec<Edge> =
             (4..8).map(|after| Edge { before: after - 2, after, kind: EdgeKind::Version }).collect();
         let model = Counter::default();
-        let pruning = Pruning { edges: &twins, twins: &twins, ceilings: None };
+        let pruning = Pruning { edges: &[], twins: &twins, ceilings: None };
         let mut s = Search::new(&model, &entries, 2, 0, pruning);
         let mut marked: Vec<u32> = Vec::new();
         let mut seed = 7u64;
@@ -840,6 +841,42 @@ mod tests {
             let linearized: Vec<bool> = (0..8).map(|e| s.is_linearized(e)).collect();
             assert_eq!(named_by_key(&s, &s.scratch_ids), linearized, "marked {marked:?}");
         }
+    }
+
+    /// The calls in the search's event list, in order.
+    fn listed_calls<M: crate::model::Model>(s: &Search<'_, M>) -> Vec<u32> {
+        let mut calls = Vec::new();
+        let mut node = s.next[s.head as usize];
+        while node != NIL {
+            if node % 2 == 0 {
+                calls.push(node / 2);
+            }
+            node = s.next[node as usize];
+        }
+        calls
+    }
+
+    /// A crashed op is in the event list only while its twin before it is linearized: what
+    /// keeps a chain's linearized ops its first few, which the memo keys rely on.
+    #[test]
+    fn a_twin_is_listed_only_after_the_one_before_it() {
+        let entry = |op, invoke, complete| Entry { op, invoke, complete, op_index: 0, process: 0 };
+        let mut entries = vec![entry(CounterOp::Read(None), 0, 100)];
+        entries.extend((1..4).map(|i| entry(CounterOp::Add(1), i, i64::MAX)));
+        let twins: Vec<Edge> =
+            (2..4).map(|after| Edge { before: after - 1, after, kind: EdgeKind::Version }).collect();
+        let model = Counter::default();
+        let mut s =
+            Search::new(&model, &entries, 1, 0, Pruning { edges: &[], twins: &twins, ceilings: None });
+        assert_eq!(listed_calls(&s), [0, 1]);
+        assert!(s.try_linearize(1));
+        assert_eq!(listed_calls(&s), [0, 2]);
+        assert!(s.try_linearize(2));
+        assert_eq!(listed_calls(&s), [0, 3]);
+        s.backtrack();
+        assert_eq!(listed_calls(&s), [0, 2]);
+        s.backtrack();
+        assert_eq!(listed_calls(&s), [0, 1]);
     }
 
     #[test]
