@@ -288,6 +288,13 @@ impl Node {
         out.extend((0..self.nodes).filter(|&n| n != self.id).map(|n| (Addr::Node(n), msg.clone())));
     }
 
+    /// Sends a leader's message to every other node. Any such message tells the followers the
+    /// leader is alive, so the next heartbeat is due a whole [`TICK`] after it.
+    fn broadcast_as_leader(&mut self, msg: Msg, out: &mut Mail) {
+        self.last_sent = self.now;
+        self.broadcast(msg, out);
+    }
+
     pub(super) fn reply(p: &Pending, outcome: Outcome, out: &mut Mail) {
         out.push((Addr::Client(p.client as usize), Msg::Reply { req: p.req, outcome }));
     }
@@ -317,8 +324,7 @@ impl Node {
                 if self.round.as_ref().is_some_and(|r| now - r.started > ROUND_TIMEOUT) {
                     self.step_down(out);
                 } else if now - self.last_sent >= TICK {
-                    self.last_sent = now;
-                    self.broadcast(Msg::Heartbeat { term }, out);
+                    self.broadcast_as_leader(Msg::Heartbeat { term }, out);
                 }
             }
             _ if now - self.last_heard > self.patience => self.campaign(now, rng, out),
@@ -414,8 +420,7 @@ impl Node {
             self.state = best.clone();
             self.role = Role::Leader { term };
             self.leader_hint = Some(self.id);
-            self.last_sent = self.now;
-            self.broadcast(Msg::Heartbeat { term }, out);
+            self.broadcast_as_leader(Msg::Heartbeat { term }, out);
         }
     }
 
@@ -521,8 +526,7 @@ impl Node {
         self.accepted = slot.clone(); // the leader's own acceptance
         self.next_round += 1;
         let id = self.next_round;
-        self.last_sent = self.now;
-        self.broadcast(Msg::Accept { term, round: id, slot: slot.clone() }, out);
+        self.broadcast_as_leader(Msg::Accept { term, round: id, slot: slot.clone() }, out);
         self.round = Some(Round { id, acks: 1 << self.id, replies, slot, started: self.now });
         self.maybe_commit(out);
     }
@@ -540,8 +544,7 @@ impl Node {
         if !p.op.is_read() {
             let slot = Slot { term, seq: self.state.seq + 1, data: data.clone() };
             (self.state, self.accepted) = (slot.clone(), slot.clone());
-            self.last_sent = self.now;
-            self.broadcast(Msg::Accept { term, round: 0, slot }, out);
+            self.broadcast_as_leader(Msg::Accept { term, round: 0, slot }, out);
         }
         Self::reply(&p, Outcome::Ok(data), out);
     }
