@@ -3,7 +3,6 @@
 
 use super::event::EventKind;
 use super::value::Value;
-use ahash::AHashMap;
 
 /// An interned value: an index into [`ValueTable`]. Checkers compare these, not trees.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -17,15 +16,21 @@ impl ValueId {
 }
 
 /// Interns values to dense small integers. `nil` is always [`ValueId::NIL`].
+///
+/// Each distinct value is held once: the index holds only ids and hashes, so a large value (a
+/// set read of thousands of elements) is not kept a second time as a map key.
 #[derive(Clone, Debug)]
 pub struct ValueTable {
     values: Vec<Value>,
-    ids: AHashMap<Value, ValueId>,
+    /// Each id with its value's hash (kept, so that growing the index hashes no value again).
+    ids: hashbrown::HashTable<(u64, ValueId)>,
+    hasher: ahash::RandomState,
 }
 
 impl Default for ValueTable {
     fn default() -> Self {
-        let mut t = ValueTable { values: Vec::new(), ids: AHashMap::new() };
+        let hasher = ahash::RandomState::with_seeds(31, 32, 33, 34);
+        let mut t = ValueTable { values: Vec::new(), ids: hashbrown::HashTable::new(), hasher };
         t.intern(Value::Nil);
         t
     }
@@ -34,18 +39,24 @@ impl Default for ValueTable {
 impl ValueTable {
     /// The id of `v`, interning it if new.
     pub fn intern(&mut self, v: Value) -> ValueId {
-        if let Some(&id) = self.ids.get(&v) {
+        let hash = self.hasher.hash_one(&v);
+        if let Some(id) = self.find(hash, &v) {
             return id;
         }
         let id = ValueId(u32::try_from(self.values.len()).expect("more than 2^32 distinct values"));
-        self.values.push(v.clone());
-        self.ids.insert(v, id);
+        self.values.push(v);
+        self.ids.insert_unique(hash, (hash, id), |&(h, _)| h);
         id
+    }
+
+    fn find(&self, hash: u64, v: &Value) -> Option<ValueId> {
+        let values = &self.values;
+        self.ids.find(hash, |&(h, id)| h == hash && values[id.0 as usize] == *v).map(|&(_, id)| id)
     }
 
     /// The id of `v` if it was interned.
     pub fn lookup(&self, v: &Value) -> Option<ValueId> {
-        self.ids.get(v).copied()
+        self.find(self.hasher.hash_one(v), v)
     }
 
     /// The value behind `id`. Panics on an id from another table.
@@ -66,8 +77,7 @@ impl ValueTable {
     /// Approximate heap bytes used by the table itself (not counting the text of strings).
     pub fn heap_bytes(&self) -> usize {
         let per_value = std::mem::size_of::<Value>();
-        self.values.capacity() * per_value
-            + self.ids.capacity() * (per_value + std::mem::size_of::<ValueId>() + 1)
+        self.values.capacity() * per_value + self.ids.capacity() * (std::mem::size_of::<(u64, ValueId)>() + 1)
     }
 }
 
@@ -241,5 +251,26 @@ mod tests {
         assert_eq!(t.intern(Value::Int(3)), a);
         assert_ne!(a, ValueId::NIL);
         assert_eq!(t.get(a), &Value::Int(3));
+    }
+
+    /// Many values, large and small, through the index's growth: equal values get one id,
+    /// lookups find exactly the interned ones.
+    #[test]
+    fn interning_gives_one_id_per_distinct_value() {
+        let mut t = ValueTable::default();
+        let value = |i: i64| match i % 3 {
+            0 => Value::Int(i),
+            1 => Value::Str(format!("s{i}").into()),
+            _ => Value::set((0..i % 50).map(Value::Int).collect()),
+        };
+        let ids: Vec<ValueId> = (0..5_000).map(|i| t.intern(value(i))).collect();
+        for i in 0..5_000 {
+            assert_eq!(t.intern(value(i)), ids[i as usize]);
+            assert_eq!(t.lookup(&value(i)), Some(ids[i as usize]));
+            assert_eq!(t.get(ids[i as usize]), &value(i));
+        }
+        // nil, 1,667 integers, 1,667 strings, and 50 sets (one per size: the rest repeat them).
+        assert_eq!(t.len(), 1 + 1_667 + 1_667 + 50);
+        assert_eq!(t.lookup(&Value::Int(-1)), None);
     }
 }

@@ -18,6 +18,7 @@ mod queue;
 mod register;
 mod register_trace;
 mod set;
+mod set_state;
 mod set_trace;
 
 pub use counter::{Counter, CounterOp};
@@ -27,6 +28,7 @@ pub use mutex::{Mutex, MutexOp};
 pub use queue::{Dequeued, FifoQueue, QueueOp, UnorderedQueue};
 pub use register::{CasRegister, Register, RegisterOp};
 pub use set::{Set, SetOp};
+pub use set_state::SetState;
 
 use crate::history::Value;
 use std::fmt::Debug;

@@ -1,7 +1,8 @@
 //! A grow-only set: `add v`, and `read` of the whole set.
 
-use super::{DecodeError, Model, OpView, and_list, elements, show, unknown_f};
+use super::{DecodeError, Model, OpView, SetState, and_list, elements, show, unknown_f};
 use crate::history::Value;
+use std::sync::Arc;
 
 /// An op on a set.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -9,15 +10,17 @@ pub enum SetOp {
     /// Add an element (adding one already present changes nothing).
     Add(Value),
     /// A read of the whole set: its elements sorted without duplicates, or `None` when the
-    /// result is unknown.
-    Read(Option<Vec<Value>>),
+    /// result is unknown. Shared, since a read can hold every element of a large set, and the
+    /// checker copies a part's ops.
+    Read(Option<Arc<[Value]>>),
 }
 
 /// A set: `add v` adds `v`; `read` returns the whole set, as a vector, list or set (compared as
 /// sets, so order and duplicates in the read do not matter; `nil` reads as the empty set, as
 /// Clojure's `(set nil)` does). A read whose result is unknown constrains nothing.
 ///
-/// The state is the elements, sorted and without duplicates.
+/// The state is the elements, sorted and without duplicates, in chunks shared between the
+/// states a search keeps ([`SetState`]).
 #[derive(Clone, Debug, Default)]
 pub struct Set {
     /// The elements present before the history starts (usually none). Need not be sorted:
@@ -43,22 +46,22 @@ fn agree<'a>(items: &[Value], singular: &'a str, plural: &'a str) -> &'a str {
 }
 
 impl Model for Set {
-    type State = Vec<Value>;
+    type State = SetState;
     type Op = SetOp;
 
     fn name(&self) -> &str {
         "set"
     }
 
-    fn state_heap_bytes(&self, state: &Vec<Value>) -> usize {
-        Value::vec_heap_bytes(state)
+    fn state_heap_bytes(&self, state: &SetState) -> usize {
+        state.charged_bytes()
     }
 
-    fn init(&self) -> Vec<Value> {
+    fn init(&self) -> SetState {
         let mut s = self.init.clone();
         s.sort();
         s.dedup();
-        s
+        SetState::from_sorted(s)
     }
 
     fn decode(&self, op: &OpView<'_>) -> Result<SetOp, DecodeError> {
@@ -66,29 +69,23 @@ impl Model for Set {
             "add" => Ok(SetOp::Add(op.input.clone())),
             "read" => match op.output {
                 None => Ok(SetOp::Read(None)),
-                Some(out) => Ok(SetOp::Read(Some(elements(out, "a set :read result")?))),
+                Some(out) => Ok(SetOp::Read(Some(elements(out, "a set :read result")?.into()))),
             },
             f => Err(unknown_f("set", f, ":add, :read")),
         }
     }
 
-    fn step(&self, state: &Vec<Value>, op: &SetOp) -> Option<Vec<Value>> {
+    fn step(&self, state: &SetState, op: &SetOp) -> Option<SetState> {
         match op {
-            SetOp::Add(v) => {
-                let mut next = state.clone();
-                if let Err(i) = next.binary_search(v) {
-                    next.insert(i, v.clone());
-                }
-                Some(next)
-            }
+            SetOp::Add(v) => Some(state.with(v)),
             SetOp::Read(None) => Some(state.clone()),
-            SetOp::Read(Some(seen)) => (seen == state).then(|| state.clone()),
+            SetOp::Read(Some(seen)) => state.equals_sorted(seen).then(|| state.clone()),
         }
     }
 
     /// Reads order the adds around them: see [`super::set_trace`].
     fn implied_order(&self, ops: &[SetOp], completed: usize) -> super::Implied {
-        super::set_trace::implied(ops, completed, &self.init())
+        super::set_trace::implied(ops, completed, &self.init().to_vec())
     }
 
     fn is_read_only(&self, op: &SetOp) -> bool {
@@ -103,15 +100,16 @@ impl Model for Set {
         }
     }
 
-    fn describe_state(&self, state: &Vec<Value>) -> String {
-        show("#{", state, "}")
+    fn describe_state(&self, state: &SetState) -> String {
+        show("#{", &state.to_vec(), "}")
     }
 
     /// Names the elements the read missed and the ones it saw too early.
-    fn explain(&self, state: &Vec<Value>, op: &SetOp) -> String {
+    fn explain(&self, held: &SetState, op: &SetOp) -> String {
+        let state = &held.to_vec();
         let SetOp::Read(Some(seen)) = op else {
             // Unreachable when called as documented: adds and unknown reads always step.
-            return format!("{} while the set held {}", self.describe_op(op), self.describe_state(state));
+            return format!("{} while the set held {}", self.describe_op(op), self.describe_state(held));
         };
         let mut why = Vec::new();
         let missing = difference(state, seen);
@@ -128,7 +126,7 @@ impl Model for Set {
         format!(
             "{}, but the set held {}: {}",
             self.describe_op(op),
-            self.describe_state(state),
+            self.describe_state(held),
             why.join("; ")
         )
     }
@@ -160,7 +158,7 @@ mod tests {
         assert!(m.is_read_only(&read));
         assert_eq!(m.step(&s, &read), Some(s.clone()));
         let empty = decode("read", &Value::Nil, Some(&Value::Nil)).unwrap();
-        assert_eq!(m.step(&m.init(), &empty), Some(vec![]));
+        assert_eq!(m.step(&m.init(), &empty), Some(m.init()));
         assert_eq!(m.step(&s, &empty), None);
     }
 
@@ -170,22 +168,24 @@ mod tests {
         let read = decode("read", &Value::Nil, None).unwrap();
         assert_eq!(read, SetOp::Read(None));
         assert!(m.is_read_only(&read));
-        assert_eq!(m.step(&ints(&[7]), &read), Some(ints(&[7])));
+        let seven = SetState::from_sorted(ints(&[7]));
+        assert_eq!(m.step(&seven, &read), Some(seven.clone()));
     }
 
     #[test]
     fn explains_missing_and_unexpected_elements() {
         let m = Set::default();
         let read = decode("read", &Value::Nil, Some(&Value::Vector(ints(&[1, 2, 4])))).unwrap();
-        assert_eq!(m.step(&ints(&[1, 2, 3]), &read), None);
+        let held = SetState::from_sorted(ints(&[1, 2, 3]));
+        assert_eq!(m.step(&held, &read), None);
         assert_eq!(
-            m.explain(&ints(&[1, 2, 3]), &read),
+            m.explain(&held, &read),
             "read #{1 2 4}, but the set held #{1 2 3}: 3 was added before the read but is missing from it; \
              the read contains 4, which was not added yet"
         );
         let short = decode("read", &Value::Nil, Some(&Value::set(ints(&[1])))).unwrap();
         assert_eq!(
-            m.explain(&ints(&[1, 2, 3]), &short),
+            m.explain(&held, &short),
             "read #{1}, but the set held #{1 2 3}: 2 and 3 were added before the read but are missing from it"
         );
     }

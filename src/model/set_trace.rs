@@ -49,7 +49,7 @@ pub(super) fn implied(ops: &[SetOp], completed: usize, init: &[Value]) -> Implie
             // Adding an element the set starts with changes nothing: it orders nothing.
             SetOp::Add(v) if init.binary_search(v).is_err() => adds.entry(v).or_default().push(i as u32),
             SetOp::Add(_) => {}
-            SetOp::Read(Some(seen)) if i < completed => reads.push((i as u32, seen)),
+            SetOp::Read(Some(seen)) if i < completed => reads.push((i as u32, &seen[..])),
             // A crashed read, or one whose result is unknown, constrains nothing.
             SetOp::Read(_) => {}
         }
