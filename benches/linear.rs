@@ -4,13 +4,16 @@
 //! - `kv/c50-bad.txt`, every key decided (Porcupine leaves three unknown after 30 s each);
 //! - a generated keyed cas-register history (1,000 keys, 20 threads, 1% crashed), read and
 //!   checked; 100,000 ops here to keep the bench short (run `labrys simulate` with
-//!   `--ops 1000000` and time `labrys check` for the full-size figure).
+//!   `--ops 1000000` and time `labrys check` for the full-size figure);
+//! - a set history of the simulated correct service under partitions (5,000 ops, every read
+//!   returning the whole set: the states the search keeps share their elements).
 //!
 //! The peer histories are skipped when `../shared` is absent.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use labrys::check::{CheckConfig, check_history};
 use labrys::history::{Format, ReadOptions, read_bytes, read_file};
+use labrys::sim::cluster::{ClusterConfig, Faults, Workload, history_string};
 use labrys::sim::synthetic::{SyntheticConfig, write_edn};
 use std::path::{Path, PathBuf};
 
@@ -68,5 +71,27 @@ fn generated(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, etcd, generated);
+fn simulated_set(c: &mut Criterion) {
+    let config = ClusterConfig {
+        workload: Workload::Set,
+        faults: Faults::parse("partition").unwrap(),
+        ops: 5_000,
+        seed: 1,
+        ..ClusterConfig::default()
+    };
+    let text = history_string(&config);
+    let mut g = c.benchmark_group("simulated");
+    g.sample_size(10);
+    g.bench_function("set_5k_ops_partitions_read_and_check", |b| {
+        b.iter(|| {
+            let h = read_bytes("set.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap();
+            let config = CheckConfig { model: Some("set".into()), ..CheckConfig::default() };
+            let verdict = check_history(&h, &config).unwrap()[0].valid;
+            assert_eq!(verdict, labrys::report::Verdict::Valid);
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, etcd, generated, simulated_set);
 criterion_main!(benches);
