@@ -64,8 +64,10 @@ pub enum Value {
     Vector(Vec<Value>),
     /// `(a b c)`.
     List(Vec<Value>),
-    /// `#{a b c}`, sorted and without duplicates.
-    Set(Vec<Value>),
+    /// `#{a b c}`, sorted and without duplicates. Shared: a set model's decoded reads are the
+    /// history's own sets, not copies (a history whose reads return a growing set holds a
+    /// quadratic number of elements).
+    Set(Arc<[Value]>),
     /// `{k v ...}` (a JSON object), sorted by key.
     Map(Vec<(Value, Value)>),
     /// A tagged literal: `#tag value`, or a record `#ns.Name{...}`.
@@ -77,7 +79,10 @@ impl Value {
     /// text (`Arc<str>`, interned by the readers) is not counted.
     pub fn heap_bytes(&self) -> usize {
         match self {
-            Value::Vector(v) | Value::List(v) | Value::Set(v) => Value::vec_heap_bytes(v),
+            Value::Vector(v) | Value::List(v) => Value::vec_heap_bytes(v),
+            Value::Set(v) => {
+                v.len() * std::mem::size_of::<Value>() + v.iter().map(Value::heap_bytes).sum::<usize>()
+            }
             Value::Map(pairs) => Value::pairs_heap_bytes(pairs),
             Value::Tagged(_, inner) => std::mem::size_of::<Value>() + inner.heap_bytes(),
             _ => 0,
@@ -110,7 +115,7 @@ impl Value {
     pub fn set(mut items: Vec<Value>) -> Value {
         items.sort();
         items.dedup();
-        Value::Set(items)
+        Value::Set(items.into())
     }
 
     /// A map from entries in any order: sorts by key. A repeated key keeps its last value,

@@ -33,6 +33,7 @@ pub use set_state::SetState;
 use crate::history::Value;
 use std::fmt::Debug;
 use std::hash::Hash;
+use std::sync::Arc;
 
 /// An operation as a model sees it: the function, the invocation's value, and the completion's
 /// value when the op is known to have completed `:ok`.
@@ -336,10 +337,11 @@ pub(crate) fn unknown_f(model: &str, f: &str, expected: &str) -> DecodeError {
 }
 
 /// Shared decoding helper: the elements of a collection (vector, list or set), sorted and without
-/// duplicates. `nil` is the empty collection, as Clojure's `(set nil)` is.
-pub(crate) fn elements(v: &Value, what: &str) -> Result<Vec<Value>, DecodeError> {
+/// duplicates. `nil` is the empty collection, as Clojure's `(set nil)` is. A set's elements are
+/// shared with it, not copied.
+pub(crate) fn elements(v: &Value, what: &str) -> Result<Arc<[Value]>, DecodeError> {
     let items = match v {
-        Value::Nil => return Ok(Vec::new()),
+        Value::Nil => return Ok(Arc::from([])),
         Value::Set(items) => return Ok(items.clone()),
         Value::Vector(items) | Value::List(items) => items,
         _ => {
@@ -351,7 +353,7 @@ pub(crate) fn elements(v: &Value, what: &str) -> Result<Vec<Value>, DecodeError>
     let mut items = items.clone();
     items.sort();
     items.dedup();
-    Ok(items)
+    Ok(items.into())
 }
 
 /// How many elements a description shows before eliding the rest: a state of 10,000 elements
@@ -426,8 +428,12 @@ mod tests {
     #[test]
     fn elements_sorts_dedups_and_rejects_scalars() {
         let v = Value::List(vec![3.into(), 1.into(), 3.into()]);
-        assert_eq!(elements(&v, "a read").unwrap(), vec![Value::Int(1), Value::Int(3)]);
-        assert_eq!(elements(&Value::Nil, "a read").unwrap(), vec![]);
+        assert_eq!(*elements(&v, "a read").unwrap(), [Value::Int(1), Value::Int(3)]);
+        assert!(elements(&Value::Nil, "a read").unwrap().is_empty());
+        // A set's elements are its own, shared.
+        let set = Value::set(vec![2.into(), 1.into()]);
+        let Value::Set(own) = &set else { unreachable!() };
+        assert!(Arc::ptr_eq(own, &elements(&set, "a read").unwrap()));
         let e = elements(&Value::Int(3), "a set :read").unwrap_err();
         assert_eq!(e.message, "a set :read needs a collection (vector, list or set), got 3");
     }

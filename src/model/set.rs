@@ -31,7 +31,7 @@ pub struct Set {
 impl Set {
     /// A set that starts with the elements of `init`: a vector, list or set (`nil` is empty).
     pub fn with_init(init: Value) -> Result<Set, DecodeError> {
-        Ok(Set { init: elements(&init, "the set's initial value")? })
+        Ok(Set { init: elements(&init, "the set's initial value")?.to_vec() })
     }
 }
 
@@ -69,7 +69,7 @@ impl Model for Set {
             "add" => Ok(SetOp::Add(op.input.clone())),
             "read" => match op.output {
                 None => Ok(SetOp::Read(None)),
-                Some(out) => Ok(SetOp::Read(Some(elements(out, "a set :read result")?.into()))),
+                Some(out) => Ok(SetOp::Read(Some(elements(out, "a set :read result")?))),
             },
             f => Err(unknown_f("set", f, ":add, :read")),
         }
