@@ -284,6 +284,12 @@ impl fmt::Display for Value {
 mod tests {
     use super::*;
 
+    /// A history of large reads holds a value per element: keep them at three words.
+    #[test]
+    fn values_stay_small() {
+        assert_eq!(std::mem::size_of::<Value>(), 24);
+    }
+
     #[test]
     fn sets_and_maps_are_order_insensitive() {
         let a = Value::set(vec![Value::Int(2), Value::Int(1), Value::Int(2)]);
