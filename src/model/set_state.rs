@@ -223,6 +223,37 @@ mod tests {
         assert!(!up.equals_sorted(&ints(0..299)));
     }
 
+    proptest::proptest! {
+        /// Random starting sets and adds, many of them repeats, across chunk splits: the state
+        /// holds what a `BTreeSet` holds; a state built another way (added in reverse, or
+        /// whole) is equal to it exactly when the sets are, and then hashes alike.
+        #[test]
+        fn states_behave_as_sets(
+            start in proptest::collection::btree_set(0i64..1_000, 0..400),
+            adds in proptest::collection::vec(0i64..1_000, 0..400),
+            other in proptest::collection::btree_set(0i64..1_000, 0..400),
+        ) {
+            let mut state = SetState::from_sorted(ints(start.iter().copied()));
+            let mut model = start.clone();
+            for &x in &adds {
+                state = state.with(&Value::Int(x));
+                model.insert(x);
+                proptest::prop_assert_eq!(state.len(), model.len());
+            }
+            proptest::prop_assert_eq!(state.to_vec(), ints(model.iter().copied()));
+            proptest::prop_assert!(state.chunks.iter().all(|c| !c.is_empty() && c.len() <= CHUNK_MAX));
+            let reversed = model.iter().rev().fold(SetState::from_sorted(Vec::new()), |s, &x| s.with(&Value::Int(x)));
+            let whole = SetState::from_sorted(ints(model.iter().copied()));
+            for built in [&reversed, &whole] {
+                proptest::prop_assert_eq!(built, &state);
+                proptest::prop_assert_eq!(hash_of(built), hash_of(&state));
+            }
+            let different = SetState::from_sorted(ints(other.iter().copied()));
+            proptest::prop_assert_eq!(different == state, other == model);
+            proptest::prop_assert_eq!(state.equals_sorted(&ints(other.iter().copied())), other == model);
+        }
+    }
+
     #[test]
     fn the_charge_covers_the_chunk_list_and_one_chunk() {
         let s = SetState::from_sorted(ints(0..1_000));
