@@ -101,7 +101,7 @@ fn set_with_crashed_unique_adds_agrees_with_oracle() {
     let crashy = hg::Outcomes { stuck: 10, info: 25, fail: 10 };
     run_cases("set, crashed unique adds", 9, |rng, n, procs, timed| {
         let mut g = hg::SetGen::with_range(40);
-        let init = if rng.chance(25) { Value::Vector(vec![Value::Int(0)]) } else { Value::Nil };
+        let init = if rng.chance(25) { Value::vector(vec![Value::Int(0)]) } else { Value::Nil };
         let h = hg::history_with(rng, n, procs, timed, crashy, |r| g.op(r));
         agree(&Set::with_init(init).unwrap(), &h, Keying::Single, 0)
     });
@@ -419,7 +419,7 @@ fn set_implied_order_is_sound() {
         let n = 2 + rng.below(7) as usize;
         let specs = (0..n).map(|_| g.op(&mut rng)).collect();
         let init =
-            if rng.chance(25) { Value::Vector(vec![Value::Int(rng.below(4) as i64)]) } else { Value::Nil };
+            if rng.chance(25) { Value::vector(vec![Value::Int(rng.below(4) as i64)]) } else { Value::Nil };
         let model = Set::with_init(init).unwrap();
         let (ops, completed) = decode_ops(&model, &mut rng, specs);
         assert_implied_sound(&model, &ops, completed, &mut found);

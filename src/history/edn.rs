@@ -12,7 +12,7 @@ use super::builder::HistoryBuilder;
 use super::error::{ErrorKind, Problem, ReadError};
 use super::event::EventKind;
 use super::fields::{EventFields, Field};
-use super::value::{Float, Value};
+use super::value::{Float, TaggedValue, Value};
 use ahash::AHashMap;
 use std::sync::Arc;
 
@@ -552,8 +552,8 @@ impl<'a> Parser<'a> {
             return Err(self.problem(ErrorKind::Syntax, 0, "unexpected end of input", "a value"));
         };
         match b {
-            b'[' => self.seq(b']').map(Value::Vector),
-            b'(' => self.seq(b')').map(Value::List),
+            b'[' => self.seq(b']').map(|items| Value::Vector(items.into())),
+            b'(' => self.seq(b')').map(|items| Value::List(items.into())),
             b'{' => self.map(),
             b'"' => self.string(),
             b':' => self.keyword(),
@@ -760,7 +760,7 @@ impl<'a> Parser<'a> {
                 self.skip_ws()?;
                 let v = self.value()?;
                 self.depth -= 1;
-                Ok(Value::Tagged(tag, Box::new(v)))
+                Ok(Value::Tagged(Box::new(TaggedValue { tag, value: v })))
             }
             _ => Err(Problem::new(
                 ErrorKind::Syntax,
@@ -850,21 +850,18 @@ mod tests {
 
     #[test]
     fn collections_comments_and_discards() {
-        assert_eq!(v("[1, 2 ; two\n 3]"), Value::Vector(vec![1.into(), 2.into(), 3.into()]));
-        assert_eq!(v("(1 #_ 2 3)"), Value::List(vec![1.into(), 3.into()]));
+        assert_eq!(v("[1, 2 ; two\n 3]"), Value::vector(vec![1.into(), 2.into(), 3.into()]));
+        assert_eq!(v("(1 #_ 2 3)"), Value::list(vec![1.into(), 3.into()]));
         assert_eq!(v("#{3 1 2 1}"), Value::set(vec![1.into(), 2.into(), 3.into()]));
         assert_eq!(v("{:x 0 :y 1}").get(&Value::keyword("y")), Some(&Value::Int(1)));
         assert_eq!(
             v("#jepsen.independent.Tuple{:key 1 :value 2}"),
-            Value::Tagged(
-                Arc::from("jepsen.independent.Tuple"),
-                Box::new(Value::map(vec![
-                    (Value::keyword("key"), 1.into()),
-                    (Value::keyword("value"), 2.into())
-                ]))
+            Value::tagged(
+                "jepsen.independent.Tuple",
+                Value::map(vec![(Value::keyword("key"), 1.into()), (Value::keyword("value"), 2.into())])
             )
         );
-        assert_eq!(v("#inst \"2020\""), Value::Tagged(Arc::from("inst"), Box::new(Value::string("2020"))));
+        assert_eq!(v("#inst \"2020\""), Value::tagged("inst", Value::string("2020")));
     }
 
     #[test]
@@ -900,8 +897,8 @@ mod tests {
     #[test]
     fn characters_end_at_delimiters() {
         // Regression from fuzzing (edn_value): a non-ASCII character swallowed what followed.
-        assert_eq!(v("(\\é)"), Value::List(vec![Value::Char('é')]));
-        assert_eq!(v("[\\é \\a]"), Value::Vector(vec![Value::Char('é'), Value::Char('a')]));
+        assert_eq!(v("(\\é)"), Value::list(vec![Value::Char('é')]));
+        assert_eq!(v("[\\é \\a]"), Value::vector(vec![Value::Char('é'), Value::Char('a')]));
         assert_eq!(v("\\😀"), Value::Char('😀'));
         assert!(parse_value("\\u+041").is_err());
         assert!(parse_value("\"\\u+041\"").is_err());

@@ -349,7 +349,7 @@ impl<'a> JsonParser<'a> {
             }
         }
         self.depth -= 1;
-        Ok(Value::Vector(items))
+        Ok(Value::Vector(items.into()))
     }
 
     fn object(&mut self) -> Result<Value, Problem> {

@@ -24,7 +24,7 @@ pub use error::{ErrorKind, Problem, ReadError};
 pub use event::{Event, EventKind, Process};
 pub use op::{Clock, ExtraFields, Fault, History, Op, Outcome, ValueId, ValueTable, Warning};
 pub use summary::Summary;
-pub use value::{Float, Value};
+pub use value::{Float, TaggedValue, Value};
 
 use std::io::Read;
 use std::path::Path;

@@ -60,18 +60,29 @@ pub enum Value {
     Symbol(Arc<str>),
     /// A character literal (`\a`).
     Char(char),
-    /// `[a b c]` (a JSON array).
-    Vector(Vec<Value>),
+    /// `[a b c]` (a JSON array). Shared, like every collection here: cloning a value never
+    /// copies its elements.
+    Vector(Arc<[Value]>),
     /// `(a b c)`.
-    List(Vec<Value>),
+    List(Arc<[Value]>),
     /// `#{a b c}`, sorted and without duplicates. Shared: a set model's decoded reads are the
     /// history's own sets, not copies (a history whose reads return a growing set holds a
     /// quadratic number of elements).
     Set(Arc<[Value]>),
     /// `{k v ...}` (a JSON object), sorted by key.
-    Map(Vec<(Value, Value)>),
-    /// A tagged literal: `#tag value`, or a record `#ns.Name{...}`.
-    Tagged(Arc<str>, Box<Value>),
+    Map(Arc<[(Value, Value)]>),
+    /// A tagged literal: `#tag value`, or a record `#ns.Name{...}`. Boxed, as it is rare, to
+    /// keep every value at three words.
+    Tagged(Box<TaggedValue>),
+}
+
+/// The parts of a tagged literal `#tag value`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaggedValue {
+    /// The tag, without its `#` (`inst`, `jepsen.independent.Tuple`).
+    pub tag: Arc<str>,
+    /// The value it tags.
+    pub value: Value,
 }
 
 impl Value {
@@ -79,14 +90,19 @@ impl Value {
     /// text (`Arc<str>`, interned by the readers) is not counted.
     pub fn heap_bytes(&self) -> usize {
         match self {
-            Value::Vector(v) | Value::List(v) => Value::vec_heap_bytes(v),
-            Value::Set(v) => {
-                v.len() * std::mem::size_of::<Value>() + v.iter().map(Value::heap_bytes).sum::<usize>()
+            Value::Vector(v) | Value::List(v) | Value::Set(v) => Value::slice_heap_bytes(v),
+            Value::Map(pairs) => {
+                std::mem::size_of_val::<[(Value, Value)]>(pairs) + Value::pairs_owned_bytes(pairs)
             }
-            Value::Map(pairs) => Value::pairs_heap_bytes(pairs),
-            Value::Tagged(_, inner) => std::mem::size_of::<Value>() + inner.heap_bytes(),
+            Value::Tagged(t) => std::mem::size_of::<TaggedValue>() + t.value.heap_bytes(),
             _ => 0,
         }
+    }
+
+    /// Heap bytes of shared elements: their buffer and what they own. A buffer shared by
+    /// several values is counted for each, so a charge built from this errs high.
+    fn slice_heap_bytes(values: &[Value]) -> usize {
+        std::mem::size_of_val(values) + values.iter().map(Value::heap_bytes).sum::<usize>()
     }
 
     /// Heap bytes of a vector of values (a set's or a queue's state, say): its buffer and what
@@ -97,8 +113,12 @@ impl Value {
 
     /// Heap bytes of a vector of pairs (a map's entries): its buffer and what the pairs own.
     pub fn pairs_heap_bytes(pairs: &Vec<(Value, Value)>) -> usize {
-        pairs.capacity() * std::mem::size_of::<(Value, Value)>()
-            + pairs.iter().map(|(k, v)| k.heap_bytes() + v.heap_bytes()).sum::<usize>()
+        pairs.capacity() * std::mem::size_of::<(Value, Value)>() + Value::pairs_owned_bytes(pairs)
+    }
+
+    /// What a map's keys and values own, beyond the entries themselves.
+    fn pairs_owned_bytes(pairs: &[(Value, Value)]) -> usize {
+        pairs.iter().map(|(k, v)| k.heap_bytes() + v.heap_bytes()).sum()
     }
 
     /// A keyword value from its name (without the colon).
@@ -109,6 +129,21 @@ impl Value {
     /// A string value.
     pub fn string(s: &str) -> Value {
         Value::Str(Arc::from(s))
+    }
+
+    /// A vector of `items`.
+    pub fn vector(items: Vec<Value>) -> Value {
+        Value::Vector(items.into())
+    }
+
+    /// A list of `items`.
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::List(items.into())
+    }
+
+    /// The tagged literal `#tag value`.
+    pub fn tagged(tag: &str, value: Value) -> Value {
+        Value::Tagged(Box::new(TaggedValue { tag: Arc::from(tag), value }))
     }
 
     /// A set from elements in any order: sorts and removes duplicates.
@@ -124,7 +159,7 @@ impl Value {
         entries.reverse();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         entries.dedup_by(|a, b| a.0 == b.0);
-        Value::Map(entries)
+        Value::Map(entries.into())
     }
 
     /// The integer, if this is one.
@@ -157,8 +192,8 @@ impl Value {
     pub fn as_tuple(&self) -> Option<(&Value, &Value)> {
         match self {
             Value::Vector(kv) if kv.len() == 2 => Some((&kv[0], &kv[1])),
-            Value::Tagged(tag, inner) if tag.ends_with("Tuple") => {
-                Some((inner.get(&Value::keyword("key"))?, inner.get(&Value::keyword("value"))?))
+            Value::Tagged(t) if t.tag.ends_with("Tuple") => {
+                Some((t.value.get(&Value::keyword("key"))?, t.value.get(&Value::keyword("value"))?))
             }
             _ => None,
         }
@@ -275,7 +310,7 @@ impl fmt::Display for Value {
                 }
                 f.write_str("}")
             }
-            Value::Tagged(tag, v) => write!(f, "#{tag} {v}"),
+            Value::Tagged(t) => write!(f, "#{} {}", t.tag, t.value),
         }
     }
 }
@@ -284,11 +319,11 @@ impl fmt::Display for Value {
 mod tests {
     use super::*;
 
-    /// A history of large reads holds a value per element: keep them at four words (the
-    /// vectors' 24 bytes and a tag).
+    /// A history of large reads holds a value per element: keep them at three words (a
+    /// shared slice's 16 bytes and a tag).
     #[test]
     fn values_stay_small() {
-        assert_eq!(std::mem::size_of::<Value>(), 32);
+        assert_eq!(std::mem::size_of::<Value>(), 24);
     }
 
     #[test]
@@ -310,12 +345,12 @@ mod tests {
 
     #[test]
     fn displays_as_edn() {
-        let v = Value::Vector(vec![
+        let v = Value::Vector(Arc::from([
             Value::keyword("r"),
             Value::string("k"),
             Value::Nil,
             Value::Float(Float(1.0)),
-        ]);
+        ]));
         assert_eq!(v.to_string(), "[:r \"k\" nil 1.0]");
     }
 

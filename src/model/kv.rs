@@ -246,7 +246,7 @@ mod tests {
         assert_eq!(e.message, "a kv :get result (nil means \"\") needs a string, got 3");
         let e = op("cas", "", None).unwrap_err();
         assert_eq!(e.message, "the kv model has no operation :cas (it has :get, :put, :append)");
-        let e = Kv::with_init(Value::Vector(vec![])).unwrap_err();
+        let e = Kv::with_init(Value::vector(vec![])).unwrap_err();
         assert_eq!(e.message, "the kv's initial value needs a map of key → string, got []");
     }
 }

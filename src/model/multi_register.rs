@@ -38,7 +38,7 @@ impl MultiRegister {
     pub fn with_init(init: Value) -> Result<MultiRegister, DecodeError> {
         match init {
             Value::Nil => Ok(MultiRegister::default()),
-            Value::Map(entries) => Ok(MultiRegister { init: entries }),
+            Value::Map(entries) => Ok(MultiRegister { init: entries.to_vec() }),
             _ => Err(DecodeError::new(format!(
                 "the multi-register's initial value needs a map of register → value, such as {{:x 0 :y 0}}, \
                  got {init}"
@@ -196,11 +196,11 @@ mod tests {
     }
 
     fn micro(f: &str, k: &str, v: Value) -> Value {
-        Value::Vector(vec![kw(f), kw(k), v])
+        Value::vector(vec![kw(f), kw(k), v])
     }
 
     fn decode(input: Vec<Value>, output: Option<Vec<Value>>) -> Result<MultiRegisterTxn, DecodeError> {
-        let (input, output) = (Value::Vector(input), output.map(Value::Vector));
+        let (input, output) = (Value::vector(input), output.map(Value::vector));
         MultiRegister::default().decode(&OpView {
             f: "txn",
             input: &input,
@@ -263,7 +263,7 @@ mod tests {
             e.message,
             "a multi-register :txn micro-op needs [:read k v] or [:write k v] (or :r, :w), got [:cas :x 1]"
         );
-        let (input, out) = (Value::Vector(vec![micro("r", "x", Value::Nil)]), Value::Nil);
+        let (input, out) = (Value::vector(vec![micro("r", "x", Value::Nil)]), Value::Nil);
         let e = MultiRegister::default().decode(&OpView {
             f: "txn",
             input: &input,

@@ -150,7 +150,7 @@ mod tests {
     #[test]
     fn cas_register_steps() {
         let m = CasRegister::default();
-        let cas = m.decode(&view("cas", &Value::Vector(vec![Value::Nil, 1.into()]), None)).unwrap();
+        let cas = m.decode(&view("cas", &Value::vector(vec![Value::Nil, 1.into()]), None)).unwrap();
         let s1 = m.step(&m.init(), &cas).unwrap();
         assert_eq!(s1, Value::Int(1));
         assert!(m.step(&s1, &cas).is_none());

@@ -154,7 +154,7 @@ mod tests {
         }
         assert_eq!(s, ints(&[1, 3]));
         // Order and duplicates in the read do not matter; a list reads like a set.
-        let read = decode("read", &Value::Nil, Some(&Value::List(ints(&[3, 1, 1])))).unwrap();
+        let read = decode("read", &Value::Nil, Some(&Value::list(ints(&[3, 1, 1])))).unwrap();
         assert!(m.is_read_only(&read));
         assert_eq!(m.step(&s, &read), Some(s.clone()));
         let empty = decode("read", &Value::Nil, Some(&Value::Nil)).unwrap();
@@ -175,7 +175,7 @@ mod tests {
     #[test]
     fn explains_missing_and_unexpected_elements() {
         let m = Set::default();
-        let read = decode("read", &Value::Nil, Some(&Value::Vector(ints(&[1, 2, 4])))).unwrap();
+        let read = decode("read", &Value::Nil, Some(&Value::vector(ints(&[1, 2, 4])))).unwrap();
         let held = SetState::from_sorted(ints(&[1, 2, 3]));
         assert_eq!(m.step(&held, &read), None);
         assert_eq!(
@@ -192,7 +192,7 @@ mod tests {
 
     #[test]
     fn init_and_decode_errors() {
-        let m = Set::with_init(Value::Vector(ints(&[2, 1]))).unwrap();
+        let m = Set::with_init(Value::vector(ints(&[2, 1]))).unwrap();
         assert_eq!(m.init(), ints(&[1, 2]));
         let e = Set::with_init(Value::Int(5)).unwrap_err();
         assert_eq!(e.message, "the set's initial value needs a collection (vector, list or set), got 5");

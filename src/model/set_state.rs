@@ -260,7 +260,7 @@ mod tests {
         let chunk = CHUNK_MAX * std::mem::size_of::<Value>();
         assert_eq!(s.charged_bytes(), s.chunks.len() * 16 + chunk);
         // Elements that own heap memory raise the charge by their average.
-        let nested = SetState::from_sorted(vec![Value::Vector(ints(0..10))]);
+        let nested = SetState::from_sorted(vec![Value::vector(ints(0..10))]);
         assert_eq!(nested.charged_bytes(), 16 + chunk + CHUNK_MAX * Value::vec_heap_bytes(&ints(0..10)));
         assert!(SetState::from_sorted(Vec::new()).is_empty());
     }

@@ -147,8 +147,8 @@ pub fn keyed(rng: &mut Rng, keys: u64, op: OpSpec) -> OpSpec {
 pub fn keyed_as(k: Value, op: OpSpec) -> OpSpec {
     OpSpec {
         f: op.f,
-        input: Value::Vector(vec![k.clone(), op.input]),
-        output: Value::Vector(vec![k, op.output]),
+        input: Value::vector(vec![k.clone(), op.input]),
+        output: Value::vector(vec![k, op.output]),
         key: op.key,
     }
 }
@@ -170,7 +170,7 @@ pub fn register_op(rng: &mut Rng, with_cas: bool) -> OpSpec {
             OpSpec::new("write", v.clone(), v)
         }
         _ => {
-            let pair = Value::Vector(vec![small_value(rng), small_value(rng)]);
+            let pair = Value::vector(vec![small_value(rng), small_value(rng)]);
             OpSpec::new("cas", pair.clone(), pair)
         }
     }
@@ -216,7 +216,7 @@ pub fn shuffle<T>(rng: &mut Rng, items: &mut [T]) {
 }
 
 fn ints(xs: &[i64]) -> Value {
-    Value::Vector(xs.iter().map(|&x| Value::Int(x)).collect())
+    Value::vector(xs.iter().map(|&x| Value::Int(x)).collect())
 }
 
 /// Mutex ops: mostly the op the lock allows at invocation, sometimes the other one.
@@ -486,7 +486,7 @@ impl MultiRegisterGen {
         for _ in 0..1 + rng.below(3) {
             let k = rng.below(2) as usize;
             let reg = Value::keyword(names[k]);
-            let micro = |f: &str, v: Value| Value::Vector(vec![Value::keyword(f), reg.clone(), v]);
+            let micro = |f: &str, v: Value| Value::vector(vec![Value::keyword(f), reg.clone(), v]);
             if rng.chance(50) {
                 reads = true;
                 let seen = if rng.chance(75) || self.written[k].is_empty() {
@@ -507,8 +507,8 @@ impl MultiRegisterGen {
             }
         }
         self.shadow = local;
-        let output = if !reads && rng.chance(20) { Value::Nil } else { Value::Vector(output) };
-        OpSpec::new("txn", Value::Vector(input), output)
+        let output = if !reads && rng.chance(20) { Value::Nil } else { Value::vector(output) };
+        OpSpec::new("txn", Value::vector(input), output)
     }
 }
 
@@ -568,7 +568,7 @@ impl RegisterGen {
                     self.shadow = Some(new);
                 }
                 self.written.push(new);
-                let pair = Value::Vector(vec![v(old), Value::Int(new)]);
+                let pair = Value::vector(vec![v(old), Value::Int(new)]);
                 OpSpec::new("cas", pair.clone(), pair)
             }
         }
