@@ -321,70 +321,62 @@ impl<'a> JsonParser<'a> {
     }
 
     fn array(&mut self) -> Result<Value, Problem> {
-        self.pos += 1;
-        self.depth += 1;
         let mut items = Vec::new();
-        self.skip_ws();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
-        } else {
-            loop {
-                self.skip_ws();
-                items.push(self.value()?);
-                self.skip_ws();
-                match self.peek() {
-                    Some(b',') => self.pos += 1,
-                    Some(b']') => {
-                        self.pos += 1;
-                        break;
-                    }
-                    _ => {
-                        return Err(self.problem(
-                            usize::from(self.peek().is_some()),
-                            "unexpected text in an array",
-                            "',' or ']'",
-                        ));
-                    }
-                }
-            }
-        }
-        self.depth -= 1;
+        self.delimited(b']', "array", |p| {
+            items.push(p.value()?);
+            Ok(())
+        })?;
         Ok(Value::Vector(items.into()))
     }
 
     fn object(&mut self) -> Result<Value, Problem> {
+        let mut entries = Vec::new();
+        self.delimited(b'}', "object", |p| {
+            let k = p.key()?;
+            p.expect(b':', "':' after the key")?;
+            p.skip_ws();
+            entries.push((k, p.value()?));
+            Ok(())
+        })?;
+        Ok(Value::map(entries))
+    }
+
+    /// The comma-separated items of an array or object whose opening bracket is at the cursor,
+    /// each read by `item` (called with the cursor at the item), up to and past `close`.
+    fn delimited(
+        &mut self,
+        close: u8,
+        what: &str,
+        mut item: impl FnMut(&mut Self) -> Result<(), Problem>,
+    ) -> Result<(), Problem> {
         self.pos += 1;
         self.depth += 1;
-        let mut entries = Vec::new();
         self.skip_ws();
-        if self.peek() == Some(b'}') {
+        if self.peek() == Some(close) {
             self.pos += 1;
-        } else {
-            loop {
-                self.skip_ws();
-                let k = self.key()?;
-                self.expect(b':', "':' after the key")?;
-                self.skip_ws();
-                entries.push((k, self.value()?));
-                self.skip_ws();
-                match self.peek() {
-                    Some(b',') => self.pos += 1,
-                    Some(b'}') => {
-                        self.pos += 1;
-                        break;
-                    }
-                    _ => {
-                        return Err(self.problem(
-                            usize::from(self.peek().is_some()),
-                            "unexpected text in an object",
-                            "',' or '}'",
-                        ));
-                    }
+            self.depth -= 1;
+            return Ok(());
+        }
+        loop {
+            self.skip_ws();
+            item(self)?;
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b) if b == close => {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Ok(());
+                }
+                _ => {
+                    return Err(self.problem(
+                        usize::from(self.peek().is_some()),
+                        format!("unexpected text in an {what}"),
+                        format!("',' or '{}'", close as char),
+                    ));
                 }
             }
         }
-        self.depth -= 1;
-        Ok(Value::map(entries))
     }
 
     fn number(&mut self) -> Result<Value, Problem> {
@@ -501,5 +493,25 @@ mod tests {
         assert!(e.message.contains("not a number"), "{e}");
         let e = history("{\"type\":\"invoke\",\"process\":0,\"f\":\"read\",\"value\":nul}").unwrap_err();
         assert!(e.message.contains("unexpected 'nul'"), "{e}");
+    }
+
+    #[test]
+    fn nested_values_errors_name_the_bracket_they_wanted() {
+        let op = |value: &str| {
+            history(&format!("{{\"type\":\"invoke\",\"process\":0,\"f\":\"r\",\"value\":{value}}}"))
+        };
+        let e = op("[1 2]").unwrap_err();
+        assert_eq!(
+            (e.message.as_str(), e.expected.as_str(), e.column),
+            ("unexpected text in an array", "',' or ']'", 49)
+        );
+        let e = op(r#"{"a":1 "b":2}"#).unwrap_err();
+        assert_eq!(
+            (e.message.as_str(), e.expected.as_str(), e.column),
+            ("unexpected text in an object", "',' or '}'", 53)
+        );
+        // Empty and nested collections still read.
+        let h = op(r#"[[], {}, [{"a":[1]}]]"#).unwrap();
+        assert_eq!(h.value(h.ops[0].input).to_string(), "[[] {} [{\"a\" [1]}]]");
     }
 }
