@@ -6,11 +6,14 @@
 //!   checked; 100,000 ops here to keep the bench short (run `labrys simulate` with
 //!   `--ops 1000000` and time `labrys check` for the full-size figure);
 //! - a set history of the simulated correct service under partitions (5,000 ops, every read
-//!   returning the whole set: the states the search keeps share their elements).
+//!   returning the whole set: the states the search keeps share their elements);
+//! - a register history of the simulated correct service under partitions and kills (200,000
+//!   ops, 505 of them crashed and searched: memo keys name the linearized ones with one number).
 //!
 //! The peer histories are skipped when `../shared` is absent.
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use labrys::check::{CheckConfig, check_history};
 use labrys::history::{Format, ReadOptions, read_bytes, read_file};
 use labrys::sim::cluster::{ClusterConfig, Faults, Workload, history_string};
@@ -71,27 +74,40 @@ fn generated(c: &mut Criterion) {
     g.finish();
 }
 
-fn simulated_set(c: &mut Criterion) {
-    let config = ClusterConfig {
+/// Reads and checks, in each iteration, the history `config` simulates (a valid one).
+fn bench_simulated(g: &mut BenchmarkGroup<'_, WallTime>, name: &str, model: &str, config: &ClusterConfig) {
+    let text = history_string(config);
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            let h = read_bytes("sim.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap();
+            let config = CheckConfig { model: Some(model.into()), ..CheckConfig::default() };
+            let verdict = check_history(&h, &config).unwrap()[0].valid;
+            assert_eq!(verdict, labrys::report::Verdict::Valid);
+        })
+    });
+}
+
+fn simulated(c: &mut Criterion) {
+    let mut g = c.benchmark_group("simulated");
+    g.sample_size(10);
+    let set = ClusterConfig {
         workload: Workload::Set,
         faults: Faults::parse("partition").unwrap(),
         ops: 5_000,
         seed: 1,
         ..ClusterConfig::default()
     };
-    let text = history_string(&config);
-    let mut g = c.benchmark_group("simulated");
-    g.sample_size(10);
-    g.bench_function("set_5k_ops_partitions_read_and_check", |b| {
-        b.iter(|| {
-            let h = read_bytes("set.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap();
-            let config = CheckConfig { model: Some("set".into()), ..CheckConfig::default() };
-            let verdict = check_history(&h, &config).unwrap()[0].valid;
-            assert_eq!(verdict, labrys::report::Verdict::Valid);
-        })
-    });
+    bench_simulated(&mut g, "set_5k_ops_partitions_read_and_check", "set", &set);
+    let register = ClusterConfig {
+        workload: Workload::Register,
+        faults: Faults::parse("partition,kill").unwrap(),
+        ops: 200_000,
+        seed: 1,
+        ..ClusterConfig::default()
+    };
+    bench_simulated(&mut g, "register_200k_ops_partitions_kills_read_and_check", "register", &register);
     g.finish();
 }
 
-criterion_group!(benches, etcd, generated, simulated_set);
+criterion_group!(benches, etcd, generated, simulated);
 criterion_main!(benches);

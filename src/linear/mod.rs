@@ -4,6 +4,7 @@
 //! A history is linearizable iff every key is (Herlihy & Wing's locality; Horn & Kroening's
 //! P-compositionality), so keys never need to be searched together.
 
+mod id_sets;
 mod joint;
 pub mod oracle;
 mod prepare;

@@ -15,12 +15,13 @@
 //! Memo keys: the linearized set is kept as a bitset (bitvec) and hashed incrementally by
 //! XOR of per-op random words (Zobrist), so the hash costs O(1) per step. To compare keys
 //! exactly (a verdict never rests on a hash alone), the set is stored compactly as k, the first
-//! op that is not linearized, plus the linearized ops above k — at most the ops concurrent with
-//! k and the crashed ops.
+//! op that is not linearized, the linearized completed ops above k (at most the ops concurrent
+//! with k), and one number naming the linearized crashed ops, interned ([`IdSets`]).
 //!
 //! Cost: exponential in the worst case (the problem is NP-complete), in practice bounded by the
 //! number of distinct configurations, which grows with concurrency, not history length.
 
+use super::id_sets::{self, IdSets};
 use super::prepare::Entry;
 use crate::model::{Edge, Model};
 use bitvec::vec::BitVec;
@@ -420,13 +421,14 @@ struct Search<'a, M: Model> {
     /// entries up to it can be linearized while i is not.
     window_end: Vec<u32>,
     ceilings: Ceilings,
-    /// Each crashed entry's twin invoked before it ([`Pruning::twins`]), or `NIL`.
-    twin_before: Vec<u32>,
     /// Each crashed entry's twin invoked after it, or `NIL`.
     twin_after: Vec<u32>,
     skew: i64,
-    /// The linearized crashed entries whose next twin is not: the memo key's crashed part.
-    last_twins: BitVec<u64>,
+    /// Sets of linearized crashed entries, interned; `crashed` names the current one (the memo
+    /// key's crashed part), and `crashed_before` the ones before each crashed mark not undone.
+    crashed_sets: IdSets,
+    crashed: u32,
+    crashed_before: Vec<u32>,
     state: M::State,
     stack: Vec<Frame<M::State>>,
     memo: HashTable<MemoEntry<M::State>>,
@@ -481,10 +483,11 @@ impl<'a, M: Model> Search<'a, M> {
             k: 0,
             window_end: window_ends(entries, determinate, skew),
             ceilings: Ceilings::new(pruning.ceilings, n, determinate),
-            twin_before,
             twin_after,
             skew,
-            last_twins: BitVec::repeat(false, n),
+            crashed_sets: IdSets::new(),
+            crashed: id_sets::EMPTY,
+            crashed_before: Vec::new(),
             state: model.init(),
             stack: Vec::new(),
             memo: HashTable::new(),
@@ -581,11 +584,8 @@ impl<'a, M: Model> Search<'a, M> {
         if entry < self.determinate {
             self.remaining -= 1;
         } else {
-            self.last_twins.set(entry as usize, true);
-            let before = self.twin_before[entry as usize];
-            if before != NIL {
-                self.last_twins.set(before as usize, false);
-            }
+            self.crashed_before.push(self.crashed);
+            self.crashed = self.crashed_sets.with(self.crashed, entry);
         }
         if entry == self.k {
             while self.k < self.determinate && self.is_linearized(self.k) {
@@ -607,12 +607,8 @@ impl<'a, M: Model> Search<'a, M> {
         if entry < self.determinate {
             self.remaining += 1;
         } else {
-            // Marks are undone last first, so a twin before it is still linearized.
-            self.last_twins.set(entry as usize, false);
-            let before = self.twin_before[entry as usize];
-            if before != NIL {
-                self.last_twins.set(before as usize, true);
-            }
+            // Marks are undone last first.
+            self.crashed = self.crashed_before.pop().expect("a crashed mark to undo");
         }
         if entry < self.k {
             self.k = entry;
@@ -625,13 +621,11 @@ impl<'a, M: Model> Search<'a, M> {
         let ids = &mut self.scratch_ids;
         ids.clear();
         ids.push(self.k);
-        let words = self.linearized.as_raw_slice();
+        ids.push(self.crashed);
         if self.k < self.determinate {
             let end = self.window_end[self.k as usize] as usize + 1;
-            push_ones(words, self.k as usize + 1, end, ids);
+            push_ones(self.linearized.as_raw_slice(), self.k as usize + 1, end, ids);
         }
-        // Of each chain of twins the linearized are the first few: the last of them names all.
-        push_ones(self.last_twins.as_raw_slice(), self.determinate as usize, self.linearized.len(), ids);
     }
 
     /// Records the configuration (current set, `state`) in the memo; false if it was there.
@@ -726,6 +720,7 @@ impl<'a, M: Model> Search<'a, M> {
         // Measured only when the limits look (every `CHECK_EVERY` moves), not at every step.
         let charge = || {
             memo_charge::<MemoEntry<M::State>>(self.memo.capacity(), self.memo_ids.capacity())
+                + self.crashed_sets.charge()
                 + self.state_bytes
         };
         limits.check(self.steps, self.moves, &mut self.reported_bytes, charge).err()
@@ -792,17 +787,13 @@ mod tests {
     use crate::linear::prepare::Entry;
     use crate::model::{Counter, CounterOp, Edge, EdgeKind};
 
-    /// The linearized set a memo key names: every completed entry below k, the completed ids
-    /// listed, and each listed crashed entry with every twin before it.
+    /// The linearized set a memo key names: every completed entry below k, the crashed set
+    /// named, and the completed ids listed.
     fn named_by_key<M: crate::model::Model>(s: &Search<'_, M>, key: &[u32]) -> Vec<bool> {
         let mut set = vec![false; s.entries.len()];
         set[..key[0] as usize].fill(true);
-        for &id in &key[1..] {
-            let mut e = id;
-            while e != NIL {
-                set[e as usize] = true;
-                e = if id >= s.determinate { s.twin_before[e as usize] } else { NIL };
-            }
+        for id in s.crashed_sets.elements(key[1]).into_iter().chain(key[2..].iter().copied()) {
+            set[id as usize] = true;
         }
         set
     }
@@ -828,9 +819,7 @@ mod tests {
         for _ in 0..2_000 {
             seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             let pick = (seed >> 33) as u32 % 9;
-            let can_mark = pick < 8
-                && !s.is_linearized(pick)
-                && (s.twin_before[pick as usize] == NIL || s.is_linearized(s.twin_before[pick as usize]));
+            let can_mark = pick < 8 && !s.is_linearized(pick) && (pick < 4 || s.is_linearized(pick - 2));
             if can_mark {
                 s.mark(pick);
                 marked.push(pick);
