@@ -90,21 +90,16 @@ fn bench_simulated(g: &mut BenchmarkGroup<'_, WallTime>, name: &str, model: &str
 fn simulated(c: &mut Criterion) {
     let mut g = c.benchmark_group("simulated");
     g.sample_size(10);
-    let set = ClusterConfig {
-        workload: Workload::Set,
-        faults: Faults::parse("partition").unwrap(),
-        ops: 5_000,
+    let correct = |workload, faults, ops| ClusterConfig {
+        workload,
+        faults: Faults::parse(faults).unwrap(),
+        ops,
         seed: 1,
         ..ClusterConfig::default()
     };
+    let set = correct(Workload::Set, "partition", 5_000);
     bench_simulated(&mut g, "set_5k_ops_partitions_read_and_check", "set", &set);
-    let register = ClusterConfig {
-        workload: Workload::Register,
-        faults: Faults::parse("partition,kill").unwrap(),
-        ops: 200_000,
-        seed: 1,
-        ..ClusterConfig::default()
-    };
+    let register = correct(Workload::Register, "partition,kill", 200_000);
     bench_simulated(&mut g, "register_200k_ops_partitions_kills_read_and_check", "register", &register);
     g.finish();
 }

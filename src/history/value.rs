@@ -91,9 +91,7 @@ impl Value {
     pub fn heap_bytes(&self) -> usize {
         match self {
             Value::Vector(v) | Value::List(v) | Value::Set(v) => Value::slice_heap_bytes(v),
-            Value::Map(pairs) => {
-                std::mem::size_of_val::<[(Value, Value)]>(pairs) + Value::pairs_owned_bytes(pairs)
-            }
+            Value::Map(pairs) => Value::pairs_slice_heap_bytes(pairs),
             Value::Tagged(t) => std::mem::size_of::<TaggedValue>() + t.value.heap_bytes(),
             _ => 0,
         }
@@ -108,17 +106,19 @@ impl Value {
     /// Heap bytes of a vector of values (a set's or a queue's state, say): its buffer and what
     /// its elements own.
     pub fn vec_heap_bytes(values: &Vec<Value>) -> usize {
-        values.capacity() * std::mem::size_of::<Value>() + values.iter().map(Value::heap_bytes).sum::<usize>()
+        (values.capacity() - values.len()) * std::mem::size_of::<Value>() + Value::slice_heap_bytes(values)
     }
 
     /// Heap bytes of a vector of pairs (a map's entries): its buffer and what the pairs own.
     pub fn pairs_heap_bytes(pairs: &Vec<(Value, Value)>) -> usize {
-        pairs.capacity() * std::mem::size_of::<(Value, Value)>() + Value::pairs_owned_bytes(pairs)
+        (pairs.capacity() - pairs.len()) * std::mem::size_of::<(Value, Value)>()
+            + Value::pairs_slice_heap_bytes(pairs)
     }
 
-    /// What a map's keys and values own, beyond the entries themselves.
-    fn pairs_owned_bytes(pairs: &[(Value, Value)]) -> usize {
-        pairs.iter().map(|(k, v)| k.heap_bytes() + v.heap_bytes()).sum()
+    /// Heap bytes of shared map entries: their buffer and what the keys and values own.
+    fn pairs_slice_heap_bytes(pairs: &[(Value, Value)]) -> usize {
+        std::mem::size_of_val(pairs)
+            + pairs.iter().map(|(k, v)| k.heap_bytes() + v.heap_bytes()).sum::<usize>()
     }
 
     /// A keyword value from its name (without the colon).
