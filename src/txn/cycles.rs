@@ -418,8 +418,11 @@ fn two_cycle(h: &Csr, ops: u32, ty: CycleType) -> Option<Vec<(u32, Label)>> {
             if let Some((_, l2)) = h.out(v).find(|&(t, l2)| t == s && accepts(l1, l2)) {
                 return Some(vec![(s, l1), (v, l2)]);
             }
-            // v completed before s was invoked: v -rt-> s through the time points.
-            let rt_back = after[v as usize] != u32::MAX && after[v as usize] <= before[s as usize];
+            // v completed before s was invoked: v -rt-> s through the time points. Both points
+            // must be in the component: when s's invocation point is not, no real-time path
+            // from v reaches s here (and `before[s]` is the `u32::MAX` that compares above all).
+            let (done, begun) = (after[v as usize], before[s as usize]);
+            let rt_back = done != u32::MAX && begun != u32::MAX && done <= begun;
             if ty.allows(RT) && rt_back && accepts(l1, RT) {
                 return Some(vec![(s, l1), (v, RT)]);
             }
@@ -462,6 +465,20 @@ mod tests {
         assert_eq!(t(&[RW, WW, RW, WR]), "G-nonadjacent");
         assert_eq!(t(&[RW, WR, RT]), "G-single-realtime");
         assert_eq!(t(&[WW, PROCESS]), "G0-process");
+    }
+
+    /// Real-time order back from v to s needs s's invocation point in the component: here it
+    /// is not (nothing leads back to the time before s began), so s -rw-> v with v completed
+    /// early is no two-transaction cycle, only the three-transaction one through op 2.
+    #[test]
+    fn two_cycles_need_the_invocation_point_in_the_component() {
+        // Ops 0 (s), 1 (v), 2; point 3 is the first time after v completed, when op 2 began.
+        let h = Csr::from_edges(4, &[(0, 1, RW), (1, 3, RT), (3, 2, RT), (2, 0, WW)]);
+        let ty = CycleType { variant: Variant::Realtime, base: Base::GSingle };
+        assert_eq!(two_cycle(&h, 3, ty), None);
+        let mut search = Search { steps: 1_000, deadline: None, out_of_budget: false };
+        let found = search.bfs_all(&h, 3, ty, usize::MAX);
+        assert_eq!(found, vec![vec![(0, RW), (1, RT), (2, WW)]]);
     }
 
     #[test]
