@@ -8,6 +8,7 @@
 // does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod certify;
 pub mod check;
 pub mod explain;
 pub mod graph;

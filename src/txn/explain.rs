@@ -41,6 +41,7 @@ impl Explainer<'_> {
     pub(crate) fn txn_ref(&self, op: u32) -> TxnRef {
         let o = &self.history.ops[op as usize];
         TxnRef {
+            position: op,
             index: o.invoke_index,
             line: if o.outcome == Outcome::Ok { o.complete_line } else { o.invoke_line },
             process: o.process,

@@ -170,6 +170,9 @@ pub struct CycleStep {
 /// A transaction cited by an anomaly.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TxnRef {
+    /// Its position in [`History::ops`] (not in the JSON report: `index` names it there).
+    #[serde(skip)]
+    pub position: u32,
     /// Its invocation's `:index`.
     pub index: u64,
     /// The input line of the event its micro-ops come from (the completion for an `:ok`

@@ -1,0 +1,37 @@
+//! Certification: every claim a report makes is re-derived from the raw history before it is
+//! shown (DESIGN.md section 1, step 5).
+//!
+//! This module is deliberately independent of the searches, the dependency graphs and the
+//! explainers: it reads only the history (ops, their values, outcomes, times and processes, and
+//! for transactions the micro-ops as the reader decoded them) and the claims, and checks each
+//! claim against the raw ops with code of its own. A claim that fails is a bug in labrys, never a
+//! fact about the history: the caller must not print it (the command line exits 255, "internal
+//! error: a witness failed its own check").
+
+pub mod txn;
+
+use std::fmt;
+
+/// A claim that the history does not support.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refuted {
+    /// The claim, in words ("G-single cycle T1 -rw-> T2: ...").
+    pub claim: String,
+    /// What the raw ops say instead.
+    pub why: String,
+}
+
+impl Refuted {
+    /// A refutation of `claim`, because `why`.
+    pub fn new(claim: impl Into<String>, why: impl Into<String>) -> Refuted {
+        Refuted { claim: claim.into(), why: why.into() }
+    }
+}
+
+impl fmt::Display for Refuted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.claim, self.why)
+    }
+}
+
+impl std::error::Error for Refuted {}
