@@ -148,10 +148,23 @@ fn run<M: FromInit>(history: &History, config: &CheckConfig) -> Result<Vec<FileR
             Consistency::Sequential => linear::check_sequential(&model, history, &config.options),
         }
         .map_err(CheckError::Decode)?;
+        let setting = certify_setting(history, config);
+        crate::certify::linear::certify_linear_report(&model, history, &report, &setting)
+            .map_err(CheckError::Uncertified)?;
         reports.push(FileReport::from_linear(history, report, started.elapsed()));
     }
     note_sequential_not_linearizable(&mut reports);
     Ok(reports)
+}
+
+/// What certification must know of how `history` was checked under `config`.
+pub fn certify_setting(history: &History, config: &CheckConfig) -> crate::certify::linear::Setting {
+    crate::certify::linear::Setting {
+        keying: linear::Keying::detect(history, config.options.independent),
+        skew: config.options.clock_skew,
+        nil_reads_unknown: false,
+        init: config.init.clone(),
+    }
 }
 
 /// When both levels were checked and only linearizability failed, say what that usually

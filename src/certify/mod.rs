@@ -8,6 +8,9 @@
 //! fact about the history: the caller must not print it (the command line exits 255, "internal
 //! error: a witness failed its own check").
 
+pub mod linear;
+pub mod oracle;
+mod register;
 pub mod txn;
 
 use std::fmt;

@@ -116,6 +116,9 @@ pub struct Counterexample {
     /// The other ops that could have gone next, and why each did not fit (Knossos's
     /// "final paths").
     pub tried: Vec<TriedOp>,
+    /// The whole prefix, as positions in [`History::ops`], for certification to replay.
+    #[serde(skip)]
+    pub prefix: Vec<u32>,
 }
 
 impl Counterexample {
@@ -135,6 +138,8 @@ pub struct ClassInfo {
     pub ops: Vec<OpRef>,
     /// What happened, in one sentence.
     pub explanation: String,
+    /// The faults that were active while its ops ran.
+    pub faults: Vec<String>,
 }
 
 /// One op of a dependency cycle, and why it must take effect before the next one.
@@ -187,7 +192,8 @@ pub struct KeyResult {
     pub class: Option<ClassInfo>,
     /// A small set of this key's ops that is still invalid on its own (delta debugging).
     pub witness: Option<Vec<OpRef>>,
-    /// The faults that were active while the witness's ops ran.
+    /// The faults that were active while the evidence's ops ran (the witness, or the cycle or
+    /// conflict).
     pub faults: Vec<String>,
     /// Search counters.
     pub steps: u64,
@@ -197,6 +203,30 @@ pub struct KeyResult {
     pub max_depth: usize,
     /// Time spent on this key.
     pub millis: f64,
+    /// For a valid key: the order found, as positions in [`History::ops`] (crashed ops that
+    /// never took effect left out). Certification replays it; `--linearization` reports it.
+    #[serde(skip)]
+    pub order: Option<Vec<u32>>,
+    /// For a valid key, when asked for (`--linearization`): the order found, as the ops'
+    /// `:index`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub linearization: Option<Vec<u64>>,
+}
+
+impl KeyResult {
+    /// Whether the evidence that decided this invalid key (a cycle, a conflict, or the op the
+    /// search could not place) is about the named violation: all its ops are the class's own.
+    /// When it is not, the two are separate anomalies, each shown with its own ops.
+    pub fn evidence_shows_class(&self) -> bool {
+        let Some(class) = &self.class else { return false };
+        let mine = |op: &OpRef| class.ops.iter().any(|c| c.position == op.position);
+        match (&self.cycle, &self.conflict, &self.counterexample) {
+            (Some(cycle), ..) => cycle.iter().all(|s| mine(&s.op)),
+            (_, Some(conflict), _) => conflict.ops.iter().all(mine),
+            (.., Some(c)) => mine(&c.op),
+            _ => false,
+        }
+    }
 }
 
 /// The consistency models checked for single objects.
@@ -368,18 +398,25 @@ fn explain_invalid<M: Model>(
             let failed = cite_entry(f);
             text = text.replace("{failed}", &format!("{} at index {}", failed.text, failed.index));
         }
-        result.class = Some(ClassInfo { kind: c.kind.to_string(), ops, explanation: text });
+        result.class = Some(ClassInfo { kind: c.kind.to_string(), ops, explanation: text, faults: Vec::new() });
     } else if let Some(c) = result.conflict.as_ref().filter(|c| c.kind.is_some()) {
         // What the model saw in the values already names it.
         result.class = Some(conflict_class(model, history, part, c));
     }
     let witness = shrunk_witness(model, part, order, result);
-    let (from, to) = witness.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &i| {
-        let e = &part.entries[i as usize];
-        (lo.min(e.invoke), hi.max(if e.complete == i64::MAX { e.invoke } else { e.complete }))
-    });
     let windows = crate::explain::fault_windows(history);
-    result.faults = crate::explain::faults_during(&windows, history.clock, from, to);
+    let faults = |ops: &mut dyn Iterator<Item = u32>| {
+        let (from, to) = ops.fold((i64::MAX, i64::MIN), |(lo, hi), position| {
+            let op = &history.ops[position as usize];
+            let end = if op.outcome == crate::history::Outcome::Ok { op.complete_time } else { op.invoke_time };
+            (lo.min(op.invoke_time), hi.max(end))
+        });
+        crate::explain::faults_during(&windows, history.clock, from, to)
+    };
+    result.faults = faults(&mut witness.iter().map(|&i| part.entries[i as usize].op_index));
+    if let Some(class) = &mut result.class {
+        class.faults = faults(&mut class.ops.iter().map(|o| o.position));
+    }
     result.witness = Some(witness.iter().map(|&i| cite_entry(&part.entries[i as usize])).collect());
 }
 
@@ -397,6 +434,7 @@ fn conflict_class<M: Model>(
         kind: c.kind.unwrap_or_default().to_string(),
         ops: c.ops.clone(),
         explanation: format!("{}: {}", cited.join(" and "), c.reason),
+        faults: Vec::new(),
     };
     let failed = if c.kind == Some("garbage-read") { failed_writers(model, part, c) } else { None };
     if let Some(failed) = failed {
@@ -630,6 +668,8 @@ pub fn check_part<M: Model>(
         memo_entries: 0,
         max_depth: 0,
         millis: 0.0,
+        order: None,
+        linearization: None,
     };
     let cite = |entry: u32| {
         let e = &part.entries[entry as usize];
@@ -649,7 +689,10 @@ pub fn check_part<M: Model>(
             result.memo_entries = stats.memo_entries;
             result.max_depth = stats.max_depth;
             match found {
-                SearchResult::Linearizable(_) => result.verdict = Verdict::Valid,
+                SearchResult::Linearizable(order) => {
+                    result.verdict = Verdict::Valid;
+                    result.order = Some(order.iter().map(|&e| part.entries[e as usize].op_index).collect());
+                }
                 SearchResult::NotLinearizable(stuck) => {
                     result.counterexample = Some(counterexample(model, history, &part.entries, &stuck));
                 }
@@ -846,5 +889,6 @@ fn counterexample<M: Model>(
             .map(|(e, s)| LinearStep { op: cite(*e), state_after: model.describe_state(s) })
             .collect(),
         tried: stuck.candidates.iter().map(|&e| TriedOp { op: cite(e), reason: why_not(e) }).collect(),
+        prefix: stuck.prefix.iter().map(|(e, _)| entries[*e as usize].op_index).collect(),
     }
 }

@@ -85,6 +85,21 @@ pub struct Anomaly {
     /// For transactional cycles: each edge as data.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cycle: Option<Vec<crate::txn::CycleStep>>,
+    /// For single-object anomalies: the rest of this anomaly's own evidence, for the HTML
+    /// report (the JSON report has it in the key's result).
+    #[serde(skip)]
+    pub evidence: Evidence,
+}
+
+/// What an anomaly of a single object shows besides the ops it cites: only its own.
+#[derive(Clone, Debug, Default)]
+pub struct Evidence {
+    /// The shrunk witness's ops (`:index`), when the search decided the key.
+    pub witness: Vec<u64>,
+    /// The dependency cycle, when one decided the key.
+    pub cycle: Option<Vec<CycleStep>>,
+    /// The faults active while the anomaly's ops ran.
+    pub faults: Vec<String>,
 }
 
 /// Counters for a checked history.
@@ -146,7 +161,7 @@ impl FileReport {
             Consistency::Sequential => "not-sequentially-consistent",
         };
         let anomalies =
-            linear.keys.iter().chain(&linear.joint).filter_map(|k| key_anomaly(k, anomaly_kind)).collect();
+            linear.keys.iter().chain(&linear.joint).flat_map(|k| key_anomalies(k, anomaly_kind)).collect();
         let count = |v: Verdict| linear.keys.iter().filter(|k| k.verdict == v).count();
         let joint = linear.joint.iter();
         let stats = Stats {
@@ -215,11 +230,20 @@ impl FileReport {
             if let Some(why) = &k.unknown_reason {
                 let _ = writeln!(out, "  {key}unknown: {why}");
             }
+            let shows_class = k.evidence_shows_class();
             if let Some(c) = &k.class {
                 let _ = writeln!(out, "  {key}{}: {}", c.kind, c.explanation);
+                for f in &c.faults {
+                    let _ = writeln!(out, "    {f}");
+                }
             }
-            for f in &k.faults {
-                let _ = writeln!(out, "    {f}");
+            // The evidence's faults: under the class when it shows the class (the class's own
+            // are those), first when there is no class, after it when it shows other ops.
+            let faults_after = k.class.is_some() && !shows_class;
+            if k.class.is_none() {
+                for f in &k.faults {
+                    let _ = writeln!(out, "    {f}");
+                }
             }
             if let Some(w) = k.witness.as_ref().filter(|w| k.counterexample.is_some() && !w.is_empty()) {
                 let _ = writeln!(out, "    the smallest still-invalid set of ops found has {}:", w.len());
@@ -240,29 +264,56 @@ impl FileReport {
             if let Some(c) = &k.conflict {
                 write_conflict(&mut out, &key, label, c);
             }
+            if faults_after {
+                for f in &k.faults {
+                    let _ = writeln!(out, "    {f}");
+                }
+            }
         }
         out
     }
 }
 
-/// The anomaly an invalid key shows, if any.
-fn key_anomaly(k: &KeyResult, kind: &str) -> Option<Anomaly> {
-    let kind = k.class.as_ref().map_or(kind, |c| c.kind.as_str());
-    let during = if k.faults.is_empty() { String::new() } else { format!(" ({})", k.faults.join("; ")) };
-    let anomaly = |cited: Vec<&OpRef>, explanation: String, counterexample: Option<Counterexample>| Anomaly {
+/// The anomalies an invalid key shows, each with its own evidence: the named class with the
+/// ops that show it, and the evidence that decided the key (counterexample, cycle or conflict)
+/// — one anomaly when that evidence is about the class's own ops, two when it is not.
+fn key_anomalies(k: &KeyResult, kind: &str) -> Vec<Anomaly> {
+    let during = |faults: &[String]| {
+        if faults.is_empty() { String::new() } else { format!(" ({})", faults.join("; ")) }
+    };
+    let anomaly = |kind: &str, cited: Vec<&OpRef>, explanation: String| Anomaly {
         kind: kind.to_string(),
         key: k.key.clone(),
         ops: cited.iter().map(|o| o.index).collect(),
         lines: cited.iter().map(|o| o.line).collect(),
         explanation,
-        counterexample,
+        counterexample: None,
         txns: None,
         cycle: None,
+        evidence: Evidence::default(),
     };
-    if let Some(c) = &k.class {
-        let cited = c.ops.iter().collect();
-        return Some(anomaly(cited, format!("{}{during}", c.explanation), k.counterexample.clone()));
+    let decided = evidence_anomaly(k).map(|(cited, text)| Anomaly {
+        counterexample: k.counterexample.clone(),
+        evidence: Evidence {
+            witness: k.witness.iter().flatten().filter(|_| k.counterexample.is_some()).map(|o| o.index).collect(),
+            cycle: k.cycle.clone(),
+            faults: k.faults.clone(),
+        },
+        ..anomaly(kind, cited, format!("{text}{}", during(&k.faults)))
+    });
+    let Some(c) = &k.class else { return decided.into_iter().collect() };
+    let named = anomaly(&c.kind, c.ops.iter().collect(), format!("{}{}", c.explanation, during(&c.faults)));
+    match decided {
+        Some(d) if k.evidence_shows_class() => {
+            vec![Anomaly { counterexample: d.counterexample, evidence: Evidence { faults: c.faults.clone(), ..d.evidence }, ..named }]
+        }
+        Some(d) => vec![Anomaly { evidence: Evidence { faults: c.faults.clone(), ..Evidence::default() }, ..named }, d],
+        None => vec![named],
     }
+}
+
+/// The ops and words of the evidence that decided an invalid key, if any.
+fn evidence_anomaly(k: &KeyResult) -> Option<(Vec<&OpRef>, String)> {
     if let Some(c) = &k.counterexample {
         let mut cited = vec![&c.op];
         cited.extend(c.prefix_tail.iter().rev().take(3).map(|s| &s.op));
@@ -270,7 +321,7 @@ fn key_anomaly(k: &KeyResult, kind: &str) -> Option<Anomaly> {
             "{} (process {}, index {}) cannot take effect: {}",
             c.op.text, c.op.process, c.op.index, c.reason
         );
-        return Some(anomaly(cited, text, Some(c.clone())));
+        return Some((cited, text));
     }
     if let Some(cycle) = &k.cycle {
         let whys: Vec<&str> = cycle.iter().map(|s| s.why.as_str()).collect();
@@ -279,10 +330,10 @@ fn key_anomaly(k: &KeyResult, kind: &str) -> Option<Anomaly> {
             cycle.len(),
             whys.join("; ")
         );
-        return Some(anomaly(cycle.iter().map(|s| &s.op).collect(), text, None));
+        return Some((cycle.iter().map(|s| &s.op).collect(), text));
     }
     let c = k.conflict.as_ref()?;
-    Some(anomaly(c.ops.iter().collect(), c.reason.clone(), None))
+    Some((c.ops.iter().collect(), c.reason.clone()))
 }
 
 fn write_cycle(out: &mut String, key: &str, label: &str, cycle: &[CycleStep]) {

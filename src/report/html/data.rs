@@ -4,7 +4,7 @@
 
 use crate::explain::fault_windows;
 use crate::history::{History, Op, ValueId};
-use crate::linear::{Counterexample, KeyResult, OpRef};
+use crate::linear::{Counterexample, OpRef};
 use crate::report::{Anomaly, FileReport, Verdict};
 use crate::txn::Txns;
 use ahash::AHashMap;
@@ -408,25 +408,21 @@ fn report_data(r: &FileReport) -> ReportData {
         model: r.model.clone(),
         consistency: r.consistency.clone(),
         verdict: verdict_word(r.valid),
-        anomalies: r.anomalies.iter().take(MAX_ANOMALIES).map(|a| anomaly_data(a, r)).collect(),
+        anomalies: r.anomalies.iter().take(MAX_ANOMALIES).map(anomaly_data).collect(),
         anomalies_omitted: r.anomalies.len().saturating_sub(MAX_ANOMALIES),
         text: cut_to(&r.to_text(), MAX_LONG_TEXT),
     }
 }
 
-fn anomaly_data(a: &Anomaly, r: &FileReport) -> AnomalyData {
-    // A linearizability anomaly comes from one key's result, which holds the witness and any
-    // dependency cycle besides what the anomaly itself cites.
-    let key: Option<&KeyResult> = r.keys.iter().find(|k| k.key == a.key && k.verdict == Verdict::Invalid);
+fn anomaly_data(a: &Anomaly) -> AnomalyData {
+    // Only the anomaly's own evidence: its ops, its witness, its cycle, its faults.
     let mut ops = a.ops.clone();
-    if let Some(w) = key.and_then(|k| k.witness.as_ref()) {
-        ops.extend(w.iter().map(|o| o.index));
-    }
+    ops.extend(&a.evidence.witness);
     ops.sort_unstable();
     ops.dedup();
     let cycle = match (&a.txns, &a.cycle) {
         (Some(txns), Some(steps)) => Some(txn_graph(txns, steps)),
-        _ => key.and_then(|k| k.cycle.as_ref()).map(|c| op_graph(c)),
+        _ => a.evidence.cycle.as_ref().map(|c| op_graph(c)),
     };
     AnomalyData {
         kind: a.kind.clone(),
@@ -434,7 +430,7 @@ fn anomaly_data(a: &Anomaly, r: &FileReport) -> AnomalyData {
         explanation: cut_to(&a.explanation, MAX_LONG_TEXT),
         ops,
         linearization: a.counterexample.clone(),
-        faults: key.map(|k| k.faults.clone()).unwrap_or_default(),
+        faults: a.evidence.faults.clone(),
         cycle,
     }
 }

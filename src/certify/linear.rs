@@ -1,0 +1,503 @@
+//! Certifies single-object reports (linearizability and sequential consistency): each valid
+//! key's order replayed through the model, each invalid key's evidence re-derived from the raw
+//! ops.
+//!
+//! Only [`Model::decode`], [`Model::init`] and [`Model::step_all`] are used: the sequential
+//! specification itself. Keys are split, ops viewed and orders checked here, with code of this
+//! module's own; the register family's dependency edges and violation classes are re-derived
+//! from the raw values in [`super::register`].
+
+use super::Refuted;
+use super::register::RegisterFacts;
+use crate::history::{History, Outcome, Value, ValueId};
+use crate::linear::{
+    ClassInfo, ConflictWitness, Consistency, Counterexample, CycleStep, JOINT_KEY, KeyResult, Keying,
+    LinearReport, OpRef,
+};
+use crate::model::{EdgeKind, Model, OpView};
+use crate::report::Verdict;
+use ahash::{AHashMap, AHashSet};
+
+/// How the report was checked: what certification must know to re-derive its claims.
+#[derive(Clone, Debug)]
+pub struct Setting {
+    /// How the history was split into keys.
+    pub keying: Keying,
+    /// Real-time order's clock-skew tolerance (linearizability).
+    pub skew: i64,
+    /// Whether a completed read of `nil` was read as "value unknown" (Knossos's reading).
+    pub nil_reads_unknown: bool,
+    /// The initial state given (`--init`), if any.
+    pub init: Option<Value>,
+}
+
+/// What certification checked, and the claims it has no rule for yet (they are counted, not
+/// refuted: see the module's gaps in the README).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// Claims re-derived from the raw ops.
+    pub certified: usize,
+    /// Claims no rule covers, in words.
+    pub unchecked: Vec<String>,
+}
+
+/// One op of a key, as certification sees it.
+struct KeyOp<O> {
+    pos: u32,
+    /// The model's op; `None` for a failed op the model could not decode (it did not happen).
+    op: Option<O>,
+    outcome: Outcome,
+    invoke: i64,
+    complete: i64,
+    process: u32,
+}
+
+impl<O> KeyOp<O> {
+    fn completed(&self) -> bool {
+        self.outcome == Outcome::Ok
+    }
+}
+
+/// The raw key and per-key input and output of an op under `keying`, or `None` when the op
+/// does not have the shape the keying needs.
+pub(crate) fn op_view<'h>(
+    history: &'h History,
+    pos: u32,
+    keying: Keying,
+) -> Option<(Option<&'h Value>, &'h Value, Option<&'h Value>)> {
+    let op = &history.ops[pos as usize];
+    let input = history.value(op.input);
+    let output = (op.outcome == Outcome::Ok).then(|| history.value(op.output));
+    match keying {
+        Keying::Single => Some((None, input, output)),
+        Keying::KeyField => (op.key != ValueId::NONE).then(|| (Some(history.value(op.key)), input, output)),
+        Keying::Tuple => {
+            let (k, v) = input.as_tuple()?;
+            let out = match output {
+                None => None,
+                Some(o) => Some(o.as_tuple()?.1),
+            };
+            Some((Some(k), v, out))
+        }
+    }
+}
+
+/// Checks every claim of `report`, a check of `history` under `model`.
+pub fn certify_linear_report<M: Model>(
+    model: &M,
+    history: &History,
+    report: &LinearReport,
+    setting: &Setting,
+) -> Result<Coverage, Refuted> {
+    let mut groups: AHashMap<Option<&Value>, Vec<u32>> = AHashMap::new();
+    for pos in 0..history.ops.len() as u32 {
+        let (key, ..) = op_view(history, pos, setting.keying)
+            .ok_or_else(|| Refuted::new(format!("op at position {pos}"), "it does not have the keyed shape"))?;
+        groups.entry(key).or_default().push(pos);
+    }
+    let by_name: AHashMap<Option<String>, &Vec<u32>> =
+        groups.iter().map(|(k, v)| (k.map(Value::to_string), v)).collect();
+    let mut coverage = Coverage::default();
+    let verdicts = report.keys.iter().chain(&report.joint).map(|k| k.verdict);
+    if Verdict::combine(verdicts) != report.verdict {
+        return Err(Refuted::new("the history's verdict", "it is not the worst of its keys' verdicts"));
+    }
+    let process_order = report.consistency == Consistency::Sequential;
+    for k in &report.keys {
+        let ops = by_name
+            .get(&k.key)
+            .ok_or_else(|| Refuted::new(format!("key {:?}", k.key), "no op of the history has this key"))?;
+        let cert = KeyCert::new(model, history, ops, setting, process_order)?;
+        cert.certify(k, &mut coverage)?;
+    }
+    if let Some(joint) = &report.joint {
+        if joint.key.as_deref() != Some(JOINT_KEY) || !process_order {
+            return Err(Refuted::new("the joint check", "only sequential consistency checks keys together"));
+        }
+        certify_joint(model, history, &groups, joint, setting, &mut coverage)?;
+    }
+    Ok(coverage)
+}
+
+/// The joint check of all keys: a valid one's order, replayed key by key, in process order.
+fn certify_joint<M: Model>(
+    model: &M,
+    history: &History,
+    groups: &AHashMap<Option<&Value>, Vec<u32>>,
+    joint: &KeyResult,
+    setting: &Setting,
+    coverage: &mut Coverage,
+) -> Result<(), Refuted> {
+    let certs: Vec<KeyCert<'_, M>> = groups
+        .values()
+        .map(|ops| KeyCert::new(model, history, ops, setting, true))
+        .collect::<Result<_, _>>()?;
+    match joint.verdict {
+        Verdict::Valid => {
+            let order = joint.order.as_ref().ok_or_else(|| Refuted::new("the joint check", "valid without an order"))?;
+            let in_order: AHashSet<u32> = order.iter().copied().collect();
+            for cert in &certs {
+                let mine: Vec<u32> = order.iter().copied().filter(|p| cert.index.contains_key(p)).collect();
+                cert.certify_order(&mine, "the joint order")?;
+            }
+            if in_order.len() != order.len() || order.iter().any(|p| !certs.iter().any(|c| c.index.contains_key(p))) {
+                return Err(Refuted::new("the joint order", "it repeats an op or holds one of no key"));
+            }
+            check_process_order(history, order, "the joint order")?;
+            coverage.certified += 1;
+        }
+        Verdict::Invalid => coverage.unchecked.push("the joint check's evidence".to_string()),
+        Verdict::Unknown => {}
+    }
+    Ok(())
+}
+
+/// One key's ops, decoded, for certifying its result.
+struct KeyCert<'a, M: Model> {
+    model: &'a M,
+    history: &'a History,
+    ops: Vec<KeyOp<M::Op>>,
+    /// Position in the history → index in `ops`.
+    index: AHashMap<u32, usize>,
+    setting: &'a Setting,
+    process_order: bool,
+}
+
+impl<'a, M: Model> KeyCert<'a, M> {
+    fn new(
+        model: &'a M,
+        history: &'a History,
+        positions: &[u32],
+        setting: &'a Setting,
+        process_order: bool,
+    ) -> Result<KeyCert<'a, M>, Refuted> {
+        let mut ops = Vec::with_capacity(positions.len());
+        let mut index = AHashMap::with_capacity(positions.len());
+        for &pos in positions {
+            let o = &history.ops[pos as usize];
+            let (key, input, output) = op_view(history, pos, setting.keying).expect("grouped by it");
+            let f = history.value(o.f).as_name().unwrap_or_default();
+            let decoded = model.decode(&OpView { f, input, output, key });
+            let op = match decoded {
+                Ok(op) => Some(op),
+                Err(_) if o.outcome == Outcome::Fail => None,
+                Err(e) => return Err(Refuted::new(format!("op at position {pos}"), e.message)),
+            };
+            index.insert(pos, ops.len());
+            ops.push(KeyOp {
+                pos,
+                op,
+                outcome: o.outcome,
+                invoke: o.invoke_time,
+                complete: if o.outcome == Outcome::Ok { o.complete_time } else { i64::MAX },
+                process: o.process,
+            });
+        }
+        Ok(KeyCert { model, history, ops, index, setting, process_order })
+    }
+
+    fn op(&self, pos: u32, claim: &str) -> Result<&KeyOp<M::Op>, Refuted> {
+        self.index
+            .get(&pos)
+            .map(|&i| &self.ops[i])
+            .ok_or_else(|| Refuted::new(claim, format!("the op at position {pos} is not an op of this key")))
+    }
+
+    fn certify(&self, k: &KeyResult, coverage: &mut Coverage) -> Result<(), Refuted> {
+        let name = match &k.key {
+            Some(key) => format!("key {key}"),
+            None => "the history".to_string(),
+        };
+        match k.verdict {
+            Verdict::Valid => {
+                let order = k.order.as_ref().ok_or_else(|| Refuted::new(&name, "valid, but no order was kept"))?;
+                self.certify_order(order, &format!("{name}'s order"))?;
+                coverage.certified += 1;
+            }
+            Verdict::Invalid => {
+                let evidence = k.cycle.is_some() as u8 + k.conflict.is_some() as u8 + k.counterexample.is_some() as u8;
+                if evidence != 1 {
+                    return Err(Refuted::new(&name, "an invalid key needs exactly one piece of evidence"));
+                }
+                if let Some(cycle) = &k.cycle {
+                    self.certify_cycle(cycle, &format!("{name}'s cycle"), coverage)?;
+                }
+                if let Some(c) = &k.counterexample {
+                    self.certify_counterexample(c, &format!("{name}'s counterexample"))?;
+                    coverage.certified += 1;
+                }
+                if let Some(c) = &k.conflict {
+                    self.certify_conflict(c, &format!("{name}'s conflict"), coverage)?;
+                }
+                if let Some(class) = &k.class {
+                    self.certify_class(class, &format!("{name}'s {}", class.kind), coverage)?;
+                }
+                if let (Some(w), Some(_)) = (&k.witness, &k.counterexample) {
+                    self.certify_witness(w, &format!("{name}'s witness"), coverage)?;
+                }
+            }
+            Verdict::Unknown => {
+                if k.unknown_reason.is_none() {
+                    return Err(Refuted::new(&name, "unknown without a reason"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A valid key's order: each op of the key at most once, every completed op in it, no
+    /// failed op, the model's steps succeed in turn, and real-time (or process) order holds.
+    fn certify_order(&self, order: &[u32], claim: &str) -> Result<(), Refuted> {
+        let mut placed = vec![false; self.ops.len()];
+        for &pos in order {
+            let i = *self.index.get(&pos).ok_or_else(|| {
+                Refuted::new(claim, format!("the op at position {pos} is not an op of this key"))
+            })?;
+            if std::mem::replace(&mut placed[i], true) {
+                return Err(Refuted::new(claim, format!("the op at position {pos} is placed twice")));
+            }
+            if self.ops[i].outcome == Outcome::Fail {
+                return Err(Refuted::new(claim, format!("the op at position {pos} failed, yet is placed")));
+            }
+        }
+        if let Some(missing) = self.ops.iter().zip(&placed).find(|(o, p)| o.completed() && !**p) {
+            return Err(Refuted::new(claim, format!("the completed op at position {} is left out", missing.0.pos)));
+        }
+        self.replay(order, claim)?;
+        if self.process_order {
+            check_process_order(self.history, order, claim)
+        } else {
+            self.check_real_time(order, claim)
+        }
+    }
+
+    /// Steps the model through `order` from its initial state (every state a nondeterministic
+    /// op may lead to is followed); returns the states reached.
+    fn replay(&self, order: &[u32], claim: &str) -> Result<Vec<M::State>, Refuted> {
+        const MAX_STATES: usize = 4096;
+        let mut states = vec![self.model.init()];
+        let mut next = Vec::new();
+        for &pos in order {
+            let o = self.op(pos, claim)?;
+            let op = o.op.as_ref().expect("placed ops decoded");
+            next.clear();
+            for s in &states {
+                self.model.step_all(s, op, &mut next);
+            }
+            if next.is_empty() {
+                return Err(Refuted::new(
+                    claim,
+                    format!("{} (position {pos}) cannot take effect there", self.model.describe_op(op)),
+                ));
+            }
+            let mut seen = AHashSet::with_capacity(next.len());
+            next.retain(|s| seen.insert(s.clone()));
+            next.truncate(MAX_STATES);
+            std::mem::swap(&mut states, &mut next);
+        }
+        Ok(states)
+    }
+
+    /// No op in `order` comes after one invoked after it completed (allowing for skew).
+    fn check_real_time(&self, order: &[u32], claim: &str) -> Result<(), Refuted> {
+        let mut latest: Option<(i64, u32)> = None;
+        for &pos in order {
+            let o = self.op(pos, claim)?;
+            if let Some((invoke, by)) = latest {
+                if o.complete != i64::MAX && o.complete.saturating_add(self.setting.skew) < invoke {
+                    return Err(Refuted::new(
+                        claim,
+                        format!("the op at position {pos} completed before the op at position {by}, placed before it, began"),
+                    ));
+                }
+            }
+            if latest.is_none_or(|(t, _)| o.invoke > t) {
+                latest = Some((o.invoke, pos));
+            }
+        }
+        Ok(())
+    }
+
+    /// The longest prefix: a valid order of its own, leading to the state shown, and the blocked
+    /// op, completed, cannot take effect in it when the reason says so.
+    fn certify_counterexample(&self, c: &Counterexample, claim: &str) -> Result<(), Refuted> {
+        if c.prefix.len() != c.prefix_len {
+            return Err(Refuted::new(claim, "the prefix's length is not the one stated"));
+        }
+        let tail = c.prefix.len().saturating_sub(c.prefix_tail.len());
+        if c.prefix[tail..].iter().zip(&c.prefix_tail).any(|(p, s)| *p != s.op.position) {
+            return Err(Refuted::new(claim, "the steps shown are not the prefix's last"));
+        }
+        let mut seen = AHashSet::new();
+        if !c.prefix.iter().all(|p| seen.insert(*p)) {
+            return Err(Refuted::new(claim, "the prefix repeats an op"));
+        }
+        let states = self.replay(&c.prefix, claim)?;
+        if self.process_order {
+            check_process_order(self.history, &c.prefix, claim)?;
+        } else {
+            self.check_real_time(&c.prefix, claim)?;
+        }
+        let blocked = self.op(c.op.position, claim)?;
+        if !blocked.completed() || seen.contains(&blocked.pos) {
+            return Err(Refuted::new(claim, "the blocked op did not complete, or is in the prefix"));
+        }
+        let op = blocked.op.as_ref().expect("completed ops decoded");
+        let stepped = states.iter().any(|s| {
+            let mut out = Vec::new();
+            self.model.step_all(s, op, &mut out);
+            !out.is_empty()
+        });
+        let said_impossible = !c.reason.contains("could take effect here");
+        if said_impossible == stepped {
+            return Err(Refuted::new(claim, format!("the blocked op's reason ({}) is not what the model says", c.reason)));
+        }
+        Ok(())
+    }
+
+    fn register_facts(&self) -> Option<RegisterFacts> {
+        RegisterFacts::of(self.model.name(), self.history, &self.positions(), self.setting)
+    }
+
+    fn positions(&self) -> Vec<u32> {
+        self.ops.iter().map(|o| o.pos).collect()
+    }
+
+    /// Each edge of a cycle re-derived: real-time and process order from the ops' times and
+    /// processes; data edges from the register family's values.
+    fn certify_cycle(&self, cycle: &[CycleStep], claim: &str, coverage: &mut Coverage) -> Result<(), Refuted> {
+        if cycle.len() < 2 {
+            return Err(Refuted::new(claim, "a cycle needs two ops"));
+        }
+        let mut distinct = AHashSet::new();
+        if !cycle.iter().all(|s| distinct.insert(s.op.position)) {
+            return Err(Refuted::new(claim, "an op appears twice"));
+        }
+        if !cycle.iter().any(|s| self.op(s.op.position, claim).is_ok_and(|o| o.completed())) {
+            return Err(Refuted::new(claim, "no op of the cycle certainly happened"));
+        }
+        let facts = self.register_facts();
+        for (i, step) in cycle.iter().enumerate() {
+            let next = &cycle[(i + 1) % cycle.len()];
+            let (a, b) = (self.op(step.op.position, claim)?, self.op(next.op.position, claim)?);
+            let edge = format!("{claim}: position {} -{}-> position {}", a.pos, step.edge.short(), b.pos);
+            match step.edge {
+                EdgeKind::RealTime if !self.process_order => {
+                    if !(a.completed() && a.complete.saturating_add(self.setting.skew) < b.invoke) {
+                        return Err(Refuted::new(edge, "the first did not complete before the second began"));
+                    }
+                }
+                EdgeKind::Process if self.process_order => {
+                    if !(a.completed() && a.process == b.process && a.pos < b.pos) {
+                        return Err(Refuted::new(edge, "not a completed op and a later one of the same process"));
+                    }
+                }
+                EdgeKind::RealTime | EdgeKind::Process => {
+                    return Err(Refuted::new(edge, "this consistency level has no such order"));
+                }
+                data => {
+                    let checked = facts.as_ref().map(|f| f.certify_edge(a.pos, b.pos, data));
+                    match checked {
+                        Some(Ok(())) => {}
+                        // Sequential consistency also orders writes by what process order forces
+                        // (saturation): certification has no rule of its own for those yet.
+                        Some(Err(_)) if self.process_order => {
+                            coverage.unchecked.push(format!("{edge} (derived from process order)"));
+                            continue;
+                        }
+                        Some(Err(why)) => return Err(Refuted::new(edge, why)),
+                        None => {
+                            coverage.unchecked.push(edge);
+                            continue;
+                        }
+                    }
+                }
+            }
+            coverage.certified += 1;
+        }
+        Ok(())
+    }
+
+    fn certify_conflict(&self, c: &ConflictWitness, claim: &str, coverage: &mut Coverage) -> Result<(), Refuted> {
+        for op in &c.ops {
+            self.op(op.position, claim)?;
+        }
+        match self.register_facts() {
+            Some(f) => {
+                let ops: Vec<u32> = c.ops.iter().map(|o| o.position).collect();
+                f.certify_conflict(&ops, c.kind).map_err(|why| Refuted::new(claim, why))?;
+                coverage.certified += 1;
+            }
+            None => coverage.unchecked.push(format!("{claim}: {}", c.reason)),
+        }
+        Ok(())
+    }
+
+    fn certify_class(&self, class: &ClassInfo, claim: &str, coverage: &mut Coverage) -> Result<(), Refuted> {
+        let ops: Vec<u32> = class.ops.iter().map(|o: &OpRef| o.position).collect();
+        for &p in &ops {
+            self.op(p, claim)?;
+        }
+        match self.register_facts() {
+            Some(f) if f.knows_class(&class.kind, self.process_order) => {
+                f.certify_class(&class.kind, &ops, self.process_order).map_err(|why| Refuted::new(claim, why))?;
+                coverage.certified += 1;
+            }
+            _ => coverage.unchecked.push(format!("{claim}: {}", class.explanation)),
+        }
+        Ok(())
+    }
+
+    /// A small witness is re-checked by brute force: no order of its ops (crashed ones optional)
+    /// satisfies the model and real-time (or process) order.
+    fn certify_witness(&self, witness: &[OpRef], claim: &str, coverage: &mut Coverage) -> Result<(), Refuted> {
+        let mut ops = Vec::with_capacity(witness.len());
+        for w in witness {
+            let o = self.op(w.position, claim)?;
+            if o.outcome == Outcome::Fail {
+                return Err(Refuted::new(claim, format!("the op at position {} failed", o.pos)));
+            }
+            ops.push(o);
+        }
+        if ops.len() > super::oracle::MAX_OPS {
+            coverage.unchecked.push(format!("{claim}: {} ops, too many for the brute-force oracle", ops.len()));
+            return Ok(());
+        }
+        let found = super::oracle::some_order(self.model, &ops_for_oracle(&ops), self.process_order, self.setting.skew);
+        if let Some(order) = found {
+            let order: Vec<u32> = order.iter().map(|&i| ops[i].pos).collect();
+            return Err(Refuted::new(claim, format!("these ops can be ordered: positions {order:?}")));
+        }
+        coverage.certified += 1;
+        Ok(())
+    }
+}
+
+fn ops_for_oracle<'o, O>(ops: &[&'o KeyOp<O>]) -> Vec<super::oracle::OracleOp<'o, O>> {
+    ops.iter()
+        .map(|o| super::oracle::OracleOp {
+            op: o.op.as_ref().expect("not failed"),
+            invoke: o.invoke,
+            complete: o.complete,
+            process: o.process,
+            position: o.pos,
+        })
+        .collect()
+}
+
+/// Each process's ops appear in `order` in the order the process ran them.
+fn check_process_order(history: &History, order: &[u32], claim: &str) -> Result<(), Refuted> {
+    let mut last: AHashMap<u32, u32> = AHashMap::new();
+    for &pos in order {
+        let process = history.ops[pos as usize].process;
+        if let Some(prev) = last.insert(process, pos) {
+            if prev > pos {
+                return Err(Refuted::new(
+                    claim,
+                    format!("process {process} ran position {pos} before position {prev}, placed after it"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
