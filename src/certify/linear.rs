@@ -91,8 +91,9 @@ pub fn certify_linear_report<M: Model>(
 ) -> Result<Coverage, Refuted> {
     let mut groups: AHashMap<Option<&Value>, Vec<u32>> = AHashMap::new();
     for pos in 0..history.ops.len() as u32 {
-        let (key, ..) = op_view(history, pos, setting.keying)
-            .ok_or_else(|| Refuted::new(format!("op at position {pos}"), "it does not have the keyed shape"))?;
+        let (key, ..) = op_view(history, pos, setting.keying).ok_or_else(|| {
+            Refuted::new(format!("op at position {pos}"), "it does not have the keyed shape")
+        })?;
         groups.entry(key).or_default().push(pos);
     }
     let by_name: AHashMap<Option<String>, &Vec<u32>> =
@@ -134,13 +135,18 @@ fn certify_joint<M: Model>(
         .collect::<Result<_, _>>()?;
     match joint.verdict {
         Verdict::Valid => {
-            let order = joint.order.as_ref().ok_or_else(|| Refuted::new("the joint check", "valid without an order"))?;
+            let order = joint
+                .order
+                .as_ref()
+                .ok_or_else(|| Refuted::new("the joint check", "valid without an order"))?;
             let in_order: AHashSet<u32> = order.iter().copied().collect();
             for cert in &certs {
                 let mine: Vec<u32> = order.iter().copied().filter(|p| cert.index.contains_key(p)).collect();
                 cert.certify_order(&mine, "the joint order")?;
             }
-            if in_order.len() != order.len() || order.iter().any(|p| !certs.iter().any(|c| c.index.contains_key(p))) {
+            if in_order.len() != order.len()
+                || order.iter().any(|p| !certs.iter().any(|c| c.index.contains_key(p)))
+            {
                 return Err(Refuted::new("the joint order", "it repeats an op or holds one of no key"));
             }
             check_process_order(history, order, "the joint order")?;
@@ -210,12 +216,14 @@ impl<'a, M: Model> KeyCert<'a, M> {
         };
         match k.verdict {
             Verdict::Valid => {
-                let order = k.order.as_ref().ok_or_else(|| Refuted::new(&name, "valid, but no order was kept"))?;
+                let order =
+                    k.order.as_ref().ok_or_else(|| Refuted::new(&name, "valid, but no order was kept"))?;
                 self.certify_order(order, &format!("{name}'s order"))?;
                 coverage.certified += 1;
             }
             Verdict::Invalid => {
-                let evidence = k.cycle.is_some() as u8 + k.conflict.is_some() as u8 + k.counterexample.is_some() as u8;
+                let evidence =
+                    k.cycle.is_some() as u8 + k.conflict.is_some() as u8 + k.counterexample.is_some() as u8;
                 if evidence != 1 {
                     return Err(Refuted::new(&name, "an invalid key needs exactly one piece of evidence"));
                 }
@@ -261,7 +269,10 @@ impl<'a, M: Model> KeyCert<'a, M> {
             }
         }
         if let Some(missing) = self.ops.iter().zip(&placed).find(|(o, p)| o.completed() && !**p) {
-            return Err(Refuted::new(claim, format!("the completed op at position {} is left out", missing.0.pos)));
+            return Err(Refuted::new(
+                claim,
+                format!("the completed op at position {} is left out", missing.0.pos),
+            ));
         }
         self.replay(order, claim)?;
         if self.process_order {
@@ -307,7 +318,9 @@ impl<'a, M: Model> KeyCert<'a, M> {
                 if o.complete != i64::MAX && o.complete.saturating_add(self.setting.skew) < invoke {
                     return Err(Refuted::new(
                         claim,
-                        format!("the op at position {pos} completed before the op at position {by}, placed before it, began"),
+                        format!(
+                            "the op at position {pos} completed before the op at position {by}, placed before it, began"
+                        ),
                     ));
                 }
             }
@@ -350,7 +363,10 @@ impl<'a, M: Model> KeyCert<'a, M> {
         });
         let said_impossible = !c.reason.contains("could take effect here");
         if said_impossible == stepped {
-            return Err(Refuted::new(claim, format!("the blocked op's reason ({}) is not what the model says", c.reason)));
+            return Err(Refuted::new(
+                claim,
+                format!("the blocked op's reason ({}) is not what the model says", c.reason),
+            ));
         }
         Ok(())
     }
@@ -365,7 +381,12 @@ impl<'a, M: Model> KeyCert<'a, M> {
 
     /// Each edge of a cycle re-derived: real-time and process order from the ops' times and
     /// processes; data edges from the register family's values.
-    fn certify_cycle(&self, cycle: &[CycleStep], claim: &str, coverage: &mut Coverage) -> Result<(), Refuted> {
+    fn certify_cycle(
+        &self,
+        cycle: &[CycleStep],
+        claim: &str,
+        coverage: &mut Coverage,
+    ) -> Result<(), Refuted> {
         if cycle.len() < 2 {
             return Err(Refuted::new(claim, "a cycle needs two ops"));
         }
@@ -389,7 +410,10 @@ impl<'a, M: Model> KeyCert<'a, M> {
                 }
                 EdgeKind::Process if self.process_order => {
                     if !(a.completed() && a.process == b.process && a.pos < b.pos) {
-                        return Err(Refuted::new(edge, "not a completed op and a later one of the same process"));
+                        return Err(Refuted::new(
+                            edge,
+                            "not a completed op and a later one of the same process",
+                        ));
                     }
                 }
                 EdgeKind::RealTime | EdgeKind::Process => {
@@ -418,7 +442,12 @@ impl<'a, M: Model> KeyCert<'a, M> {
         Ok(())
     }
 
-    fn certify_conflict(&self, c: &ConflictWitness, claim: &str, coverage: &mut Coverage) -> Result<(), Refuted> {
+    fn certify_conflict(
+        &self,
+        c: &ConflictWitness,
+        claim: &str,
+        coverage: &mut Coverage,
+    ) -> Result<(), Refuted> {
         for op in &c.ops {
             self.op(op.position, claim)?;
         }
@@ -440,7 +469,8 @@ impl<'a, M: Model> KeyCert<'a, M> {
         }
         match self.register_facts() {
             Some(f) if f.knows_class(&class.kind, self.process_order) => {
-                f.certify_class(&class.kind, &ops, self.process_order).map_err(|why| Refuted::new(claim, why))?;
+                f.certify_class(&class.kind, &ops, self.process_order)
+                    .map_err(|why| Refuted::new(claim, why))?;
                 coverage.certified += 1;
             }
             _ => coverage.unchecked.push(format!("{claim}: {}", class.explanation)),
@@ -450,7 +480,12 @@ impl<'a, M: Model> KeyCert<'a, M> {
 
     /// A small witness is re-checked by brute force: no order of its ops (crashed ones optional)
     /// satisfies the model and real-time (or process) order.
-    fn certify_witness(&self, witness: &[OpRef], claim: &str, coverage: &mut Coverage) -> Result<(), Refuted> {
+    fn certify_witness(
+        &self,
+        witness: &[OpRef],
+        claim: &str,
+        coverage: &mut Coverage,
+    ) -> Result<(), Refuted> {
         let mut ops = Vec::with_capacity(witness.len());
         for w in witness {
             let o = self.op(w.position, claim)?;
@@ -460,13 +495,28 @@ impl<'a, M: Model> KeyCert<'a, M> {
             ops.push(o);
         }
         if ops.len() > super::oracle::MAX_OPS {
-            coverage.unchecked.push(format!("{claim}: {} ops, too many for the brute-force oracle", ops.len()));
+            coverage
+                .unchecked
+                .push(format!("{claim}: {} ops, too many for the brute-force oracle", ops.len()));
             return Ok(());
         }
-        let found = super::oracle::some_order(self.model, &ops_for_oracle(&ops), self.process_order, self.setting.skew);
+        let found = super::oracle::some_order(
+            self.model,
+            &ops_for_oracle(&ops),
+            self.process_order,
+            self.setting.skew,
+        );
         if let Some(order) = found {
-            let order: Vec<u32> = order.iter().map(|&i| ops[i].pos).collect();
-            return Err(Refuted::new(claim, format!("these ops can be ordered: positions {order:?}")));
+            let cite = |pos: u32| {
+                let o = &self.history.ops[pos as usize];
+                format!("index {} ({})", o.invoke_index, self.history.f_name(o))
+            };
+            let all: Vec<String> = ops.iter().map(|o| cite(o.pos)).collect();
+            let order: Vec<String> = order.iter().map(|&i| cite(ops[i].pos)).collect();
+            return Err(Refuted::new(
+                claim,
+                format!("its ops [{}] can be ordered: {}", all.join(", "), order.join(", ")),
+            ));
         }
         coverage.certified += 1;
         Ok(())

@@ -24,7 +24,12 @@ pub struct OracleOp<'o, O> {
 /// An order of some of `ops` (indices into it) that holds every completed op, respects real
 /// time with `skew` (or, with `process_order`, each process's order), and that the model
 /// accepts step by step; `None` if there is none. At most [`MAX_OPS`] ops.
-pub fn some_order<M: Model>(model: &M, ops: &[OracleOp<'_, M::Op>], process_order: bool, skew: i64) -> Option<Vec<usize>> {
+pub fn some_order<M: Model>(
+    model: &M,
+    ops: &[OracleOp<'_, M::Op>],
+    process_order: bool,
+    skew: i64,
+) -> Option<Vec<usize>> {
     assert!(ops.len() <= MAX_OPS, "the oracle is for small sets of ops");
     let mut search = Oracle { model, ops, process_order, skew, seen: AHashSet::new(), order: Vec::new() };
     search.from(0, model.init()).then_some(search.order)

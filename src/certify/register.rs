@@ -48,7 +48,12 @@ fn ensure(ok: bool, why: impl FnOnce() -> String) -> Check {
 impl RegisterFacts {
     /// The facts of one key's ops (`positions`), for models of the register family; `None` for
     /// other models.
-    pub(crate) fn of(model: &str, history: &History, positions: &[u32], setting: &Setting) -> Option<RegisterFacts> {
+    pub(crate) fn of(
+        model: &str,
+        history: &History,
+        positions: &[u32],
+        setting: &Setting,
+    ) -> Option<RegisterFacts> {
         if model != "register" && model != "cas-register" {
             return None;
         }
@@ -76,13 +81,22 @@ impl RegisterFacts {
                 _ => return None,
             };
             if let Some(w) = &writes {
-                let table = if o.outcome == Outcome::Fail { &mut facts.failed_writers } else { &mut facts.writers };
+                let table =
+                    if o.outcome == Outcome::Fail { &mut facts.failed_writers } else { &mut facts.writers };
                 table.entry(w.clone()).or_default().push(pos);
             }
             let complete = if o.outcome == Outcome::Ok { o.complete_time } else { i64::MAX };
             facts.ops.insert(
                 pos,
-                RegOp { outcome: o.outcome, invoke: o.invoke_time, complete, process: o.process, sees, writes, is_read },
+                RegOp {
+                    outcome: o.outcome,
+                    invoke: o.invoke_time,
+                    complete,
+                    process: o.process,
+                    sees,
+                    writes,
+                    is_read,
+                },
             );
         }
         Some(facts)
@@ -119,7 +133,9 @@ impl RegisterFacts {
         let mut out: Vec<u32> = self
             .ops
             .iter()
-            .filter(|(_, o)| o.completed() && !o.is_read && o.sees.as_ref() == Some(v) && o.writes.as_ref() != Some(v))
+            .filter(|(_, o)| {
+                o.completed() && !o.is_read && o.sees.as_ref() == Some(v) && o.writes.as_ref() != Some(v)
+            })
             .map(|(p, _)| *p)
             .collect();
         out.sort_unstable();
@@ -132,12 +148,18 @@ impl RegisterFacts {
         match kind {
             EdgeKind::ReadsFrom => {
                 let v = ob.sees.as_ref().ok_or("the second op saw no value")?;
-                ensure(ob.completed() || !ob.is_read, || "the second op is a read that did not complete".into())?;
-                ensure(self.unique_writer(v) == Some(a), || format!("the first op is not the only writer of {v}"))
+                ensure(ob.completed() || !ob.is_read, || {
+                    "the second op is a read that did not complete".into()
+                })?;
+                ensure(self.unique_writer(v) == Some(a), || {
+                    format!("the first op is not the only writer of {v}")
+                })
             }
             EdgeKind::Version => {
                 let v = oa.writes.as_ref().ok_or("the first op wrote nothing")?;
-                ensure(self.unique_writer(v) == Some(a), || format!("the first op is not the only writer of {v}"))?;
+                ensure(self.unique_writer(v) == Some(a), || {
+                    format!("the first op is not the only writer of {v}")
+                })?;
                 ensure(self.completed_cas_from(v) == [b], || {
                     format!("the second op is not the one completed cas away from {v}")
                 })
@@ -145,7 +167,9 @@ impl RegisterFacts {
             EdgeKind::AntiDependency => {
                 let v = oa.sees.as_ref().ok_or("the first op saw no value")?;
                 ensure(oa.completed(), || "the first op did not complete".into())?;
-                ensure(oa.is_read || oa.writes.as_ref() == Some(v), || "the first op is no read of the value".into())?;
+                ensure(oa.is_read || oa.writes.as_ref() == Some(v), || {
+                    "the first op is no read of the value".into()
+                })?;
                 ensure(self.written_once(v), || format!("{v} is written more than once"))?;
                 ensure(self.completed_cas_from(v) == [b], || {
                     format!("the second op is not the one completed cas away from {v}")
@@ -207,7 +231,9 @@ impl RegisterFacts {
             ("stale-read", [r, x]) => {
                 let later = self.op(*r)?;
                 let earlier = self.op(*x)?;
-                ensure(later.process != earlier.process || earlier.is_read, || "one process: own-write".into())?;
+                ensure(later.process != earlier.process || earlier.is_read, || {
+                    "one process: own-write".into()
+                })?;
                 self.stale(*r, *x)
             }
             ("own-write-not-read", [w, r]) => {
@@ -238,7 +264,9 @@ impl RegisterFacts {
     fn future_read(&self, r: u32, w: u32) -> Check {
         let o = self.op(r)?;
         let f = o.sees.as_ref().ok_or("the read saw no value")?;
-        ensure(o.is_read && o.completed() && *f != self.init, || "not a completed read of a written value".into())?;
+        ensure(o.is_read && o.completed() && *f != self.init, || {
+            "not a completed read of a written value".into()
+        })?;
         let writers = self.writers_of(f);
         ensure(writers.contains(&w), || format!("the second op did not write {f}"))?;
         ensure(writers.iter().all(|p| self.precedes(o, &self.ops[p])), || {

@@ -48,6 +48,8 @@ struct Roles {
     writes: Vec<(u32, Fact)>,
     /// The writers of each fact, so that patterns look them up rather than scan every write.
     writers: AHashMap<Fact, Vec<u32>>,
+    /// Every fact some completed op saw: a read's value, a cas's expected one.
+    seen: ahash::AHashSet<Fact>,
 }
 
 impl Roles {
@@ -55,15 +57,20 @@ impl Roles {
         self.writers.get(&f).into_iter().flatten().copied()
     }
 
-    fn is_read(&self, f: Fact) -> bool {
-        self.reads.iter().any(|(_, g)| *g == f)
+    /// Whether a completed op saw `f` (a read of it, or a cas from it).
+    fn is_seen(&self, f: Fact) -> bool {
+        self.seen.contains(&f)
     }
 }
 
 fn roles<M: Model>(model: &M, entries: &[Entry<M::Op>], completed: usize) -> Roles {
     let mut reads = Vec::new();
     let mut writes = Vec::new();
+    let mut seen = ahash::AHashSet::new();
     for (i, e) in entries.iter().enumerate() {
+        if let Some(f) = model.needs(&e.op).filter(|_| i < completed) {
+            seen.insert(f);
+        }
         match (model.needs(&e.op), model.leaves(&e.op)) {
             (Some(f), None) if i < completed => reads.push((i as u32, f)),
             (_, Some(f)) => writes.push((i as u32, f)),
@@ -75,7 +82,7 @@ fn roles<M: Model>(model: &M, entries: &[Entry<M::Op>], completed: usize) -> Rol
     for &(w, f) in &writes {
         writers.entry(f).or_default().push(w);
     }
-    Roles { reads, writes, writers }
+    Roles { reads, writes, writers, seen }
 }
 
 fn class(kind: &'static str, ops: Vec<u32>, template: &str) -> Classified {
@@ -171,7 +178,7 @@ fn classify_stale<O>(
             .iter()
             .filter(|&&(r2, h)| h != g && precedes(newer, r2) && replaced(h, newer, r2))
             .count();
-        if !r.is_read(g) && later_stale >= 2 {
+        if !r.is_seen(g) && later_stale >= 2 {
             return Some(class(
                 "lost-write",
                 vec![newer, read],

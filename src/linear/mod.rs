@@ -398,7 +398,8 @@ fn explain_invalid<M: Model>(
             let failed = cite_entry(f);
             text = text.replace("{failed}", &format!("{} at index {}", failed.text, failed.index));
         }
-        result.class = Some(ClassInfo { kind: c.kind.to_string(), ops, explanation: text, faults: Vec::new() });
+        result.class =
+            Some(ClassInfo { kind: c.kind.to_string(), ops, explanation: text, faults: Vec::new() });
     } else if let Some(c) = result.conflict.as_ref().filter(|c| c.kind.is_some()) {
         // What the model saw in the values already names it.
         result.class = Some(conflict_class(model, history, part, c));
@@ -408,7 +409,8 @@ fn explain_invalid<M: Model>(
     let faults = |ops: &mut dyn Iterator<Item = u32>| {
         let (from, to) = ops.fold((i64::MAX, i64::MIN), |(lo, hi), position| {
             let op = &history.ops[position as usize];
-            let end = if op.outcome == crate::history::Outcome::Ok { op.complete_time } else { op.invoke_time };
+            let end =
+                if op.outcome == crate::history::Outcome::Ok { op.complete_time } else { op.invoke_time };
             (lo.min(op.invoke_time), hi.max(end))
         });
         crate::explain::faults_during(&windows, history.clock, from, to)
@@ -417,7 +419,9 @@ fn explain_invalid<M: Model>(
     if let Some(class) = &mut result.class {
         class.faults = faults(&mut class.ops.iter().map(|o| o.position));
     }
-    result.witness = Some(witness.iter().map(|&i| cite_entry(&part.entries[i as usize])).collect());
+    // No witness is claimed when none was shown still invalid.
+    result.witness = (!witness.is_empty())
+        .then(|| witness.iter().map(|&i| cite_entry(&part.entries[i as usize])).collect());
 }
 
 /// The class a conflict names: its own kind, except that a garbage read that failed ops would
@@ -576,12 +580,17 @@ fn shrunk_witness<M: Model>(model: &M, part: &Part<M::Op>, order: Order, result:
                 Finding::Cycle(_) | Finding::Search(SearchResult::NotLinearizable(_), _)
             )
     };
-    let mut kept = crate::explain::shrink(
-        part,
-        window.iter().copied().chain([blocked]).collect(),
-        &mut still_invalid,
-        300,
-    );
+    // The start must itself be shown invalid, or shrinking keeps a set nobody checked. Under
+    // real-time order later ops cannot rescue the blocked op, so the window usually is; under
+    // process order they can (they may be placed before it), so the whole part is tried next.
+    let window: Vec<u32> = window.iter().copied().chain([blocked]).collect();
+    let all: Vec<u32> = (0..part.entries.len() as u32).collect();
+    let Some(start) =
+        [window, all].into_iter().find(|start| still_invalid(&crate::explain::sub_part(part, start)))
+    else {
+        return Vec::new();
+    };
+    let mut kept = crate::explain::shrink(part, start, &mut still_invalid, 300);
     kept.sort_unstable();
     kept
 }

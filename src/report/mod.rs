@@ -295,7 +295,13 @@ fn key_anomalies(k: &KeyResult, kind: &str) -> Vec<Anomaly> {
     let decided = evidence_anomaly(k).map(|(cited, text)| Anomaly {
         counterexample: k.counterexample.clone(),
         evidence: Evidence {
-            witness: k.witness.iter().flatten().filter(|_| k.counterexample.is_some()).map(|o| o.index).collect(),
+            witness: k
+                .witness
+                .iter()
+                .flatten()
+                .filter(|_| k.counterexample.is_some())
+                .map(|o| o.index)
+                .collect(),
             cycle: k.cycle.clone(),
             faults: k.faults.clone(),
         },
@@ -305,9 +311,16 @@ fn key_anomalies(k: &KeyResult, kind: &str) -> Vec<Anomaly> {
     let named = anomaly(&c.kind, c.ops.iter().collect(), format!("{}{}", c.explanation, during(&c.faults)));
     match decided {
         Some(d) if k.evidence_shows_class() => {
-            vec![Anomaly { counterexample: d.counterexample, evidence: Evidence { faults: c.faults.clone(), ..d.evidence }, ..named }]
+            vec![Anomaly {
+                counterexample: d.counterexample,
+                evidence: Evidence { faults: c.faults.clone(), ..d.evidence },
+                ..named
+            }]
         }
-        Some(d) => vec![Anomaly { evidence: Evidence { faults: c.faults.clone(), ..Evidence::default() }, ..named }, d],
+        Some(d) => vec![
+            Anomaly { evidence: Evidence { faults: c.faults.clone(), ..Evidence::default() }, ..named },
+            d,
+        ],
         None => vec![named],
     }
 }

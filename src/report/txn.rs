@@ -1,7 +1,7 @@
 //! Reports of transactional checks: the shared [`FileReport`] shape (DESIGN.md section 5) with
 //! Elle's extras — what the anomalies rule out, per-component budget notes — and their text.
 
-use super::{Evidence, Anomaly, FileReport, SCHEMA_VERSION, Stats};
+use super::{Anomaly, Evidence, FileReport, SCHEMA_VERSION, Stats};
 use crate::history::{History, Summary};
 use crate::txn::{TxnReport, TxnStats};
 use serde::Serialize;
