@@ -38,7 +38,14 @@ pub struct CheckConfig {
     pub dot_dir: Option<std::path::PathBuf>,
     /// Budgets and switches for the search.
     pub options: Options,
+    /// Call a history with no client operation valid (`--allow-empty`). Without it, such a
+    /// history is `unknown`: nothing was tested, and CI must not count it a pass.
+    pub allow_empty: bool,
 }
+
+/// Why a history with no client operation is `unknown` (and, with `--allow-empty`, the note on
+/// its valid verdict).
+pub const NO_CLIENT_OPS: &str = "the history holds no client operations";
 
 /// Why a history could not be checked. (Budgets running out are not errors: they give an
 /// `unknown` verdict.)
@@ -147,7 +154,23 @@ fn run<M: FromInit>(history: &History, config: &CheckConfig) -> Result<Vec<FileR
         reports.push(FileReport::from_linear(history, report, started.elapsed()));
     }
     note_sequential_not_linearizable(&mut reports);
+    nothing_tested(history, config, &mut reports);
     Ok(reports)
+}
+
+/// A history with no client operation tests nothing: every check of it passes vacuously, so
+/// its verdict is `unknown`, with the reason as the note, unless `--allow-empty` asks for
+/// `valid` (which keeps the note).
+fn nothing_tested(history: &History, config: &CheckConfig, reports: &mut [FileReport]) {
+    if !history.ops.is_empty() {
+        return;
+    }
+    for r in reports {
+        if !config.allow_empty {
+            r.valid = Verdict::Unknown;
+        }
+        r.note = Some(NO_CLIENT_OPS.to_string());
+    }
 }
 
 /// When both levels were checked and only linearizability failed, say what that usually
@@ -178,6 +201,8 @@ pub fn guess_model(history: &History) -> Result<&'static str, CheckError> {
             && matches!(history.value(op.output), Value::Vector(_) | Value::Set(_) | Value::List(_))
     });
     let guess = if fs.is_empty() {
+        // No client op: any model checks it the same (vacuously), and the verdict is unknown
+        // (see `nothing_tested`) whichever is named.
         Some("register")
     } else if only(&["read", "write", "cas"]) {
         Some(if fs.contains("cas") { "cas-register" } else { "register" })
@@ -305,7 +330,9 @@ pub fn check_txn(
             txn::TxnError::UnknownWorkload(why) => CheckError::CannotGuessModel(why),
         })?,
     };
-    Ok(vec![FileReport::from_txn(history, report, started.elapsed())])
+    let mut reports = vec![FileReport::from_txn(history, report, started.elapsed())];
+    nothing_tested(history, config, &mut reports);
+    Ok(reports)
 }
 
 /// The worst verdict among `reports`.

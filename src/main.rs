@@ -168,6 +168,10 @@ struct CheckArgs {
     /// Also print GitHub workflow annotations (::error file=…,line=…::…) for each anomaly.
     #[arg(long)]
     github: bool,
+    /// Call a history with no client operation (an empty file, only comments or nemesis
+    /// events) valid; without this it is unknown (exit 2): it tested nothing.
+    #[arg(long)]
+    allow_empty: bool,
     /// Output format on standard output.
     #[arg(long, value_enum, default_value_t = Output::Text, value_name = "FORMAT")]
     output: Output,
@@ -367,6 +371,7 @@ fn check_config(args: &CheckArgs) -> Result<CheckConfig, String> {
             max_memory: args.max_memory,
             fail_fast: args.fail_fast,
         },
+        allow_empty: args.allow_empty,
     })
 }
 
