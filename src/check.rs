@@ -13,8 +13,8 @@
 use crate::history::{self, History, ReadError, ReadOptions, Value};
 use crate::linear::{self, Consistency, DecodeFailure, Options};
 use crate::model::{
-    CasRegister, Counter, DecodeError, FifoQueue, Kv, MODELS, Model, MultiRegister, Mutex, Register, Set,
-    UnorderedQueue,
+    CasRegister, Counter, DecodeError, FifoQueue, Kv, MODELS, Model, MultiRegister, Mutex, NilReads, Register,
+    Set, UnorderedQueue,
 };
 use crate::report::{FileReport, Verdict};
 use crate::txn;
@@ -41,6 +41,11 @@ pub struct CheckConfig {
     /// Call a history with no client operation valid (`--allow-empty`). Without it, such a
     /// history is `unknown`: nothing was tested, and CI must not count it a pass.
     pub allow_empty: bool,
+    /// How the register models (`register`, `cas-register`, `multi-register`) read completed
+    /// reads of `nil` (`--nil-reads`); when `None`, as unknown values where `nil` can never be
+    /// the state, and as values elsewhere. Keyed histories are decided as a whole: one key
+    /// that writes `nil` keeps `nil` a value on every key.
+    pub nil_reads: Option<NilReads>,
 }
 
 /// Why a history with no client operation is `unknown` (and, with `--allow-empty`, the note on
@@ -99,10 +104,26 @@ impl std::error::Error for CheckError {}
 /// Builds a model from its optional initial state.
 trait FromInit: Model + Sized {
     fn from_init(init: Option<&Value>) -> Result<Self, DecodeError>;
+
+    /// Settles what the model must know of the whole history before it decodes any op, once,
+    /// so that its steps cost nothing more; returns a warning for the reports, if any.
+    fn settle(&mut self, _history: &History, _config: &CheckConfig) -> Option<String> {
+        None
+    }
 }
 
 macro_rules! from_init_field {
-    ($($t:ty),*) => {$(
+    ($($t:ty),*) => {$( from_init_field!(@impl $t, {}); )*};
+    // Registers also settle how they read reads of `nil`.
+    (registers: $($t:ty),*) => {$(
+        from_init_field!(@impl $t, {
+            fn settle(&mut self, history: &History, config: &CheckConfig) -> Option<String> {
+                let keying = linear::Keying::detect(history, config.options.independent);
+                self.settle_nil_reads(config.nil_reads, linear::op_views(history, keying))
+            }
+        });
+    )*};
+    (@impl $t:ty, { $($settle:tt)* }) => {
         impl FromInit for $t {
             fn from_init(init: Option<&Value>) -> Result<Self, DecodeError> {
                 match init {
@@ -110,10 +131,12 @@ macro_rules! from_init_field {
                     Some(v) => <$t>::with_init(v.clone()),
                 }
             }
+            $($settle)*
         }
-    )*};
+    };
 }
-from_init_field!(Register, CasRegister, Counter, Set, Kv, MultiRegister);
+from_init_field!(Counter, Set, Kv);
+from_init_field!(registers: Register, CasRegister, MultiRegister);
 
 macro_rules! no_init {
     ($($t:ty),*) => {$(
@@ -142,7 +165,8 @@ fn object_levels(config: &CheckConfig) -> Result<Vec<Consistency>, CheckError> {
 }
 
 fn run<M: FromInit>(history: &History, config: &CheckConfig) -> Result<Vec<FileReport>, CheckError> {
-    let model = M::from_init(config.init.as_ref()).map_err(|e| CheckError::BadInit(e.message))?;
+    let mut model = M::from_init(config.init.as_ref()).map_err(|e| CheckError::BadInit(e.message))?;
+    let warning = model.settle(history, config);
     let mut reports = Vec::new();
     for level in object_levels(config)? {
         let started = Instant::now();
@@ -151,7 +175,9 @@ fn run<M: FromInit>(history: &History, config: &CheckConfig) -> Result<Vec<FileR
             Consistency::Sequential => linear::check_sequential(&model, history, &config.options),
         }
         .map_err(CheckError::Decode)?;
-        reports.push(FileReport::from_linear(history, report, started.elapsed()));
+        let mut report = FileReport::from_linear(history, report, started.elapsed());
+        report.warnings.extend(warning.clone());
+        reports.push(report);
     }
     note_sequential_not_linearizable(&mut reports);
     nothing_tested(history, config, &mut reports);

@@ -1,7 +1,8 @@
 //! Knossos's multi-register: transactions of reads and writes over a map of registers.
 
-use super::{DecodeError, Model, OpView, canonical_entries, entry, set_entry, unknown_f};
+use super::{DecodeError, Model, NilReads, OpView, and_list, canonical_entries, entry, set_entry, unknown_f};
 use crate::history::Value;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One read or write inside a transaction.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -30,6 +31,32 @@ pub struct MultiRegister {
     /// The registers' values before the history starts; absent ones are `nil`. Need not be
     /// sorted: [`Model::init`] normalizes it.
     pub init: Vec<(Value, Value)>,
+    /// The registers whose completed reads of `nil` mean "value unknown" (see [`NilReads`]):
+    /// none unless told.
+    pub unknown_nil_reads: Registers,
+}
+
+/// A set of registers of a [`MultiRegister`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Registers {
+    /// None of them.
+    #[default]
+    None,
+    /// All of them.
+    All,
+    /// These (sorted, without repeats).
+    Only(Vec<Value>),
+}
+
+impl Registers {
+    /// Whether register `key` is in the set.
+    pub fn contains(&self, key: &Value) -> bool {
+        match self {
+            Registers::None => false,
+            Registers::All => true,
+            Registers::Only(keys) => keys.binary_search(key).is_ok(),
+        }
+    }
 }
 
 impl MultiRegister {
@@ -38,13 +65,71 @@ impl MultiRegister {
     pub fn with_init(init: Value) -> Result<MultiRegister, DecodeError> {
         match init {
             Value::Nil => Ok(MultiRegister::default()),
-            Value::Map(entries) => Ok(MultiRegister { init: entries.to_vec() }),
+            Value::Map(entries) => Ok(MultiRegister { init: entries.to_vec(), ..MultiRegister::default() }),
             _ => Err(DecodeError::new(format!(
                 "the multi-register's initial value needs a map of register → value, such as {{:x 0 :y 0}}, \
                  got {init}"
             ))),
         }
     }
+}
+
+impl MultiRegister {
+    /// Decides, before any op is decoded, on which registers a completed `[:read k nil]` means
+    /// "value unknown": all of them or none as `choice` says (`--nil-reads`), or else, from the
+    /// history's ops (`views`, every key's together), each register that can never be `nil` —
+    /// its initial value is not `nil` and no write in any txn (whatever its outcome) writes
+    /// `nil` to it. Returns a warning saying how many micro-op reads were read as unknown
+    /// values, if any were.
+    pub fn settle_nil_reads<'a>(
+        &mut self,
+        choice: Option<NilReads>,
+        views: impl Iterator<Item = OpView<'a>>,
+    ) -> Option<String> {
+        let mut written_nil: BTreeSet<&Value> = BTreeSet::new();
+        let mut nil_reads: BTreeMap<&Value, usize> = BTreeMap::new();
+        for op in views.filter(|op| op.f == "txn") {
+            for (value, completed) in [(Some(op.input), false), (op.output, true)] {
+                for [f, k, x] in value.and_then(Value::as_seq).unwrap_or_default().iter().filter_map(micro_parts) {
+                    match f.as_name() {
+                        Some("write" | "w") if x.is_nil() => drop(written_nil.insert(k)),
+                        Some("read" | "r") if completed && x.is_nil() => *nil_reads.entry(k).or_default() += 1,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        self.unknown_nil_reads = match choice {
+            Some(NilReads::Value) => Registers::None,
+            Some(NilReads::Unknown) => Registers::All,
+            None => Registers::Only(
+                canonical_entries(&self.init, Value::is_nil)
+                    .into_iter()
+                    .map(|(k, _)| k)
+                    .filter(|k| !written_nil.contains(k))
+                    .collect(),
+            ),
+        };
+        let unknown: Vec<(&Value, usize)> =
+            nil_reads.into_iter().filter(|(k, _)| self.unknown_nil_reads.contains(k)).collect();
+        let count: usize = unknown.iter().map(|(_, n)| n).sum();
+        let keys: Vec<Value> = unknown.iter().map(|(k, _)| (*k).clone()).collect();
+        let why = match choice {
+            Some(_) => "(--nil-reads unknown)".to_string(),
+            None => "(as Knossos reads them): nil is never those registers' state here (each starts non-nil and \
+                     no write writes nil to it); --nil-reads value checks them as reads of nil"
+                .to_string(),
+        };
+        let reads = if count == 1 { "1 micro-op read".to_string() } else { format!("{count} micro-op reads") };
+        (count > 0).then(|| {
+            format!("{reads} of {} returned nil, read as reads of an unknown value {why}", and_list(&keys))
+        })
+    }
+}
+
+/// The three parts of a micro-op `[f k v]`, if it has that shape (decoding reports any other).
+fn micro_parts(m: &Value) -> Option<&[Value; 3]> {
+    m.as_seq().and_then(|parts| parts.try_into().ok())
 }
 
 /// Holds `nil` for every register without an entry.
@@ -54,11 +139,15 @@ fn value_of<'a>(state: &'a [(Value, Value)], key: &Value) -> &'a Value {
     entry(state, key).unwrap_or(&NIL)
 }
 
-/// Decodes `[:read k v]` / `[:write k v]`; a read's `v` is kept only if `reads_known`.
-fn decode_micro(v: &Value, reads_known: bool) -> Result<MicroOp, DecodeError> {
+/// Decodes `[:read k v]` / `[:write k v]`; a read's `v` is kept only if `reads_known`, and
+/// unless it is `nil` on a register of `unknown_nil`.
+fn decode_micro(v: &Value, reads_known: bool, unknown_nil: &Registers) -> Result<MicroOp, DecodeError> {
     if let Some([f, k, x]) = v.as_seq() {
         match f.as_name() {
-            Some("read" | "r") => return Ok(MicroOp::Read(k.clone(), reads_known.then(|| x.clone()))),
+            Some("read" | "r") => {
+                let known = reads_known && !(x.is_nil() && unknown_nil.contains(k));
+                return Ok(MicroOp::Read(k.clone(), known.then(|| x.clone())));
+            }
             Some("write" | "w") => return Ok(MicroOp::Write(k.clone(), x.clone())),
             _ => {}
         }
@@ -68,11 +157,11 @@ fn decode_micro(v: &Value, reads_known: bool) -> Result<MicroOp, DecodeError> {
     )))
 }
 
-fn decode_txn(v: &Value, reads_known: bool) -> Result<Vec<MicroOp>, DecodeError> {
+fn decode_txn(v: &Value, reads_known: bool, unknown_nil: &Registers) -> Result<Vec<MicroOp>, DecodeError> {
     let micros = v.as_seq().ok_or_else(|| {
         DecodeError::new(format!("a multi-register :txn needs a vector of micro-ops, got {v}"))
     })?;
-    micros.iter().map(|m| decode_micro(m, reads_known)).collect()
+    micros.iter().map(|m| decode_micro(m, reads_known, unknown_nil)).collect()
 }
 
 /// Where a transaction's reads went wrong: the first read that saw something other than what the
@@ -123,11 +212,12 @@ impl Model for MultiRegister {
         if op.f != "txn" {
             return Err(unknown_f("multi-register", op.f, ":txn"));
         }
+        let unknown_nil = &self.unknown_nil_reads;
         let micros = match op.output {
-            None => decode_txn(op.input, false)?,
+            None => decode_txn(op.input, false, unknown_nil)?,
             // Some clients complete write-only txns with nil; a txn that read must say what.
             Some(Value::Nil) => {
-                let micros = decode_txn(op.input, false)?;
+                let micros = decode_txn(op.input, false, unknown_nil)?;
                 if micros.iter().any(|m| matches!(m, MicroOp::Read(..))) {
                     return Err(DecodeError::new(format!(
                         "an :ok multi-register :txn that reads needs the values it read in its completion, \
@@ -137,7 +227,7 @@ impl Model for MultiRegister {
                 }
                 micros
             }
-            Some(out) => decode_txn(out, true)?,
+            Some(out) => decode_txn(out, true, unknown_nil)?,
         };
         Ok(MultiRegisterTxn(micros))
     }

@@ -129,7 +129,8 @@ pub struct FileReport {
     pub stats: Stats,
     /// A summary of the history itself.
     pub summary: Summary,
-    /// Warnings from reading the history.
+    /// Warnings from reading the history ("line N: ..."), then from checking it (how many
+    /// reads of `nil` were read as reads of an unknown value).
     pub warnings: Vec<String>,
     /// A remark on the verdict that helps read it; for an `unknown` verdict that no budget
     /// explains, why it is unknown ("the history holds no client operations").
