@@ -427,3 +427,92 @@ impl HistoryBuilder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::history::{ErrorKind, Format, History, Outcome, ReadError, ReadOptions, read_bytes};
+
+    fn read(text: &str, lenient: bool) -> Result<History, ReadError> {
+        read_bytes("t.edn", text.as_bytes(), Format::Edn, &ReadOptions { format: None, lenient })
+    }
+
+    #[test]
+    fn without_process_invocations_and_completions_alternate() {
+        let h = read(
+            "{:type :invoke :f :write :value 1}\n{:type :ok :f :write :value 1}\n\
+             {:type :invoke :f :read :value nil}\n{:type :info :f :read :value nil}\n\
+             {:type :invoke :f :write :value 2}\n{:type :fail :f :write :value 2}\n\
+             {:type :invoke :f :read :value nil}\n",
+            false,
+        )
+        .unwrap();
+        let ops: Vec<(u32, Outcome, i64, i64)> =
+            h.ops.iter().map(|op| (op.process, op.outcome, op.invoke_time, op.complete_time)).collect();
+        // After the crashed read, a new process, as Jepsen numbers a crashed client's successor.
+        assert_eq!(
+            ops,
+            vec![
+                (0, Outcome::Ok, 0, 1),
+                (0, Outcome::Info, 2, 3),
+                (1, Outcome::Fail, 4, 5),
+                (1, Outcome::Open, 6, i64::MAX)
+            ]
+        );
+        assert!(h.warnings.is_empty());
+    }
+
+    #[test]
+    fn without_process_an_open_invocation_blocks_the_next() {
+        let text = "{:type :invoke :f :write :value 1}\n{:type :invoke :f :read :value nil}\n{:type :ok :f :read :value 1}\n";
+        let e = read(text, false).unwrap_err();
+        assert_eq!((e.kind, e.line), (ErrorKind::DoubleInvocation, 2));
+        assert_eq!(e.message, ":read invoked while the :write invoked on line 1 is still open");
+        // Leniently, the first stays open (it may or may not have happened).
+        let h = read(text, true).unwrap();
+        assert_eq!(h.ops.iter().map(|op| op.outcome).collect::<Vec<_>>(), vec![Outcome::Open, Outcome::Ok]);
+        assert_eq!(h.warnings.len(), 1);
+        // Once an :invoke was seen, a completion must close one.
+        let e = read("{:type :invoke :f :write :value 1}\n{:type :ok :f :write :value 1}\n{:type :ok :f :write :value 1}\n", false)
+            .unwrap_err();
+        assert_eq!((e.kind, e.line), (ErrorKind::CompletionWithoutInvocation, 3));
+        assert_eq!(e.message, ":write completed with :ok, but no invocation is open");
+    }
+
+    #[test]
+    fn completions_alone_are_ops_invoked_when_the_history_began() {
+        let h = read(
+            "{:time 50 :type :info :process :nemesis :f :start :value nil}\n\
+             {:index 7 :time 100 :type :ok :f :write :value 1}\n{:index 8 :time 40 :type :ok :f :read :value 1}\n\
+             {:index 9 :time 300 :type :invoke :f :read :value nil}\n{:index 10 :time 310 :type :ok :f :read :value 1}\n",
+            false,
+        )
+        .unwrap();
+        let ops: Vec<(u32, i64, i64, u64, u32)> =
+            h.ops.iter().map(|op| (op.process, op.invoke_time, op.complete_time, op.invoke_index, op.invoke_line)).collect();
+        // Each its own process, invoked at the earliest time of the history (the read that
+        // completed at 40); the op with an :invoke as recorded.
+        assert_eq!(ops, vec![(0, 40, 100, 7, 2), (1, 40, 40, 8, 3), (2, 300, 310, 9, 4)]);
+        assert_eq!(h.value(h.ops[0].input), &crate::history::Value::Int(1));
+        // Without :time, positions: invoked at the first event.
+        let h = read("{:type :ok :f :write :value 1}\n{:type :ok :f :read :value 1}\n", false).unwrap();
+        let times: Vec<(i64, i64)> = h.ops.iter().map(|op| (op.invoke_time, op.complete_time)).collect();
+        assert_eq!(times, vec![(0, 0), (0, 1)]);
+    }
+
+    #[test]
+    fn some_ops_with_process_and_some_without_is_an_error() {
+        let e = read("{:process 0 :type :invoke :f :write :value 1}\n{:type :ok :f :write :value 1}\n", false).unwrap_err();
+        assert_eq!((e.kind, e.line, e.column), (ErrorKind::MissingField, 2, 1));
+        assert_eq!(e.message, "this op has no :process, but the op on line 1 has one");
+        // Named after unnamed: the error points at the first op without one, leniently too.
+        let text = "; a comment\n{:type :invoke :f :write :value 1}\n{:type :ok :f :write :value 1}\n\
+                    {:type :info :process :nemesis :f :kill :value nil}\n{:process 2 :type :invoke :f :read :value nil}\n";
+        let e = read(text, true).unwrap_err();
+        assert_eq!((e.kind, e.line, e.column), (ErrorKind::MissingField, 2, 1));
+        assert_eq!(e.message, "this op has no :process, but the op on line 5 has one");
+        assert_eq!(e.expected, super::EVERY_PROCESS);
+        // Neither :process nor :f, and not a transaction: both are missing.
+        let e = read("{:type :invoke :value 1}\n", false).unwrap_err();
+        assert_eq!(e.message, "this op has no :process and no :f");
+    }
+}

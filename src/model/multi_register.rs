@@ -74,6 +74,34 @@ impl MultiRegister {
     }
 }
 
+/// What a history's txns say about `nil`, register by register.
+#[derive(Default)]
+struct NilUse<'a> {
+    /// Registers that some write (in any txn, whatever its outcome) writes `nil` to.
+    written: BTreeSet<&'a Value>,
+    /// Completed reads of `nil`, by register.
+    reads: BTreeMap<&'a Value, usize>,
+}
+
+impl<'a> NilUse<'a> {
+    fn of(views: impl Iterator<Item = OpView<'a>>) -> NilUse<'a> {
+        let mut found = NilUse::default();
+        for op in views.filter(|op| op.f == "txn") {
+            for (value, completed) in [(Some(op.input), false), (op.output, true)] {
+                let micros = value.and_then(Value::as_seq).unwrap_or_default();
+                for [f, k, x] in micros.iter().filter_map(micro_parts) {
+                    match f.as_name() {
+                        Some("write" | "w") if x.is_nil() => drop(found.written.insert(k)),
+                        Some("read" | "r") if completed && x.is_nil() => *found.reads.entry(k).or_default() += 1,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        found
+    }
+}
+
 impl MultiRegister {
     /// Decides, before any op is decoded, on which registers a completed `[:read k nil]` means
     /// "value unknown": all of them or none as `choice` says (`--nil-reads`), or else, from the
@@ -86,39 +114,31 @@ impl MultiRegister {
         choice: Option<NilReads>,
         views: impl Iterator<Item = OpView<'a>>,
     ) -> Option<String> {
-        let mut written_nil: BTreeSet<&Value> = BTreeSet::new();
-        let mut nil_reads: BTreeMap<&Value, usize> = BTreeMap::new();
-        for op in views.filter(|op| op.f == "txn") {
-            for (value, completed) in [(Some(op.input), false), (op.output, true)] {
-                for [f, k, x] in value.and_then(Value::as_seq).unwrap_or_default().iter().filter_map(micro_parts) {
-                    match f.as_name() {
-                        Some("write" | "w") if x.is_nil() => drop(written_nil.insert(k)),
-                        Some("read" | "r") if completed && x.is_nil() => *nil_reads.entry(k).or_default() += 1,
-                        _ => {}
-                    }
-                }
-            }
+        if choice == Some(NilReads::Value) {
+            self.unknown_nil_reads = Registers::None;
+            return None;
         }
+        let found = NilUse::of(views);
         self.unknown_nil_reads = match choice {
-            Some(NilReads::Value) => Registers::None,
-            Some(NilReads::Unknown) => Registers::All,
+            Some(_) => Registers::All,
             None => Registers::Only(
                 canonical_entries(&self.init, Value::is_nil)
                     .into_iter()
                     .map(|(k, _)| k)
-                    .filter(|k| !written_nil.contains(k))
+                    .filter(|k| !found.written.contains(k))
                     .collect(),
             ),
         };
         let unknown: Vec<(&Value, usize)> =
-            nil_reads.into_iter().filter(|(k, _)| self.unknown_nil_reads.contains(k)).collect();
+            found.reads.into_iter().filter(|(k, _)| self.unknown_nil_reads.contains(k)).collect();
         let count: usize = unknown.iter().map(|(_, n)| n).sum();
         let keys: Vec<Value> = unknown.iter().map(|(k, _)| (*k).clone()).collect();
         let why = match choice {
-            Some(_) => "(--nil-reads unknown)".to_string(),
-            None => "(as Knossos reads them): nil is never those registers' state here (each starts non-nil and \
-                     no write writes nil to it); --nil-reads value checks them as reads of nil"
-                .to_string(),
+            Some(_) => "(--nil-reads unknown)",
+            None => {
+                "(as Knossos reads them): nil is never those registers' state here (each starts non-nil and no \
+                 write writes nil to it); --nil-reads value checks them as reads of nil"
+            }
         };
         let reads = if count == 1 { "1 micro-op read".to_string() } else { format!("{count} micro-op reads") };
         (count > 0).then(|| {
@@ -344,6 +364,44 @@ mod tests {
         assert_eq!(m.step(&m.init(), &txn), Some(vec![(kw("y"), 2.into())]));
         let read_only = decode(vec![micro("read", "x", Value::Nil)], None).unwrap();
         assert!(m.is_read_only(&read_only));
+    }
+
+    #[test]
+    fn reads_of_nil_are_unknown_on_registers_that_can_never_be_nil() {
+        let txn = |micros: Vec<Value>| Value::vector(micros);
+        // :x starts 0 and is never written nil; :y starts 0 but a crashed txn writes nil to
+        // it; :z starts nil.
+        let reads = txn(vec![micro("r", "x", Value::Nil), micro("r", "y", Value::Nil), micro("r", "z", Value::Nil)]);
+        let writes_nil = txn(vec![micro("w", "y", Value::Nil)]);
+        let ops = [
+            OpView { f: "txn", input: &reads, output: Some(&reads), key: None },
+            OpView { f: "txn", input: &writes_nil, output: None, key: None },
+            // A crashed txn's reads are not counted.
+            OpView { f: "txn", input: &reads, output: None, key: None },
+        ];
+        let init = Value::map(vec![(kw("x"), 0.into()), (kw("y"), 0.into())]);
+        let mut m = MultiRegister::with_init(init.clone()).unwrap();
+        let warning = m.settle_nil_reads(None, ops.iter().copied()).unwrap();
+        assert!(warning.starts_with("1 micro-op read of :x returned nil, read as reads of an unknown value"), "{warning}");
+        assert_eq!(m.unknown_nil_reads, Registers::Only(vec![kw("x")]));
+        let decoded = m.decode(&ops[0]).unwrap();
+        assert_eq!(
+            decoded.0,
+            vec![
+                MicroOp::Read(kw("x"), None),
+                MicroOp::Read(kw("y"), Some(Value::Nil)),
+                MicroOp::Read(kw("z"), Some(Value::Nil))
+            ]
+        );
+        assert_eq!(m.describe_op(&decoded), "txn [[:r :x ?] [:r :y nil] [:r :z nil]]");
+        // Forced either way.
+        let mut m = MultiRegister::with_init(init.clone()).unwrap();
+        let warning = m.settle_nil_reads(Some(NilReads::Unknown), ops.iter().copied()).unwrap();
+        assert!(warning.starts_with("3 micro-op reads of :x, :y and :z returned nil"), "{warning}");
+        assert_eq!(m.unknown_nil_reads, Registers::All);
+        let mut m = MultiRegister::with_init(init).unwrap();
+        assert_eq!(m.settle_nil_reads(Some(NilReads::Value), ops.iter().copied()), None);
+        assert!(!m.unknown_nil_reads.contains(&kw("x")));
     }
 
     #[test]

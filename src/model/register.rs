@@ -70,10 +70,14 @@ fn settle<'a>(
     choice: Option<NilReads>,
     views: impl Iterator<Item = OpView<'a>>,
 ) -> (NilReads, Option<String>) {
+    // Reads of nil stay values: no need to look at the history.
+    if choice == Some(NilReads::Value) || (choice.is_none() && init.is_nil()) {
+        return (NilReads::Value, None);
+    }
     let found = NilUse::of(views);
     let (nil_reads, why) = match choice {
         Some(forced) => (forced, "(--nil-reads unknown)".to_string()),
-        None if init.is_nil() || found.written => (NilReads::Value, String::new()),
+        None if found.written => (NilReads::Value, String::new()),
         None => (
             NilReads::Unknown,
             format!(
@@ -229,6 +233,58 @@ mod tests {
         let read2 = m.decode(&view("read", &Value::Nil, Some(&Value::Int(2)))).unwrap();
         assert!(m.step(&s1, &read2).is_none());
         assert_eq!(m.explain(&s1, &read2), "read 2, but the register held 1");
+    }
+
+    /// Completed reads, a write and a cas, as a history's views would show them.
+    fn views<'a>(ops: &'a [(&'a str, Value, Option<Value>)]) -> impl Iterator<Item = OpView<'a>> {
+        ops.iter().map(|(f, input, output)| view(f, input, output.as_ref()))
+    }
+
+    #[test]
+    fn reads_of_nil_are_unknown_only_where_nil_can_never_be_the_state() {
+        let (read_nil, read_3) = (("read", Value::Nil, Some(Value::Nil)), ("read", Value::Nil, Some(Value::Int(3))));
+        // A crashed read of nil is not counted: it constrains nothing either way.
+        let crashed = ("read", Value::Nil, None);
+        let ops = [read_nil.clone(), read_3.clone(), read_nil.clone(), crashed, ("write", Value::Int(3), None)];
+        let mut m = CasRegister::with_init(Value::Int(0)).unwrap();
+        let warning = m.settle_nil_reads(None, views(&ops)).unwrap();
+        assert_eq!(m.nil_reads, NilReads::Unknown);
+        assert!(warning.starts_with("2 reads returned nil, read as reads of an unknown value (as Knossos"), "{warning}");
+        assert!(warning.contains("it starts at 0 and no op writes nil"), "{warning}");
+        let read = m.decode(&view("read", &Value::Nil, Some(&Value::Nil))).unwrap();
+        assert_eq!(read, RegisterOp::Read(None));
+        assert_eq!(m.needs(&read), None, "it needs nothing");
+        assert_eq!(m.step(&Value::Int(7), &read), Some(Value::Int(7)));
+        // Other reads keep their values.
+        let read3 = m.decode(&view("read", &Value::Nil, Some(&Value::Int(3)))).unwrap();
+        assert_eq!(read3, RegisterOp::Read(Some(Value::Int(3))));
+        // Starting nil, or with some op writing nil (a write, or a cas to nil, whatever its
+        // outcome), nil is a value.
+        let mut m = CasRegister::default();
+        assert_eq!(m.settle_nil_reads(None, views(&ops)), None);
+        assert_eq!(m.nil_reads, NilReads::Value);
+        for writes_nil in [("write", Value::Nil, None), ("cas", Value::vector(vec![3.into(), Value::Nil]), None)] {
+            let ops = [read_nil.clone(), writes_nil];
+            let mut m = CasRegister::with_init(Value::Int(0)).unwrap();
+            assert_eq!(m.settle_nil_reads(None, views(&ops)), None);
+            assert_eq!(m.nil_reads, NilReads::Value);
+            assert_eq!(
+                m.decode(&view("read", &Value::Nil, Some(&Value::Nil))).unwrap(),
+                RegisterOp::Read(Some(Value::Nil))
+            );
+        }
+        // --nil-reads overrides the choice both ways.
+        let mut m = Register::default();
+        let warning = m.settle_nil_reads(Some(NilReads::Unknown), views(&ops)).unwrap();
+        assert_eq!(warning, "2 reads returned nil, read as reads of an unknown value (--nil-reads unknown)");
+        let mut m = Register::with_init(Value::Int(0)).unwrap();
+        assert_eq!(m.settle_nil_reads(Some(NilReads::Value), views(&ops)), None);
+        assert_eq!(m.nil_reads, NilReads::Value);
+        // One read: said in the singular; none: no warning.
+        let mut m = Register::with_init(Value::Int(0)).unwrap();
+        assert!(m.settle_nil_reads(None, views(&ops[..1])).unwrap().starts_with("1 read returned nil,"));
+        assert_eq!(m.settle_nil_reads(None, views(&ops[1..2])), None);
+        assert_eq!(m.nil_reads, NilReads::Unknown);
     }
 
     #[test]

@@ -712,6 +712,41 @@ mod tests {
     }
 
     #[test]
+    fn histories_without_process_are_read_as_the_general_reader_reads_them() {
+        // Elle's example shape: no :process, no :f, alternating; one event the general parser
+        // reads (a string value).
+        let text = "{:index 0 :type :invoke :value [[:append 1 1] [:r 1 nil]]}\n\
+                    {:index 1 :type :ok :value [[:append 1 1] [:r 1 [1]]]}\n\
+                    {:index 2 :type :info :process :nemesis :f :kill :value nil}\n\
+                    {:index 3 :type :invoke :value [[:r 1 nil] [:append \"k\" 2]]}\n\
+                    {:index 4 :type :info :value [[:r 1 nil] [:append \"k\" 2]]}\n\
+                    {:index 5 :type :invoke :value [[:r 1 nil]]}\n\
+                    {:index 6 :type :ok :value [[:r 1 [1]]]}\n";
+        agree(text, Format::Edn, 1);
+        agree(text, Format::Edn, 3);
+        // elle-cli's: completions only, without :index either.
+        let json = "[{\"type\":\"ok\",\"value\":[[\"append\",\"x\",1]]},\n\
+                    {\"type\":\"ok\",\"value\":[[\"r\",\"x\",[1]]]},\n\
+                    {\"type\":\"fail\",\"value\":[[\"append\",\"x\",2]]}]\n";
+        agree(json, Format::Json, 1);
+        agree(json, Format::Json, 2);
+        let (h, t) = read_bytes("t", json.as_bytes(), Format::Json, &ReadOptions::default(), None).unwrap().unwrap();
+        assert_eq!((h.ops.len(), t.workload), (3, Workload::ListAppend));
+        assert_eq!(t.txn_text(1), "[[:r \"x\" [1]]]");
+    }
+
+    #[test]
+    fn histories_without_client_ops_are_left_to_the_general_reader_unless_a_workload_is_given() {
+        let options = ReadOptions::default();
+        for (text, format) in [("", Format::Edn), ("[]", Format::Json), ("{:type :info, :process :nemesis, :f :kill}\n", Format::Edn)]
+        {
+            assert!(read_bytes("t", text.as_bytes(), format, &options, None).unwrap().is_none(), "{text:?}");
+            let (h, t) = read_bytes("t", text.as_bytes(), format, &options, Some(Workload::RwRegister)).unwrap().unwrap();
+            assert_eq!((h.ops.len(), t.workload), (0, Workload::RwRegister), "{text:?}");
+        }
+    }
+
+    #[test]
     fn regressions_from_fuzzing() {
         // `#_` discards an event; it is not a tagged record.
         let text = "{:type :invoke, :process 3, :f :txn, :value [[:append :x 9]]}\n\
