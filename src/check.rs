@@ -13,8 +13,8 @@
 use crate::history::{self, History, ReadError, ReadOptions, Value};
 use crate::linear::{self, Consistency, DecodeFailure, Options};
 use crate::model::{
-    CasRegister, Counter, DecodeError, FifoQueue, Kv, MODELS, Model, MultiRegister, Mutex, NilReads, Register,
-    Set, UnorderedQueue,
+    CasRegister, Counter, DecodeError, FifoQueue, Kv, MODELS, Model, MultiRegister, Mutex, NilReads,
+    Register, Set, UnorderedQueue,
 };
 use crate::report::{FileReport, Verdict};
 use crate::txn;

@@ -510,7 +510,8 @@ fn warn_about(file: &str, history: &History, args: &CheckArgs) {
 /// The warnings checking added to the reading's (how reads of nil were read), once per file
 /// however many consistency levels were checked.
 fn warn_about_check(file: &str, history: &History, reports: &[FileReport]) {
-    let added = reports.first().map_or(&[][..], |r| &r.warnings[history.warnings.len().min(r.warnings.len())..]);
+    let added =
+        reports.first().map_or(&[][..], |r| &r.warnings[history.warnings.len().min(r.warnings.len())..]);
     for w in added {
         eprintln!("warning: {file}: {w}");
     }

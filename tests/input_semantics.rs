@@ -62,7 +62,8 @@ fn reads_of_nil_that_can_never_be_the_state_are_unknown_values_with_one_warning(
     let warnings: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with("warning: ")).collect();
     assert_eq!(warnings.len(), 1, "{}", run.stderr);
     assert!(
-        warnings[0].contains("knossos-nil-reads.edn: 4 reads returned nil, read as reads of an unknown value")
+        warnings[0]
+            .contains("knossos-nil-reads.edn: 4 reads returned nil, read as reads of an unknown value")
             && warnings[0].contains("it starts at 0 and no op writes nil")
             && warnings[0].contains("--nil-reads value"),
         "{}",
@@ -110,7 +111,8 @@ fn nil_reads_unknown_overrides_an_initial_nil() {
     let run = check_text("h.edn", INIT_NIL_STALE, &["--model", "register", "--nil-reads", "unknown"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(
-        run.stderr.contains("h.edn: 1 read returned nil, read as reads of an unknown value (--nil-reads unknown)"),
+        run.stderr
+            .contains("h.edn: 1 read returned nil, read as reads of an unknown value (--nil-reads unknown)"),
         "{}",
         run.stderr
     );
@@ -146,7 +148,10 @@ fn multi_register_reads_of_nil_are_decided_per_register() {
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     // :x's two reads of nil are unknown values; :z (initially nil) keeps its read of nil.
     assert!(run.stderr.contains("2 micro-op reads of :x returned nil"), "{}", run.stderr);
-    let run = check_example("multi-register-knossos-nil-reads.edn", &[&init[..], &["--nil-reads", "value"]].concat());
+    let run = check_example(
+        "multi-register-knossos-nil-reads.edn",
+        &[&init[..], &["--nil-reads", "value"]].concat(),
+    );
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("the read of :x saw nil, but :x held 1"), "{}", run.stdout);
 }
@@ -209,7 +214,11 @@ fn completions_alone_are_ops_invoked_when_the_history_began() {
     let text = "[{:type :ok :value [[:append 1 1]]}\n {:type :ok :value [[:r 1 [1]]]}\n {:type :ok :value [[:r 1 []]]}]\n";
     let run = check_text("h.edn", text, &[]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    assert!(run.stdout.starts_with("h.edn: valid (3 ops, list-append, strict-serializable)"), "{}", run.stdout);
+    assert!(
+        run.stdout.starts_with("h.edn: valid (3 ops, list-append, strict-serializable)"),
+        "{}",
+        run.stdout
+    );
     // The long fork is still found.
     let run = check_example("txn/elle-cli-completions-only.json", &["--consistency", "snapshot-isolation"]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
@@ -229,7 +238,8 @@ fn an_invocation_while_another_is_open_is_an_error_at_its_line() {
         let run = check_text("h.edn", text, args);
         assert_eq!(run.code, 254, "{args:?}: {}{}", run.stdout, run.stderr);
         assert!(
-            run.stderr.starts_with("error: h.edn:4:1: :txn invoked while the :txn invoked on line 3 is still open"),
+            run.stderr
+                .starts_with("error: h.edn:4:1: :txn invoked while the :txn invoked on line 3 is still open"),
             "{args:?}: {}",
             run.stderr
         );
@@ -298,7 +308,8 @@ fn histories_without_client_ops_are_unknown_in_text_json_and_junit() {
         ),
     ];
     for (name, text) in cases {
-        for model in [&[][..], &["--model", "cas-register"], &["--model", "list-append"], &["--model", "set"]] {
+        for model in [&[][..], &["--model", "cas-register"], &["--model", "list-append"], &["--model", "set"]]
+        {
             let run = check_text(name, text, model);
             assert_eq!(run.code, 2, "{name} {model:?}: {}{}", run.stdout, run.stderr);
             assert!(run.stdout.contains(&format!("{name}: unknown (0 ops")), "{name}: {}", run.stdout);
@@ -316,7 +327,11 @@ fn histories_without_client_ops_are_unknown_in_text_json_and_junit() {
         let xml = std::fs::read_to_string(dir.path().join("report.xml")).unwrap();
         assert!(xml.contains("errors=\"1\"") && xml.contains("failures=\"0\""), "{name}: {xml}");
         assert!(xml.contains(&format!("<error type=\"unknown\" message=\"{NO_OPS}\">")), "{name}: {xml}");
-        assert!(run.stdout.contains(&format!("::warning file={name},title=labrys: unknown::{NO_OPS}")), "{}", run.stdout);
+        assert!(
+            run.stdout.contains(&format!("::warning file={name},title=labrys: unknown::{NO_OPS}")),
+            "{}",
+            run.stdout
+        );
     }
     // Failed ops were run: a history of them is not empty, whatever they left behind.
     let text = "{:process 0 :type :invoke :f :write :value 1}\n{:process 0 :type :fail :f :write :value 1}\n";

@@ -6,7 +6,8 @@ use super::op::{Clock, ExtraFields, Fault, History, Op, Outcome, ValueId, ValueT
 use ahash::AHashMap;
 
 /// What a history with client events both with and without `:process` should have had.
-const EVERY_PROCESS: &str = "a :process on every client op, or on none (then invocations and completions alternate)";
+const EVERY_PROCESS: &str =
+    "a :process on every client op, or on none (then invocations and completions alternate)";
 
 /// Whether a history's client events name their processes, as far as it has been read.
 #[derive(Clone, Copy, Debug)]
@@ -164,7 +165,10 @@ impl HistoryBuilder {
                 )
             } else {
                 (
-                    format!("process {process} invoked {} while its {prev_f} invoked on line {line} is still open", ev.f),
+                    format!(
+                        "process {process} invoked {} while its {prev_f} invoked on line {line} is still open",
+                        ev.f
+                    ),
                     format!(
                         "a completion (:ok, :fail or :info) of process {process}'s open {prev_f} before its next :invoke"
                     ),
@@ -220,7 +224,11 @@ impl HistoryBuilder {
                 )
             } else {
                 (
-                    format!("process {process} completed {} with :{}, but has no open invocation", ev.f, ev.kind.name()),
+                    format!(
+                        "process {process} completed {} with :{}, but has no open invocation",
+                        ev.f,
+                        ev.kind.name()
+                    ),
                     format!("an :invoke of {} by process {process} before this completion", ev.f),
                 )
             };
@@ -299,7 +307,13 @@ impl HistoryBuilder {
     /// process of its own, completed at this event, whose invocation's value is the
     /// completion's (the only one recorded). Its invocation is moved to the start of the
     /// history when it is finished.
-    fn standalone(&mut self, ev: Event, time: i64, index: u64, position: i64) -> Result<Option<u32>, Problem> {
+    fn standalone(
+        &mut self,
+        ev: Event,
+        time: i64,
+        index: u64,
+        position: i64,
+    ) -> Result<Option<u32>, Problem> {
         let Naming::Unnamed { ref mut process, .. } = self.naming else {
             unreachable!("only histories without :process have ops of completions alone")
         };
@@ -487,8 +501,11 @@ mod tests {
             false,
         )
         .unwrap();
-        let ops: Vec<(u32, i64, i64, u64, u32)> =
-            h.ops.iter().map(|op| (op.process, op.invoke_time, op.complete_time, op.invoke_index, op.invoke_line)).collect();
+        let ops: Vec<(u32, i64, i64, u64, u32)> = h
+            .ops
+            .iter()
+            .map(|op| (op.process, op.invoke_time, op.complete_time, op.invoke_index, op.invoke_line))
+            .collect();
         // Each its own process, invoked at the earliest time of the history (the read that
         // completed at 40); the op with an :invoke as recorded.
         assert_eq!(ops, vec![(0, 40, 100, 7, 2), (1, 40, 40, 8, 3), (2, 300, 310, 9, 4)]);
@@ -501,7 +518,9 @@ mod tests {
 
     #[test]
     fn some_ops_with_process_and_some_without_is_an_error() {
-        let e = read("{:process 0 :type :invoke :f :write :value 1}\n{:type :ok :f :write :value 1}\n", false).unwrap_err();
+        let e =
+            read("{:process 0 :type :invoke :f :write :value 1}\n{:type :ok :f :write :value 1}\n", false)
+                .unwrap_err();
         assert_eq!((e.kind, e.line, e.column), (ErrorKind::MissingField, 2, 1));
         assert_eq!(e.message, "this op has no :process, but the op on line 1 has one");
         // Named after unnamed: the error points at the first op without one, leniently too.

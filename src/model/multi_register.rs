@@ -92,7 +92,9 @@ impl<'a> NilUse<'a> {
                 for [f, k, x] in micros.iter().filter_map(micro_parts) {
                     match f.as_name() {
                         Some("write" | "w") if x.is_nil() => drop(found.written.insert(k)),
-                        Some("read" | "r") if completed && x.is_nil() => *found.reads.entry(k).or_default() += 1,
+                        Some("read" | "r") if completed && x.is_nil() => {
+                            *found.reads.entry(k).or_default() += 1
+                        }
                         _ => {}
                     }
                 }
@@ -140,7 +142,8 @@ impl MultiRegister {
                  write writes nil to it); --nil-reads value checks them as reads of nil"
             }
         };
-        let reads = if count == 1 { "1 micro-op read".to_string() } else { format!("{count} micro-op reads") };
+        let reads =
+            if count == 1 { "1 micro-op read".to_string() } else { format!("{count} micro-op reads") };
         (count > 0).then(|| {
             format!("{reads} of {} returned nil, read as reads of an unknown value {why}", and_list(&keys))
         })
@@ -371,7 +374,8 @@ mod tests {
         let txn = |micros: Vec<Value>| Value::vector(micros);
         // :x starts 0 and is never written nil; :y starts 0 but a crashed txn writes nil to
         // it; :z starts nil.
-        let reads = txn(vec![micro("r", "x", Value::Nil), micro("r", "y", Value::Nil), micro("r", "z", Value::Nil)]);
+        let reads =
+            txn(vec![micro("r", "x", Value::Nil), micro("r", "y", Value::Nil), micro("r", "z", Value::Nil)]);
         let writes_nil = txn(vec![micro("w", "y", Value::Nil)]);
         let ops = [
             OpView { f: "txn", input: &reads, output: Some(&reads), key: None },
@@ -382,7 +386,10 @@ mod tests {
         let init = Value::map(vec![(kw("x"), 0.into()), (kw("y"), 0.into())]);
         let mut m = MultiRegister::with_init(init.clone()).unwrap();
         let warning = m.settle_nil_reads(None, ops.iter().copied()).unwrap();
-        assert!(warning.starts_with("1 micro-op read of :x returned nil, read as reads of an unknown value"), "{warning}");
+        assert!(
+            warning.starts_with("1 micro-op read of :x returned nil, read as reads of an unknown value"),
+            "{warning}"
+        );
         assert_eq!(m.unknown_nil_reads, Registers::Only(vec![kw("x")]));
         let decoded = m.decode(&ops[0]).unwrap();
         assert_eq!(

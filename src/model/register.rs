@@ -14,7 +14,12 @@ pub enum RegisterOp {
     Cas(Value, Value),
 }
 
-fn decode(model: &str, op: &OpView<'_>, with_cas: bool, nil_reads: NilReads) -> Result<RegisterOp, DecodeError> {
+fn decode(
+    model: &str,
+    op: &OpView<'_>,
+    with_cas: bool,
+    nil_reads: NilReads,
+) -> Result<RegisterOp, DecodeError> {
     match op.f {
         "read" => Ok(RegisterOp::Read(match op.output {
             // Decided once for the history: the search never sees a read of nil as one.
@@ -242,14 +247,19 @@ mod tests {
 
     #[test]
     fn reads_of_nil_are_unknown_only_where_nil_can_never_be_the_state() {
-        let (read_nil, read_3) = (("read", Value::Nil, Some(Value::Nil)), ("read", Value::Nil, Some(Value::Int(3))));
+        let (read_nil, read_3) =
+            (("read", Value::Nil, Some(Value::Nil)), ("read", Value::Nil, Some(Value::Int(3))));
         // A crashed read of nil is not counted: it constrains nothing either way.
         let crashed = ("read", Value::Nil, None);
-        let ops = [read_nil.clone(), read_3.clone(), read_nil.clone(), crashed, ("write", Value::Int(3), None)];
+        let ops =
+            [read_nil.clone(), read_3.clone(), read_nil.clone(), crashed, ("write", Value::Int(3), None)];
         let mut m = CasRegister::with_init(Value::Int(0)).unwrap();
         let warning = m.settle_nil_reads(None, views(&ops)).unwrap();
         assert_eq!(m.nil_reads, NilReads::Unknown);
-        assert!(warning.starts_with("2 reads returned nil, read as reads of an unknown value (as Knossos"), "{warning}");
+        assert!(
+            warning.starts_with("2 reads returned nil, read as reads of an unknown value (as Knossos"),
+            "{warning}"
+        );
         assert!(warning.contains("it starts at 0 and no op writes nil"), "{warning}");
         let read = m.decode(&view("read", &Value::Nil, Some(&Value::Nil))).unwrap();
         assert_eq!(read, RegisterOp::Read(None));
@@ -263,7 +273,9 @@ mod tests {
         let mut m = CasRegister::default();
         assert_eq!(m.settle_nil_reads(None, views(&ops)), None);
         assert_eq!(m.nil_reads, NilReads::Value);
-        for writes_nil in [("write", Value::Nil, None), ("cas", Value::vector(vec![3.into(), Value::Nil]), None)] {
+        for writes_nil in
+            [("write", Value::Nil, None), ("cas", Value::vector(vec![3.into(), Value::Nil]), None)]
+        {
             let ops = [read_nil.clone(), writes_nil];
             let mut m = CasRegister::with_init(Value::Int(0)).unwrap();
             assert_eq!(m.settle_nil_reads(None, views(&ops)), None);

@@ -287,7 +287,11 @@ fn assemble(
                     index: sc.index,
                     time: sc.time,
                     kind: sc.kind,
-                    process: if sc.process == u32::MAX { Process::Absent } else { Process::Client(sc.process) },
+                    process: if sc.process == u32::MAX {
+                        Process::Absent
+                    } else {
+                        Process::Client(sc.process)
+                    },
                     f: txn.clone(),
                     value: Value::Nil,
                     key: None,
@@ -730,7 +734,8 @@ mod tests {
                     {\"type\":\"fail\",\"value\":[[\"append\",\"x\",2]]}]\n";
         agree(json, Format::Json, 1);
         agree(json, Format::Json, 2);
-        let (h, t) = read_bytes("t", json.as_bytes(), Format::Json, &ReadOptions::default(), None).unwrap().unwrap();
+        let (h, t) =
+            read_bytes("t", json.as_bytes(), Format::Json, &ReadOptions::default(), None).unwrap().unwrap();
         assert_eq!((h.ops.len(), t.workload), (3, Workload::ListAppend));
         assert_eq!(t.txn_text(1), "[[:r \"x\" [1]]]");
     }
@@ -738,10 +743,15 @@ mod tests {
     #[test]
     fn histories_without_client_ops_are_left_to_the_general_reader_unless_a_workload_is_given() {
         let options = ReadOptions::default();
-        for (text, format) in [("", Format::Edn), ("[]", Format::Json), ("{:type :info, :process :nemesis, :f :kill}\n", Format::Edn)]
-        {
+        for (text, format) in [
+            ("", Format::Edn),
+            ("[]", Format::Json),
+            ("{:type :info, :process :nemesis, :f :kill}\n", Format::Edn),
+        ] {
             assert!(read_bytes("t", text.as_bytes(), format, &options, None).unwrap().is_none(), "{text:?}");
-            let (h, t) = read_bytes("t", text.as_bytes(), format, &options, Some(Workload::RwRegister)).unwrap().unwrap();
+            let (h, t) = read_bytes("t", text.as_bytes(), format, &options, Some(Workload::RwRegister))
+                .unwrap()
+                .unwrap();
             assert_eq!((h.ops.len(), t.workload), (0, Workload::RwRegister), "{text:?}");
         }
     }
