@@ -153,27 +153,7 @@ impl HistoryBuilder {
         position: i64,
     ) -> Result<u32, Problem> {
         if let Some(&prev) = self.open.get(&process) {
-            let prev = self.ops[prev as usize];
-            let (prev_f, line) = (self.values.get(prev.f), prev.invoke_line);
-            let (message, expected) = if matches!(self.naming, Naming::Unnamed { .. }) {
-                (
-                    format!("{} invoked while the {prev_f} invoked on line {line} is still open", ev.f),
-                    format!(
-                        "a completion (:ok, :fail or :info) of the open {prev_f} before the next :invoke \
-                         (with no :process in the history, invocations and completions alternate)"
-                    ),
-                )
-            } else {
-                (
-                    format!(
-                        "process {process} invoked {} while its {prev_f} invoked on line {line} is still open",
-                        ev.f
-                    ),
-                    format!(
-                        "a completion (:ok, :fail or :info) of process {process}'s open {prev_f} before its next :invoke"
-                    ),
-                )
-            };
+            let (message, expected) = self.still_open(process, &ev, prev);
             self.problem(ErrorKind::DoubleInvocation, &ev, message, expected)?;
         }
         let op_index = u32::try_from(self.ops.len()).expect("more than 2^32 ops");
@@ -213,37 +193,22 @@ impl HistoryBuilder {
         position: i64,
     ) -> Result<Option<u32>, Problem> {
         let Some(&op_index) = self.open.get(&process) else {
-            let (message, expected) = if matches!(self.naming, Naming::Unnamed { .. }) {
-                (
-                    format!("{} completed with :{}, but no invocation is open", ev.f, ev.kind.name()),
-                    format!(
-                        "an :invoke of {} before this completion (with no :process in the history, \
-                         invocations and completions alternate)",
-                        ev.f
-                    ),
-                )
-            } else {
-                (
-                    format!(
-                        "process {process} completed {} with :{}, but has no open invocation",
-                        ev.f,
-                        ev.kind.name()
-                    ),
-                    format!("an :invoke of {} by process {process} before this completion", ev.f),
-                )
-            };
+            let (message, expected) = self.nothing_open(process, &ev);
             return self
                 .problem(ErrorKind::CompletionWithoutInvocation, &ev, message, expected)
                 .map(|_| None);
         };
         let invoked_f = self.ops[op_index as usize].f;
         if self.values.get(invoked_f) != &ev.f {
-            let message = format!(
-                "process {process} completed {}, but its open invocation on line {} is {}",
-                ev.f,
-                self.ops[op_index as usize].invoke_line,
-                self.values.get(invoked_f)
-            );
+            let open_line = self.ops[op_index as usize].invoke_line;
+            let (f, invoked) = (&ev.f, self.values.get(invoked_f));
+            let message = if self.unnamed_processes() {
+                format!("{f} completed, but the open invocation on line {open_line} is {invoked}")
+            } else {
+                format!(
+                    "process {process} completed {f}, but its open invocation on line {open_line} is {invoked}"
+                )
+            };
             let expected = format!("a completion with :f {}", self.values.get(invoked_f));
             self.problem(ErrorKind::MismatchedCompletion, &ev, message, expected)?;
         }
@@ -267,6 +232,57 @@ impl HistoryBuilder {
             self.extras.push(ExtraFields { op: op_index, on: ev.kind, fields: ev.extra });
         }
         Ok(Some(op_index))
+    }
+
+    /// Whether the history's client events have no `:process` (the builder numbers them).
+    fn unnamed_processes(&self) -> bool {
+        matches!(self.naming, Naming::Unnamed { .. })
+    }
+
+    /// What is wrong, and what was expected, when `ev` invokes while op `prev` of its process
+    /// is open.
+    #[cold]
+    fn still_open(&self, process: u32, ev: &Event, prev: u32) -> (String, String) {
+        let prev = self.ops[prev as usize];
+        let (prev_f, line) = (self.values.get(prev.f), prev.invoke_line);
+        if self.unnamed_processes() {
+            return (
+                format!("{} invoked while the {prev_f} invoked on line {line} is still open", ev.f),
+                format!(
+                    "a completion (:ok, :fail or :info) of the open {prev_f} before the next :invoke \
+                     (with no :process in the history, invocations and completions alternate)"
+                ),
+            );
+        }
+        (
+            format!(
+                "process {process} invoked {} while its {prev_f} invoked on line {line} is still open",
+                ev.f
+            ),
+            format!(
+                "a completion (:ok, :fail or :info) of process {process}'s open {prev_f} before its next :invoke"
+            ),
+        )
+    }
+
+    /// What is wrong, and what was expected, when `ev` completes with no op of its process open.
+    #[cold]
+    fn nothing_open(&self, process: u32, ev: &Event) -> (String, String) {
+        let kind = ev.kind.name();
+        if self.unnamed_processes() {
+            return (
+                format!("{} completed with :{kind}, but no invocation is open", ev.f),
+                format!(
+                    "an :invoke of {} before this completion (with no :process in the history, invocations and \
+                     completions alternate)",
+                    ev.f
+                ),
+            );
+        }
+        (
+            format!("process {process} completed {} with :{kind}, but has no open invocation", ev.f),
+            format!("an :invoke of {} by process {process} before this completion", ev.f),
+        )
     }
 
     /// The first client event with a `:process`: an error if earlier ones had none.
@@ -490,6 +506,11 @@ mod tests {
             .unwrap_err();
         assert_eq!((e.kind, e.line), (ErrorKind::CompletionWithoutInvocation, 3));
         assert_eq!(e.message, ":write completed with :ok, but no invocation is open");
+        // A completion closes the open invocation only if it is of the same :f.
+        let e =
+            read("{:type :invoke :f :write :value 1}\n{:type :ok :f :read :value 1}\n", false).unwrap_err();
+        assert_eq!((e.kind, e.line), (ErrorKind::MismatchedCompletion, 2));
+        assert_eq!(e.message, ":read completed, but the open invocation on line 1 is :write");
     }
 
     #[test]
