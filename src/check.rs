@@ -14,8 +14,8 @@ use crate::certify::Refuted;
 use crate::history::{self, History, ReadError, ReadOptions, Value};
 use crate::linear::{self, Consistency, DecodeFailure, Options};
 use crate::model::{
-    CasRegister, Counter, DecodeError, FifoQueue, Kv, MODELS, Model, MultiRegister, Mutex, Register, Set,
-    UnorderedQueue,
+    CasRegister, Counter, DecodeError, FifoQueue, Kv, MODELS, Model, MultiRegister, Mutex, NilReads,
+    Register, Set, UnorderedQueue,
 };
 use crate::report::{FileReport, Verdict};
 use crate::txn;
@@ -39,7 +39,19 @@ pub struct CheckConfig {
     pub dot_dir: Option<std::path::PathBuf>,
     /// Budgets and switches for the search.
     pub options: Options,
+    /// Call a history with no client operation valid (`--allow-empty`). Without it, such a
+    /// history is `unknown`: nothing was tested, and CI must not count it a pass.
+    pub allow_empty: bool,
+    /// How the register models (`register`, `cas-register`, `multi-register`) read completed
+    /// reads of `nil` (`--nil-reads`); when `None`, as unknown values where `nil` can never be
+    /// the state, and as values elsewhere. Keyed histories are decided as a whole: one key
+    /// that writes `nil` keeps `nil` a value on every key.
+    pub nil_reads: Option<NilReads>,
 }
+
+/// Why a history with no client operation is `unknown` (and, with `--allow-empty`, the note on
+/// its valid verdict).
+pub const NO_CLIENT_OPS: &str = "the history holds no client operations";
 
 /// Why a history could not be checked. (Budgets running out are not errors: they give an
 /// `unknown` verdict.)
@@ -96,10 +108,26 @@ impl std::error::Error for CheckError {}
 /// Builds a model from its optional initial state.
 trait FromInit: Model + Sized {
     fn from_init(init: Option<&Value>) -> Result<Self, DecodeError>;
+
+    /// Settles what the model must know of the whole history before it decodes any op, once,
+    /// so that its steps cost nothing more; returns a warning for the reports, if any.
+    fn settle(&mut self, _history: &History, _config: &CheckConfig) -> Option<String> {
+        None
+    }
 }
 
 macro_rules! from_init_field {
-    ($($t:ty),*) => {$(
+    ($($t:ty),*) => {$( from_init_field!(@impl $t, {}); )*};
+    // Registers also settle how they read reads of `nil`.
+    (registers: $($t:ty),*) => {$(
+        from_init_field!(@impl $t, {
+            fn settle(&mut self, history: &History, config: &CheckConfig) -> Option<String> {
+                let keying = linear::Keying::detect(history, config.options.independent);
+                self.settle_nil_reads(config.nil_reads, linear::op_views(history, keying))
+            }
+        });
+    )*};
+    (@impl $t:ty, { $($settle:tt)* }) => {
         impl FromInit for $t {
             fn from_init(init: Option<&Value>) -> Result<Self, DecodeError> {
                 match init {
@@ -107,10 +135,12 @@ macro_rules! from_init_field {
                     Some(v) => <$t>::with_init(v.clone()),
                 }
             }
+            $($settle)*
         }
-    )*};
+    };
 }
-from_init_field!(Register, CasRegister, Counter, Set, Kv, MultiRegister);
+from_init_field!(Counter, Set, Kv);
+from_init_field!(registers: Register, CasRegister, MultiRegister);
 
 macro_rules! no_init {
     ($($t:ty),*) => {$(
@@ -139,7 +169,8 @@ fn object_levels(config: &CheckConfig) -> Result<Vec<Consistency>, CheckError> {
 }
 
 fn run<M: FromInit>(history: &History, config: &CheckConfig) -> Result<Vec<FileReport>, CheckError> {
-    let model = M::from_init(config.init.as_ref()).map_err(|e| CheckError::BadInit(e.message))?;
+    let mut model = M::from_init(config.init.as_ref()).map_err(|e| CheckError::BadInit(e.message))?;
+    let warning = model.settle(history, config);
     let mut reports = Vec::new();
     for level in object_levels(config)? {
         let started = Instant::now();
@@ -148,22 +179,45 @@ fn run<M: FromInit>(history: &History, config: &CheckConfig) -> Result<Vec<FileR
             Consistency::Sequential => linear::check_sequential(&model, history, &config.options),
         }
         .map_err(CheckError::Decode)?;
-        let setting = certify_setting(history, config);
+        let setting = certify_setting(history, config, warning.is_some());
         crate::certify::linear::certify_linear_report(&model, history, &report, &setting)
             .map_err(CheckError::Uncertified)?;
-        reports.push(FileReport::from_linear(history, report, started.elapsed()));
+        let mut report = FileReport::from_linear(history, report, started.elapsed());
+        report.warnings.extend(warning.clone());
+        reports.push(report);
     }
     note_sequential_not_linearizable(&mut reports);
+    nothing_tested(history, config, &mut reports);
     Ok(reports)
 }
 
-/// What certification must know of how `history` was checked under `config`.
-pub fn certify_setting(history: &History, config: &CheckConfig) -> crate::certify::linear::Setting {
+/// What certification must know of how `history` was checked under `config`
+/// (`nil_reads_unknown`: some reads of nil were read as reads of an unknown value).
+pub fn certify_setting(
+    history: &History,
+    config: &CheckConfig,
+    nil_reads_unknown: bool,
+) -> crate::certify::linear::Setting {
     crate::certify::linear::Setting {
         keying: linear::Keying::detect(history, config.options.independent),
         skew: config.options.clock_skew,
-        nil_reads_unknown: false,
+        nil_reads_unknown,
         init: config.init.clone(),
+    }
+}
+
+/// A history with no client operation tests nothing: every check of it passes vacuously, so
+/// its verdict is `unknown`, with the reason as the note, unless `--allow-empty` asks for
+/// `valid` (which keeps the note).
+fn nothing_tested(history: &History, config: &CheckConfig, reports: &mut [FileReport]) {
+    if !history.ops.is_empty() {
+        return;
+    }
+    for r in reports {
+        if !config.allow_empty {
+            r.valid = Verdict::Unknown;
+        }
+        r.note = Some(NO_CLIENT_OPS.to_string());
     }
 }
 
@@ -195,6 +249,8 @@ pub fn guess_model(history: &History) -> Result<&'static str, CheckError> {
             && matches!(history.value(op.output), Value::Vector(_) | Value::Set(_) | Value::List(_))
     });
     let guess = if fs.is_empty() {
+        // No client op: any model checks it the same (vacuously), and the verdict is unknown
+        // (see `nothing_tested`) whichever is named.
         Some("register")
     } else if only(&["read", "write", "cas"]) {
         Some(if fs.contains("cas") { "cas-register" } else { "register" })
@@ -329,7 +385,9 @@ pub fn check_txn(
     let report = txn::check_decoded(history, txns, &options);
     crate::certify::txn::certify_txn_report(history, txns, &report, options.clock_skew)
         .map_err(CheckError::Uncertified)?;
-    Ok(vec![FileReport::from_txn(history, report, started.elapsed())])
+    let mut reports = vec![FileReport::from_txn(history, report, started.elapsed())];
+    nothing_tested(history, config, &mut reports);
+    Ok(reports)
 }
 
 /// The worst verdict among `reports`.

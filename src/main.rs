@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use labrys::check::{CheckConfig, CheckError, check_loaded, load};
 use labrys::history::{self, Format, History, ReadOptions, Summary};
 use labrys::linear::Options;
+use labrys::model::NilReads;
 use labrys::progress;
 use labrys::report::FileReport;
 use labrys::report::ci::{self, CaseOutcome};
@@ -168,6 +169,16 @@ struct CheckArgs {
     /// Also print GitHub workflow annotations (::error file=…,line=…::…) for each anomaly.
     #[arg(long)]
     github: bool,
+    /// Call a history with no client operation (an empty file, only comments or nemesis
+    /// events) valid; without this it is unknown (exit 2): it tested nothing.
+    #[arg(long)]
+    allow_empty: bool,
+    /// How register models (register, cas-register, multi-register) read a completed read
+    /// of nil: as the value nil, or as a read whose value is unknown (Knossos's reading).
+    /// Without this flag: unknown where nil can never be the state (the initial value is not
+    /// nil and no op writes nil, over all keys), with a warning saying how many; else value.
+    #[arg(long, value_enum, value_name = "HOW")]
+    nil_reads: Option<NilReadsArg>,
     /// Output format on standard output.
     #[arg(long, value_enum, default_value_t = Output::Text, value_name = "FORMAT")]
     output: Output,
@@ -178,6 +189,15 @@ enum InputFormat {
     Edn,
     Json,
     Log,
+}
+
+/// `--nil-reads`.
+#[derive(Clone, Copy, ValueEnum)]
+enum NilReadsArg {
+    /// nil is a value the register can hold.
+    Value,
+    /// nil means the value read is unknown: the read constrains nothing.
+    Unknown,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -367,6 +387,11 @@ fn check_config(args: &CheckArgs) -> Result<CheckConfig, String> {
             max_memory: args.max_memory,
             fail_fast: args.fail_fast,
         },
+        allow_empty: args.allow_empty,
+        nil_reads: args.nil_reads.map(|n| match n {
+            NilReadsArg::Value => NilReads::Value,
+            NilReadsArg::Unknown => NilReads::Unknown,
+        }),
     })
 }
 
@@ -405,6 +430,7 @@ fn check(args: &CheckArgs) -> ExitCode {
         progress::phase(format!("checking {file}"));
         match check_loaded(&loaded, &config) {
             Ok(r) => {
+                warn_about_check(file, &loaded.history, &r);
                 html.iter_mut().for_each(|h| h.add(&loaded.history, loaded.txns.as_ref(), &r));
                 reports.extend(r)
             }
@@ -487,6 +513,16 @@ fn warn_about(file: &str, history: &History, args: &CheckArgs) {
         eprintln!(
             "warning: {file}: --clock-skew has no effect: some events have no :time, so ops are ordered by position"
         );
+    }
+}
+
+/// The warnings checking added to the reading's (how reads of nil were read), once per file
+/// however many consistency levels were checked.
+fn warn_about_check(file: &str, history: &History, reports: &[FileReport]) {
+    let added =
+        reports.first().map_or(&[][..], |r| &r.warnings[history.warnings.len().min(r.warnings.len())..]);
+    for w in added {
+        eprintln!("warning: {file}: {w}");
     }
 }
 

@@ -5,12 +5,53 @@ use super::event::{Event, EventKind, Process};
 use super::op::{Clock, ExtraFields, Fault, History, Op, Outcome, ValueId, ValueTable, Warning};
 use ahash::AHashMap;
 
+/// What a history with client events both with and without `:process` should have had.
+const EVERY_PROCESS: &str =
+    "a :process on every client op, or on none (then invocations and completions alternate)";
+
+/// Whether a history's client events name their processes, as far as it has been read.
+#[derive(Clone, Copy, Debug)]
+enum Naming {
+    /// No client event yet.
+    Unknown,
+    /// They do; the first one's line.
+    Named { line: u32 },
+    /// They do not (see [`HistoryBuilder`]).
+    Unnamed {
+        /// The first client event's offset and length, for the error if a later one has a
+        /// `:process`.
+        first: (usize, usize),
+        /// The process of the next op.
+        process: u32,
+        /// Whether an `:invoke` has been read: from then on each completion must close one.
+        invoked: bool,
+    },
+}
+
 /// Builds a [`History`] from events in input order (DESIGN.md section 3).
 ///
 /// Each `:invoke` opens an op for its process; the next `:ok`/`:fail`/`:info` of that process
 /// completes it; an op still open at the end is [`Outcome::Open`]. Strict by default: a
 /// pairing problem is an error. Lenient: it becomes a [`Warning`] and the builder carries on
 /// (a completion with no invocation is skipped; a second invocation leaves the first open).
+///
+/// A history whose client events have no `:process` at all (Elle's example histories) is read
+/// as one whose invocations and completions alternate: each completion closes the one open
+/// invocation, and an `:invoke` while one is open is the same error as a second invocation of
+/// one process. These ops all get process 0, except that after an op crashes (`:info`) the
+/// next gets the next number, as Jepsen gives a crashed client's successor a new process: a
+/// crashed op may still take effect after the ops that follow it, so it must not be ordered
+/// before them as one process's ops are.
+///
+/// Until its first `:invoke`, each completion is an op of its own (elle-cli's histories of
+/// completions only), completed at that event. When it was invoked is not recorded, so it is
+/// taken to be invoked when the history began, as Elle takes it (Elle orders an op after
+/// another in real time only from the later one's invocation): a completion seen later may
+/// have been invoked earlier, and ordering them in real time would invent a constraint. For
+/// the same reason each gets a process of its own.
+///
+/// A history where some client events have a `:process` and others not is an error at the
+/// first op without one.
 pub struct HistoryBuilder {
     source: String,
     lenient: bool,
@@ -24,6 +65,11 @@ pub struct HistoryBuilder {
     warnings: Vec<Warning>,
     /// Process → index of its open op.
     open: AHashMap<u32, u32>,
+    /// Whether client events name their processes.
+    naming: Naming,
+    /// Ops recorded by their completion alone, whose invocation [`HistoryBuilder::finish`]
+    /// moves to the start of the history.
+    standalone: Vec<u32>,
     all_timed: bool,
     event_count: usize,
 }
@@ -42,6 +88,8 @@ impl HistoryBuilder {
             extras: Vec::new(),
             warnings: Vec::new(),
             open: AHashMap::new(),
+            naming: Naming::Unknown,
+            standalone: Vec::new(),
             all_timed: true,
             event_count: 0,
         }
@@ -66,7 +114,16 @@ impl HistoryBuilder {
         let index = ev.index.unwrap_or(position as u64);
         let time = ev.time.unwrap_or(position);
         let process = match ev.process {
-            Process::Client(p) => p,
+            Process::Client(p) => {
+                if !matches!(self.naming, Naming::Named { .. }) {
+                    self.first_named(&ev)?;
+                }
+                p
+            }
+            Process::Absent => match self.unnamed(&ev)? {
+                Some(p) => p,
+                None => return self.standalone(ev, time, index, position),
+            },
             Process::Other(who) => {
                 self.faults.push(Fault {
                     process: who,
@@ -96,17 +153,7 @@ impl HistoryBuilder {
         position: i64,
     ) -> Result<u32, Problem> {
         if let Some(&prev) = self.open.get(&process) {
-            let prev = self.ops[prev as usize];
-            let message = format!(
-                "process {process} invoked {} while its {} invoked on line {} is still open",
-                ev.f,
-                self.values.get(prev.f),
-                prev.invoke_line
-            );
-            let expected = format!(
-                "a completion (:ok, :fail or :info) of process {process}'s open {} before its next :invoke",
-                self.values.get(prev.f)
-            );
+            let (message, expected) = self.still_open(process, &ev, prev);
             self.problem(ErrorKind::DoubleInvocation, &ev, message, expected)?;
         }
         let op_index = u32::try_from(self.ops.len()).expect("more than 2^32 ops");
@@ -146,24 +193,22 @@ impl HistoryBuilder {
         position: i64,
     ) -> Result<Option<u32>, Problem> {
         let Some(&op_index) = self.open.get(&process) else {
-            let message = format!(
-                "process {process} completed {} with :{}, but has no open invocation",
-                ev.f,
-                ev.kind.name()
-            );
-            let expected = format!("an :invoke of {} by process {process} before this completion", ev.f);
+            let (message, expected) = self.nothing_open(process, &ev);
             return self
                 .problem(ErrorKind::CompletionWithoutInvocation, &ev, message, expected)
                 .map(|_| None);
         };
         let invoked_f = self.ops[op_index as usize].f;
         if self.values.get(invoked_f) != &ev.f {
-            let message = format!(
-                "process {process} completed {}, but its open invocation on line {} is {}",
-                ev.f,
-                self.ops[op_index as usize].invoke_line,
-                self.values.get(invoked_f)
-            );
+            let open_line = self.ops[op_index as usize].invoke_line;
+            let (f, invoked) = (&ev.f, self.values.get(invoked_f));
+            let message = if self.unnamed_processes() {
+                format!("{f} completed, but the open invocation on line {open_line} is {invoked}")
+            } else {
+                format!(
+                    "process {process} completed {f}, but its open invocation on line {open_line} is {invoked}"
+                )
+            };
             let expected = format!("a completion with :f {}", self.values.get(invoked_f));
             self.problem(ErrorKind::MismatchedCompletion, &ev, message, expected)?;
         }
@@ -175,6 +220,9 @@ impl HistoryBuilder {
             EventKind::Fail => Outcome::Fail,
             _ => Outcome::Info,
         };
+        if let (Naming::Unnamed { process, .. }, Outcome::Info) = (&mut self.naming, op.outcome) {
+            *process += 1;
+        }
         op.output = output;
         op.complete_time = time;
         op.complete_index = index;
@@ -184,6 +232,145 @@ impl HistoryBuilder {
             self.extras.push(ExtraFields { op: op_index, on: ev.kind, fields: ev.extra });
         }
         Ok(Some(op_index))
+    }
+
+    /// Whether the history's client events have no `:process` (the builder numbers them).
+    fn unnamed_processes(&self) -> bool {
+        matches!(self.naming, Naming::Unnamed { .. })
+    }
+
+    /// What is wrong, and what was expected, when `ev` invokes while op `prev` of its process
+    /// is open.
+    #[cold]
+    fn still_open(&self, process: u32, ev: &Event, prev: u32) -> (String, String) {
+        let prev = self.ops[prev as usize];
+        let (prev_f, line) = (self.values.get(prev.f), prev.invoke_line);
+        if self.unnamed_processes() {
+            return (
+                format!("{} invoked while the {prev_f} invoked on line {line} is still open", ev.f),
+                format!(
+                    "a completion (:ok, :fail or :info) of the open {prev_f} before the next :invoke \
+                     (with no :process in the history, invocations and completions alternate)"
+                ),
+            );
+        }
+        (
+            format!(
+                "process {process} invoked {} while its {prev_f} invoked on line {line} is still open",
+                ev.f
+            ),
+            format!(
+                "a completion (:ok, :fail or :info) of process {process}'s open {prev_f} before its next :invoke"
+            ),
+        )
+    }
+
+    /// What is wrong, and what was expected, when `ev` completes with no op of its process open.
+    #[cold]
+    fn nothing_open(&self, process: u32, ev: &Event) -> (String, String) {
+        let kind = ev.kind.name();
+        if self.unnamed_processes() {
+            return (
+                format!("{} completed with :{kind}, but no invocation is open", ev.f),
+                format!(
+                    "an :invoke of {} before this completion (with no :process in the history, invocations and \
+                     completions alternate)",
+                    ev.f
+                ),
+            );
+        }
+        (
+            format!("process {process} completed {} with :{kind}, but has no open invocation", ev.f),
+            format!("an :invoke of {} by process {process} before this completion", ev.f),
+        )
+    }
+
+    /// The first client event with a `:process`: an error if earlier ones had none.
+    #[cold]
+    fn first_named(&mut self, ev: &Event) -> Result<(), Problem> {
+        if let Naming::Unnamed { first: (offset, len), .. } = self.naming {
+            let message = format!("this op has no :process, but the op on line {} has one", ev.line);
+            return Err(Problem::new(ErrorKind::MissingField, offset, len, message, EVERY_PROCESS));
+        }
+        self.naming = Naming::Named { line: ev.line };
+        Ok(())
+    }
+
+    /// The process of a client event without `:process`, or `None` for a completion that is an
+    /// op of its own (no `:invoke` yet in the history, none open).
+    fn unnamed(&mut self, ev: &Event) -> Result<Option<u32>, Problem> {
+        match &mut self.naming {
+            Naming::Named { line } => {
+                let message = format!("this op has no :process, but the op on line {line} has one");
+                Err(Problem::new(ErrorKind::MissingField, ev.offset, ev.len, message, EVERY_PROCESS))
+            }
+            Naming::Unknown => {
+                self.naming = Naming::Unnamed { first: (ev.offset, ev.len), process: 0, invoked: false };
+                self.unnamed(ev)
+            }
+            Naming::Unnamed { process, invoked, .. } => {
+                if ev.kind == EventKind::Invoke {
+                    *invoked = true;
+                } else if !*invoked && !self.open.contains_key(process) {
+                    return Ok(None);
+                }
+                Ok(Some(*process))
+            }
+        }
+    }
+
+    /// A completion with no invocation event, in a history of completions only: an op of a
+    /// process of its own, completed at this event, whose invocation's value is the
+    /// completion's (the only one recorded). Its invocation is moved to the start of the
+    /// history when it is finished.
+    fn standalone(
+        &mut self,
+        ev: Event,
+        time: i64,
+        index: u64,
+        position: i64,
+    ) -> Result<Option<u32>, Problem> {
+        let Naming::Unnamed { ref mut process, .. } = self.naming else {
+            unreachable!("only histories without :process have ops of completions alone")
+        };
+        let p = *process;
+        *process += 1;
+        let invocation = Event {
+            index: ev.index,
+            time: ev.time,
+            kind: EventKind::Invoke,
+            process: Process::Absent,
+            f: ev.f.clone(),
+            value: ev.value.clone(),
+            key: ev.key.clone(),
+            extra: Vec::new(),
+            offset: ev.offset,
+            len: ev.len,
+            line: ev.line,
+        };
+        let op = self.invoke(p, invocation, time, index, position)?;
+        self.standalone.push(op);
+        self.complete(p, ev, time, index, position)
+    }
+
+    /// Moves the invocations of ops recorded by their completion alone to the start of the
+    /// history: the earliest time any event has, or position 0.
+    fn invoke_standalone_ops_at_start(&mut self, clock: Clock) {
+        if self.standalone.is_empty() {
+            return;
+        }
+        let completions = self.ops.iter().map(|op| op.complete_time).filter(|&t| t != i64::MAX);
+        let start = match clock {
+            Clock::Position => 0,
+            Clock::Time => {
+                let invocations = self.ops.iter().map(|op| op.invoke_time);
+                let faults = self.faults.iter().map(|f| f.time);
+                invocations.chain(completions).chain(faults).min().unwrap_or(0)
+            }
+        };
+        for &op in &self.standalone {
+            self.ops[op as usize].invoke_time = start;
+        }
     }
 
     /// Fails, or under `--lenient` records a warning and lets the caller carry on.
@@ -249,6 +436,7 @@ impl HistoryBuilder {
                 fault.time = pos;
             }
         }
+        self.invoke_standalone_ops_at_start(clock);
         if clock == Clock::Time {
             self.warn_backwards_clocks();
         }
@@ -267,5 +455,104 @@ impl HistoryBuilder {
             warnings: self.warnings,
             event_count: self.event_count,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::history::{ErrorKind, Format, History, Outcome, ReadError, ReadOptions, read_bytes};
+
+    fn read(text: &str, lenient: bool) -> Result<History, ReadError> {
+        read_bytes("t.edn", text.as_bytes(), Format::Edn, &ReadOptions { format: None, lenient })
+    }
+
+    #[test]
+    fn without_process_invocations_and_completions_alternate() {
+        let h = read(
+            "{:type :invoke :f :write :value 1}\n{:type :ok :f :write :value 1}\n\
+             {:type :invoke :f :read :value nil}\n{:type :info :f :read :value nil}\n\
+             {:type :invoke :f :write :value 2}\n{:type :fail :f :write :value 2}\n\
+             {:type :invoke :f :read :value nil}\n",
+            false,
+        )
+        .unwrap();
+        let ops: Vec<(u32, Outcome, i64, i64)> =
+            h.ops.iter().map(|op| (op.process, op.outcome, op.invoke_time, op.complete_time)).collect();
+        // After the crashed read, a new process, as Jepsen numbers a crashed client's successor.
+        assert_eq!(
+            ops,
+            vec![
+                (0, Outcome::Ok, 0, 1),
+                (0, Outcome::Info, 2, 3),
+                (1, Outcome::Fail, 4, 5),
+                (1, Outcome::Open, 6, i64::MAX)
+            ]
+        );
+        assert!(h.warnings.is_empty());
+    }
+
+    #[test]
+    fn without_process_an_open_invocation_blocks_the_next() {
+        let text = "{:type :invoke :f :write :value 1}\n{:type :invoke :f :read :value nil}\n{:type :ok :f :read :value 1}\n";
+        let e = read(text, false).unwrap_err();
+        assert_eq!((e.kind, e.line), (ErrorKind::DoubleInvocation, 2));
+        assert_eq!(e.message, ":read invoked while the :write invoked on line 1 is still open");
+        // Leniently, the first stays open (it may or may not have happened).
+        let h = read(text, true).unwrap();
+        assert_eq!(h.ops.iter().map(|op| op.outcome).collect::<Vec<_>>(), vec![Outcome::Open, Outcome::Ok]);
+        assert_eq!(h.warnings.len(), 1);
+        // Once an :invoke was seen, a completion must close one.
+        let e = read("{:type :invoke :f :write :value 1}\n{:type :ok :f :write :value 1}\n{:type :ok :f :write :value 1}\n", false)
+            .unwrap_err();
+        assert_eq!((e.kind, e.line), (ErrorKind::CompletionWithoutInvocation, 3));
+        assert_eq!(e.message, ":write completed with :ok, but no invocation is open");
+        // A completion closes the open invocation only if it is of the same :f.
+        let e =
+            read("{:type :invoke :f :write :value 1}\n{:type :ok :f :read :value 1}\n", false).unwrap_err();
+        assert_eq!((e.kind, e.line), (ErrorKind::MismatchedCompletion, 2));
+        assert_eq!(e.message, ":read completed, but the open invocation on line 1 is :write");
+    }
+
+    #[test]
+    fn completions_alone_are_ops_invoked_when_the_history_began() {
+        let h = read(
+            "{:time 50 :type :info :process :nemesis :f :start :value nil}\n\
+             {:index 7 :time 100 :type :ok :f :write :value 1}\n{:index 8 :time 40 :type :ok :f :read :value 1}\n\
+             {:index 9 :time 300 :type :invoke :f :read :value nil}\n{:index 10 :time 310 :type :ok :f :read :value 1}\n",
+            false,
+        )
+        .unwrap();
+        let ops: Vec<(u32, i64, i64, u64, u32)> = h
+            .ops
+            .iter()
+            .map(|op| (op.process, op.invoke_time, op.complete_time, op.invoke_index, op.invoke_line))
+            .collect();
+        // Each its own process, invoked at the earliest time of the history (the read that
+        // completed at 40); the op with an :invoke as recorded.
+        assert_eq!(ops, vec![(0, 40, 100, 7, 2), (1, 40, 40, 8, 3), (2, 300, 310, 9, 4)]);
+        assert_eq!(h.value(h.ops[0].input), &crate::history::Value::Int(1));
+        // Without :time, positions: invoked at the first event.
+        let h = read("{:type :ok :f :write :value 1}\n{:type :ok :f :read :value 1}\n", false).unwrap();
+        let times: Vec<(i64, i64)> = h.ops.iter().map(|op| (op.invoke_time, op.complete_time)).collect();
+        assert_eq!(times, vec![(0, 0), (0, 1)]);
+    }
+
+    #[test]
+    fn some_ops_with_process_and_some_without_is_an_error() {
+        let e =
+            read("{:process 0 :type :invoke :f :write :value 1}\n{:type :ok :f :write :value 1}\n", false)
+                .unwrap_err();
+        assert_eq!((e.kind, e.line, e.column), (ErrorKind::MissingField, 2, 1));
+        assert_eq!(e.message, "this op has no :process, but the op on line 1 has one");
+        // Named after unnamed: the error points at the first op without one, leniently too.
+        let text = "; a comment\n{:type :invoke :f :write :value 1}\n{:type :ok :f :write :value 1}\n\
+                    {:type :info :process :nemesis :f :kill :value nil}\n{:process 2 :type :invoke :f :read :value nil}\n";
+        let e = read(text, true).unwrap_err();
+        assert_eq!((e.kind, e.line, e.column), (ErrorKind::MissingField, 2, 1));
+        assert_eq!(e.message, "this op has no :process, but the op on line 5 has one");
+        assert_eq!(e.expected, super::EVERY_PROCESS);
+        // Neither :process nor :f, and not a transaction: both are missing.
+        let e = read("{:type :invoke :value 1}\n", false).unwrap_err();
+        assert_eq!(e.message, "this op has no :process and no :f");
     }
 }

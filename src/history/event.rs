@@ -61,6 +61,10 @@ pub enum Process {
     Client(u32),
     /// A non-integer process: the nemesis, or another fault injector.
     Other(Value),
+    /// A client event with no `:process` at all, as in Elle's example histories. Allowed only
+    /// when no client event of the history has one: the builder then reads the history as one
+    /// whose invocations and completions alternate (see [`super::HistoryBuilder`]).
+    Absent,
 }
 
 /// One event as read, with its position in the input.

@@ -183,23 +183,27 @@ impl EventFields {
     /// The event, or a [`ErrorKind::MissingField`] problem pointing at the whole map.
     #[inline]
     pub(crate) fn finish(self, offset: usize, len: usize, line: u32) -> Result<Event, Problem> {
-        let missing = |field: &str| {
+        let missing_all = |fields: &[&str]| {
             Err(Problem::new(
                 ErrorKind::MissingField,
                 offset,
                 len,
-                format!("this op has no {field}"),
-                format!("an op map with :type, :process and :f (missing {field})"),
+                format!("this op has no {}", fields.join(" and no ")),
+                format!("an op map with :type, :process and :f (missing {})", fields.join(" and ")),
             ))
         };
+        let missing = |field: &str| missing_all(&[field]);
         let Some(kind) = self.kind else { return missing(":type") };
-        let Some(process) = self.process else { return missing(":process") };
+        // Elle's example histories have no :process; whether that is allowed depends on the
+        // rest of the history, which the builder sees.
+        let process = self.process.unwrap_or(Process::Absent);
         let f = match (self.f, &process) {
             (Some(f), _) => f,
             // Fault injectors are not always consistent about :f; a client op always has one.
             (None, Process::Other(_)) => Value::Nil,
             // ... except in Elle's and elle-cli's histories, which leave it out of transactions.
-            (None, Process::Client(_)) if is_transaction(&self.value) => Value::keyword("txn"),
+            (None, _) if is_transaction(&self.value) => Value::keyword("txn"),
+            (None, Process::Absent) => return missing_all(&[":process", ":f"]),
             (None, Process::Client(_)) => return missing(":f"),
         };
         Ok(Event {

@@ -13,7 +13,7 @@ pub mod search;
 pub mod sequential;
 
 pub use joint::{JOINT_KEY, check_sequential};
-pub use prepare::{DecodeFailure, Entry, Keying, Part, prepare};
+pub use prepare::{DecodeFailure, Entry, Keying, Part, op_views, prepare};
 pub use search::{Exhausted, Limits, SearchResult, SearchStats, Stuck};
 
 use crate::graph::{self, Cycle};

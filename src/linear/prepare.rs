@@ -124,6 +124,18 @@ fn split_op<'h>(
     }
 }
 
+/// Every op of `history` as [`prepare`] shows it to the model: its per-key view under
+/// `keying`, with an output only if it completed `:ok`. Ops that do not fit the keying, or
+/// whose `:f` is not a name, are left out: decoding reports them. For what a model must know
+/// of the whole history before it decodes any op (how reads of `nil` are read).
+pub fn op_views(history: &History, keying: Keying) -> impl Iterator<Item = OpView<'_>> {
+    history.ops.iter().filter_map(move |op| {
+        let (key, input, output) = split_op(history, op, keying).ok()?;
+        let f = history.value(op.f).as_name()?;
+        Some(OpView { f, input, output, key })
+    })
+}
+
 /// Splits `history` into parts by `keying`, decodes every op with `model`, and drops what
 /// cannot matter: `:fail` ops, and crashed ops the model says are read-only. Parts come in order
 /// of their keys' first appearance.

@@ -23,7 +23,7 @@ mod set_trace;
 
 pub use counter::{Counter, CounterOp};
 pub use kv::{Kv, KvAction, KvOp, KvState};
-pub use multi_register::{MicroOp, MultiRegister, MultiRegisterTxn};
+pub use multi_register::{MicroOp, MultiRegister, MultiRegisterTxn, Registers};
 pub use mutex::{Mutex, MutexOp};
 pub use queue::{Dequeued, FifoQueue, QueueOp, UnorderedQueue};
 pub use register::{CasRegister, Register, RegisterOp};
@@ -50,6 +50,22 @@ pub struct OpView<'a> {
     pub output: Option<&'a Value>,
     /// The op's `:key`, when it had one (the `kv` model uses it).
     pub key: Option<&'a Value>,
+}
+
+/// How the register models read a completed read that returned `nil` (`--nil-reads`).
+///
+/// Porcupine's etcd histories start `nil` and read it: there `nil` is a value. Knossos's
+/// register models take a read of `nil` to match any state, and Jepsen histories checked with
+/// `(cas-register 0)` hold such reads where the register can never be `nil`. The command line
+/// chooses from the history (see [`Register::settle_nil_reads`]); a model built by hand reads
+/// `nil` as a value unless told otherwise.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum NilReads {
+    /// `nil` is a value: a read of `nil` saw the register hold `nil`.
+    #[default]
+    Value,
+    /// `nil` means the read's value is unknown: the read constrains nothing.
+    Unknown,
 }
 
 /// Why a history op cannot be given to a model.

@@ -1,6 +1,6 @@
 //! Read/write registers, with and without compare-and-set.
 
-use super::{DecodeError, Model, OpView, pair, unknown_f};
+use super::{DecodeError, Model, NilReads, OpView, pair, unknown_f};
 use crate::history::Value;
 
 /// An op on a register.
@@ -14,9 +14,18 @@ pub enum RegisterOp {
     Cas(Value, Value),
 }
 
-fn decode(model: &str, op: &OpView<'_>, with_cas: bool) -> Result<RegisterOp, DecodeError> {
+fn decode(
+    model: &str,
+    op: &OpView<'_>,
+    with_cas: bool,
+    nil_reads: NilReads,
+) -> Result<RegisterOp, DecodeError> {
     match op.f {
-        "read" => Ok(RegisterOp::Read(op.output.cloned())),
+        "read" => Ok(RegisterOp::Read(match op.output {
+            // Decided once for the history: the search never sees a read of nil as one.
+            Some(Value::Nil) if nil_reads == NilReads::Unknown => None,
+            output => output.cloned(),
+        })),
         "write" => Ok(RegisterOp::Write(op.input.clone())),
         "cas" if with_cas => {
             let (old, new) = pair(op.input, "a cas")?;
@@ -33,6 +42,60 @@ fn step(state: &Value, op: &RegisterOp) -> Option<Value> {
         RegisterOp::Write(v) => Some(v.clone()),
         RegisterOp::Cas(old, new) => (old == state).then(|| new.clone()),
     }
+}
+
+/// What a history's register ops say about `nil` (see [`Register::settle_nil_reads`]).
+#[derive(Default)]
+struct NilUse {
+    /// Some op writes `nil` (a write of it, a cas to it), whatever its outcome.
+    written: bool,
+    /// Completed reads that returned `nil`.
+    reads: usize,
+}
+
+impl NilUse {
+    fn of<'a>(views: impl Iterator<Item = OpView<'a>>) -> NilUse {
+        let mut found = NilUse::default();
+        for op in views {
+            match op.f {
+                "write" => found.written |= op.input.is_nil(),
+                "cas" => found.written |= op.input.as_seq().is_some_and(|v| v.len() == 2 && v[1].is_nil()),
+                "read" => found.reads += usize::from(op.output.is_some_and(Value::is_nil)),
+                _ => {}
+            }
+        }
+        found
+    }
+}
+
+/// How reads of `nil` are read, from `choice` or else the history, and the warning saying how
+/// many reads were read as unknown values.
+fn settle<'a>(
+    init: &Value,
+    choice: Option<NilReads>,
+    views: impl Iterator<Item = OpView<'a>>,
+) -> (NilReads, Option<String>) {
+    // Reads of nil stay values: no need to look at the history.
+    if choice == Some(NilReads::Value) || (choice.is_none() && init.is_nil()) {
+        return (NilReads::Value, None);
+    }
+    let found = NilUse::of(views);
+    let (nil_reads, why) = match choice {
+        Some(forced) => (forced, "(--nil-reads unknown)".to_string()),
+        None if found.written => (NilReads::Value, String::new()),
+        None => (
+            NilReads::Unknown,
+            format!(
+                "(as Knossos reads them): nil is never the register's state here (it starts at {init} and no op \
+                 writes nil); --nil-reads value checks them as reads of nil"
+            ),
+        ),
+    };
+    let warning = (nil_reads == NilReads::Unknown && found.reads > 0).then(|| {
+        let reads = if found.reads == 1 { "1 read".to_string() } else { format!("{} reads", found.reads) };
+        format!("{reads} returned nil, read as reads of an unknown value {why}")
+    });
+    (nil_reads, warning)
 }
 
 fn describe(op: &RegisterOp) -> String {
@@ -61,11 +124,13 @@ macro_rules! register_model {
         pub struct $name {
             /// The initial value (Jepsen's default is `nil`).
             pub init: Value,
+            /// How a completed read of `nil` is read ([`NilReads::Value`] unless told).
+            pub nil_reads: NilReads,
         }
 
         impl Default for $name {
             fn default() -> Self {
-                $name { init: Value::Nil }
+                $name { init: Value::Nil, nil_reads: NilReads::Value }
             }
         }
 
@@ -73,7 +138,23 @@ macro_rules! register_model {
             /// A register starting with `init`. Any value will do; the `Result` matches the
             /// other models' `with_init`, which validate their initial values.
             pub fn with_init(init: Value) -> Result<$name, DecodeError> {
-                Ok($name { init })
+                Ok($name { init, nil_reads: NilReads::Value })
+            }
+
+            /// Decides, before any op is decoded, how completed reads of `nil` are read: as
+            /// `choice` says (`--nil-reads`), or else from the history's ops (`views`, every
+            /// key's together): as reads of an unknown value when `nil` can never be the
+            /// state — the initial value is not `nil` and no op (whatever its outcome) writes
+            /// `nil` — and as reads of `nil` otherwise. Returns a warning saying how many
+            /// reads were read as unknown values, if any were.
+            pub fn settle_nil_reads<'a>(
+                &mut self,
+                choice: Option<NilReads>,
+                views: impl Iterator<Item = OpView<'a>>,
+            ) -> Option<String> {
+                let (nil_reads, warning) = settle(&self.init, choice, views);
+                self.nil_reads = nil_reads;
+                warning
             }
         }
 
@@ -91,7 +172,7 @@ macro_rules! register_model {
                 state.heap_bytes()
             }
             fn decode(&self, op: &OpView<'_>) -> Result<RegisterOp, DecodeError> {
-                decode($cli, op, $with_cas)
+                decode($cli, op, $with_cas, self.nil_reads)
             }
             fn step(&self, state: &Value, op: &RegisterOp) -> Option<Value> {
                 step(state, op)
@@ -157,6 +238,65 @@ mod tests {
         let read2 = m.decode(&view("read", &Value::Nil, Some(&Value::Int(2)))).unwrap();
         assert!(m.step(&s1, &read2).is_none());
         assert_eq!(m.explain(&s1, &read2), "read 2, but the register held 1");
+    }
+
+    /// Completed reads, a write and a cas, as a history's views would show them.
+    fn views<'a>(ops: &'a [(&'a str, Value, Option<Value>)]) -> impl Iterator<Item = OpView<'a>> {
+        ops.iter().map(|(f, input, output)| view(f, input, output.as_ref()))
+    }
+
+    #[test]
+    fn reads_of_nil_are_unknown_only_where_nil_can_never_be_the_state() {
+        let (read_nil, read_3) =
+            (("read", Value::Nil, Some(Value::Nil)), ("read", Value::Nil, Some(Value::Int(3))));
+        // A crashed read of nil is not counted: it constrains nothing either way.
+        let crashed = ("read", Value::Nil, None);
+        let ops =
+            [read_nil.clone(), read_3.clone(), read_nil.clone(), crashed, ("write", Value::Int(3), None)];
+        let mut m = CasRegister::with_init(Value::Int(0)).unwrap();
+        let warning = m.settle_nil_reads(None, views(&ops)).unwrap();
+        assert_eq!(m.nil_reads, NilReads::Unknown);
+        assert!(
+            warning.starts_with("2 reads returned nil, read as reads of an unknown value (as Knossos"),
+            "{warning}"
+        );
+        assert!(warning.contains("it starts at 0 and no op writes nil"), "{warning}");
+        let read = m.decode(&view("read", &Value::Nil, Some(&Value::Nil))).unwrap();
+        assert_eq!(read, RegisterOp::Read(None));
+        assert_eq!(m.needs(&read), None, "it needs nothing");
+        assert_eq!(m.step(&Value::Int(7), &read), Some(Value::Int(7)));
+        // Other reads keep their values.
+        let read3 = m.decode(&view("read", &Value::Nil, Some(&Value::Int(3)))).unwrap();
+        assert_eq!(read3, RegisterOp::Read(Some(Value::Int(3))));
+        // Starting nil, or with some op writing nil (a write, or a cas to nil, whatever its
+        // outcome), nil is a value.
+        let mut m = CasRegister::default();
+        assert_eq!(m.settle_nil_reads(None, views(&ops)), None);
+        assert_eq!(m.nil_reads, NilReads::Value);
+        for writes_nil in
+            [("write", Value::Nil, None), ("cas", Value::vector(vec![3.into(), Value::Nil]), None)]
+        {
+            let ops = [read_nil.clone(), writes_nil];
+            let mut m = CasRegister::with_init(Value::Int(0)).unwrap();
+            assert_eq!(m.settle_nil_reads(None, views(&ops)), None);
+            assert_eq!(m.nil_reads, NilReads::Value);
+            assert_eq!(
+                m.decode(&view("read", &Value::Nil, Some(&Value::Nil))).unwrap(),
+                RegisterOp::Read(Some(Value::Nil))
+            );
+        }
+        // --nil-reads overrides the choice both ways.
+        let mut m = Register::default();
+        let warning = m.settle_nil_reads(Some(NilReads::Unknown), views(&ops)).unwrap();
+        assert_eq!(warning, "2 reads returned nil, read as reads of an unknown value (--nil-reads unknown)");
+        let mut m = Register::with_init(Value::Int(0)).unwrap();
+        assert_eq!(m.settle_nil_reads(Some(NilReads::Value), views(&ops)), None);
+        assert_eq!(m.nil_reads, NilReads::Value);
+        // One read: said in the singular; none: no warning.
+        let mut m = Register::with_init(Value::Int(0)).unwrap();
+        assert!(m.settle_nil_reads(None, views(&ops[..1])).unwrap().starts_with("1 read returned nil,"));
+        assert_eq!(m.settle_nil_reads(None, views(&ops[1..2])), None);
+        assert_eq!(m.nil_reads, NilReads::Unknown);
     }
 
     #[test]

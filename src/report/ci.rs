@@ -80,7 +80,8 @@ pub fn junit(cases: &[CaseOutcome<'_>]) -> String {
                     Verdict::Unknown => {
                         let _ = writeln!(
                             out,
-                            ">\n      <error type=\"unknown\" message=\"no verdict within the budget\">{}</error>\n    </testcase>",
+                            ">\n      <error type=\"unknown\" message=\"{}\">{}</error>\n    </testcase>",
+                            xml_escape(&unknown_reason(r)),
                             xml_escape(&r.to_text())
                         );
                     }
@@ -120,13 +121,18 @@ pub fn github_annotations(r: &FileReport) -> Vec<String> {
         })
         .collect();
     if r.valid == Verdict::Unknown {
-        out.push(format!(
-            "::warning file={},title=labrys: unknown::{}",
-            r.file,
-            esc(&format!("no {} verdict within the budget", r.consistency))
-        ));
+        out.push(format!("::warning file={},title=labrys: unknown::{}", r.file, esc(&unknown_reason(r))));
     }
     out
+}
+
+/// Why a report is unknown, in one line: its note when it has one (a history with no client
+/// operation), else the budget, which the report's keys detail.
+fn unknown_reason(r: &FileReport) -> String {
+    match &r.note {
+        Some(note) => note.clone(),
+        None => format!("no {} verdict within the budget", r.consistency),
+    }
 }
 
 #[cfg(test)]

@@ -144,9 +144,11 @@ pub struct FileReport {
     pub stats: Stats,
     /// A summary of the history itself.
     pub summary: Summary,
-    /// Warnings from reading the history.
+    /// Warnings from reading the history ("line N: ..."), then from checking it (how many
+    /// reads of `nil` were read as reads of an unknown value).
     pub warnings: Vec<String>,
-    /// A remark on the verdict that helps read it.
+    /// A remark on the verdict that helps read it; for an `unknown` verdict that no budget
+    /// explains, why it is unknown ("the history holds no client operations").
     pub note: Option<String>,
     /// For transactional checks: what the anomalies rule out, budget notes, counters.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
@@ -212,15 +214,15 @@ impl FileReport {
             self.model,
             self.consistency
         );
+        if let Some(note) = &self.note {
+            let _ = writeln!(out, "  note: {note}");
+        }
         if let Some(details) = &self.txn {
             txn::write_text(&mut out, &self.anomalies, details);
             return out;
         }
         let label =
             if self.consistency == "sequential" { "not sequentially consistent" } else { "not linearizable" };
-        if let Some(note) = &self.note {
-            let _ = writeln!(out, "  note: {note}");
-        }
         for k in &self.keys {
             let key = match k.key.as_deref() {
                 None => String::new(),

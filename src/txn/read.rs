@@ -82,7 +82,11 @@ impl Seen {
 /// general parser read, the event itself (with a transaction's value left out).
 struct Scanned {
     kind: EventKind,
+    /// The client process; `u32::MAX` when the event has no `:process` (the scanner reads only
+    /// client events; the general parser's events keep theirs in `general`).
     process: u32,
+    /// Whether it is a client event (not a fault).
+    client: bool,
     index: Option<u64>,
     time: Option<i64>,
     line: u32,
@@ -129,6 +133,11 @@ pub fn read_bytes(
             Err(_) => return Ok(None),
         },
     };
+    // With no client op, nothing says the history is transactional: the general reader reads
+    // it, and the model is guessed as for any other history.
+    if workload.is_none() && !pieces.iter().any(|p| p.events.iter().any(|e| e.client)) {
+        return Ok(None);
+    }
     let mut seen = Seen::default();
     pieces.iter().for_each(|p| seen.merge(p.seen));
     let Some(workload) = seen.workload(workload) else { return Ok(None) };
@@ -224,12 +233,9 @@ fn count_lines(bytes: &[u8]) -> u32 {
 /// An event the general parser read: a fault as it is; a client op must be a transaction, whose
 /// micro-ops are decoded into the piece's builder and whose value is then dropped.
 fn general(mut event: Event, piece: &mut Piece) -> Result<Scanned, Trouble> {
-    let process = match event.process {
-        Process::Client(p) => p,
-        Process::Other(_) => u32::MAX,
-    };
+    let client = !matches!(event.process, Process::Other(_));
     let first = piece.builder.txns.mops.len() as u32;
-    if process != u32::MAX {
+    if client {
         if event.f.as_name() != Some("txn") {
             return Err(Trouble::NotTxns);
         }
@@ -246,7 +252,9 @@ fn general(mut event: Event, piece: &mut Piece) -> Result<Scanned, Trouble> {
     let count = piece.builder.txns.mops.len() as u32 - first;
     Ok(Scanned {
         kind: event.kind,
-        process,
+        // Unused: the event itself is pushed.
+        process: u32::MAX,
+        client,
         index: event.index,
         time: event.time,
         line: event.line,
@@ -279,7 +287,11 @@ fn assemble(
                     index: sc.index,
                     time: sc.time,
                     kind: sc.kind,
-                    process: Process::Client(sc.process),
+                    process: if sc.process == u32::MAX {
+                        Process::Absent
+                    } else {
+                        Process::Client(sc.process)
+                    },
                     f: txn.clone(),
                     value: Value::Nil,
                     key: None,
@@ -290,8 +302,10 @@ fn assemble(
                 },
             };
             let op = builder.push_op(event).map_err(|problem| ReadError::locate(source, input, problem))?;
+            // A new op (an invocation, or in a history without :process a completion that is
+            // an op of its own) takes its event's micro-ops until a completion brings others.
             match (op, sc.kind) {
-                (Some(op), EventKind::Invoke) if op as usize == from.len() => from.push((p as u32, e as u32)),
+                (Some(op), _) if op as usize == from.len() => from.push((p as u32, e as u32)),
                 (Some(op), EventKind::Ok) => from[op as usize] = (p as u32, e as u32),
                 (Some(op), _) if sc.mops.1 > 0 => from[op as usize] = (p as u32, e as u32),
                 _ => {}
@@ -469,6 +483,7 @@ impl<'a> Scanner<'a> {
         let mut ev = Scanned {
             kind: EventKind::Invoke,
             process: u32::MAX,
+            client: true,
             index: None,
             time: None,
             line: 0,
@@ -510,7 +525,8 @@ impl<'a> Scanner<'a> {
         }
         ev.mops = (first, b.txns.mops.len() as u32 - first);
         let txn = f.unwrap_or(ev.mops.1 > 0);
-        (kind && txn && ev.process != u32::MAX).then_some(ev)
+        // No :process (Elle's examples) leaves `process` at u32::MAX: the builder decides.
+        (kind && txn).then_some(ev)
     }
 
     /// A transaction's micro-ops: `nil`, or a vector of `[f k v]`.
@@ -697,6 +713,47 @@ mod tests {
         let json = "[{\"index\":0,\"type\":\"invoke\",\"process\":0,\"value\":[[\"append\",\"x\",1]]},\n\
                     {\"index\":1,\"type\":\"ok\",\"process\":0,\"value\":[[\"append\",\"x\",1]]}]\n";
         agree(json, Format::Json, 1);
+    }
+
+    #[test]
+    fn histories_without_process_are_read_as_the_general_reader_reads_them() {
+        // Elle's example shape: no :process, no :f, alternating; one event the general parser
+        // reads (a string value).
+        let text = "{:index 0 :type :invoke :value [[:append 1 1] [:r 1 nil]]}\n\
+                    {:index 1 :type :ok :value [[:append 1 1] [:r 1 [1]]]}\n\
+                    {:index 2 :type :info :process :nemesis :f :kill :value nil}\n\
+                    {:index 3 :type :invoke :value [[:r 1 nil] [:append \"k\" 2]]}\n\
+                    {:index 4 :type :info :value [[:r 1 nil] [:append \"k\" 2]]}\n\
+                    {:index 5 :type :invoke :value [[:r 1 nil]]}\n\
+                    {:index 6 :type :ok :value [[:r 1 [1]]]}\n";
+        agree(text, Format::Edn, 1);
+        agree(text, Format::Edn, 3);
+        // elle-cli's: completions only, without :index either.
+        let json = "[{\"type\":\"ok\",\"value\":[[\"append\",\"x\",1]]},\n\
+                    {\"type\":\"ok\",\"value\":[[\"r\",\"x\",[1]]]},\n\
+                    {\"type\":\"fail\",\"value\":[[\"append\",\"x\",2]]}]\n";
+        agree(json, Format::Json, 1);
+        agree(json, Format::Json, 2);
+        let (h, t) =
+            read_bytes("t", json.as_bytes(), Format::Json, &ReadOptions::default(), None).unwrap().unwrap();
+        assert_eq!((h.ops.len(), t.workload), (3, Workload::ListAppend));
+        assert_eq!(t.txn_text(1), "[[:r \"x\" [1]]]");
+    }
+
+    #[test]
+    fn histories_without_client_ops_are_left_to_the_general_reader_unless_a_workload_is_given() {
+        let options = ReadOptions::default();
+        for (text, format) in [
+            ("", Format::Edn),
+            ("[]", Format::Json),
+            ("{:type :info, :process :nemesis, :f :kill}\n", Format::Edn),
+        ] {
+            assert!(read_bytes("t", text.as_bytes(), format, &options, None).unwrap().is_none(), "{text:?}");
+            let (h, t) = read_bytes("t", text.as_bytes(), format, &options, Some(Workload::RwRegister))
+                .unwrap()
+                .unwrap();
+            assert_eq!((h.ops.len(), t.workload), (0, Workload::RwRegister), "{text:?}");
+        }
     }
 
     #[test]
