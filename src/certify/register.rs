@@ -74,7 +74,9 @@ impl RegisterFacts {
                     (v.cloned(), None, true)
                 }
                 "write" => (None, Some(input.clone()), false),
+                // A cas from a value to itself changes nothing: it sees the value, writes none.
                 "cas" => match input.as_seq() {
+                    Some([old, new]) if old == new => (Some(old.clone()), None, false),
                     Some([old, new]) => (Some(old.clone()), Some(new.clone()), false),
                     _ => return None,
                 },
@@ -167,9 +169,7 @@ impl RegisterFacts {
             EdgeKind::AntiDependency => {
                 let v = oa.sees.as_ref().ok_or("the first op saw no value")?;
                 ensure(oa.completed(), || "the first op did not complete".into())?;
-                ensure(oa.is_read || oa.writes.as_ref() == Some(v), || {
-                    "the first op is no read of the value".into()
-                })?;
+                ensure(oa.writes.is_none(), || "the first op is no read of the value".into())?;
                 ensure(self.written_once(v), || format!("{v} is written more than once"))?;
                 ensure(self.completed_cas_from(v) == [b], || {
                     format!("the second op is not the one completed cas away from {v}")
@@ -282,7 +282,9 @@ impl RegisterFacts {
         let f = or.sees.as_ref().ok_or("the read saw no value")?;
         ensure(or.is_read && or.completed(), || "not a completed read".into())?;
         ensure(self.precedes(ox, or), || "the other op did not complete before the read began".into())?;
-        let h = if ox.is_read { ox.sees.as_ref() } else { ox.writes.as_ref() };
+        // What the register held once x took effect: what it read, or what it left (a cas
+        // from a value to itself leaves the value it saw).
+        let h = if ox.is_read { ox.sees.as_ref() } else { ox.writes.as_ref().or(ox.sees.as_ref()) };
         let h = h.ok_or("the other op neither saw nor wrote a value")?;
         ensure(h != f, || format!("the other op's value is {f} too"))?;
         // The writers of f that could still take effect before r.

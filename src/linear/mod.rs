@@ -580,17 +580,20 @@ fn shrunk_witness<M: Model>(model: &M, part: &Part<M::Op>, order: Order, result:
                 Finding::Cycle(_) | Finding::Search(SearchResult::NotLinearizable(_), _)
             )
     };
-    // The start must itself be shown invalid, or shrinking keeps a set nobody checked. Under
-    // real-time order later ops cannot rescue the blocked op, so the window usually is; under
-    // process order they can (they may be placed before it), so the whole part is tried next.
+    // Every set shrinking keeps after a drop was shown invalid; the start was not, so a start
+    // kept whole is checked before it is claimed. Under real-time order later ops cannot rescue
+    // the blocked op, so the window usually is invalid; under process order they can (they may
+    // be placed before it), so the whole part is tried next.
     let window: Vec<u32> = window.iter().copied().chain([blocked]).collect();
     let all: Vec<u32> = (0..part.entries.len() as u32).collect();
-    let Some(start) =
-        [window, all].into_iter().find(|start| still_invalid(&crate::explain::sub_part(part, start)))
-    else {
-        return Vec::new();
-    };
-    let mut kept = crate::explain::shrink(part, start, &mut still_invalid, 300);
+    let mut kept = Vec::new();
+    for start in [window, all] {
+        let shrunk = crate::explain::shrink(part, start.clone(), &mut still_invalid, 300);
+        if shrunk != start || still_invalid(&crate::explain::sub_part(part, &start)) {
+            kept = shrunk;
+            break;
+        }
+    }
     kept.sort_unstable();
     kept
 }
