@@ -34,6 +34,8 @@ use crate::report::Verdict;
 use crate::txn::ops::{Elem, Mop, MopKind, Txns};
 use crate::txn::{TxnAnomaly, TxnRef, TxnReport, Workload};
 use facts::KeyFacts;
+use rayon::prelude::*;
+use std::cell::OnceCell;
 
 /// Checks every anomaly of `report` against `history` and its micro-ops `txns` (indexed like
 /// `history.ops`). `skew` is the clock-skew tolerance real-time edges were built with.
@@ -111,9 +113,14 @@ pub(crate) struct Ctx<'a> {
     pub h: &'a History,
     pub t: &'a Txns,
     pub skew: i64,
-    /// Key id → its facts in `facts` (`u32::MAX` for keys no claim involves).
+    /// Key id → its slot in `entries` and `facts` (`u32::MAX` for keys no claim involves).
     slot: Vec<u32>,
-    facts: Vec<KeyFacts>,
+    /// Per slot: the key.
+    keys: Vec<u32>,
+    /// Per slot: every `(op, micro-op)` on the key, in history order.
+    entries: Vec<Vec<(u32, u32)>>,
+    /// Per slot: the key's facts, gathered the first time a claim rests on them.
+    facts: Vec<OnceCell<KeyFacts>>,
 }
 
 const NONE: u32 = u32::MAX;
@@ -159,14 +166,43 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        let facts = keys.iter().zip(per_key).map(|(&k, entries)| KeyFacts::build(h, t, k, &entries)).collect();
-        Ctx { h, t, skew, slot, facts }
+        let facts = (0..keys.len()).map(|_| OnceCell::new()).collect();
+        let ctx = Ctx { h, t, skew, slot, keys, entries: per_key, facts };
+        ctx.prebuild(anomalies);
+        ctx
+    }
+
+    /// Gathers, in parallel, the facts of the keys the claims name (checking a key's reads
+    /// touches every element read: the bulk of certification's work on long lists).
+    fn prebuild(&self, anomalies: &[TxnAnomaly]) {
+        let mut wanted: Vec<usize> = Vec::new();
+        for a in anomalies {
+            let named = a.cycle.iter().flatten().filter_map(|s| s.key.as_deref()).chain(a.key.as_deref());
+            let ops: Vec<u32> =
+                a.txns.iter().map(|r| r.position).filter(|&p| (p as usize) < self.t.len()).collect();
+            for name in named {
+                for k in self.keys_named(name, &ops) {
+                    wanted.push(self.slot[k as usize] as usize);
+                }
+            }
+        }
+        wanted.sort_unstable();
+        wanted.dedup();
+        let (h, t, keys, entries) = (self.h, self.t, &self.keys, &self.entries);
+        let built: Vec<(usize, KeyFacts)> =
+            wanted.into_par_iter().map(|s| (s, KeyFacts::build(h, t, keys[s], &entries[s]))).collect();
+        for (s, f) in built {
+            let _ = self.facts[s].set(f);
+        }
     }
 
     /// The facts of key `k`, if a claim involves it.
     fn facts(&self, k: u32) -> Result<&KeyFacts, String> {
         match self.slot.get(k as usize) {
-            Some(&s) if s != NONE => Ok(&self.facts[s as usize]),
+            Some(&s) if s != NONE => {
+                let s = s as usize;
+                Ok(self.facts[s].get_or_init(|| KeyFacts::build(self.h, self.t, k, &self.entries[s])))
+            }
             _ => Err(format!("key {} is touched by no transaction the anomaly cites", self.key_name(k))),
         }
     }
