@@ -122,7 +122,8 @@ fn generate(rng: &mut Rng, list: bool, n: usize, keys: u32, procs: u32, faults: 
                 }
                 Mop::Read(k, _) => {
                     let vs = &versions[k as usize];
-                    let back = if rng.chance(faults.stale) { rng.below(vs.len().min(5) as u64) as usize } else { 0 };
+                    let back =
+                        if rng.chance(faults.stale) { rng.below(vs.len().min(5) as u64) as usize } else { 0 };
                     let mut seen = vs[vs.len() - 1 - back].clone();
                     if list && rng.chance(faults.garbage) {
                         match seen.last().copied() {
@@ -185,8 +186,13 @@ fn edn(txns: &[Txn], list: bool) -> String {
     out
 }
 
-const MODELS: &[&str] =
-    &["strict-serializable", "strong-session-serializable", "serializable", "snapshot-isolation", "read-committed"];
+const MODELS: &[&str] = &[
+    "strict-serializable",
+    "strong-session-serializable",
+    "serializable",
+    "snapshot-isolation",
+    "read-committed",
+];
 
 fn check(h: &History, t: &Txns, model: &str, skew: i64) -> TxnReport {
     let options = TxnOptions {
@@ -256,7 +262,8 @@ fn the_faults_show_most_anomaly_kinds() {
     let mut seen: [BTreeMap<String, usize>; 2] = Default::default();
     for seed in 0..600u64 {
         let list = seed % 2 == 0;
-        let text = history(seed, list, 12 + (seed % 20) as usize, 1 + (seed % 3) as u32, 2 + (seed % 3) as u32);
+        let text =
+            history(seed, list, 12 + (seed % 20) as usize, 1 + (seed % 3) as u32, 2 + (seed % 3) as u32);
         for k in certify_all(&text).unwrap_or_else(|e| panic!("seed {seed}: {e}")) {
             *seen[usize::from(list)].entry(k).or_insert(0) += 1;
         }
@@ -281,7 +288,9 @@ fn the_faults_show_most_anomaly_kinds() {
     ] {
         assert!(list.contains_key(k), "list-append: {k} never came up: {list:?}");
     }
-    for k in ["G1a", "G1b", "G-single", "G2-item", "G-single-realtime", "garbage-read", "internal", "lost-update"] {
+    for k in
+        ["G1a", "G1b", "G-single", "G2-item", "G-single-realtime", "garbage-read", "internal", "lost-update"]
+    {
         assert!(register.contains_key(k), "rw-register: {k} never came up: {register:?}");
     }
 }

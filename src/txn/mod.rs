@@ -413,6 +413,10 @@ mod tests {
         let a = r.anomalies.iter().find(|a| a.kind == "G-single").expect("a G-single cycle");
         let rw = a.cycle.as_ref().unwrap().iter().find(|s| s.kind == "rw").unwrap();
         assert_eq!((rw.value.as_deref(), rw.value_after.as_deref()), (Some("1"), Some("2")));
-        assert!(a.explanation.iter().any(|l| l.contains("did not see T1's append of 2")), "{:#?}", a.explanation);
+        assert!(
+            a.explanation.iter().any(|l| l.contains("did not see T1's append of 2")),
+            "{:#?}",
+            a.explanation
+        );
     }
 }

@@ -156,7 +156,9 @@ pub(super) fn edge(ctx: &Ctx<'_>, a: u32, b: u32, s: &CycleStep) -> Result<(), S
     match s.kind {
         "realtime" => {
             if oa.outcome != Outcome::Ok {
-                return Err("the earlier transaction never completed :ok, so it precedes nothing in real time".into());
+                return Err(
+                    "the earlier transaction never completed :ok, so it precedes nothing in real time".into(),
+                );
             }
             if s.process.is_some() {
                 return Err("a real-time edge names a process".into());
@@ -186,15 +188,20 @@ pub(super) fn edge(ctx: &Ctx<'_>, a: u32, b: u32, s: &CycleStep) -> Result<(), S
                 ));
             }
             if oa.outcome != Outcome::Ok {
-                return Err("the earlier transaction never completed :ok, so its process's next one may have \
+                return Err(
+                    "the earlier transaction never completed :ok, so its process's next one may have \
                             begun before it took effect"
-                    .into());
+                        .into(),
+                );
             }
             // Ops are in invocation order; a process runs one at a time.
             if a < b && oa.invoke_index < ob.invoke_index {
                 Ok(())
             } else {
-                Err(format!("T{} (index {}) was invoked after T{} (index {})", s.from, oa.invoke_index, s.to, ob.invoke_index))
+                Err(format!(
+                    "T{} (index {}) was invoked after T{} (index {})",
+                    s.from, oa.invoke_index, s.to, ob.invoke_index
+                ))
             }
         }
         "ww" | "wr" | "rw" => {
@@ -226,10 +233,11 @@ pub(super) fn edge(ctx: &Ctx<'_>, a: u32, b: u32, s: &CycleStep) -> Result<(), S
     }
 }
 
-/// A data edge's values: `value` and `value_after`, each required unless `optional`.
-fn value<'s>(s: &'s CycleStep, after: bool) -> Result<&'s str, String> {
+/// A data edge's `value` (or with `after`, its `value_after`), which must be there.
+fn value(s: &CycleStep, after: bool) -> Result<&str, String> {
     let v = if after { &s.value_after } else { &s.value };
-    v.as_deref().ok_or_else(|| format!("a {} edge without {}", s.kind, if after { "value_after" } else { "value" }))
+    v.as_deref()
+        .ok_or_else(|| format!("a {} edge without {}", s.kind, if after { "value_after" } else { "value" }))
 }
 
 /// Whether micro-op `j` of `mops` reads `k` before any append or write of the transaction to
@@ -245,9 +253,9 @@ fn external(mops: &[Mop], j: usize) -> bool {
 fn list_edge(ctx: &Ctx<'_>, f: &KeyFacts, k: u32, a: u32, b: u32, s: &CycleStep) -> Result<(), String> {
     let key = ctx.key_name(k);
     let appended = |op: u32, v: &str, t: usize| {
-        ctx.written(op, k, v).filter(|&e| f.unique_writer(e).is_some_and(|w| w.op == op)).ok_or_else(|| {
-            format!("T{t} did not append {v} to {key} (or not alone)")
-        })
+        ctx.written(op, k, v)
+            .filter(|&e| f.unique_writer(e).is_some_and(|w| w.op == op))
+            .ok_or_else(|| format!("T{t} did not append {v} to {key} (or not alone)"))
     };
     match s.kind {
         "ww" => {
@@ -381,7 +389,11 @@ fn register_edge(ctx: &Ctx<'_>, f: &KeyFacts, k: u32, a: u32, b: u32, s: &CycleS
                 Some(v) => m.value != NIL && ctx.text(m.value) == v,
             });
             let Some(m) = read else {
-                return Err(format!("T{}'s first micro-op on {key} is not a read of {}", s.from, v1.unwrap_or("nil")));
+                return Err(format!(
+                    "T{}'s first micro-op on {key} is not a read of {}",
+                    s.from,
+                    v1.unwrap_or("nil")
+                ));
             };
             if precedes(m.value, e2) {
                 Ok(())

@@ -109,7 +109,8 @@ impl KeyFacts {
 
     /// List-append: the longest committed read, and whether every other is a prefix of it.
     fn list_order(&mut self, h: &History, t: &Txns, name: &str) {
-        let Some(&(longest_op, longest)) = self.reads.iter().max_by_key(|r| t.list(&t.mops[r.1 as usize]).len())
+        let Some(&(longest_op, longest)) =
+            self.reads.iter().max_by_key(|r| t.list(&t.mops[r.1 as usize]).len())
         else {
             return;
         };

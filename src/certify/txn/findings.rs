@@ -23,11 +23,15 @@ pub(super) fn certify(ctx: &Ctx<'_>, a: &TxnAnomaly) -> Result<(), String> {
     let list = ctx.list_workload();
     let fact = match a.kind.as_str() {
         "G1a" => cites(2).and_then(|()| on_key(ctx, a, &ops, |k, f| aborted_read(ctx, f, k, ops[0], ops[1]))),
-        "G1b" => cites(2).and_then(|()| on_key(ctx, a, &ops, |k, f| intermediate_read(ctx, f, k, ops[0], ops[1]))),
+        "G1b" => {
+            cites(2).and_then(|()| on_key(ctx, a, &ops, |k, f| intermediate_read(ctx, f, k, ops[0], ops[1])))
+        }
         "dirty-update" if list => {
             cites(2).and_then(|()| on_key(ctx, a, &ops, |_, f| dirty_update(ctx, f, ops[0], ops[1])))
         }
-        "garbage-read" => cites(1).and_then(|()| on_key(ctx, a, &ops, |k, f| garbage_read(ctx, f, k, ops[0]))),
+        "garbage-read" => {
+            cites(1).and_then(|()| on_key(ctx, a, &ops, |k, f| garbage_read(ctx, f, k, ops[0])))
+        }
         "duplicate-elements" if list => {
             cites(1).and_then(|()| on_key(ctx, a, &ops, |k, f| duplicate(ctx, f, k, ops[0])))
         }
@@ -64,7 +68,9 @@ fn mentions(ctx: &Ctx<'_>, a: &TxnAnomaly, ops: &[u32]) -> Result<(), String> {
         }
     }
     match &a.key {
-        Some(k) if !text.contains(k.as_str()) => Err(format!("the explanation {text:?} does not name the key {k}")),
+        Some(k) if !text.contains(k.as_str()) => {
+            Err(format!("the explanation {text:?} does not name the key {k}"))
+        }
         _ => Ok(()),
     }
 }
@@ -131,7 +137,11 @@ fn aborted_read(ctx: &Ctx<'_>, f: &KeyFacts, k: u32, reader: u32, writer: u32) -
     let hit = reads_of(ctx, reader, k)
         .flat_map(|(_, m)| seen(ctx, m))
         .any(|&e| f.unique_writer(e).is_some_and(|w| w.op == writer));
-    if hit { Ok(()) } else { Err("no read of the reader saw a value the failed transaction alone wrote".into()) }
+    if hit {
+        Ok(())
+    } else {
+        Err("no read of the reader saw a value the failed transaction alone wrote".into())
+    }
 }
 
 /// G1b: a committed read ended with (read, for registers) a value that `writer` overwrote
@@ -232,8 +242,11 @@ fn incompatible_reads(ctx: &Ctx<'_>, k: u32, a: u32, b: u32) -> Result<(), Strin
 fn own_order(ctx: &Ctx<'_>, f: &KeyFacts, k: u32, op: u32) -> Result<(), String> {
     let mops = ctx.mops(op);
     let mine = |e: Elem| f.unique_writer(e).is_some_and(|w| w.op == op);
-    let appends: Vec<Elem> =
-        mops.iter().filter(|m| m.key == k && m.kind == MopKind::Append && mine(m.value)).map(|m| m.value).collect();
+    let appends: Vec<Elem> = mops
+        .iter()
+        .filter(|m| m.key == k && m.kind == MopKind::Append && mine(m.value))
+        .map(|m| m.value)
+        .collect();
     for &(_, r) in &f.reads {
         let list = ctx.list(&ctx.t.mops[r as usize]);
         for (j, &e2) in appends.iter().enumerate().skip(1) {
@@ -283,10 +296,15 @@ fn internal(ctx: &Ctx<'_>, op: u32) -> Result<(), String> {
         })
     } else {
         mops.iter().enumerate().any(|(j, m)| {
-            m.kind == MopKind::Read && mops[..j].iter().rev().find(|p| p.key == m.key).is_some_and(|p| p.value != m.value)
+            m.kind == MopKind::Read
+                && mops[..j].iter().rev().find(|p| p.key == m.key).is_some_and(|p| p.value != m.value)
         })
     };
-    if bad { Ok(()) } else { Err("every read agrees with the transaction's own earlier reads and writes".into()) }
+    if bad {
+        Ok(())
+    } else {
+        Err("every read agrees with the transaction's own earlier reads and writes".into())
+    }
 }
 
 /// future-read: a committed read saw a value the transaction itself appends or writes only
@@ -294,7 +312,8 @@ fn internal(ctx: &Ctx<'_>, op: u32) -> Result<(), String> {
 fn future_read(ctx: &Ctx<'_>, k: u32, op: u32) -> Result<(), String> {
     must_be_ok(ctx, op)?;
     let mops = ctx.mops(op);
-    let writes = |range: &[Mop], e: Elem| range.iter().any(|w| w.key == k && w.kind != MopKind::Read && w.value == e);
+    let writes =
+        |range: &[Mop], e: Elem| range.iter().any(|w| w.key == k && w.kind != MopKind::Read && w.value == e);
     let hit = reads_of(ctx, op, k)
         .any(|(j, m)| seen(ctx, m).iter().any(|&e| writes(&mops[j + 1..], e) && !writes(&mops[..j], e)));
     if hit { Ok(()) } else { Err("no read of the key saw a value the transaction writes only later".into()) }
@@ -317,7 +336,8 @@ fn lost_update(ctx: &Ctx<'_>, k: u32, ops: &[u32]) -> Result<(), String> {
             return Err(format!("the transaction with index {} does not touch the key", ctx.index(op)));
         };
         let first = &mops[j];
-        if first.kind != MopKind::Read || !mops[j + 1..].iter().any(|m| m.key == k && m.kind != MopKind::Read) {
+        if first.kind != MopKind::Read || !mops[j + 1..].iter().any(|m| m.key == k && m.kind != MopKind::Read)
+        {
             return Err(format!(
                 "the transaction with index {} does not read the key first and then write it",
                 ctx.index(op)

@@ -87,7 +87,10 @@ pub fn certify_txn_report(
 /// An anomaly, named for a refutation: its type and the transactions it cites (by `:index`).
 fn claim(history: &History, a: &TxnAnomaly) -> String {
     let index = |r: &TxnRef| {
-        history.ops.get(r.position as usize).map_or_else(|| format!("#{}?", r.position), |o| o.invoke_index.to_string())
+        history
+            .ops
+            .get(r.position as usize)
+            .map_or_else(|| format!("#{}?", r.position), |o| o.invoke_index.to_string())
     };
     match &a.cycle {
         Some(steps) if !a.txns.is_empty() => {
@@ -102,7 +105,11 @@ fn claim(history: &History, a: &TxnAnomaly) -> String {
         _ => {
             let cited: Vec<String> = a.txns.iter().map(|r| format!("index {}", index(r))).collect();
             let key = a.key.as_deref().map(|k| format!(" on {k}")).unwrap_or_default();
-            format!("{}{key} ({})", a.kind, if cited.is_empty() { "no transaction".into() } else { cited.join(", ") })
+            format!(
+                "{}{key} ({})",
+                a.kind,
+                if cited.is_empty() { "no transaction".into() } else { cited.join(", ") }
+            )
         }
     }
 }
@@ -262,7 +269,11 @@ impl<'a> Ctx<'a> {
     fn written(&self, op: u32, k: u32, value: &str) -> Option<Elem> {
         self.mops(op)
             .iter()
-            .find(|m| m.key == k && matches!(m.kind, MopKind::Append | MopKind::Write) && self.text(m.value) == value)
+            .find(|m| {
+                m.key == k
+                    && matches!(m.kind, MopKind::Append | MopKind::Write)
+                    && self.text(m.value) == value
+            })
             .map(|m| m.value)
     }
 
@@ -274,11 +285,7 @@ impl<'a> Ctx<'a> {
         if a.explanation.is_empty() {
             return Err("it has no explanation".to_string());
         }
-        if cycle::is_cycle_kind(&a.kind) {
-            cycle::certify(self, a)
-        } else {
-            findings::certify(self, a)
-        }
+        if cycle::is_cycle_kind(&a.kind) { cycle::certify(self, a) } else { findings::certify(self, a) }
     }
 
     /// A cited transaction must be the op it says it is.

@@ -130,7 +130,9 @@ fn cluster_list_append_histories_are_certified() {
         if !service.supports(Sim::ListAppend) {
             continue;
         }
-        for (faults, seed) in [("partition,kill", 0), ("loss", 1), ("partition,kill,loss,clock", 2), ("kill", 3)] {
+        for (faults, seed) in
+            [("partition,kill", 0), ("loss", 1), ("partition,kill,loss,clock", 2), ("kill", 3)]
+        {
             let c = ClusterConfig {
                 service,
                 workload: Sim::ListAppend,
@@ -159,7 +161,13 @@ fn report_of(text: &str, models: &[&str]) -> (History, Txns, TxnReport) {
 }
 
 /// `report` with its anomaly `i` changed by `tamper`; must be refuted.
-fn refuted(h: &History, t: &Txns, report: &TxnReport, i: usize, tamper: impl FnOnce(&mut TxnAnomaly)) -> Refuted {
+fn refuted(
+    h: &History,
+    t: &Txns,
+    report: &TxnReport,
+    i: usize,
+    tamper: impl FnOnce(&mut TxnAnomaly),
+) -> Refuted {
     let mut r = report.clone();
     tamper(&mut r.anomalies[i]);
     let kind = r.anomalies[i].kind.clone();
@@ -187,7 +195,9 @@ fn cite(h: &History, t: &Txns, op: u32) -> TxnRef {
 fn tampered_cycles_are_refuted() {
     // Generated stale histories hold every edge kind; take each cycle and break it every way.
     let mut tried = std::collections::BTreeMap::new();
-    for (workload, seed) in [(TxnWorkload::ListAppend, 3), (TxnWorkload::RwRegister, 4), (TxnWorkload::ListAppend, 5)] {
+    for (workload, seed) in
+        [(TxnWorkload::ListAppend, 3), (TxnWorkload::RwRegister, 4), (TxnWorkload::ListAppend, 5)]
+    {
         for models in [&["strict-serializable"][..], &["strong-session-serializable"], &["serializable"]] {
             let (h, t, r) = report_of(&generated(workload, seed, 0.3), models);
             for (i, a) in r.anomalies.iter().enumerate() {
@@ -201,8 +211,12 @@ fn tampered_cycles_are_refuted() {
                         }
                     }
                     if step.key.is_some() {
-                        refuted(&h, &t, &r, i, |a| a.cycle.as_mut().unwrap()[s].value_after = Some("-17".into()));
-                        refuted(&h, &t, &r, i, |a| a.cycle.as_mut().unwrap()[s].key = Some(":nowhere".into()));
+                        refuted(&h, &t, &r, i, |a| {
+                            a.cycle.as_mut().unwrap()[s].value_after = Some("-17".into())
+                        });
+                        refuted(&h, &t, &r, i, |a| {
+                            a.cycle.as_mut().unwrap()[s].key = Some(":nowhere".into())
+                        });
                     }
                     // The edge reversed: the step claims T(i+1) precedes T(i).
                     refuted(&h, &t, &r, i, |a| {
@@ -213,7 +227,9 @@ fn tampered_cycles_are_refuted() {
                     refuted(&h, &t, &r, i, |a| a.txns.swap(s, (s + 1) % n));
                 }
                 // The type renamed.
-                for wrong in ["G0", "G1c", "G-single", "G2-item", "G-nonadjacent", "G-single-realtime", "G0-process"] {
+                for wrong in
+                    ["G0", "G1c", "G-single", "G2-item", "G-nonadjacent", "G-single-realtime", "G0-process"]
+                {
                     if wrong != a.kind {
                         refuted(&h, &t, &r, i, |a| a.kind = wrong.to_string());
                     }
