@@ -66,6 +66,9 @@ pub fn check_txn_reader(data: &[u8], format: Format) {
             }
             let opts = TxnOptions { workload: Some(t.workload), ..TxnOptions::default() };
             let a = check_decoded(&h, &t, &opts);
+            if let Err(e) = labrys::certify::txn::certify_txn_report(&h, &t, &a, opts.clock_skew) {
+                panic!("a claim failed its own check: {e}");
+            }
             let b = check(&g, &opts).expect("decoded above");
             let kinds = |r: &labrys::txn::TxnReport| r.anomalies.iter().map(|a| a.kind.clone()).collect::<Vec<_>>();
             assert_eq!((a.valid, kinds(&a)), (b.valid, kinds(&b)), "the verdicts differ");

@@ -571,11 +571,17 @@ impl Why for ListAppend<'_> {
                 let (order, _) = self.order_of(mop.key);
                 let unseen = list.len() == order.len();
                 let after = if unseen {
+                    // b's first append to the key that no read saw (it may have appended seen
+                    // elements before it).
+                    let first = self.txns.first_mop(b as usize);
                     self.txns
                         .of(b as usize)
                         .iter()
-                        .find(|m| m.kind == MopKind::Append && m.key == mop.key)
-                        .map(|m| m.value)
+                        .enumerate()
+                        .find(|&(j, m)| {
+                            m.kind == MopKind::Append && m.key == mop.key && self.position[first + j] == NONE
+                        })
+                        .map(|(_, m)| m.value)
                 } else {
                     Some(order[list.len()])
                 };

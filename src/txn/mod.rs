@@ -400,4 +400,23 @@ mod tests {
         assert_eq!(r.valid, Verdict::Invalid);
         assert!(r.anomalies.iter().any(|a| a.kind.ends_with("-realtime")), "{:?}", r.anomaly_counts);
     }
+
+    /// T1 appended 1 and 2 to :x; T2 read [1]. The anti-dependency T2 -rw-> T1 is on 2, the
+    /// append no read saw — not on 1, which T2 itself read.
+    #[test]
+    fn an_unseen_append_named_after_a_seen_one_of_the_same_transaction() {
+        let text = "{:process 0 :type :invoke :f :txn :value [[:append :x 1] [:append :x 2]]}\n\
+                    {:process 1 :type :invoke :f :txn :value [[:r :x nil]]}\n\
+                    {:process 0 :type :ok :f :txn :value [[:append :x 1] [:append :x 2]]}\n\
+                    {:process 1 :type :ok :f :txn :value [[:r :x [1]]]}\n";
+        let r = run(text, ConsistencyModel::Serializable);
+        let a = r.anomalies.iter().find(|a| a.kind == "G-single").expect("a G-single cycle");
+        let rw = a.cycle.as_ref().unwrap().iter().find(|s| s.kind == "rw").unwrap();
+        assert_eq!((rw.value.as_deref(), rw.value_after.as_deref()), (Some("1"), Some("2")));
+        assert!(
+            a.explanation.iter().any(|l| l.contains("did not see T1's append of 2")),
+            "{:#?}",
+            a.explanation
+        );
+    }
 }
