@@ -42,6 +42,9 @@ pub struct CheckConfig {
     /// Call a history with no client operation valid (`--allow-empty`). Without it, such a
     /// history is `unknown`: nothing was tested, and CI must not count it a pass.
     pub allow_empty: bool,
+    /// Give each valid key's order, as the ops' `:index`, in the report (`--linearization`),
+    /// so that anyone can check labrys with their own tools.
+    pub linearization: bool,
     /// How the register models (`register`, `cas-register`, `multi-register`) read completed
     /// reads of `nil` (`--nil-reads`); when `None`, as unknown values where `nil` can never be
     /// the state, and as values elsewhere. Keyed histories are decided as a whole: one key
@@ -183,12 +186,23 @@ fn run<M: FromInit>(history: &History, config: &CheckConfig) -> Result<Vec<FileR
         crate::certify::linear::certify_linear_report(&model, history, &report, &setting)
             .map_err(CheckError::Uncertified)?;
         let mut report = FileReport::from_linear(history, report, started.elapsed());
+        if config.linearization {
+            give_linearizations(history, &mut report);
+        }
         report.warnings.extend(warning.clone());
         reports.push(report);
     }
     note_sequential_not_linearizable(&mut reports);
     nothing_tested(history, config, &mut reports);
     Ok(reports)
+}
+
+/// Fills in each valid key's `linearization`: its certified order, as the ops' `:index`.
+fn give_linearizations(history: &History, report: &mut FileReport) {
+    for k in &mut report.keys {
+        k.linearization =
+            k.order.as_ref().map(|o| o.iter().map(|&p| history.ops[p as usize].invoke_index).collect());
+    }
 }
 
 /// What certification must know of how `history` was checked under `config`

@@ -173,6 +173,10 @@ struct CheckArgs {
     /// events) valid; without this it is unknown (exit 2): it tested nothing.
     #[arg(long)]
     allow_empty: bool,
+    /// In the JSON report, give each valid key's order found (the ops' :index, in order), so
+    /// that the verdict can be checked with other tools.
+    #[arg(long)]
+    linearization: bool,
     /// How register models (register, cas-register, multi-register) read a completed read
     /// of nil: as the value nil, or as a read whose value is unknown (Knossos's reading).
     /// Without this flag: unknown where nil can never be the state (the initial value is not
@@ -388,6 +392,7 @@ fn check_config(args: &CheckArgs) -> Result<CheckConfig, String> {
             fail_fast: args.fail_fast,
         },
         allow_empty: args.allow_empty,
+        linearization: args.linearization,
         nil_reads: args.nil_reads.map(|n| match n {
             NilReadsArg::Value => NilReads::Value,
             NilReadsArg::Unknown => NilReads::Unknown,

@@ -1,0 +1,203 @@
+//! Certification of single-object reports: true claims pass, tampered ones are refuted; the
+//! command line gives valid keys' orders with `--linearization`; and the two false claims of
+//! issue 18 (points 4 and 5) stay gone.
+
+mod common;
+
+use labrys::certify::linear::{Setting, certify_linear_report};
+use labrys::history::{ReadOptions, read_file};
+use labrys::linear::{Keying, LinearReport, Options};
+use labrys::model::{CasRegister, EdgeKind};
+use labrys::report::Verdict;
+use std::process::Command;
+
+fn setting(keying: Keying) -> Setting {
+    Setting { keying, skew: 0, nil_reads_unknown: false, init: None }
+}
+
+fn checked(file: &str) -> (labrys::history::History, LinearReport) {
+    let path = common::histories_dir().join(file);
+    let h = read_file(path.to_str().unwrap(), &ReadOptions::default()).unwrap();
+    let report = labrys::linear::check(&CasRegister::default(), &h, &Options::default()).unwrap();
+    (h, report)
+}
+
+#[test]
+fn a_valid_keys_order_is_replayed_and_tampering_is_refuted() {
+    let (h, report) = checked("cas-register-ok.edn");
+    let model = CasRegister::default();
+    assert_eq!(report.verdict, Verdict::Valid);
+    certify_linear_report(&model, &h, &report, &setting(Keying::Single)).unwrap();
+    let order = report.keys[0].order.clone().unwrap();
+    assert!(order.len() >= 3, "{order:?}");
+    let tampered = |edit: &dyn Fn(&mut Vec<u32>)| {
+        let mut r = report.clone();
+        edit(r.keys[0].order.as_mut().unwrap());
+        certify_linear_report(&model, &h, &r, &setting(Keying::Single)).unwrap_err()
+    };
+    // Reversed: the model's steps or real time break; an op left out; an op twice.
+    let e = tampered(&|o| o.reverse());
+    assert!(e.why.contains("cannot take effect") || e.why.contains("completed before"), "{e}");
+    assert!(tampered(&|o| drop(o.pop())).why.contains("left out"));
+    assert!(tampered(&|o| o.push(o[0])).why.contains("twice"));
+    // A valid key must keep its order.
+    let mut r = report.clone();
+    r.keys[0].order = None;
+    assert!(certify_linear_report(&model, &h, &r, &setting(Keying::Single)).is_err());
+}
+
+#[test]
+fn an_invalid_keys_evidence_is_rederived_and_tampering_is_refuted() {
+    let (h, report) = checked("story-stale-read.edn");
+    let model = CasRegister::default();
+    assert_eq!(report.verdict, Verdict::Invalid);
+    certify_linear_report(&model, &h, &report, &setting(Keying::Single)).unwrap();
+    let key = &report.keys[0];
+    let class = key.class.as_ref().expect("a named class");
+    assert_eq!(class.kind, "stale-read");
+    // The class's ops swapped around, or its kind changed, no longer show it.
+    let mut r = report.clone();
+    r.keys[0].class.as_mut().unwrap().ops.reverse();
+    assert!(certify_linear_report(&model, &h, &r, &setting(Keying::Single)).is_err());
+    let mut r = report.clone();
+    r.keys[0].class.as_mut().unwrap().kind = "future-read".into();
+    assert!(certify_linear_report(&model, &h, &r, &setting(Keying::Single)).is_err());
+    // The counterexample's blocked op claimed to be placeable, or its prefix cut short.
+    let mut r = report.clone();
+    r.keys[0].counterexample.as_mut().unwrap().reason = "it could take effect here".into();
+    assert!(certify_linear_report(&model, &h, &r, &setting(Keying::Single)).is_err());
+    let mut r = report.clone();
+    r.keys[0].counterexample.as_mut().unwrap().prefix.pop();
+    assert!(certify_linear_report(&model, &h, &r, &setting(Keying::Single)).is_err());
+    // A witness with an op dropped can be ordered.
+    let mut r = report.clone();
+    let w = r.keys[0].witness.as_mut().expect("a witness");
+    w.retain(|o| !o.text.starts_with("read"));
+    assert!(certify_linear_report(&model, &h, &r, &setting(Keying::Single)).is_err());
+    // The verdict flipped.
+    let mut r = report.clone();
+    r.verdict = Verdict::Valid;
+    assert!(certify_linear_report(&model, &h, &r, &setting(Keying::Single)).is_err());
+}
+
+#[test]
+fn a_cycles_edges_are_rederived_and_tampering_is_refuted() {
+    // A cas-register history whose values give a cycle: read 1 after cas 1→2 completed.
+    let text = "{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0, :type :ok, :f :write, :value 1}\n\
+                {:process 1, :type :invoke, :f :cas, :value [1 2]}\n{:process 1, :type :ok, :f :cas, :value [1 2]}\n\
+                {:process 2, :type :invoke, :f :read, :value nil}\n{:process 2, :type :ok, :f :read, :value 1}\n";
+    let h = labrys::history::read_bytes(
+        "c.edn",
+        text.as_bytes(),
+        labrys::history::Format::Edn,
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    let model = CasRegister::default();
+    let report = labrys::linear::check(&model, &h, &Options::default()).unwrap();
+    let cycle = report.keys[0].cycle.as_ref().expect("a cycle");
+    certify_linear_report(&model, &h, &report, &setting(Keying::Single)).unwrap();
+    for i in 0..cycle.len() {
+        for kind in [EdgeKind::ReadsFrom, EdgeKind::Version, EdgeKind::AntiDependency, EdgeKind::RealTime] {
+            if kind == cycle[i].edge {
+                continue;
+            }
+            let mut r = report.clone();
+            r.keys[0].cycle.as_mut().unwrap()[i].edge = kind;
+            assert!(
+                certify_linear_report(&model, &h, &r, &setting(Keying::Single)).is_err(),
+                "edge {i} as {kind:?} was not refuted"
+            );
+        }
+    }
+}
+
+fn labrys(args: &[&str]) -> std::process::Output {
+    Command::new(common::labrys_bin()).args(args).output().unwrap()
+}
+
+#[test]
+fn linearization_gives_each_valid_keys_order() {
+    let file = common::histories_dir().join("independent-cas.edn");
+    let file = file.to_str().unwrap();
+    let json = |args: &[&str]| -> serde_json::Value { serde_json::from_slice(&labrys(args).stdout).unwrap() };
+    let with = json(&["check", "--output", "json", "--linearization", file]);
+    let keys = with[0]["keys"].as_array().unwrap();
+    let valid: Vec<&serde_json::Value> = keys.iter().filter(|k| k["valid"] == true).collect();
+    assert!(!valid.is_empty());
+    let text = std::fs::read_to_string(file).unwrap();
+    for k in valid {
+        let order = k["linearization"].as_array().expect("an order for a valid key");
+        assert!(!order.is_empty());
+        for i in order {
+            assert!(text.contains(&format!(":index {i},")), "index {i} is an op of the file");
+        }
+    }
+    assert!(keys.iter().filter(|k| k["valid"] != true).all(|k| k.get("linearization").is_none()));
+    let without = json(&["check", "--output", "json", file]);
+    assert!(without[0]["keys"].as_array().unwrap().iter().all(|k| k.get("linearization").is_none()));
+}
+
+/// Issue 18, point 4: realtime edges that did not hold ("T2 completed (index 5048) before T1
+/// was invoked (index 5012)") — certification refuted them (exit 255) before the fix.
+#[test]
+fn transaction_cycles_claim_only_real_time_that_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = dir.path().join("h.edn");
+    let h = h.to_str().unwrap();
+    let sim = [
+        "simulate",
+        "--service",
+        "stale-read",
+        "--workload",
+        "list-append",
+        "--faults",
+        "partition,kill,loss",
+        "--ops",
+        "3000",
+        "--seed",
+        "1",
+        "-o",
+        h,
+    ];
+    assert!(labrys(&sim).status.success());
+    let out = labrys(&["check", h]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("G-single-realtime"), "{text}");
+}
+
+/// Issue 18, point 5: a named class and an unrelated cycle on the same key are two anomalies,
+/// each with its own ops (the lost-write card showed the cycle's graph).
+#[test]
+fn each_anomaly_carries_only_its_own_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = dir.path().join("big.edn");
+    let h = h.to_str().unwrap();
+    let sim = [
+        "simulate",
+        "--service",
+        "stale-read",
+        "--faults",
+        "partition,kill",
+        "--ops",
+        "100000",
+        "--seed",
+        "1",
+        "-o",
+        h,
+    ];
+    assert!(labrys(&sim).status.success());
+    let out = labrys(&["check", "--output", "json", h]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let anomalies = report[0]["anomalies"].as_array().unwrap();
+    let lost = anomalies.iter().find(|a| a["type"] == "lost-write").expect("the lost write");
+    let ops: Vec<u64> = lost["ops"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    assert_eq!(ops, [650, 717]);
+    assert!(lost["counterexample"].is_null());
+    let cycle = anomalies.iter().find(|a| a["type"] == "not-linearizable").expect("the cycle, on its own");
+    let cited: Vec<u64> = cycle["ops"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    assert!(cited.iter().all(|i| !ops.contains(i)), "{cited:?}");
+    assert!(cycle["explanation"].as_str().unwrap().contains("in a cycle"));
+}
