@@ -60,11 +60,11 @@ impl<O> KeyOp<O> {
 
 /// The raw key and per-key input and output of an op under `keying`, or `None` when the op
 /// does not have the shape the keying needs.
-pub(crate) fn op_view<'h>(
-    history: &'h History,
+pub(crate) fn op_view(
+    history: &History,
     pos: u32,
     keying: Keying,
-) -> Option<(Option<&'h Value>, &'h Value, Option<&'h Value>)> {
+) -> Option<(Option<&Value>, &Value, Option<&Value>)> {
     let op = &history.ops[pos as usize];
     let input = history.value(op.input);
     let output = (op.outcome == Outcome::Ok).then(|| history.value(op.output));
