@@ -90,7 +90,10 @@ pub fn certify_linear_report<M: Model>(
     setting: &Setting,
 ) -> Result<Coverage, Refuted> {
     let mut groups: AHashMap<Option<&Value>, Vec<u32>> = AHashMap::new();
-    for pos in 0..history.ops.len() as u32 {
+    if setting.keying == Keying::Single {
+        groups.insert(None, (0..history.ops.len() as u32).collect());
+    }
+    for pos in (0..history.ops.len() as u32).filter(|_| setting.keying != Keying::Single) {
         let (key, ..) = op_view(history, pos, setting.keying).ok_or_else(|| {
             Refuted::new(format!("op at position {pos}"), "it does not have the keyed shape")
         })?;
@@ -141,11 +144,11 @@ fn certify_joint<M: Model>(
                 .ok_or_else(|| Refuted::new("the joint check", "valid without an order"))?;
             let in_order: AHashSet<u32> = order.iter().copied().collect();
             for cert in &certs {
-                let mine: Vec<u32> = order.iter().copied().filter(|p| cert.index.contains_key(p)).collect();
+                let mine: Vec<u32> = order.iter().copied().filter(|p| cert.at(*p).is_some()).collect();
                 cert.certify_order(&mine, "the joint order")?;
             }
             if in_order.len() != order.len()
-                || order.iter().any(|p| !certs.iter().any(|c| c.index.contains_key(p)))
+                || order.iter().any(|p| !certs.iter().any(|c| c.at(*p).is_some()))
             {
                 return Err(Refuted::new("the joint order", "it repeats an op or holds one of no key"));
             }
@@ -163,10 +166,10 @@ struct KeyCert<'a, M: Model> {
     model: &'a M,
     history: &'a History,
     ops: Vec<KeyOp<M::Op>>,
-    /// Position in the history → index in `ops`.
-    index: AHashMap<u32, usize>,
     setting: &'a Setting,
     process_order: bool,
+    /// The register family's facts, built once, when a claim needs them.
+    facts: std::cell::OnceCell<Option<RegisterFacts>>,
 }
 
 impl<'a, M: Model> KeyCert<'a, M> {
@@ -178,7 +181,6 @@ impl<'a, M: Model> KeyCert<'a, M> {
         process_order: bool,
     ) -> Result<KeyCert<'a, M>, Refuted> {
         let mut ops = Vec::with_capacity(positions.len());
-        let mut index = AHashMap::with_capacity(positions.len());
         for &pos in positions {
             let o = &history.ops[pos as usize];
             let (key, input, output) = op_view(history, pos, setting.keying).expect("grouped by it");
@@ -189,7 +191,6 @@ impl<'a, M: Model> KeyCert<'a, M> {
                 Err(_) if o.outcome == Outcome::Fail => None,
                 Err(e) => return Err(Refuted::new(format!("op at position {pos}"), e.message)),
             };
-            index.insert(pos, ops.len());
             ops.push(KeyOp {
                 pos,
                 op,
@@ -199,13 +200,17 @@ impl<'a, M: Model> KeyCert<'a, M> {
                 process: o.process,
             });
         }
-        Ok(KeyCert { model, history, ops, index, setting, process_order })
+        Ok(KeyCert { model, history, ops, setting, process_order, facts: std::cell::OnceCell::new() })
+    }
+
+    /// Where the op at history position `pos` is in `ops` (which are in position order).
+    fn at(&self, pos: u32) -> Option<usize> {
+        self.ops.binary_search_by_key(&pos, |o| o.pos).ok()
     }
 
     fn op(&self, pos: u32, claim: &str) -> Result<&KeyOp<M::Op>, Refuted> {
-        self.index
-            .get(&pos)
-            .map(|&i| &self.ops[i])
+        self.at(pos)
+            .map(|i| &self.ops[i])
             .ok_or_else(|| Refuted::new(claim, format!("the op at position {pos} is not an op of this key")))
     }
 
@@ -258,7 +263,7 @@ impl<'a, M: Model> KeyCert<'a, M> {
     fn certify_order(&self, order: &[u32], claim: &str) -> Result<(), Refuted> {
         let mut placed = vec![false; self.ops.len()];
         for &pos in order {
-            let i = *self.index.get(&pos).ok_or_else(|| {
+            let i = self.at(pos).ok_or_else(|| {
                 Refuted::new(claim, format!("the op at position {pos} is not an op of this key"))
             })?;
             if std::mem::replace(&mut placed[i], true) {
@@ -292,8 +297,17 @@ impl<'a, M: Model> KeyCert<'a, M> {
             let o = self.op(pos, claim)?;
             let op = o.op.as_ref().expect("placed ops decoded");
             next.clear();
-            for s in &states {
-                self.model.step_all(s, op, &mut next);
+            if let [only] = states.as_slice() {
+                // The usual case, one state: nothing to deduplicate.
+                self.model.step_all(only, op, &mut next);
+                if next.len() == 1 {
+                    std::mem::swap(&mut states, &mut next);
+                    continue;
+                }
+            } else {
+                for s in &states {
+                    self.model.step_all(s, op, &mut next);
+                }
             }
             if next.is_empty() {
                 return Err(Refuted::new(
@@ -371,8 +385,12 @@ impl<'a, M: Model> KeyCert<'a, M> {
         Ok(())
     }
 
-    fn register_facts(&self) -> Option<RegisterFacts> {
-        RegisterFacts::of(self.model.name(), self.history, &self.positions(), self.setting)
+    fn register_facts(&self) -> Option<&RegisterFacts> {
+        self.facts
+            .get_or_init(|| {
+                RegisterFacts::of(self.model.name(), self.history, &self.positions(), self.setting)
+            })
+            .as_ref()
     }
 
     fn positions(&self) -> Vec<u32> {

@@ -35,6 +35,8 @@ pub(crate) struct RegisterFacts {
     writers: AHashMap<Value, Vec<u32>>,
     /// Value → positions of failed ops that would have written it.
     failed_writers: AHashMap<Value, Vec<u32>>,
+    /// Value → positions of the completed cas ops that moved the register away from it.
+    cas_from: AHashMap<Value, Vec<u32>>,
     init: Value,
     skew: i64,
 }
@@ -61,6 +63,7 @@ impl RegisterFacts {
             ops: AHashMap::with_capacity(positions.len()),
             writers: AHashMap::new(),
             failed_writers: AHashMap::new(),
+            cas_from: AHashMap::new(),
             init: setting.init.clone().unwrap_or(Value::Nil),
             skew: setting.skew,
         };
@@ -86,6 +89,9 @@ impl RegisterFacts {
                 let table =
                     if o.outcome == Outcome::Fail { &mut facts.failed_writers } else { &mut facts.writers };
                 table.entry(w.clone()).or_default().push(pos);
+            }
+            if let (Some(old), Some(_), Outcome::Ok) = (&sees, &writes, o.outcome) {
+                facts.cas_from.entry(old.clone()).or_default().push(pos);
             }
             let complete = if o.outcome == Outcome::Ok { o.complete_time } else { i64::MAX };
             facts.ops.insert(
@@ -131,17 +137,8 @@ impl RegisterFacts {
     }
 
     /// The completed cas ops that moved the register away from `v`.
-    fn completed_cas_from(&self, v: &Value) -> Vec<u32> {
-        let mut out: Vec<u32> = self
-            .ops
-            .iter()
-            .filter(|(_, o)| {
-                o.completed() && !o.is_read && o.sees.as_ref() == Some(v) && o.writes.as_ref() != Some(v)
-            })
-            .map(|(p, _)| *p)
-            .collect();
-        out.sort_unstable();
-        out
+    fn completed_cas_from(&self, v: &Value) -> &[u32] {
+        self.cas_from.get(v).map_or(&[], Vec::as_slice)
     }
 
     /// A data edge a → b of a cycle.
