@@ -240,8 +240,9 @@ impl ModelFacts for CountFacts {
         Err(format!("this model's values imply no {kind:?} conflict of {} ops", ops.len()))
     }
 
-    fn knows_class(&self, kind: &str, _process_order: bool) -> bool {
-        ["duplicate-effect", "read-of-failed-write"].contains(&kind)
+    /// Every class this model's explainers name has a rule: any other is refuted.
+    fn knows_class(&self, _kind: &str, _process_order: bool) -> bool {
+        true
     }
 
     /// The observer first, then the ops that used effects up before it, then either the ops
