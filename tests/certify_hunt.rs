@@ -28,8 +28,7 @@ fn seeds(default: u64) -> u64 {
 /// for the models whose evidence certification re-derives, nothing may be left unchecked but
 /// witnesses too large for the brute-force oracle.
 fn fully_covered<M: Model>(model: &M, h: &History, consistency: &str, what: &str) {
-    let mut options = Options::default();
-    options.max_steps = 500_000;
+    let options = Options { max_steps: 500_000, ..Default::default() };
     let setting = Setting { keying: Keying::detect(h, None), skew: 0, nil_reads_unknown: false, init: None };
     for level in consistency.split(',') {
         let report = match level {

@@ -4,8 +4,8 @@
 
 mod common;
 
-use labrys::certify::linear::{Coverage, Setting, certify_linear_report};
 use labrys::certify::Refuted;
+use labrys::certify::linear::{Coverage, Setting, certify_linear_report};
 use labrys::history::{Format, History, ReadOptions, read_bytes, read_file};
 use labrys::linear::{Keying, LinearReport, Options, check, check_sequential};
 use labrys::model::{Counter, EdgeKind, FifoQueue, Kv, Model, Set, UnorderedQueue};
@@ -31,8 +31,12 @@ fn certify<M: Model>(model: &M, h: &History, r: &LinearReport) -> Result<Coverag
 /// Checks `h` (linearizability, or sequential consistency), asserts it is invalid and that
 /// every claim is certified, none left unchecked.
 fn fully_certified<M: Model>(model: &M, h: &History, sequential: bool) -> LinearReport {
-    let r = if sequential { check_sequential(model, h, &Options::default()) } else { check(model, h, &Options::default()) }
-        .unwrap();
+    let r = if sequential {
+        check_sequential(model, h, &Options::default())
+    } else {
+        check(model, h, &Options::default())
+    }
+    .unwrap();
     assert_eq!(r.verdict, Verdict::Invalid, "{r:#?}");
     let c = certify(model, h, &r).unwrap_or_else(|e| panic!("refuted: {e}\n{r:#?}"));
     assert!(c.unchecked.is_empty(), "{:?}", c.unchecked);
@@ -83,8 +87,7 @@ fn set_edges_conflicts_and_classes_are_certified() {
         edge_kinds_tampered(&model, &h, &r);
     }
     // Two incomparable reads conflict; a tampered conflict (one read only) is refuted.
-    let h = edn(
-        r#"
+    let h = edn(r#"
 {:index 0, :time 0, :type :invoke, :process 0, :f :add, :value 1}
 {:index 1, :time 1, :type :ok, :process 0, :f :add, :value 1}
 {:index 2, :time 2, :type :invoke, :process 0, :f :add, :value 2}
@@ -93,8 +96,7 @@ fn set_edges_conflicts_and_classes_are_certified() {
 {:index 5, :time 5, :type :ok, :process 1, :f :read, :value [1]}
 {:index 6, :time 6, :type :invoke, :process 2, :f :read, :value nil}
 {:index 7, :time 7, :type :ok, :process 2, :f :read, :value [2]}
-"#,
-    );
+"#);
     let r = fully_certified(&model, &h, false);
     let conflict = r.keys[0].conflict.as_ref().expect("a conflict");
     assert_eq!(conflict.ops.len(), 2);
@@ -105,14 +107,12 @@ fn set_edges_conflicts_and_classes_are_certified() {
     t.keys[0].conflict.as_mut().unwrap().ops[1] = t.keys[0].conflict.as_ref().unwrap().ops[0].clone();
     assert!(certify(&model, &h, &t).is_err());
     // A read of an element only a failed add added: a read of a failed write.
-    let h = edn(
-        r#"
+    let h = edn(r#"
 {:index 0, :time 0, :type :invoke, :process 0, :f :add, :value 7}
 {:index 1, :time 1, :type :fail, :process 0, :f :add, :value 7}
 {:index 2, :time 2, :type :invoke, :process 1, :f :read, :value nil}
 {:index 3, :time 3, :type :ok, :process 1, :f :read, :value [7]}
-"#,
-    );
+"#);
     let r = fully_certified(&model, &h, false);
     let class = r.keys[0].class.as_ref().expect("a class");
     assert_eq!(class.kind, "read-of-failed-write");
@@ -137,16 +137,14 @@ fn set_cycles_are_certified_and_tampered_edges_refuted() {
     let model = Set::default();
     // read [] began after read [1] completed: rt read[1] → read[], rw read[] → add 1,
     // wr add 1 → read [1].
-    let h = edn(
-        r#"
+    let h = edn(r#"
 {:index 0, :time 0, :type :invoke, :process 0, :f :add, :value 1}
 {:index 1, :time 10, :type :invoke, :process 2, :f :read, :value nil}
 {:index 2, :time 20, :type :ok, :process 2, :f :read, :value [1]}
 {:index 3, :time 30, :type :invoke, :process 1, :f :read, :value nil}
 {:index 4, :time 40, :type :ok, :process 1, :f :read, :value []}
 {:index 5, :time 50, :type :ok, :process 0, :f :add, :value 1}
-"#,
-    );
+"#);
     let r = fully_certified(&model, &h, false);
     assert!(edge_kinds_tampered(&model, &h, &r) > 0);
 }
@@ -154,7 +152,8 @@ fn set_cycles_are_certified_and_tampered_edges_refuted() {
 #[test]
 fn counter_duplicate_effects_are_certified() {
     let model = Counter::default();
-    for name in ["counter-double-increment.edn", "classes/duplicate-increment.edn", "classes/retried-increment.edn"]
+    for name in
+        ["counter-double-increment.edn", "classes/duplicate-increment.edn", "classes/retried-increment.edn"]
     {
         for sequential in [false, true] {
             let h = file(name);
@@ -186,8 +185,12 @@ fn counter_duplicate_effects_are_certified() {
 }
 
 fn check_or_seq<M: Model>(model: &M, h: &History, sequential: bool) -> LinearReport {
-    if sequential { check_sequential(model, h, &Options::default()) } else { check(model, h, &Options::default()) }
-        .unwrap()
+    if sequential {
+        check_sequential(model, h, &Options::default())
+    } else {
+        check(model, h, &Options::default())
+    }
+    .unwrap()
 }
 
 /// The class's observer replaced, its ops reversed, an op added, or its kind changed: refuted.
@@ -199,7 +202,8 @@ fn class_tampering_refuted<M: Model>(model: &M, h: &History, r: &LinearReport, w
         edit(t.keys[k].class.as_mut().unwrap());
         assert!(certify(model, h, &t).is_err(), "{what}: tampered class accepted: {:?}", t.keys[k].class);
     };
-    let others: Vec<u32> = (0..h.ops.len() as u32).filter(|p| !class.ops.iter().any(|o| o.position == *p)).collect();
+    let others: Vec<u32> =
+        (0..h.ops.len() as u32).filter(|p| !class.ops.iter().any(|o| o.position == *p)).collect();
     // Another op as the observer: no other op observes the excess.
     for &p in &others {
         let mut t = r.clone();
@@ -240,16 +244,14 @@ fn queue_duplicate_effects_are_certified() {
     fully_certified(&FifoQueue, &h, false);
     // An element dequeued twice from a FIFO queue, enqueued once; the second dequeue began
     // after the first completed, in the same process.
-    let h = edn(
-        r#"
+    let h = edn(r#"
 {:index 0, :time 0, :type :invoke, :process 0, :f :enqueue, :value 5}
 {:index 1, :time 1, :type :ok, :process 0, :f :enqueue, :value 5}
 {:index 2, :time 2, :type :invoke, :process 1, :f :dequeue, :value nil}
 {:index 3, :time 3, :type :ok, :process 1, :f :dequeue, :value 5}
 {:index 4, :time 4, :type :invoke, :process 1, :f :dequeue, :value nil}
 {:index 5, :time 5, :type :ok, :process 1, :f :dequeue, :value 5}
-"#,
-    );
+"#);
     for sequential in [false, true] {
         let r = fully_certified(&FifoQueue, &h, sequential);
         let class = r.keys[0].class.as_ref().expect("a class");
@@ -280,19 +282,16 @@ fn kv_edges_conflicts_and_classes_are_certified() {
         assert!(certify(&model, &h, &t).is_err());
     }
     // A garbage get, and a get of what only a failed append wrote.
-    let h = edn(
-        r#"
+    let h = edn(r#"
 {:index 0, :time 0, :type :invoke, :process 0, :f :append, :key "k", :value "x"}
 {:index 1, :time 1, :type :fail, :process 0, :f :append, :key "k", :value "x"}
 {:index 2, :time 2, :type :invoke, :process 1, :f :get, :key "k", :value nil}
 {:index 3, :time 3, :type :ok, :process 1, :f :get, :key "k", :value "x"}
-"#,
-    );
+"#);
     let r = fully_certified(&model, &h, false);
     assert_eq!(r.keys[0].class.as_ref().unwrap().kind, "read-of-failed-write");
     // Two gets that disagree on which append came after "a".
-    let h = edn(
-        r#"
+    let h = edn(r#"
 {:index 0, :time 0, :type :invoke, :process 0, :f :append, :key "k", :value "a"}
 {:index 1, :time 1, :type :ok, :process 0, :f :append, :key "k", :value "a"}
 {:index 2, :time 2, :type :invoke, :process 1, :f :append, :key "k", :value "b"}
@@ -303,8 +302,7 @@ fn kv_edges_conflicts_and_classes_are_certified() {
 {:index 7, :time 7, :type :ok, :process 3, :f :get, :key "k", :value "ab"}
 {:index 8, :time 8, :type :invoke, :process 4, :f :get, :key "k", :value nil}
 {:index 9, :time 9, :type :ok, :process 4, :f :get, :key "k", :value "ac"}
-"#,
-    );
+"#);
     let r = fully_certified(&model, &h, false);
     {
         let mut t = r.clone();
@@ -312,8 +310,7 @@ fn kv_edges_conflicts_and_classes_are_certified() {
         assert!(certify(&model, &h, &t).is_err());
     }
     // A stale get after a later append completed: a cycle of ww, wr, rw and rt edges.
-    let h = edn(
-        r#"
+    let h = edn(r#"
 {:index 0, :time 0, :type :invoke, :process 0, :f :append, :key "k", :value "a"}
 {:index 1, :time 1, :type :ok, :process 0, :f :append, :key "k", :value "a"}
 {:index 2, :time 2, :type :invoke, :process 1, :f :append, :key "k", :value "b"}
@@ -322,8 +319,7 @@ fn kv_edges_conflicts_and_classes_are_certified() {
 {:index 5, :time 5, :type :ok, :process 2, :f :get, :key "k", :value "a"}
 {:index 6, :time 6, :type :invoke, :process 3, :f :get, :key "k", :value nil}
 {:index 7, :time 7, :type :ok, :process 3, :f :get, :key "k", :value "ab"}
-"#,
-    );
+"#);
     let r = fully_certified(&model, &h, false);
     assert!(edge_kinds_tampered(&model, &h, &r) > 0);
 }

@@ -56,7 +56,12 @@ pub(super) struct CountFacts {
 impl CountFacts {
     /// The facts of one key's ops under `model` (a counter or a queue); `None` if an op does
     /// not fit it.
-    pub(super) fn of(model: &str, history: &History, positions: &[u32], setting: &Setting) -> Option<CountFacts> {
+    pub(super) fn of(
+        model: &str,
+        history: &History,
+        positions: &[u32],
+        setting: &Setting,
+    ) -> Option<CountFacts> {
         let counter = model == "counter";
         let init = match (&setting.init, counter) {
             (Some(v), true) => v.as_int()?,
@@ -133,7 +138,10 @@ impl CountFacts {
                 ensure(magnitude <= i128::from(i64::MAX), || "the sums involved could wrap around".into())?;
                 let excess = i128::from(*c) - i128::from(self.init) - most;
                 ensure(excess > 0, || {
-                    format!("the count {c} is within the initial {} plus the adds that could precede", self.init)
+                    format!(
+                        "the count {c} is within the initial {} plus the adds that could precede",
+                        self.init
+                    )
                 })?;
                 Ok(excess)
             }
@@ -144,7 +152,9 @@ impl CountFacts {
                     .filter(|(_, a)| a.effect == Effect::Enqueue(x.clone()))
                     .count() as i128;
                 ensure(taken > supplied, || {
-                    format!("{x} was taken {taken} times by then, and could have been enqueued {supplied} times")
+                    format!(
+                        "{x} was taken {taken} times by then, and could have been enqueued {supplied} times"
+                    )
                 })?;
                 Ok(taken - supplied)
             }
@@ -177,7 +187,9 @@ impl CountFacts {
     /// certainly came first.
     fn is_consumer(&self, c: u32, o: u32, process_order: bool) -> bool {
         let (a, obs) = (&self.ops[&c], &self.ops[&o]);
-        c != o && matches!(&obs.effect, Effect::Dequeue(_)) && a.effect == obs.effect
+        c != o
+            && matches!(&obs.effect, Effect::Dequeue(_))
+            && a.effect == obs.effect
             && self.certainly(a, obs, process_order)
     }
 
@@ -275,7 +287,9 @@ impl ModelFacts for CountFacts {
                     "a cited op did not use the effect up before the observer".into()
                 })?;
                 let culprits = self.failed_culprits(o, excess, process_order);
-                ensure(!culprits.is_empty(), || "no failed op that may precede it accounts for the excess".into())?;
+                ensure(!culprits.is_empty(), || {
+                    "no failed op that may precede it accounts for the excess".into()
+                })?;
                 match retry {
                     Some(r) => ensure(culprits.iter().any(|&f| self.is_retry(r, f)), || {
                         "the op cited as a retry is not the same op as a failed one that accounts for the excess, begun after its failure"

@@ -189,7 +189,8 @@ impl ModelFacts for KvFacts {
             (Some("duplicate-effect"), [g, d]) => self.duplicate(*g, *d),
             (None, [g1, g2]) if g1 != g2 => {
                 let (n1, n2) = (self.nodes(*g1)?, self.nodes(*g2)?);
-                let after = |n: &[Start]| -> AHashMap<Start, Start> { n.windows(2).map(|w| (w[0], w[1])).collect() };
+                let after =
+                    |n: &[Start]| -> AHashMap<Start, Start> { n.windows(2).map(|w| (w[0], w[1])).collect() };
                 let (a1, a2) = (after(&n1), after(&n2));
                 ensure(a1.iter().any(|(x, y)| a2.get(x).is_some_and(|z| z != y)), || {
                     "the gets show no write followed by different writes".into()

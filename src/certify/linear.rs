@@ -440,7 +440,9 @@ impl<'a, M: Model> KeyCert<'a, M> {
                         // Sequential consistency also orders a register's writes by what process
                         // order forces (saturation): certification has no rule of its own for
                         // those yet.
-                        Some(Err(_)) if self.process_order && facts.as_ref().is_some_and(|f| f.saturated()) => {
+                        Some(Err(_))
+                            if self.process_order && facts.as_ref().is_some_and(|f| f.saturated()) =>
+                        {
                             coverage.unchecked.push(format!("{edge} (derived from process order)"));
                             continue;
                         }
