@@ -8,7 +8,10 @@
 //! from the raw values in [`super::register`].
 
 use super::Refuted;
+use super::counting::CountFacts;
+use super::kv::KvFacts;
 use super::register::RegisterFacts;
+use super::set::SetFacts;
 use crate::history::{History, Outcome, Value, ValueId};
 use crate::linear::{
     ClassInfo, ConflictWitness, Consistency, Counterexample, CycleStep, JOINT_KEY, KeyResult, Keying,
@@ -168,8 +171,8 @@ struct KeyCert<'a, M: Model> {
     ops: Vec<KeyOp<M::Op>>,
     setting: &'a Setting,
     process_order: bool,
-    /// The register family's facts, built once, when a claim needs them.
-    facts: std::cell::OnceCell<Option<RegisterFacts>>,
+    /// The model's facts, built once, when a claim needs them.
+    facts: std::cell::OnceCell<Option<Box<dyn ModelFacts + 'a>>>,
 }
 
 impl<'a, M: Model> KeyCert<'a, M> {
@@ -385,12 +388,24 @@ impl<'a, M: Model> KeyCert<'a, M> {
         Ok(())
     }
 
-    fn register_facts(&self) -> Option<&RegisterFacts> {
-        self.facts
-            .get_or_init(|| {
-                RegisterFacts::of(self.model.name(), self.history, &self.positions(), self.setting)
-            })
-            .as_ref()
+    /// The rules that re-derive this model's data edges, conflicts and classes, if it has any;
+    /// built once per key, when a claim needs them.
+    fn facts(&self) -> Option<&dyn ModelFacts> {
+        self.facts.get_or_init(|| self.build_facts()).as_deref()
+    }
+
+    fn build_facts(&self) -> Option<Box<dyn ModelFacts + 'a>> {
+        let (h, s, pos) = (self.history, self.setting, self.positions());
+        let boxed = |f: Option<_>| f.map(|f| Box::new(f) as Box<dyn ModelFacts>);
+        match self.model.name() {
+            "register" | "cas-register" => boxed(RegisterFacts::of(self.model.name(), h, &pos, s)),
+            "set" => SetFacts::of(h, &pos, s).map(|f| Box::new(f) as Box<dyn ModelFacts>),
+            "counter" | "unordered-queue" | "fifo-queue" => {
+                CountFacts::of(self.model.name(), h, &pos, s).map(|f| Box::new(f) as Box<dyn ModelFacts>)
+            }
+            "kv" => KvFacts::of(h, &pos, s).map(|f| Box::new(f) as Box<dyn ModelFacts>),
+            _ => None,
+        }
     }
 
     fn positions(&self) -> Vec<u32> {
@@ -415,7 +430,7 @@ impl<'a, M: Model> KeyCert<'a, M> {
         if !cycle.iter().any(|s| self.op(s.op.position, claim).is_ok_and(|o| o.completed())) {
             return Err(Refuted::new(claim, "no op of the cycle certainly happened"));
         }
-        let facts = self.register_facts();
+        let facts = self.facts();
         for (i, step) in cycle.iter().enumerate() {
             let next = &cycle[(i + 1) % cycle.len()];
             let (a, b) = (self.op(step.op.position, claim)?, self.op(next.op.position, claim)?);
@@ -441,9 +456,12 @@ impl<'a, M: Model> KeyCert<'a, M> {
                     let checked = facts.as_ref().map(|f| f.certify_edge(a.pos, b.pos, data));
                     match checked {
                         Some(Ok(())) => {}
-                        // Sequential consistency also orders writes by what process order forces
-                        // (saturation): certification has no rule of its own for those yet.
-                        Some(Err(_)) if self.process_order => {
+                        // Sequential consistency also orders a register's writes by what process
+                        // order forces (saturation): certification has no rule of its own for
+                        // those yet.
+                        Some(Err(_))
+                            if self.process_order && facts.as_ref().is_some_and(|f| f.saturated()) =>
+                        {
                             coverage.unchecked.push(format!("{edge} (derived from process order)"));
                             continue;
                         }
@@ -469,7 +487,7 @@ impl<'a, M: Model> KeyCert<'a, M> {
         for op in &c.ops {
             self.op(op.position, claim)?;
         }
-        match self.register_facts() {
+        match self.facts() {
             Some(f) => {
                 let ops: Vec<u32> = c.ops.iter().map(|o| o.position).collect();
                 f.certify_conflict(&ops, c.kind).map_err(|why| Refuted::new(claim, why))?;
@@ -485,9 +503,9 @@ impl<'a, M: Model> KeyCert<'a, M> {
         for &p in &ops {
             self.op(p, claim)?;
         }
-        match self.register_facts() {
+        match self.facts() {
             Some(f) if f.knows_class(&class.kind, self.process_order) => {
-                f.certify_class(&class.kind, &ops, self.process_order)
+                f.certify_class(&class.kind, &ops, &class.explanation, self.process_order)
                     .map_err(|why| Refuted::new(claim, why))?;
                 coverage.certified += 1;
             }
@@ -539,6 +557,83 @@ impl<'a, M: Model> KeyCert<'a, M> {
         coverage.certified += 1;
         Ok(())
     }
+}
+
+/// A model's own rules for the claims its values support: dependency edges, conflicts and named
+/// violations, each re-derived from the raw ops of one key. A claim of a shape a rule does not
+/// know is refuted, never accepted.
+pub(super) trait ModelFacts {
+    /// A data edge `a → b` (`wr`, `ww`, `rw`) of a cycle.
+    fn certify_edge(&self, a: u32, b: u32, kind: EdgeKind) -> Check;
+    /// A conflict: ops that cannot all have happened as observed.
+    fn certify_conflict(&self, ops: &[u32], kind: Option<&str>) -> Check;
+    /// Whether a class of this name has a rule here (others are counted, not checked).
+    fn knows_class(&self, kind: &str, process_order: bool) -> bool;
+    /// A named violation, by its defining pattern over the cited ops (and, where the ops do
+    /// not say it all, which variant the explanation states).
+    fn certify_class(&self, kind: &str, ops: &[u32], explanation: &str, process_order: bool) -> Check;
+    /// Whether sequential consistency derives further data edges of this model from process
+    /// order (saturation), which no rule here re-derives yet.
+    fn saturated(&self) -> bool {
+        false
+    }
+}
+
+/// A rule's verdict: `Err` says why the claim does not hold.
+pub(super) type Check = Result<(), String>;
+
+/// `Ok` if `ok`, else why not.
+pub(super) fn ensure(ok: bool, why: impl FnOnce() -> String) -> Check {
+    if ok { Ok(()) } else { Err(why()) }
+}
+
+/// One op of a key as the rules read it: the raw values, outcome, times and process.
+pub(super) struct RawOp<'h> {
+    pub pos: u32,
+    pub f: &'h str,
+    pub key: Option<&'h Value>,
+    pub input: &'h Value,
+    /// The completion's value, only for an op that completed `:ok`.
+    pub output: Option<&'h Value>,
+    pub outcome: Outcome,
+    pub invoke: i64,
+    /// `i64::MAX` unless it completed `:ok` (a failed op's is kept in `failed_at`).
+    pub complete: i64,
+    /// When a `:fail` op was reported failed (`i64::MAX` otherwise).
+    pub failed_at: i64,
+    pub process: u32,
+}
+
+impl RawOp<'_> {
+    pub fn completed(&self) -> bool {
+        self.outcome == Outcome::Ok
+    }
+    pub fn failed(&self) -> bool {
+        self.outcome == Outcome::Fail
+    }
+}
+
+/// The raw ops at `positions`, viewed under the keying; `None` if one lacks the keyed shape.
+pub(super) fn raw_ops<'h>(history: &'h History, positions: &[u32], keying: Keying) -> Option<Vec<RawOp<'h>>> {
+    positions
+        .iter()
+        .map(|&pos| {
+            let o = &history.ops[pos as usize];
+            let (key, input, output) = op_view(history, pos, keying)?;
+            Some(RawOp {
+                pos,
+                f: history.value(o.f).as_name().unwrap_or_default(),
+                key,
+                input,
+                output,
+                outcome: o.outcome,
+                invoke: o.invoke_time,
+                complete: if o.outcome == Outcome::Ok { o.complete_time } else { i64::MAX },
+                failed_at: if o.outcome == Outcome::Fail { o.complete_time } else { i64::MAX },
+                process: o.process,
+            })
+        })
+        .collect()
 }
 
 fn ops_for_oracle<'o, O>(ops: &[&'o KeyOp<O>]) -> Vec<super::oracle::OracleOp<'o, O>> {

@@ -8,9 +8,12 @@
 //! fact about the history: the caller must not print it (the command line exits 255, "internal
 //! error: a witness failed its own check").
 
+mod counting;
+mod kv;
 pub mod linear;
 pub mod oracle;
 mod register;
+mod set;
 pub mod txn;
 
 use std::fmt;

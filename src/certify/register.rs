@@ -1,7 +1,7 @@
 //! The register family's claims (`register`, `cas-register`), re-derived from the raw values:
 //! which ops wrote and saw which value, and when.
 
-use super::linear::{Setting, op_view};
+use super::linear::{Check, ModelFacts, Setting, ensure, op_view};
 use crate::history::{History, Outcome, Value};
 use crate::model::EdgeKind;
 use ahash::AHashMap;
@@ -39,12 +39,6 @@ pub(crate) struct RegisterFacts {
     cas_from: AHashMap<Value, Vec<u32>>,
     init: Value,
     skew: i64,
-}
-
-type Check = Result<(), String>;
-
-fn ensure(ok: bool, why: impl FnOnce() -> String) -> Check {
-    if ok { Ok(()) } else { Err(why()) }
 }
 
 impl RegisterFacts {
@@ -142,7 +136,7 @@ impl RegisterFacts {
     }
 
     /// A data edge a → b of a cycle.
-    pub(crate) fn certify_edge(&self, a: u32, b: u32, kind: EdgeKind) -> Check {
+    fn edge(&self, a: u32, b: u32, kind: EdgeKind) -> Check {
         let (oa, ob) = (self.op(a)?, self.op(b)?);
         match kind {
             EdgeKind::ReadsFrom => {
@@ -177,7 +171,7 @@ impl RegisterFacts {
     }
 
     /// A conflict: a garbage read, or two cas away from a value written once.
-    pub(crate) fn certify_conflict(&self, ops: &[u32], kind: Option<&str>) -> Check {
+    fn conflict(&self, ops: &[u32], kind: Option<&str>) -> Check {
         match (kind, ops) {
             (Some("garbage-read"), [r]) => self.garbage(*r),
             (None, [c1, c2]) => {
@@ -201,7 +195,7 @@ impl RegisterFacts {
     }
 
     /// Whether a class of this name has a rule here.
-    pub(crate) fn knows_class(&self, kind: &str, process_order: bool) -> bool {
+    fn knows(&self, kind: &str, process_order: bool) -> bool {
         let timed = [
             "garbage-read",
             "read-of-failed-write",
@@ -216,7 +210,7 @@ impl RegisterFacts {
     }
 
     /// A named violation, by its defining pattern over the cited ops.
-    pub(crate) fn certify_class(&self, kind: &str, ops: &[u32], _process_order: bool) -> Check {
+    fn class(&self, kind: &str, ops: &[u32]) -> Check {
         match (kind, ops) {
             ("garbage-read", [r]) => self.garbage(*r),
             ("read-of-failed-write", [r]) => {
@@ -304,5 +298,23 @@ impl RegisterFacts {
             }
         }
         Ok(())
+    }
+}
+
+impl ModelFacts for RegisterFacts {
+    fn certify_edge(&self, a: u32, b: u32, kind: EdgeKind) -> Check {
+        self.edge(a, b, kind)
+    }
+    fn certify_conflict(&self, ops: &[u32], kind: Option<&str>) -> Check {
+        self.conflict(ops, kind)
+    }
+    fn knows_class(&self, kind: &str, process_order: bool) -> bool {
+        self.knows(kind, process_order)
+    }
+    fn certify_class(&self, kind: &str, ops: &[u32], _explanation: &str, _process_order: bool) -> Check {
+        self.class(kind, ops)
+    }
+    fn saturated(&self) -> bool {
+        true
     }
 }
