@@ -39,8 +39,11 @@ fn fully_covered<M: Model>(model: &M, h: &History, consistency: &str, what: &str
         .unwrap_or_else(|e| panic!("{what}: {e}"));
         let coverage = certify_linear_report(model, h, &report, &setting)
             .unwrap_or_else(|r| panic!("{what} ({level}): a claim failed certification: {r}"));
-        let unchecked: Vec<&String> =
-            coverage.unchecked.iter().filter(|u| !u.contains("brute-force oracle")).collect();
+        let unchecked: Vec<&String> = coverage
+            .unchecked
+            .iter()
+            .filter(|u| !u.contains("brute-force oracle") && !u.contains("joint check"))
+            .collect();
         assert!(unchecked.is_empty(), "{what} ({level}): left unchecked: {unchecked:?}");
     }
 }
@@ -154,9 +157,9 @@ fn generated_models_never_make_a_false_claim() {
     let n = seeds(300);
     (0..n).into_par_iter().for_each(|seed| {
         let mut rng = Rng(seed);
-        // Sequential consistency is left out here: its valid orders of these generated histories
-        // sometimes break process order (a finding of its own, not of this rule set).
-        let both = "linearizable";
+        // Sequential consistency too: its valid keys' orders once broke process order where a
+        // process's completion and next invocation shared a timestamp (set seed 154).
+        let both = "linearizable,sequential";
         let mut set = hg::SetGen::default();
         let h = hg::history(&mut rng, 14, 4, true, |r| set.op(r));
         covered_by_name("set", &h, both, &format!("set seed {seed}"));

@@ -30,8 +30,15 @@ pub fn check_sequential<M: Model>(
     let budget = Budget::new(options);
     let linear = budget
         .run(|limits| check_parts(model, history, &parts, Order::RealTime { skew: 0 }, options, limits));
-    // Keys that are not linearizable get the sequential search of their own.
-    let not_linear: Vec<usize> = (0..parts.len()).filter(|&i| linear[i].verdict != Verdict::Valid).collect();
+    // Keys that are not linearizable get the sequential search of their own; so do those whose
+    // linearization breaks process order, which real time allows when a process's completion
+    // and its next invocation share a timestamp (neither precedes the other then).
+    let not_linear: Vec<usize> = (0..parts.len())
+        .filter(|&i| {
+            linear[i].verdict != Verdict::Valid
+                || !linear[i].order.as_deref().is_some_and(|o| in_process_order(history, o))
+        })
+        .collect();
     let subset: Vec<Part<M::Op>> = not_linear.iter().map(|&i| parts[i].clone()).collect();
     let sequential =
         budget.run(|limits| check_parts(model, history, &subset, Order::Process, options, limits));
@@ -59,6 +66,12 @@ pub fn check_sequential<M: Model>(
         keys,
         joint,
     })
+}
+
+/// Whether `order` (positions in the history) keeps each process's ops in the order it ran them.
+fn in_process_order(history: &History, order: &[u32]) -> bool {
+    let mut last: ahash::AHashMap<u32, u32> = ahash::AHashMap::new();
+    order.iter().all(|&p| last.insert(history.ops[p as usize].process, p).is_none_or(|prev| prev < p))
 }
 
 /// One object made of every key: the state is the tuple of the keys' states, an op acts on
