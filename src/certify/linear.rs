@@ -208,6 +208,10 @@ impl<'a, M: Model> KeyCert<'a, M> {
 
     /// Where the op at history position `pos` is in `ops` (which are in position order).
     fn at(&self, pos: u32) -> Option<usize> {
+        // A key holding every op of the history (an unkeyed history) holds op p at p.
+        if self.ops.len() == self.history.ops.len() {
+            return ((pos as usize) < self.ops.len()).then_some(pos as usize);
+        }
         self.ops.binary_search_by_key(&pos, |o| o.pos).ok()
     }
 
