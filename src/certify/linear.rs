@@ -114,7 +114,8 @@ pub fn certify_linear_report<M: Model>(
         let ops = by_name
             .get(&k.key)
             .ok_or_else(|| Refuted::new(format!("key {:?}", k.key), "no op of the history has this key"))?;
-        let cert = KeyCert::new(model, history, ops, setting, process_order)?;
+        let replays = k.verdict == Verdict::Valid || k.counterexample.is_some();
+        let cert = KeyCert::new(model, history, ops, setting, process_order, replays)?;
         cert.certify(k, &mut coverage)?;
     }
     if let Some(joint) = &report.joint {
@@ -137,7 +138,7 @@ fn certify_joint<M: Model>(
 ) -> Result<(), Refuted> {
     let certs: Vec<KeyCert<'_, M>> = groups
         .values()
-        .map(|ops| KeyCert::new(model, history, ops, setting, true))
+        .map(|ops| KeyCert::new(model, history, ops, setting, true, true))
         .collect::<Result<_, _>>()?;
     match joint.verdict {
         Verdict::Valid => {
@@ -182,17 +183,22 @@ impl<'a, M: Model> KeyCert<'a, M> {
         positions: &[u32],
         setting: &'a Setting,
         process_order: bool,
+        decode: bool,
     ) -> Result<KeyCert<'a, M>, Refuted> {
         let mut ops = Vec::with_capacity(positions.len());
         for &pos in positions {
             let o = &history.ops[pos as usize];
-            let (key, input, output) = op_view(history, pos, setting.keying).expect("grouped by it");
-            let f = history.value(o.f).as_name().unwrap_or_default();
-            let decoded = model.decode(&OpView { f, input, output, key });
-            let op = match decoded {
-                Ok(op) => Some(op),
-                Err(_) if o.outcome == Outcome::Fail => None,
-                Err(e) => return Err(Refuted::new(format!("op at position {pos}"), e.message)),
+            // Only replays need the model's ops: evidence re-derived from raw values does not.
+            let op = if decode {
+                let (key, input, output) = op_view(history, pos, setting.keying).expect("grouped by it");
+                let f = history.value(o.f).as_name().unwrap_or_default();
+                match model.decode(&OpView { f, input, output, key }) {
+                    Ok(op) => Some(op),
+                    Err(_) if o.outcome == Outcome::Fail => None,
+                    Err(e) => return Err(Refuted::new(format!("op at position {pos}"), e.message)),
+                }
+            } else {
+                None
             };
             ops.push(KeyOp {
                 pos,
