@@ -6,7 +6,7 @@ use super::graph::{PROCESS, RT, RW, WR, WW, elle_name};
 use super::ops::{Elem, Txns};
 use super::{CycleStep, TxnAnomaly, TxnRef, Workload};
 use crate::graph::csr::Label;
-use crate::history::{History, Outcome};
+use crate::history::History;
 use std::fmt::Write as _;
 
 /// Why one transaction must precede another by a data dependency.
@@ -39,15 +39,7 @@ pub(crate) struct Explainer<'a> {
 impl Explainer<'_> {
     /// The transaction `op` as cited by an anomaly.
     pub(crate) fn txn_ref(&self, op: u32) -> TxnRef {
-        let o = &self.history.ops[op as usize];
-        TxnRef {
-            position: op,
-            index: o.invoke_index,
-            line: if o.outcome == Outcome::Ok { o.complete_line } else { o.invoke_line },
-            process: o.process,
-            outcome: if o.outcome == Outcome::Open { "info" } else { o.outcome.name() },
-            text: self.txns.txn_text(op as usize),
-        }
+        TxnRef::of(self.history, self.txns, op)
     }
 
     fn key(&self, k: u32) -> String {

@@ -186,6 +186,22 @@ pub struct TxnRef {
     pub text: String,
 }
 
+impl TxnRef {
+    /// Cites `history.ops[op]`, whose micro-ops are `txns`'.
+    pub fn of(history: &History, txns: &Txns, op: u32) -> TxnRef {
+        use crate::history::Outcome;
+        let o = &history.ops[op as usize];
+        TxnRef {
+            position: op,
+            index: o.invoke_index,
+            line: if o.outcome == Outcome::Ok { o.complete_line } else { o.invoke_line },
+            process: o.process,
+            outcome: if o.outcome == Outcome::Open { "info" } else { o.outcome.name() },
+            text: txns.txn_text(op as usize),
+        }
+    }
+}
+
 /// One anomaly found.
 #[derive(Clone, Debug, Serialize)]
 pub struct TxnAnomaly {

@@ -240,6 +240,19 @@ fn value(s: &CycleStep, after: bool) -> Result<&str, String> {
         .ok_or_else(|| format!("a {} edge without {}", s.kind, if after { "value_after" } else { "value" }))
 }
 
+/// The value a wr edge says was read: the same on both ends, read by a transaction that
+/// completed `:ok` (only those returned what they read). Shared by both workloads.
+fn wr_value<'s>(ctx: &Ctx<'_>, b: u32, s: &'s CycleStep) -> Result<&'s str, String> {
+    let v = value(s, false)?;
+    if s.value_after.as_deref().is_some_and(|x| x != v) {
+        return Err(format!("a wr edge whose values differ ({v} and {:?})", s.value_after));
+    }
+    if !ctx.ok(b) {
+        return Err(format!("T{} did not complete :ok, so its reads returned nothing", s.to));
+    }
+    Ok(v)
+}
+
 /// Whether micro-op `j` of `mops` reads `k` before any append or write of the transaction to
 /// `k` (what it read came from other transactions).
 fn external(mops: &[Mop], j: usize) -> bool {
@@ -275,13 +288,7 @@ fn list_edge(ctx: &Ctx<'_>, f: &KeyFacts, k: u32, a: u32, b: u32, s: &CycleStep)
             }
         }
         "wr" => {
-            let v = value(s, false)?;
-            if s.value_after.as_deref().is_some_and(|x| x != v) {
-                return Err(format!("a wr edge whose values differ ({v} and {:?})", s.value_after));
-            }
-            if !ctx.ok(b) {
-                return Err(format!("T{} did not complete :ok, so its reads returned nothing", s.to));
-            }
+            let v = wr_value(ctx, b, s)?;
             let mops = ctx.mops(b);
             let read = (0..mops.len()).filter(|&j| mops[j].key == k && external(mops, j)).find_map(|j| {
                 let last = *ctx.list(&mops[j]).last()?;
@@ -356,13 +363,7 @@ fn register_edge(ctx: &Ctx<'_>, f: &KeyFacts, k: u32, a: u32, b: u32, s: &CycleS
     let precedes = |e1: Elem, e2: Elem| e1 == NIL || f.versions.contains(&(e1, e2));
     match s.kind {
         "wr" => {
-            let v = value(s, false)?;
-            if s.value_after.as_deref().is_some_and(|x| x != v) {
-                return Err(format!("a wr edge whose values differ ({v} and {:?})", s.value_after));
-            }
-            if !ctx.ok(b) {
-                return Err(format!("T{} did not complete :ok, so its reads returned nothing", s.to));
-            }
+            let v = wr_value(ctx, b, s)?;
             let e = wrote(a, v, s.from)?;
             match first_read(b) {
                 Some(m) if m.value == e => Ok(()),

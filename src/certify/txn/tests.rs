@@ -180,15 +180,7 @@ fn refuted(
 
 /// A cited transaction re-pointed at op `op`, every field made to match it.
 fn cite(h: &History, t: &Txns, op: u32) -> TxnRef {
-    let o = &h.ops[op as usize];
-    TxnRef {
-        position: op,
-        index: o.invoke_index,
-        line: if o.outcome == Outcome::Ok { o.complete_line } else { o.invoke_line },
-        process: o.process,
-        outcome: if o.outcome == Outcome::Open { "info" } else { o.outcome.name() },
-        text: t.txn_text(op as usize),
-    }
+    TxnRef::of(h, t, op)
 }
 
 #[test]
