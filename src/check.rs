@@ -183,18 +183,30 @@ fn run<M: FromInit>(history: &History, config: &CheckConfig) -> Result<Vec<FileR
         }
         .map_err(CheckError::Decode)?;
         let setting = certify_setting(history, config, warning.is_some());
-        crate::certify::linear::certify_linear_report(&model, history, &report, &setting)
+        let coverage = crate::certify::linear::certify_linear_report(&model, history, &report, &setting)
             .map_err(CheckError::Uncertified)?;
         let mut report = FileReport::from_linear(history, report, started.elapsed());
         if config.linearization {
             give_linearizations(history, &mut report);
         }
         report.warnings.extend(warning.clone());
+        report.warnings.extend(uncertified_warning(&coverage));
         reports.push(report);
     }
     note_sequential_not_linearizable(&mut reports);
     nothing_tested(history, config, &mut reports);
     Ok(reports)
+}
+
+/// Says so when some claims of a report have no rule of certification's own yet: they are
+/// shown, so the reader must know they were not re-derived from the raw ops.
+fn uncertified_warning(coverage: &crate::certify::linear::Coverage) -> Option<String> {
+    let first = coverage.unchecked.first()?;
+    Some(format!(
+        "{} claim(s) of this report could not be re-derived independently (certification has no rule \
+         for them yet), e.g. {first}",
+        coverage.unchecked.len()
+    ))
 }
 
 /// Fills in each valid key's `linearization`: its certified order, as the ops' `:index`.

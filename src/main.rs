@@ -521,13 +521,16 @@ fn warn_about(file: &str, history: &History, args: &CheckArgs) {
     }
 }
 
-/// The warnings checking added to the reading's (how reads of nil were read), once per file
-/// however many consistency levels were checked.
+/// The warnings checking added to the reading's (how reads of nil were read, claims not
+/// re-derived), each once per file however many consistency levels gave it.
 fn warn_about_check(file: &str, history: &History, reports: &[FileReport]) {
-    let added =
-        reports.first().map_or(&[][..], |r| &r.warnings[history.warnings.len().min(r.warnings.len())..]);
-    for w in added {
-        eprintln!("warning: {file}: {w}");
+    let mut seen = std::collections::BTreeSet::new();
+    for r in reports {
+        for w in &r.warnings[history.warnings.len().min(r.warnings.len())..] {
+            if seen.insert(w) {
+                eprintln!("warning: {file}: {w}");
+            }
+        }
     }
 }
 
