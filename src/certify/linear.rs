@@ -44,18 +44,30 @@ pub struct Coverage {
     pub unchecked: Vec<String>,
 }
 
-/// One op of a key, as certification sees it.
-struct KeyOp<O> {
+/// One op of a key, as certification sees it: where it is, how it ended, when, and by whom
+/// (the model's op is decoded only when a replay needs it).
+#[derive(Clone, Copy, Debug)]
+struct KeyOp {
     pos: u32,
-    /// The model's op; `None` for a failed op the model could not decode (it did not happen).
-    op: Option<O>,
     outcome: Outcome,
     invoke: i64,
+    /// `i64::MAX` unless it completed `:ok`.
     complete: i64,
     process: u32,
 }
 
-impl<O> KeyOp<O> {
+impl KeyOp {
+    fn of(history: &History, pos: u32) -> KeyOp {
+        let o = &history.ops[pos as usize];
+        KeyOp {
+            pos,
+            outcome: o.outcome,
+            invoke: o.invoke_time,
+            complete: if o.outcome == Outcome::Ok { o.complete_time } else { i64::MAX },
+            process: o.process,
+        }
+    }
+
     fn completed(&self) -> bool {
         self.outcome == Outcome::Ok
     }
@@ -114,8 +126,7 @@ pub fn certify_linear_report<M: Model>(
         let ops = by_name
             .get(&k.key)
             .ok_or_else(|| Refuted::new(format!("key {:?}", k.key), "no op of the history has this key"))?;
-        let replays = k.verdict == Verdict::Valid || k.counterexample.is_some();
-        let cert = KeyCert::new(model, history, ops, setting, process_order, replays)?;
+        let cert = KeyCert::new(model, history, ops, setting, process_order);
         cert.certify(k, &mut coverage)?;
     }
     if let Some(joint) = &report.joint {
@@ -136,10 +147,8 @@ fn certify_joint<M: Model>(
     setting: &Setting,
     coverage: &mut Coverage,
 ) -> Result<(), Refuted> {
-    let certs: Vec<KeyCert<'_, M>> = groups
-        .values()
-        .map(|ops| KeyCert::new(model, history, ops, setting, true, true))
-        .collect::<Result<_, _>>()?;
+    let certs: Vec<KeyCert<'_, M>> =
+        groups.values().map(|ops| KeyCert::new(model, history, ops, setting, true)).collect();
     match joint.verdict {
         Verdict::Valid => {
             let order = joint
@@ -165,13 +174,16 @@ fn certify_joint<M: Model>(
     Ok(())
 }
 
-/// One key's ops, decoded, for certifying its result.
+/// One key's ops, for certifying its result.
 struct KeyCert<'a, M: Model> {
     model: &'a M,
     history: &'a History,
-    ops: Vec<KeyOp<M::Op>>,
+    /// The key's ops' positions in the history, ascending.
+    positions: &'a [u32],
     setting: &'a Setting,
     process_order: bool,
+    /// The positions the key's claims cite (their values are the ones facts index first).
+    cited: std::cell::OnceCell<Vec<u32>>,
     /// The model's facts, built once, when a claim needs them.
     facts: std::cell::OnceCell<Option<Box<dyn ModelFacts + 'a>>>,
 }
@@ -180,51 +192,55 @@ impl<'a, M: Model> KeyCert<'a, M> {
     fn new(
         model: &'a M,
         history: &'a History,
-        positions: &[u32],
+        positions: &'a [u32],
         setting: &'a Setting,
         process_order: bool,
-        decode: bool,
-    ) -> Result<KeyCert<'a, M>, Refuted> {
-        let mut ops = Vec::with_capacity(positions.len());
-        for &pos in positions {
-            let o = &history.ops[pos as usize];
-            // Only replays need the model's ops: evidence re-derived from raw values does not.
-            let op = if decode {
-                let (key, input, output) = op_view(history, pos, setting.keying).expect("grouped by it");
-                let f = history.value(o.f).as_name().unwrap_or_default();
-                match model.decode(&OpView { f, input, output, key }) {
-                    Ok(op) => Some(op),
-                    Err(_) if o.outcome == Outcome::Fail => None,
-                    Err(e) => return Err(Refuted::new(format!("op at position {pos}"), e.message)),
-                }
-            } else {
-                None
-            };
-            ops.push(KeyOp {
-                pos,
-                op,
-                outcome: o.outcome,
-                invoke: o.invoke_time,
-                complete: if o.outcome == Outcome::Ok { o.complete_time } else { i64::MAX },
-                process: o.process,
-            });
+    ) -> KeyCert<'a, M> {
+        KeyCert {
+            model,
+            history,
+            positions,
+            setting,
+            process_order,
+            cited: std::cell::OnceCell::new(),
+            facts: std::cell::OnceCell::new(),
         }
-        Ok(KeyCert { model, history, ops, setting, process_order, facts: std::cell::OnceCell::new() })
     }
 
-    /// Where the op at history position `pos` is in `ops` (which are in position order).
+    /// Where the op at history position `pos` is among the key's ops.
     fn at(&self, pos: u32) -> Option<usize> {
         // A key holding every op of the history (an unkeyed history) holds op p at p.
-        if self.ops.len() == self.history.ops.len() {
-            return ((pos as usize) < self.ops.len()).then_some(pos as usize);
+        if self.positions.len() == self.history.ops.len() {
+            return ((pos as usize) < self.positions.len()).then_some(pos as usize);
         }
-        self.ops.binary_search_by_key(&pos, |o| o.pos).ok()
+        self.positions.binary_search(&pos).ok()
     }
 
-    fn op(&self, pos: u32, claim: &str) -> Result<&KeyOp<M::Op>, Refuted> {
+    fn op(&self, pos: u32, claim: &str) -> Result<KeyOp, Refuted> {
         self.at(pos)
-            .map(|i| &self.ops[i])
+            .map(|_| KeyOp::of(self.history, pos))
             .ok_or_else(|| Refuted::new(claim, format!("the op at position {pos} is not an op of this key")))
+    }
+
+    /// The model's op at `pos` (an op of this key); `None` for a failed op the model cannot
+    /// decode (it did not happen).
+    fn decode(&self, pos: u32) -> Result<Option<M::Op>, Refuted> {
+        let o = &self.history.ops[pos as usize];
+        let (key, input, output) = op_view(self.history, pos, self.setting.keying).ok_or_else(|| {
+            Refuted::new(format!("op at position {pos}"), "it does not have the keyed shape")
+        })?;
+        let f = self.history.value(o.f).as_name().unwrap_or_default();
+        match self.model.decode(&OpView { f, input, output, key }) {
+            Ok(op) => Ok(Some(op)),
+            Err(_) if o.outcome == Outcome::Fail => Ok(None),
+            Err(e) => Err(Refuted::new(format!("op at position {pos}"), e.message)),
+        }
+    }
+
+    /// The model's op at `pos`, which must have happened (it is placed in an order).
+    fn decode_placed(&self, pos: u32, claim: &str) -> Result<M::Op, Refuted> {
+        self.decode(pos)?
+            .ok_or_else(|| Refuted::new(claim, format!("the op at position {pos} failed, yet is placed")))
     }
 
     fn certify(&self, k: &KeyResult, coverage: &mut Coverage) -> Result<(), Refuted> {
@@ -232,6 +248,13 @@ impl<'a, M: Model> KeyCert<'a, M> {
             Some(key) => format!("key {key}"),
             None => "the history".to_string(),
         };
+        let cited = k.cycle.iter().flatten().map(|s| &s.op);
+        let cited = cited.chain(k.conflict.iter().flat_map(|c| &c.ops));
+        let cited = cited.chain(k.class.iter().flat_map(|c| &c.ops));
+        let mut cited: Vec<u32> = cited.map(|o| o.position).filter(|&p| self.at(p).is_some()).collect();
+        cited.sort_unstable();
+        cited.dedup();
+        self.cited.set(cited).expect("a key is certified once");
         match k.verdict {
             Verdict::Valid => {
                 let order =
@@ -274,7 +297,11 @@ impl<'a, M: Model> KeyCert<'a, M> {
     /// A valid key's order: each op of the key at most once, every completed op in it, no
     /// failed op, the model's steps succeed in turn, and real-time (or process) order holds.
     fn certify_order(&self, order: &[u32], claim: &str) -> Result<(), Refuted> {
-        let mut placed = vec![false; self.ops.len()];
+        // One pass over the order does all but the left-out test: on a long key each pass over
+        // the ops costs a cache miss per op.
+        let mut placed = vec![false; self.positions.len()];
+        let mut real_time = RealTime::new(self.setting.skew);
+        let (mut states, mut next) = (vec![self.model.init()], Vec::new());
         for &pos in order {
             let i = self.at(pos).ok_or_else(|| {
                 Refuted::new(claim, format!("the op at position {pos} is not an op of this key"))
@@ -282,80 +309,86 @@ impl<'a, M: Model> KeyCert<'a, M> {
             if std::mem::replace(&mut placed[i], true) {
                 return Err(Refuted::new(claim, format!("the op at position {pos} is placed twice")));
             }
-            if self.ops[i].outcome == Outcome::Fail {
+            let o = KeyOp::of(self.history, pos);
+            if o.outcome == Outcome::Fail {
                 return Err(Refuted::new(claim, format!("the op at position {pos} failed, yet is placed")));
             }
+            if !self.process_order {
+                real_time.place(&o, claim)?;
+            }
+            let op = self.decode_placed(pos, claim)?;
+            self.step(&mut states, &mut next, &op, pos, claim)?;
         }
-        if let Some(missing) = self.ops.iter().zip(&placed).find(|(o, p)| o.completed() && !**p) {
-            return Err(Refuted::new(
-                claim,
-                format!("the completed op at position {} is left out", missing.0.pos),
-            ));
+        // Only the ops left out are looked at again: a completed one among them refutes.
+        let left_out = self
+            .positions
+            .iter()
+            .zip(&placed)
+            .find(|(pos, placed)| !**placed && self.history.ops[**pos as usize].outcome == Outcome::Ok);
+        if let Some((pos, _)) = left_out {
+            return Err(Refuted::new(claim, format!("the completed op at position {pos} is left out")));
         }
-        self.replay(order, claim)?;
-        if self.process_order {
-            check_process_order(self.history, order, claim)
-        } else {
-            self.check_real_time(order, claim)
-        }
+        if self.process_order { check_process_order(self.history, order, claim) } else { Ok(()) }
     }
 
-    /// Steps the model through `order` from its initial state (every state a nondeterministic
-    /// op may lead to is followed); returns the states reached.
+    /// Steps the model through `order` (ops of this key) from its initial state, every state a
+    /// nondeterministic op may lead to followed; returns the states reached.
     fn replay(&self, order: &[u32], claim: &str) -> Result<Vec<M::State>, Refuted> {
-        const MAX_STATES: usize = 4096;
         let mut states = vec![self.model.init()];
         let mut next = Vec::new();
         for &pos in order {
-            let o = self.op(pos, claim)?;
-            let op = o.op.as_ref().expect("placed ops decoded");
-            next.clear();
-            if let [only] = states.as_slice() {
-                // The usual case, one state: nothing to deduplicate.
-                self.model.step_all(only, op, &mut next);
-                if next.len() == 1 {
-                    std::mem::swap(&mut states, &mut next);
-                    continue;
-                }
-            } else {
-                for s in &states {
-                    self.model.step_all(s, op, &mut next);
-                }
-            }
-            if next.is_empty() {
+            if self.at(pos).is_none() {
                 return Err(Refuted::new(
                     claim,
-                    format!("{} (position {pos}) cannot take effect there", self.model.describe_op(op)),
+                    format!("the op at position {pos} is not an op of this key"),
                 ));
             }
-            let mut seen = AHashSet::with_capacity(next.len());
-            next.retain(|s| seen.insert(s.clone()));
-            next.truncate(MAX_STATES);
-            std::mem::swap(&mut states, &mut next);
+            let op = self.decode_placed(pos, claim)?;
+            self.step(&mut states, &mut next, &op, pos, claim)?;
         }
         Ok(states)
     }
 
-    /// No op in `order` comes after one invoked after it completed (allowing for skew).
-    fn check_real_time(&self, order: &[u32], claim: &str) -> Result<(), Refuted> {
-        let mut latest: Option<(i64, u32)> = None;
-        for &pos in order {
-            let o = self.op(pos, claim)?;
-            if let Some((invoke, by)) = latest {
-                if o.complete != i64::MAX && o.complete.saturating_add(self.setting.skew) < invoke {
-                    return Err(Refuted::new(
-                        claim,
-                        format!(
-                            "the op at position {pos} completed before the op at position {by}, placed before it, began"
-                        ),
-                    ));
-                }
+    /// `states` after `op` (at `pos`) takes effect in any of them; refuted if it can in none.
+    fn step(
+        &self,
+        states: &mut Vec<M::State>,
+        next: &mut Vec<M::State>,
+        op: &M::Op,
+        pos: u32,
+        claim: &str,
+    ) -> Result<(), Refuted> {
+        const MAX_STATES: usize = 4096;
+        next.clear();
+        if let [only] = states.as_slice() {
+            // The usual case, one state: nothing to deduplicate.
+            self.model.step_all(only, op, next);
+            if next.len() == 1 {
+                std::mem::swap(states, next);
+                return Ok(());
             }
-            if latest.is_none_or(|(t, _)| o.invoke > t) {
-                latest = Some((o.invoke, pos));
+        } else {
+            for s in states.iter() {
+                self.model.step_all(s, op, next);
             }
         }
+        if next.is_empty() {
+            return Err(Refuted::new(
+                claim,
+                format!("{} (position {pos}) cannot take effect there", self.model.describe_op(op)),
+            ));
+        }
+        let mut seen = AHashSet::with_capacity(next.len());
+        next.retain(|s| seen.insert(s.clone()));
+        next.truncate(MAX_STATES);
+        std::mem::swap(states, next);
         Ok(())
+    }
+
+    /// No op in `order` comes after one invoked after it completed (allowing for skew).
+    fn check_real_time(&self, order: &[u32], claim: &str) -> Result<(), Refuted> {
+        let mut real_time = RealTime::new(self.setting.skew);
+        order.iter().try_for_each(|&pos| real_time.place(&KeyOp::of(self.history, pos), claim))
     }
 
     /// The longest prefix: a valid order of its own, leading to the state shown, and the blocked
@@ -382,7 +415,7 @@ impl<'a, M: Model> KeyCert<'a, M> {
         if !blocked.completed() || seen.contains(&blocked.pos) {
             return Err(Refuted::new(claim, "the blocked op did not complete, or is in the prefix"));
         }
-        let op = blocked.op.as_ref().expect("completed ops decoded");
+        let op = &self.decode_placed(blocked.pos, claim)?;
         let stepped = states.iter().any(|s| {
             let mut out = Vec::new();
             self.model.step_all(s, op, &mut out);
@@ -405,21 +438,23 @@ impl<'a, M: Model> KeyCert<'a, M> {
     }
 
     fn build_facts(&self) -> Option<Box<dyn ModelFacts + 'a>> {
-        let (h, s, pos) = (self.history, self.setting, self.positions());
+        let (h, s, pos) = (self.history, self.setting, self.positions);
         let boxed = |f: Option<_>| f.map(|f| Box::new(f) as Box<dyn ModelFacts>);
         match self.model.name() {
-            "register" | "cas-register" => boxed(RegisterFacts::of(self.model.name(), h, &pos, s)),
-            "set" => SetFacts::of(h, &pos, s).map(|f| Box::new(f) as Box<dyn ModelFacts>),
+            "register" | "cas-register" => boxed(RegisterFacts::of(
+                self.model.name(),
+                h,
+                pos,
+                s,
+                self.cited.get().map_or(&[], Vec::as_slice),
+            )),
+            "set" => SetFacts::of(h, pos, s).map(|f| Box::new(f) as Box<dyn ModelFacts>),
             "counter" | "unordered-queue" | "fifo-queue" => {
-                CountFacts::of(self.model.name(), h, &pos, s).map(|f| Box::new(f) as Box<dyn ModelFacts>)
+                CountFacts::of(self.model.name(), h, pos, s).map(|f| Box::new(f) as Box<dyn ModelFacts>)
             }
-            "kv" => KvFacts::of(h, &pos, s).map(|f| Box::new(f) as Box<dyn ModelFacts>),
+            "kv" => KvFacts::of(h, pos, s).map(|f| Box::new(f) as Box<dyn ModelFacts>),
             _ => None,
         }
-    }
-
-    fn positions(&self) -> Vec<u32> {
-        self.ops.iter().map(|o| o.pos).collect()
     }
 
     /// Each edge of a cycle re-derived: real-time and process order from the ops' times and
@@ -546,9 +581,11 @@ impl<'a, M: Model> KeyCert<'a, M> {
                 .push(format!("{claim}: {} ops, too many for the brute-force oracle", ops.len()));
             return Ok(());
         }
+        let decoded: Vec<M::Op> =
+            ops.iter().map(|o| self.decode_placed(o.pos, claim)).collect::<Result<_, _>>()?;
         let found = super::oracle::some_order(
             self.model,
-            &ops_for_oracle(&ops),
+            &ops_for_oracle(&ops, &decoded),
             self.process_order,
             self.setting.skew,
         );
@@ -646,16 +683,49 @@ pub(super) fn raw_ops<'h>(history: &'h History, positions: &[u32], keying: Keyin
         .collect()
 }
 
-fn ops_for_oracle<'o, O>(ops: &[&'o KeyOp<O>]) -> Vec<super::oracle::OracleOp<'o, O>> {
+fn ops_for_oracle<'o, O>(ops: &[KeyOp], decoded: &'o [O]) -> Vec<super::oracle::OracleOp<'o, O>> {
     ops.iter()
-        .map(|o| super::oracle::OracleOp {
-            op: o.op.as_ref().expect("not failed"),
+        .zip(decoded)
+        .map(|(o, op)| super::oracle::OracleOp {
+            op,
             invoke: o.invoke,
             complete: o.complete,
             process: o.process,
             position: o.pos,
         })
         .collect()
+}
+
+/// Real-time order, checked op by op along an order: no op comes after one invoked after it
+/// completed (allowing for skew).
+struct RealTime {
+    skew: i64,
+    /// The latest invocation placed so far, and its op's position.
+    latest: Option<(i64, u32)>,
+}
+
+impl RealTime {
+    fn new(skew: i64) -> RealTime {
+        RealTime { skew, latest: None }
+    }
+
+    fn place(&mut self, o: &KeyOp, claim: &str) -> Result<(), Refuted> {
+        if let Some((invoke, by)) = self.latest {
+            if o.complete != i64::MAX && o.complete.saturating_add(self.skew) < invoke {
+                return Err(Refuted::new(
+                    claim,
+                    format!(
+                        "the op at position {} completed before the op at position {by}, placed before it, began",
+                        o.pos
+                    ),
+                ));
+            }
+        }
+        if self.latest.is_none_or(|(t, _)| o.invoke > t) {
+            self.latest = Some((o.invoke, o.pos));
+        }
+        Ok(())
+    }
 }
 
 /// Each process's ops appear in `order` in the order the process ran them.

@@ -2,9 +2,11 @@
 //! which ops wrote and saw which value, and when.
 
 use super::linear::{Check, ModelFacts, Setting, ensure, op_view};
-use crate::history::{History, Outcome, Value};
+use crate::history::{History, Op, Outcome, Value, ValueId};
+use crate::linear::Keying;
 use crate::model::EdgeKind;
-use ahash::AHashMap;
+use ahash::{AHashMap, AHashSet};
+use std::cell::OnceCell;
 
 /// What one op of a register did, from its raw values.
 #[derive(Clone, Debug)]
@@ -23,13 +25,28 @@ struct RegOp {
 }
 
 impl RegOp {
+    fn of(history: &History, pos: u32, e: &Effect<'_>) -> RegOp {
+        let o = &history.ops[pos as usize];
+        RegOp {
+            outcome: o.outcome,
+            invoke: o.invoke_time,
+            complete: if o.outcome == Outcome::Ok { o.complete_time } else { i64::MAX },
+            process: o.process,
+            sees: e.sees.cloned(),
+            writes: e.writes.cloned(),
+            is_read: e.is_read,
+        }
+    }
+
     fn completed(&self) -> bool {
         self.outcome == Outcome::Ok
     }
 }
 
-/// A register's ops, by position, with the writers of each value.
-pub(crate) struct RegisterFacts {
+/// A register's ops, by position, with the writers of each value: of every op of the key, or
+/// only of the ops that touch the values some claims name.
+#[derive(Default)]
+struct Index {
     ops: AHashMap<u32, RegOp>,
     /// Value → positions of ops that may have written it (failed ops excluded).
     writers: AHashMap<Value, Vec<u32>>,
@@ -37,79 +54,122 @@ pub(crate) struct RegisterFacts {
     failed_writers: AHashMap<Value, Vec<u32>>,
     /// Value → positions of the completed cas ops that moved the register away from it.
     cas_from: AHashMap<Value, Vec<u32>>,
+}
+
+impl Index {
+    fn add(&mut self, pos: u32, op: RegOp) {
+        if let Some(w) = &op.writes {
+            let table =
+                if op.outcome == Outcome::Fail { &mut self.failed_writers } else { &mut self.writers };
+            table.entry(w.clone()).or_default().push(pos);
+        }
+        if let (Some(old), Some(_), Outcome::Ok) = (&op.sees, &op.writes, op.outcome) {
+            self.cas_from.entry(old.clone()).or_default().push(pos);
+        }
+        self.ops.insert(pos, op);
+    }
+}
+
+/// The values an op of a register saw and wrote, borrowed from the history.
+struct Effect<'h> {
+    sees: Option<&'h Value>,
+    writes: Option<&'h Value>,
+    is_read: bool,
+}
+
+/// A register's facts. Most claims name a handful of values: the facts index only the ops
+/// that touch those (one pass over the key, nothing cloned for the rest), and index every op
+/// the first time a rule asks about another value.
+pub(crate) struct RegisterFacts<'h> {
+    history: &'h History,
+    positions: &'h [u32],
+    setting: &'h Setting,
+    /// The values `narrow` holds every op of.
+    interest: Interest,
+    narrow: Index,
+    full: OnceCell<Index>,
     init: Value,
     skew: i64,
 }
 
-impl RegisterFacts {
-    /// The facts of one key's ops (`positions`), for models of the register family; `None` for
-    /// other models.
+impl<'h> RegisterFacts<'h> {
+    /// The facts of one key's ops (`positions`), for models of the register family, indexed
+    /// first for the values the ops at `cited` (ascending) saw and wrote; `None` for other models or ops
+    /// of another shape.
     pub(crate) fn of(
         model: &str,
-        history: &History,
-        positions: &[u32],
-        setting: &Setting,
-    ) -> Option<RegisterFacts> {
+        history: &'h History,
+        positions: &'h [u32],
+        setting: &'h Setting,
+        cited: &[u32],
+    ) -> Option<RegisterFacts<'h>> {
         if model != "register" && model != "cas-register" {
             return None;
         }
-        let mut facts = RegisterFacts {
-            ops: AHashMap::with_capacity(positions.len()),
-            writers: AHashMap::new(),
-            failed_writers: AHashMap::new(),
-            cas_from: AHashMap::new(),
+        let mut values: Vec<&Value> = Vec::new();
+        for &pos in cited {
+            let e = effect(history, pos, setting)?;
+            values.extend(e.sees.into_iter().chain(e.writes));
+        }
+        let interest = Interest::of(values);
+        let quick = QuickFilter::new(history, setting.keying, &interest);
+        let mut narrow = Index::default();
+        // Both ascending: the next cited op is a cursor, not a search.
+        let mut next_cited = cited.iter().copied().peekable();
+        for &pos in positions {
+            let is_cited = next_cited.next_if_eq(&pos).is_some();
+            if !is_cited && quick.untouched(&history.ops[pos as usize]) {
+                continue;
+            }
+            let e = effect(history, pos, setting)?;
+            let touches = |v: Option<&Value>| v.is_some_and(|v| interest.contains(v));
+            if is_cited || touches(e.sees) || touches(e.writes) {
+                narrow.add(pos, RegOp::of(history, pos, &e));
+            }
+        }
+        Some(RegisterFacts {
+            history,
+            positions,
+            setting,
+            interest,
+            narrow,
+            full: OnceCell::new(),
             init: setting.init.clone().unwrap_or(Value::Nil),
             skew: setting.skew,
-        };
-        for &pos in positions {
-            let o = &history.ops[pos as usize];
-            let (_, input, output) = op_view(history, pos, setting.keying)?;
-            let f = history.value(o.f).as_name().unwrap_or_default();
-            let (sees, writes, is_read) = match f {
-                "read" => {
-                    let v = output.filter(|v| !(setting.nil_reads_unknown && **v == Value::Nil));
-                    (v.cloned(), None, true)
-                }
-                "write" => (None, Some(input.clone()), false),
-                // A cas from a value to itself changes nothing: it sees the value, writes none.
-                "cas" => match input.as_seq() {
-                    Some([old, new]) if old == new => (Some(old.clone()), None, false),
-                    Some([old, new]) => (Some(old.clone()), Some(new.clone()), false),
-                    _ => return None,
-                },
-                _ => return None,
-            };
-            if let Some(w) = &writes {
-                let table =
-                    if o.outcome == Outcome::Fail { &mut facts.failed_writers } else { &mut facts.writers };
-                table.entry(w.clone()).or_default().push(pos);
+        })
+    }
+
+    /// The index that holds every op touching `v`.
+    fn index_for(&self, v: &Value) -> &Index {
+        if self.interest.contains(v) { &self.narrow } else { self.full() }
+    }
+
+    fn full(&self) -> &Index {
+        self.full.get_or_init(|| {
+            let mut index = Index::default();
+            for &pos in self.positions {
+                let e = effect(self.history, pos, self.setting).expect("shape checked when built");
+                index.add(pos, RegOp::of(self.history, pos, &e));
             }
-            if let (Some(old), Some(_), Outcome::Ok) = (&sees, &writes, o.outcome) {
-                facts.cas_from.entry(old.clone()).or_default().push(pos);
-            }
-            let complete = if o.outcome == Outcome::Ok { o.complete_time } else { i64::MAX };
-            facts.ops.insert(
-                pos,
-                RegOp {
-                    outcome: o.outcome,
-                    invoke: o.invoke_time,
-                    complete,
-                    process: o.process,
-                    sees,
-                    writes,
-                    is_read,
-                },
-            );
-        }
-        Some(facts)
+            index
+        })
     }
 
     fn op(&self, pos: u32) -> Result<&RegOp, String> {
-        self.ops.get(&pos).ok_or_else(|| format!("position {pos} is not an op of this register"))
+        self.narrow
+            .ops
+            .get(&pos)
+            .or_else(|| self.full().ops.get(&pos))
+            .ok_or_else(|| format!("position {pos} is not an op of this register"))
+    }
+
+    /// The op at `pos`, one a table of this register's facts names.
+    fn at(&self, pos: u32) -> &RegOp {
+        self.op(pos).expect("indexed ops are ops of this register")
     }
 
     fn writers_of(&self, v: &Value) -> &[u32] {
-        self.writers.get(v).map_or(&[], Vec::as_slice)
+        self.index_for(v).writers.get(v).map_or(&[], Vec::as_slice)
     }
 
     /// `a` certainly took effect before `b` began: it completed more than the skew before.
@@ -132,7 +192,7 @@ impl RegisterFacts {
 
     /// The completed cas ops that moved the register away from `v`.
     fn completed_cas_from(&self, v: &Value) -> &[u32] {
-        self.cas_from.get(v).map_or(&[], Vec::as_slice)
+        self.index_for(v).cas_from.get(v).map_or(&[], Vec::as_slice)
     }
 
     /// A data edge a → b of a cycle.
@@ -216,7 +276,7 @@ impl RegisterFacts {
             ("read-of-failed-write", [r]) => {
                 self.garbage(*r)?;
                 let v = self.op(*r)?.sees.as_ref().expect("checked");
-                ensure(self.failed_writers.contains_key(v), || format!("no failed op wrote {v}"))
+                ensure(self.index_for(v).failed_writers.contains_key(v), || format!("no failed op wrote {v}"))
             }
             ("future-read", [r, w]) => self.future_read(*r, *w),
             ("stale-read", [r, x]) => {
@@ -242,7 +302,8 @@ impl RegisterFacts {
             ("lost-write", [w, r]) => {
                 let ow = self.op(*w)?;
                 let g = ow.writes.as_ref().ok_or("the first op wrote nothing")?;
-                let seen = self.ops.values().any(|o| o.completed() && o.sees.as_ref() == Some(g));
+                let seen =
+                    self.index_for(g).ops.values().any(|o| o.completed() && o.sees.as_ref() == Some(g));
                 ensure(!ow.is_read && !seen, || format!("{g} was seen by a completed op"))?;
                 self.stale(*r, *w)
             }
@@ -260,7 +321,7 @@ impl RegisterFacts {
         })?;
         let writers = self.writers_of(f);
         ensure(writers.contains(&w), || format!("the second op did not write {f}"))?;
-        ensure(writers.iter().all(|p| self.precedes(o, &self.ops[p])), || {
+        ensure(writers.iter().all(|p| self.precedes(o, self.at(*p))), || {
             format!("some writer of {f} began before the read completed")
         })
     }
@@ -279,11 +340,11 @@ impl RegisterFacts {
         let h = h.ok_or("the other op neither saw nor wrote a value")?;
         ensure(h != f, || format!("the other op's value is {f} too"))?;
         // The writers of f that could still take effect before r.
-        let relevant = self.writers_of(f).iter().map(|p| &self.ops[p]).filter(|o| !self.precedes(or, o));
+        let relevant = self.writers_of(f).iter().map(|p| self.at(*p)).filter(|o| !self.precedes(or, o));
         let sources: Option<Vec<&RegOp>> = if ox.is_read {
             // x read h: its value came from some writer of h (or from the initial state).
             (*h != self.init && !self.writers_of(h).is_empty())
-                .then(|| self.writers_of(h).iter().map(|p| &self.ops[p]).collect())
+                .then(|| self.writers_of(h).iter().map(|p| self.at(*p)).collect())
         } else {
             Some(vec![ox])
         };
@@ -301,7 +362,7 @@ impl RegisterFacts {
     }
 }
 
-impl ModelFacts for RegisterFacts {
+impl ModelFacts for RegisterFacts<'_> {
     fn certify_edge(&self, a: u32, b: u32, kind: EdgeKind) -> Check {
         self.edge(a, b, kind)
     }
@@ -316,5 +377,141 @@ impl ModelFacts for RegisterFacts {
     }
     fn saturated(&self) -> bool {
         true
+    }
+}
+
+/// A set of values, with integers (registers' usual values) apart, for a fast test.
+struct Interest {
+    ints: AHashSet<i64>,
+    others: Vec<Value>,
+}
+
+impl Interest {
+    fn of(values: Vec<&Value>) -> Interest {
+        let (mut ints, mut others) = (Vec::new(), Vec::new());
+        for v in values {
+            match v {
+                Value::Int(i) => ints.push(*i),
+                v => others.push(v.clone()),
+            }
+        }
+        let ints: AHashSet<i64> = ints.into_iter().collect();
+        others.sort_unstable();
+        others.dedup();
+        Interest { ints, others }
+    }
+
+    fn contains(&self, v: &Value) -> bool {
+        match v {
+            Value::Int(i) => self.ints.contains(i),
+            v => self.others.binary_search(v).is_ok(),
+        }
+    }
+}
+
+/// A test on an op's interned ids alone (no value read) that a plain read or write touches no
+/// value of interest: equal values share one id, so an id outside the interest's ids is a
+/// value outside it. Other ops, and keyed tuples, are left to the full test.
+struct QuickFilter {
+    read: Option<ValueId>,
+    write: Option<ValueId>,
+    /// The interest's ids.
+    ids: AHashSet<ValueId>,
+    /// Whether an op's input and output ids are its per-key values.
+    whole_values: bool,
+}
+
+impl QuickFilter {
+    fn new(history: &History, keying: Keying, interest: &Interest) -> QuickFilter {
+        let id = |name: &str| history.values.lookup(&Value::Keyword(name.into()));
+        let ints = interest.ints.iter().map(|i| Value::Int(*i));
+        let ids =
+            ints.chain(interest.others.iter().cloned()).filter_map(|v| history.values.lookup(&v)).collect();
+        QuickFilter { read: id("read"), write: id("write"), ids, whole_values: keying != Keying::Tuple }
+    }
+
+    fn untouched(&self, op: &Op) -> bool {
+        let outside = |id: ValueId| !self.ids.contains(&id);
+        if !self.whole_values {
+            false
+        } else if Some(op.f) == self.read {
+            op.outcome != Outcome::Ok || outside(op.output)
+        } else if Some(op.f) == self.write {
+            outside(op.input)
+        } else {
+            false
+        }
+    }
+}
+
+/// What the op at `pos` saw and wrote; `None` if it is not a register op.
+fn effect<'h>(history: &'h History, pos: u32, setting: &Setting) -> Option<Effect<'h>> {
+    let o = &history.ops[pos as usize];
+    let (_, input, output) = op_view(history, pos, setting.keying)?;
+    let f = history.value(o.f).as_name().unwrap_or_default();
+    Some(match f {
+        "read" => {
+            let v = output.filter(|v| !(setting.nil_reads_unknown && **v == Value::Nil));
+            Effect { sees: v, writes: None, is_read: true }
+        }
+        "write" => Effect { sees: None, writes: Some(input), is_read: false },
+        // A cas from a value to itself changes nothing: it sees the value, writes none.
+        "cas" => match input.as_seq() {
+            Some([old, new]) if old == new => Effect { sees: Some(old), writes: None, is_read: false },
+            Some([old, new]) => Effect { sees: Some(old), writes: Some(new), is_read: false },
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{Format, ReadOptions, read_bytes};
+
+    fn history(text: &str) -> History {
+        read_bytes("t.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap()
+    }
+
+    fn setting() -> Setting {
+        Setting { keying: Keying::Single, skew: 0, nil_reads_unknown: false, init: Some(Value::Int(0)) }
+    }
+
+    /// Process 0 writes 1, process 1 writes 1 too (later, and uncited), process 2 writes 2,
+    /// then process 3 reads 1.
+    const TWO_WRITERS: &str = "
+        {:process 0 :type :invoke :f :write :value 1 :time 0}
+        {:process 0 :type :ok :f :write :value 1 :time 1}
+        {:process 2 :type :invoke :f :write :value 2 :time 2}
+        {:process 2 :type :ok :f :write :value 2 :time 3}
+        {:process 1 :type :invoke :f :write :value 1 :time 4}
+        {:process 1 :type :ok :f :write :value 1 :time 5}
+        {:process 3 :type :invoke :f :read :value nil :time 6}
+        {:process 3 :type :ok :f :read :value 1 :time 7}";
+
+    #[test]
+    fn narrow_facts_still_hold_every_writer_of_a_cited_value() {
+        let h = history(TWO_WRITERS);
+        let s = setting();
+        let positions: Vec<u32> = (0..h.ops.len() as u32).collect();
+        // The read (position 3) and the first write of 1 (position 0) are cited; the second
+        // writer of 1 (position 2) is not, yet it must be indexed: 1 is not uniquely written.
+        let facts = RegisterFacts::of("register", &h, &positions, &s, &[0, 3]).unwrap();
+        assert!(facts.edge(0, 3, EdgeKind::ReadsFrom).is_err());
+        // With the second writer gone the stale read stands, whatever was cited.
+        let h = history(
+            &TWO_WRITERS
+                .replace(":value 1 :time 4", ":value 3 :time 4")
+                .replace(":ok :f :write :value 1 :time 5", ":ok :f :write :value 3 :time 5"),
+        );
+        for cited in [&[0u32, 3][..], &[], &[1, 3]] {
+            let facts = RegisterFacts::of("register", &h, &positions, &s, cited).unwrap();
+            assert_eq!(facts.edge(0, 3, EdgeKind::ReadsFrom), Ok(()), "cited {cited:?}");
+            assert_eq!(facts.class("stale-read", &[3, 1]), Ok(()), "cited {cited:?}");
+            assert_eq!(facts.class("stale-read", &[3, 2]), Ok(()), "cited {cited:?}");
+            // The read's own writer is no overwrite.
+            assert!(facts.class("stale-read", &[3, 0]).is_err(), "cited {cited:?}");
+        }
     }
 }
