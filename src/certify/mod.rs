@@ -11,6 +11,8 @@
 mod counting;
 mod kv;
 pub mod linear;
+mod multi_register;
+mod mutex;
 pub mod oracle;
 mod register;
 mod set;
