@@ -217,3 +217,54 @@ fn witnesses_past_a_dozen_ops_are_decided() {
     let why = certify(&Mutex, &h, &some, None).unwrap_err().why;
     assert!(why.contains("can be ordered"), "{why}");
 }
+
+fn history_file(name: &str) -> History {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("histories").join(name);
+    labrys::history::read_file(path.to_str().unwrap(), &ReadOptions::default()).unwrap()
+}
+
+/// Each number a duplicate-effect sentence states is re-derived: `from` replaced by `to` in the
+/// class's explanation is refuted, naming why.
+fn number_tampered<M: Model>(model: &M, h: &History, r: &LinearReport, from: &str, to: &str) -> String {
+    let mut t = r.clone();
+    let class = t.keys[0].class.as_mut().expect("a class");
+    assert!(class.explanation.contains(from), "{from:?} not in {}", class.explanation);
+    class.explanation = class.explanation.replacen(from, to, 1);
+    certify(model, h, &t, None).unwrap_err().why
+}
+
+#[test]
+fn numbers_in_duplicate_effect_sentences_are_rederived() {
+    use labrys::model::{Counter, UnorderedQueue};
+    // One increment, a read of 2: "returned 2, but the counter started at 0 and the adds that
+    // could have taken effect before it total at most 1".
+    let h = history_file("counter-double-increment.edn");
+    let r = check(&Counter::default(), &h, &Options::default()).unwrap();
+    let c = certify(&Counter::default(), &h, &r, None).unwrap();
+    assert!(c.unchecked.is_empty(), "{:?}", c.unchecked);
+    let text = &r.keys[0].class.as_ref().unwrap().explanation;
+    assert!(
+        text.contains("returned 2") && text.contains("started at 0") && text.contains("at most 1"),
+        "{text}"
+    );
+    let counter = Counter::default();
+    assert!(number_tampered(&counter, &h, &r, "returned 2", "returned 3").contains("returned 2"));
+    assert!(number_tampered(&counter, &h, &r, "started at 0", "started at 1").contains("started at 0"));
+    // A bound below what the adds supply, or one that no longer falls short of the read.
+    assert!(number_tampered(&counter, &h, &r, "at most 1", "at most 0").contains("total 1"));
+    assert!(number_tampered(&counter, &h, &r, "at most 1", "at most 2").contains("total 1"));
+    assert!(number_tampered(&counter, &h, &r, "at most 1", "at most one").contains("not a number"));
+
+    // One enqueue of 1, two dequeues of it: "removed 1 for the 2nd time (after …), but 1 was
+    // enqueued only once".
+    let h = history_file("unordered-queue-duplicate.edn");
+    let r = check(&UnorderedQueue, &h, &Options::default()).unwrap();
+    let c = certify(&UnorderedQueue, &h, &r, None).unwrap();
+    assert!(c.unchecked.is_empty(), "{:?}", c.unchecked);
+    let why = number_tampered(&UnorderedQueue, &h, &r, "for the 2nd time", "for the 3rd time");
+    assert!(why.contains("numbered 2"), "{why}");
+    let why = number_tampered(&UnorderedQueue, &h, &r, "enqueued only once", "enqueued never");
+    assert!(why.contains("1 enqueues of 1 could precede it"), "{why}");
+    let why = number_tampered(&UnorderedQueue, &h, &r, "enqueued only once", "enqueued only twice");
+    assert!(why.contains("not a bound short of 2"), "{why}");
+}

@@ -9,6 +9,7 @@
 //! error: a witness failed its own check").
 
 mod counting;
+mod counting_numbers;
 mod kv;
 pub mod linear;
 mod multi_register;
