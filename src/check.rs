@@ -409,9 +409,10 @@ pub fn check_txn(
         }
     };
     let report = txn::check_decoded(history, txns, &options);
-    crate::certify::txn::certify_txn_report(history, txns, &report, options.clock_skew)
+    let coverage = crate::certify::txn::certify_txn_report(history, txns, &report, options.clock_skew)
         .map_err(CheckError::Uncertified)?;
     let mut reports = vec![FileReport::from_txn(history, report, started.elapsed())];
+    reports[0].warnings.extend(uncertified_warning(&coverage));
     nothing_tested(history, config, &mut reports);
     Ok(reports)
 }

@@ -294,3 +294,104 @@ fn the_faults_show_most_anomaly_kinds() {
         assert!(register.contains_key(k), "rw-register: {k} never came up: {register:?}");
     }
 }
+
+/// A history file under histories/txn, read and decoded.
+fn txn_file(name: &str) -> (History, Txns) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("histories/txn").join(name);
+    let text = std::fs::read(&path).unwrap();
+    let h = read_bytes(name, &text, Format::Edn, &ReadOptions::default()).unwrap();
+    let t = decode(&h, guess_workload(&h).unwrap()).unwrap();
+    (h, t)
+}
+
+/// The counts and the models ruled out are re-derived from the anomalies shown; tampering with
+/// them is refuted.
+#[test]
+fn counts_and_models_ruled_out_are_certified() {
+    let (h, t) = txn_file("g2-item-write-skew.edn");
+    let r = check(&h, &t, "serializable", 0);
+    assert_eq!(r.anomaly_counts.get("G2-item"), Some(&1), "{:?}", r.anomaly_counts);
+    assert_eq!(r.not, vec!["repeatable-read"]);
+    let c = certify_txn_report(&h, &t, &r, 0).unwrap();
+    assert!(c.unchecked.is_empty(), "{:?}", c.unchecked);
+    // One anomaly, one count, and each model ruled out.
+    assert_eq!(c.certified, 2 + r.not.len() + r.also_not.len());
+    let refuted = |f: &dyn Fn(&mut TxnReport)| {
+        let mut t2 = r.clone();
+        f(&mut t2);
+        certify_txn_report(&h, &t, &t2, 0).map(|_| ()).unwrap_err().to_string()
+    };
+    // The same anomaly shown twice, counted twice.
+    let why = refuted(&|r| {
+        r.anomalies.push(r.anomalies[0].clone());
+        r.anomaly_counts.insert("G2-item".into(), 2);
+    });
+    assert!(why.contains("the same G2-item anomaly twice"), "{why}");
+    // A count below what is shown.
+    let why = refuted(&|r| {
+        let mut other = r.anomalies[0].clone();
+        other.txns.reverse();
+        r.anomalies.push(other);
+    });
+    assert!(why.contains("counts 1 G2-item anomalies but shows 2"), "{why}");
+    // A model the anomaly rules out left out; a stronger model called weakest; a weaker model
+    // ruled out without its stronger ones; an anomaly the required models allow.
+    let why = refuted(&|r| r.not.clear());
+    assert!(why.contains("rule out repeatable-read, which it does not list"), "{why}");
+    let why = refuted(&|r| {
+        r.also_not.retain(|m| m != "serializable");
+        r.not.push("serializable".into());
+    });
+    assert!(why.contains("serializable among the weakest"), "{why}");
+    let why = refuted(&|r| r.not.push("read-committed".into()));
+    assert!(why.contains("rules out read-committed but not"), "{why}");
+    let why = refuted(&|r| r.also_not.retain(|m| m != "strict-serializable"));
+    assert!(why.contains("strict-serializable"), "{why}");
+    let why = refuted(&|r| r.consistency = vec!["snapshot-isolation".into()]);
+    assert!(why.contains("none of the required models (snapshot-isolation) forbids"), "{why}");
+}
+
+/// A count larger than the anomalies shown, and models ruled out by anomalies the required
+/// models allow (so not shown), cannot be re-derived: they are left unchecked, saying so.
+#[test]
+fn counts_and_models_resting_on_anomalies_not_shown_are_unchecked() {
+    let (h, t) = txn_file("internal.edn");
+    let strict = check(&h, &t, "serializable", 0);
+    assert!(strict.anomaly_counts.contains_key("internal"), "{:?}", strict.anomaly_counts);
+    let c = certify_txn_report(&h, &t, &strict, 0).unwrap();
+    assert!(c.unchecked.is_empty(), "{:?}", c.unchecked);
+    // Under read committed an internal anomaly is allowed: not shown, yet it rules out read
+    // atomic and up.
+    let weak = check(&h, &t, "read-committed", 0);
+    assert!(weak.anomalies.is_empty() && weak.not.contains(&"read-atomic".to_string()), "{weak:#?}");
+    let c = certify_txn_report(&h, &t, &weak, 0).unwrap();
+    assert!(c.unchecked.iter().any(|u| u.starts_with("the history is not read-atomic")), "{:?}", c.unchecked);
+    assert_eq!(c.unchecked.len(), weak.not.len() + weak.also_not.len());
+    // A count above the anomalies shown (the report keeps a few of each).
+    let mut more = strict.clone();
+    *more.anomaly_counts.get_mut("internal").unwrap() += 5;
+    let c = certify_txn_report(&h, &t, &more, 0).unwrap();
+    assert!(c.unchecked.iter().any(|u| u.contains("5 of them are not shown")), "{:?}", c.unchecked);
+}
+
+/// Two identical reads in one transaction, each an intermediate read: two anomalies, counted
+/// as two, and told apart by which micro-op each is (they used to be shown as the same anomaly
+/// twice, which certification now refutes).
+#[test]
+fn identical_reads_in_one_transaction_are_told_apart() {
+    let text = r#"
+{:index 0, :time 0, :type :invoke, :process 0, :f :txn, :value [[:append :x 1] [:append :x 2]]}
+{:index 1, :time 1, :type :ok, :process 0, :f :txn, :value [[:append :x 1] [:append :x 2]]}
+{:index 2, :time 2, :type :invoke, :process 1, :f :txn, :value [[:r :x nil] [:r :x nil]]}
+{:index 3, :time 3, :type :ok, :process 1, :f :txn, :value [[:r :x [1]] [:r :x [1]]]}
+"#;
+    let h = read_bytes("t.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap();
+    let t = decode(&h, guess_workload(&h).unwrap()).unwrap();
+    let r = check(&h, &t, "serializable", 0);
+    assert_eq!(r.anomaly_counts.get("G1b"), Some(&2), "{:?}", r.anomaly_counts);
+    let g1b: Vec<&String> =
+        r.anomalies.iter().filter(|a| a.kind == "G1b").map(|a| &a.explanation[0]).collect();
+    assert!(g1b[0].contains("(its micro-op 1)") && g1b[1].contains("(its micro-op 2)"), "{g1b:?}");
+    let c = certify_txn_report(&h, &t, &r, 0).unwrap();
+    assert!(c.unchecked.is_empty(), "{:?}", c.unchecked);
+}

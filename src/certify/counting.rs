@@ -212,6 +212,74 @@ impl CountFacts {
             .collect()
     }
 
+    /// The numbers the class's sentence states (see [`super::counting_numbers`]): `consumers`
+    /// cited ops used the effect up before `o`; `suppliers`, when the sentence lists the ops
+    /// that could supply it, is how many of those are cited.
+    fn certify_numbers(
+        &self,
+        o: u32,
+        consumers: usize,
+        suppliers: Option<usize>,
+        explanation: &str,
+        process_order: bool,
+    ) -> Check {
+        use super::counting_numbers::{after, int_after, listed, ordinal, times};
+        let supplying =
+            self.may_precede(o, process_order).filter(|(p, _)| self.counted(*p, o, process_order));
+        let supplying: Vec<(u32, &CountOp)> = supplying.collect();
+        match &self.op(o)?.effect {
+            Effect::Read(c) => {
+                let (c, init) = (i128::from(*c), i128::from(self.init));
+                let stated = int_after(explanation, " returned ")?;
+                ensure(stated.is_none_or(|s| s == c), || format!("the read returned {c}"))?;
+                let stated = int_after(explanation, " started at ")?;
+                ensure(stated.is_none_or(|s| s == init), || format!("the counter started at {init}"))?;
+                let supply: i128 = supplying
+                    .iter()
+                    .map(|(_, a)| match a.effect {
+                        Effect::Add(n) => i128::from(n),
+                        _ => 0,
+                    })
+                    .sum();
+                let stated = int_after(explanation, " total at most ")?;
+                ensure(stated.is_none_or(|most| supply <= most && c > init + most), || {
+                    format!(
+                        "the adds that could precede it total {supply}: the stated bound is not one short of {c}"
+                    )
+                })?;
+            }
+            Effect::Dequeue(x) => {
+                let taken = 1 + self.consumed(o, x, process_order).count();
+                let ord = after(explanation, &format!(" removed {x} for the "), &[' ']);
+                ensure(ord.is_none_or(|t| ordinal(t) == Some(taken)), || {
+                    format!("it took {x} for the time numbered {taken}, by the dequeues certainly before")
+                })?;
+                let before = !explanation.contains(" (after ")
+                    || listed(explanation, "), but ", consumers) + 1 == taken;
+                ensure(before, || {
+                    "the dequeues it lists as before it are not all of those certainly before".into()
+                })?;
+                let supply = supplying.len();
+                let enqueued = after(explanation, &format!("{x} was enqueued "), &[':', '(']);
+                ensure(
+                    enqueued.is_none_or(|t| times(t.trim()).is_some_and(|n| supply <= n && taken > n)),
+                    || {
+                        format!(
+                            "{supply} enqueues of {x} could precede it: the stated count is not a bound short of {taken}"
+                        )
+                    },
+                )?;
+            }
+            _ => return Err("the observer is not a completed read or dequeue".into()),
+        }
+        match suppliers.filter(|_| explanation.contains("): an effect")) {
+            Some(cited) => ensure(listed(explanation, "): an effect", cited) == supplying.len(), || {
+                format!("{} ops could supply the effect, not as many as it lists", supplying.len())
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Whether `r` is a retry of the failed op `f`: the same op, not failed, begun after the
     /// failure was reported.
     fn is_retry(&self, r: u32, f: u32) -> bool {
@@ -269,12 +337,15 @@ impl ModelFacts for CountFacts {
         let excess = self.excess(o, process_order)?;
         let failed_variant = explanation.contains("was reported failed yet took effect");
         let retried = explanation.contains("was retried as");
-        match (kind, failed_variant, retried) {
+        // How many cited ops used the effect up before the observer, and how many could supply
+        // it (the unexplained variant lists those).
+        let (consumers, suppliers) = match (kind, failed_variant, retried) {
             ("duplicate-effect", false, false) => {
                 let consumers = rest.iter().take_while(|&&c| self.is_consumer(c, o, process_order)).count();
                 ensure(rest[consumers..].iter().all(|&c| self.counted(c, o, process_order)), || {
                     "a cited op neither used the effect up before the observer nor could supply it".into()
-                })
+                })?;
+                (consumers, Some(rest.len() - consumers))
             }
             ("duplicate-effect", true, true) | ("read-of-failed-write", true, false) => {
                 let (consumers, retry) = if retried {
@@ -290,15 +361,16 @@ impl ModelFacts for CountFacts {
                 ensure(!culprits.is_empty(), || {
                     "no failed op that may precede it accounts for the excess".into()
                 })?;
-                match retry {
-                    Some(r) => ensure(culprits.iter().any(|&f| self.is_retry(r, f)), || {
+                if let Some(r) = retry {
+                    ensure(culprits.iter().any(|&f| self.is_retry(r, f)), || {
                         "the op cited as a retry is not the same op as a failed one that accounts for the excess, begun after its failure"
                             .into()
-                    }),
-                    None => Ok(()),
+                    })?;
                 }
+                (consumers.len(), None)
             }
-            _ => Err(format!("no rule for {kind} as explained: {explanation}")),
-        }
+            _ => return Err(format!("no rule for {kind} as explained: {explanation}")),
+        };
+        self.certify_numbers(o, consumers, suppliers, explanation, process_order)
     }
 }

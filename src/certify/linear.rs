@@ -10,6 +10,8 @@
 use super::Refuted;
 use super::counting::CountFacts;
 use super::kv::KvFacts;
+use super::multi_register::MultiRegisterFacts;
+use super::mutex::MutexFacts;
 use super::register::RegisterFacts;
 use super::set::SetFacts;
 use crate::history::{History, Outcome, Value, ValueId};
@@ -453,6 +455,12 @@ impl<'a, M: Model> KeyCert<'a, M> {
                 CountFacts::of(self.model.name(), h, pos, s).map(|f| Box::new(f) as Box<dyn ModelFacts>)
             }
             "kv" => KvFacts::of(h, pos, s).map(|f| Box::new(f) as Box<dyn ModelFacts>),
+            "mutex" => {
+                MutexFacts::of(h, pos, s, self.process_order).map(|f| Box::new(f) as Box<dyn ModelFacts>)
+            }
+            "multi-register" => {
+                MultiRegisterFacts::of(h, pos, s).map(|f| Box::new(f) as Box<dyn ModelFacts>)
+            }
             _ => None,
         }
     }
@@ -559,14 +567,17 @@ impl<'a, M: Model> KeyCert<'a, M> {
         Ok(())
     }
 
-    /// A small witness is re-checked by brute force: no order of its ops (crashed ones optional)
-    /// satisfies the model and real-time (or process) order.
+    /// A witness is re-checked by the oracle: no order of its ops (crashed ones optional)
+    /// satisfies the model and real-time (or process) order. Witnesses of more than
+    /// [`super::oracle::MAX_SEARCH_OPS`] ops, or whose search runs past its budget, are left
+    /// unchecked.
     fn certify_witness(
         &self,
         witness: &[OpRef],
         claim: &str,
         coverage: &mut Coverage,
     ) -> Result<(), Refuted> {
+        use super::oracle::{MAX_CONFIGS, MAX_SEARCH_OPS, Search};
         let mut ops = Vec::with_capacity(witness.len());
         for w in witness {
             let o = self.op(w.position, claim)?;
@@ -575,7 +586,7 @@ impl<'a, M: Model> KeyCert<'a, M> {
             }
             ops.push(o);
         }
-        if ops.len() > super::oracle::MAX_OPS {
+        if ops.len() > MAX_SEARCH_OPS {
             coverage
                 .unchecked
                 .push(format!("{claim}: {} ops, too many for the brute-force oracle", ops.len()));
@@ -583,26 +594,34 @@ impl<'a, M: Model> KeyCert<'a, M> {
         }
         let decoded: Vec<M::Op> =
             ops.iter().map(|o| self.decode_placed(o.pos, claim)).collect::<Result<_, _>>()?;
-        let found = super::oracle::some_order(
+        let oracle_ops = ops_for_oracle(&ops, &decoded);
+        let order = match super::oracle::search(
             self.model,
-            &ops_for_oracle(&ops, &decoded),
+            &oracle_ops,
             self.process_order,
             self.setting.skew,
-        );
-        if let Some(order) = found {
-            let cite = |pos: u32| {
-                let o = &self.history.ops[pos as usize];
-                format!("index {} ({})", o.invoke_index, self.history.f_name(o))
-            };
-            let all: Vec<String> = ops.iter().map(|o| cite(o.pos)).collect();
-            let order: Vec<String> = order.iter().map(|&i| cite(ops[i].pos)).collect();
-            return Err(Refuted::new(
-                claim,
-                format!("its ops [{}] can be ordered: {}", all.join(", "), order.join(", ")),
-            ));
-        }
-        coverage.certified += 1;
-        Ok(())
+            MAX_CONFIGS,
+        ) {
+            Search::NoOrder => {
+                coverage.certified += 1;
+                return Ok(());
+            }
+            Search::OutOfBudget => {
+                coverage.unchecked.push(format!(
+                    "{claim}: {} ops, past the brute-force oracle's budget of {MAX_CONFIGS} configurations",
+                    ops.len()
+                ));
+                return Ok(());
+            }
+            Search::Order(order) => order,
+        };
+        let cite = |pos: u32| {
+            let o = &self.history.ops[pos as usize];
+            format!("index {} ({})", o.invoke_index, self.history.f_name(o))
+        };
+        let all: Vec<String> = ops.iter().map(|o| cite(o.pos)).collect();
+        let order: Vec<String> = order.iter().map(|&i| cite(ops[i].pos)).collect();
+        Err(Refuted::new(claim, format!("its ops [{}] can be ordered: {}", all.join(", "), order.join(", "))))
     }
 }
 

@@ -9,8 +9,11 @@
 //! error: a witness failed its own check").
 
 mod counting;
+mod counting_numbers;
 mod kv;
 pub mod linear;
+mod multi_register;
+mod mutex;
 pub mod oracle;
 mod register;
 mod set;

@@ -230,7 +230,17 @@ impl Explainer<'_> {
             let r = self.txn_ref(op);
             format!("the transaction with index {} (process {}, line {})", r.index, r.process, r.line)
         };
-        let mop = |m: u32| self.txns.mop_text(&self.txns.mops[m as usize]);
+        // A micro-op of transaction `op` (global index `m`), with its place in the transaction
+        // when another of its micro-ops prints the same (two identical reads): otherwise two
+        // findings about them would read, and be shown, as one anomaly twice.
+        let mop = |op: u32, m: u32| {
+            let text = self.txns.mop_text(&self.txns.mops[m as usize]);
+            let alike = self.txns.of(op as usize).iter().filter(|x| self.txns.mop_text(x) == text).count();
+            match m as usize - self.txns.first_mop(op as usize) {
+                i if alike > 1 => format!("{text} (its micro-op {})", i + 1),
+                _ => text,
+            }
+        };
         let v = |e: Elem| self.value(Some(e));
         let list = self.txns.workload == Workload::ListAppend;
         match f {
@@ -240,7 +250,7 @@ impl Explainer<'_> {
                 vec![format!(
                     "G1a (aborted read): {} read {} and saw {} on {}, {} by {}, which failed",
                     t(reader.0),
-                    mop(reader.1),
+                    mop(reader.0, reader.1),
                     v(*elem),
                     self.key(*key),
                     if list { "appended" } else { "written" },
@@ -253,7 +263,7 @@ impl Explainer<'_> {
                 vec![format!(
                     "G1b (intermediate read): {} read {}, ending in {}, but {} {} {} again after {}",
                     t(reader.0),
-                    mop(reader.1),
+                    mop(reader.0, reader.1),
                     v(*elem),
                     t(*writer),
                     if list { "appended to" } else { "wrote" },
@@ -280,7 +290,7 @@ impl Explainer<'_> {
                 vec![format!(
                     "garbage read: {} read {}, which holds {}, a value no transaction ever wrote to {}",
                     t(reader.0),
-                    mop(reader.1),
+                    mop(reader.0, reader.1),
                     v(*elem),
                     self.key(*key)
                 )],
@@ -292,7 +302,7 @@ impl Explainer<'_> {
                     "duplicate elements: {} read {}, which holds {} twice although it was appended once — the mark of \
                  a retried append that took effect twice",
                     t(reader.0),
-                    mop(reader.1),
+                    mop(reader.0, reader.1),
                     v(*elem)
                 )],
             ),
@@ -303,9 +313,9 @@ impl Explainer<'_> {
                     "incompatible order: {} read {} and {} read {}; neither list is a prefix of the other, so no single \
                  order of appends to {} explains both",
                     t(a.0),
-                    mop(a.1),
+                    mop(a.0, a.1),
                     t(b.0),
-                    mop(b.1),
+                    mop(b.0, b.1),
                     self.key(*key)
                 )],
             ),
@@ -331,7 +341,7 @@ impl Explainer<'_> {
                 vec![format!(
                     "internal: {} read {}, but its own earlier reads and writes imply {expected}",
                     t(*op),
-                    mop(*m)
+                    mop(*op, *m)
                 )],
             ),
             Finding::FutureRead { key, elem, op, mop: m } => anomaly(
@@ -340,7 +350,7 @@ impl Explainer<'_> {
                 vec![format!(
                     "future read: {} read {}, which holds {}, a value it appends to {} only later",
                     t(*op),
-                    mop(*m),
+                    mop(*op, *m),
                     v(*elem),
                     self.key(*key)
                 )],

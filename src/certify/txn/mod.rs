@@ -25,10 +25,12 @@
 mod cycle;
 mod facts;
 mod findings;
+mod summary;
 #[cfg(test)]
 mod tests;
 
 use super::Refuted;
+use super::linear::Coverage;
 use crate::history::{History, Op, Outcome};
 use crate::report::Verdict;
 use crate::txn::ops::{Elem, Mop, MopKind, Txns};
@@ -38,13 +40,15 @@ use rayon::prelude::*;
 use std::cell::OnceCell;
 
 /// Checks every anomaly of `report` against `history` and its micro-ops `txns` (indexed like
-/// `history.ops`). `skew` is the clock-skew tolerance real-time edges were built with.
+/// `history.ops`), then the counts and the models ruled out against those anomalies. `skew` is
+/// the clock-skew tolerance real-time edges were built with. Returns what was re-derived and
+/// the claims no rule covers (counts and models resting on anomalies the report does not show).
 pub fn certify_txn_report(
     history: &History,
     txns: &Txns,
     report: &TxnReport,
     skew: i64,
-) -> Result<(), Refuted> {
+) -> Result<Coverage, Refuted> {
     let whole = |why: String| Refuted::new(format!("the {} report", report.workload.name()), why);
     if txns.len() != history.ops.len() {
         return Err(whole(format!(
@@ -74,14 +78,22 @@ pub fn certify_txn_report(
             return Err(whole(format!("it shows a {} anomaly but counts none", a.kind)));
         }
     }
-    if report.anomalies.is_empty() {
-        return Ok(());
+    // The summary first: it reads only the report, and rests on the anomalies certified next.
+    let mut coverage = Coverage::default();
+    summary::certify_counts(report, &mut coverage).map_err(|why| {
+        Refuted::new(format!("the {} report's anomaly counts", report.workload.name()), why)
+    })?;
+    summary::certify_boundary(report, &mut coverage).map_err(|why| {
+        Refuted::new(format!("the {} report's models ruled out", report.workload.name()), why)
+    })?;
+    if !report.anomalies.is_empty() {
+        let ctx = Ctx::new(history, txns, skew, &report.anomalies);
+        for a in &report.anomalies {
+            ctx.anomaly(a).map_err(|why| Refuted::new(claim(history, a), why))?;
+            coverage.certified += 1;
+        }
     }
-    let ctx = Ctx::new(history, txns, skew, &report.anomalies);
-    for a in &report.anomalies {
-        ctx.anomaly(a).map_err(|why| Refuted::new(claim(history, a), why))?;
-    }
-    Ok(())
+    Ok(coverage)
 }
 
 /// An anomaly, named for a refutation: its type and the transactions it cites (by `:index`).
