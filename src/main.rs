@@ -401,7 +401,8 @@ fn check_config(args: &CheckArgs) -> Result<CheckConfig, String> {
 }
 
 fn check(args: &CheckArgs) -> ExitCode {
-    let config = match check_config(args) {
+    // Arguments are checked before any file is read: a bad one is said once, not per file.
+    let config = match check_config(args).and_then(|c| c.validate().map_err(|e| e.to_string()).map(|()| c)) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
