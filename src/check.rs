@@ -330,6 +330,10 @@ pub fn guess_model(history: &History) -> Result<&'static str, CheckError> {
         Some(if reads_collections { "set" } else { "counter" })
     } else if only(&["add", "increment", "read"]) {
         Some("counter")
+    } else if only(&["enqueue", "dequeue"]) {
+        // The weaker queue, as Jepsen's queue checkers assume: it never calls a history
+        // invalid that a FIFO queue would call valid. `check_history` says which was guessed.
+        Some("unordered-queue")
     } else if only(&["txn"]) {
         // Elle's micro-ops ([:append k v], [:r k v], [:w k v]) are its workloads; [:read k v]
         // and [:write k v] are the multi-register model's.
@@ -346,6 +350,11 @@ pub fn guess_model(history: &History) -> Result<&'static str, CheckError> {
     })
 }
 
+/// The warning on a queue history checked with no `--model`: which queue was guessed.
+pub const GUESSED_UNORDERED_QUEUE: &str = "no --model given: checked as an unordered-queue (any element \
+    may leave first, as Jepsen's queue checkers assume); --model fifo-queue also checks that elements \
+    leave in the order they came";
+
 /// Checks `history` under the configured (or guessed) model, for the configured consistency
 /// levels (linearizability by default).
 ///
@@ -355,6 +364,13 @@ pub fn check_history(history: &History, config: &CheckConfig) -> Result<Vec<File
         Some(m) => m.clone(),
         None => guess_model(history)?.to_string(),
     };
+    if config.model.is_none() && name == "unordered-queue" {
+        let mut reports = run::<UnorderedQueue>(history, config)?;
+        for r in &mut reports {
+            r.warnings.push(GUESSED_UNORDERED_QUEUE.to_string());
+        }
+        return Ok(reports);
+    }
     match name.as_str() {
         "register" => run::<Register>(history, config),
         "cas-register" => run::<CasRegister>(history, config),

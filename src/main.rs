@@ -7,9 +7,9 @@ use labrys::history::{self, Format, History, ReadOptions, Summary};
 use labrys::linear::Options;
 use labrys::model::NilReads;
 use labrys::progress;
-use labrys::report::FileReport;
 use labrys::report::ci::{self, CaseOutcome};
 use labrys::report::html::HtmlReport;
+use labrys::report::{FileReport, Verdict};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -400,9 +400,42 @@ fn check_config(args: &CheckArgs) -> Result<CheckConfig, String> {
     })
 }
 
+/// What became of one file given. Every file given has its entry in every output, in the
+/// order given, even one that could not be read or checked.
+enum Outcome {
+    /// Checked: one report per consistency level.
+    Checked(Vec<FileReport>),
+    /// Only summarized (`--summary`).
+    Summarized(Summary),
+    /// Not read or not checked, and why.
+    Failed(String),
+}
+
+/// Checks, before any history is read, that every output named can be written: one that
+/// cannot is a usage error, found before the work whose results it would hold. (A file is
+/// created, empty, if it did not exist; a `--dot` directory is created.)
+fn check_outputs(args: &CheckArgs) -> Result<(), String> {
+    let files = [("--junit", &args.junit), ("--html", &args.html)];
+    for (flag, path) in files.iter().filter_map(|(flag, p)| p.as_ref().map(|p| (flag, p))) {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| format!("{flag} {path}: {e}"))?;
+    }
+    if let Some(dir) = &args.dot {
+        std::fs::create_dir_all(dir).map_err(|e| format!("--dot {}: {e}", dir.display()))?;
+    }
+    Ok(())
+}
+
 fn check(args: &CheckArgs) -> ExitCode {
     // Arguments are checked before any file is read: a bad one is said once, not per file.
-    let config = match check_config(args).and_then(|c| c.validate().map_err(|e| e.to_string()).map(|()| c)) {
+    let config = match check_config(args)
+        .and_then(|c| c.validate().map_err(|e| e.to_string()).map(|()| c))
+        .and_then(|c| check_outputs(args).map(|()| c))
+    {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -410,9 +443,7 @@ fn check(args: &CheckArgs) -> ExitCode {
         }
     };
     let options = read_options(args);
-    let mut reports: Vec<FileReport> = Vec::new();
-    let mut failures: Vec<(String, String)> = Vec::new();
-    let mut summaries = Vec::new();
+    let mut outcomes: Vec<(String, Outcome)> = Vec::new();
     let mut html = args.html.as_ref().map(|_| HtmlReport::new());
     let bar = progress::Bar::start();
     let mut uncertified = false;
@@ -423,14 +454,14 @@ fn check(args: &CheckArgs) -> ExitCode {
             Err(e) => {
                 eprintln!("error: {e}");
                 html.iter_mut().for_each(|h| h.add_error(file, &e.to_string()));
-                failures.push((file.clone(), e.to_string()));
+                outcomes.push((file.clone(), Outcome::Failed(e.to_string())));
                 continue;
             }
         };
         warn_about(file, &loaded.history, args);
         if args.summary {
             html.iter_mut().for_each(|h| h.add(&loaded.history, loaded.txns.as_ref(), &[]));
-            summaries.push((file.clone(), Summary::of(&loaded.history)));
+            outcomes.push((file.clone(), Outcome::Summarized(Summary::of(&loaded.history))));
             continue;
         }
         progress::phase(format!("checking {file}"));
@@ -438,17 +469,20 @@ fn check(args: &CheckArgs) -> ExitCode {
             Ok(r) => {
                 warn_about_check(file, &loaded.history, &r);
                 html.iter_mut().for_each(|h| h.add(&loaded.history, loaded.txns.as_ref(), &r));
-                reports.extend(r)
+                outcomes.push((file.clone(), Outcome::Checked(r)));
             }
             Err(e @ CheckError::Uncertified(_)) => {
                 // A bug, loudly: nothing of this file's report is shown as fact.
+                let message = format!("internal error: {e}");
                 eprintln!("internal error: {file}: {e}");
+                html.iter_mut().for_each(|h| h.add_error(file, &message));
+                outcomes.push((file.clone(), Outcome::Failed(message)));
                 uncertified = true;
             }
             Err(e) => {
                 eprintln!("error: {file}: {e}");
                 html.iter_mut().for_each(|h| h.add_error(file, &e.to_string()));
-                failures.push((file.clone(), e.to_string()));
+                outcomes.push((file.clone(), Outcome::Failed(e.to_string())));
             }
         }
     }
@@ -459,49 +493,100 @@ fn check(args: &CheckArgs) -> ExitCode {
             return ExitCode::from(exit::BAD_INPUT);
         }
     }
-    if let Err(e) = render(args, &reports, &failures, &summaries) {
+    if let Some(path) = &args.junit {
+        let cases: Vec<CaseOutcome<'_>> = outcomes
+            .iter()
+            .flat_map(|(file, outcome)| match outcome {
+                Outcome::Checked(reports) => reports.iter().map(CaseOutcome::Checked).collect(),
+                Outcome::Failed(message) => vec![CaseOutcome::Error { file, message }],
+                Outcome::Summarized(_) => Vec::new(),
+            })
+            .collect();
+        if let Err(e) = std::fs::write(path, ci::junit(&cases)) {
+            eprintln!("error: --junit {path}: {e}");
+            return ExitCode::from(exit::BAD_INPUT);
+        }
+    }
+    if let Err(e) = render(args, &config, &outcomes) {
         return internal_error(&*e);
     }
     if uncertified {
         return ExitCode::from(exit::INTERNAL);
     }
-    let verdict = labrys::check::overall(&reports);
-    ExitCode::from(if failures.is_empty() { verdict.exit_code() } else { exit::BAD_INPUT })
+    let reports: Vec<&FileReport> = outcomes
+        .iter()
+        .flat_map(|(_, o)| match o {
+            Outcome::Checked(r) => r.as_slice(),
+            _ => &[],
+        })
+        .collect();
+    let failed = outcomes.iter().any(|(_, o)| matches!(o, Outcome::Failed(_)));
+    let verdict = Verdict::combine(reports.iter().map(|r| r.valid));
+    ExitCode::from(if failed { exit::BAD_INPUT } else { verdict.exit_code() })
+}
+
+/// The JSON entry of a file that could not be read or checked: the report's required fields,
+/// its verdict `unknown` (never a pass), and `error`, why.
+fn error_entry(file: &str, config: &CheckConfig, message: &str) -> serde_json::Value {
+    serde_json::json!({
+        "version": labrys::report::SCHEMA_VERSION,
+        "file": file,
+        "model": config.model.as_deref().unwrap_or_default(),
+        "consistency": config.consistency.as_deref().unwrap_or_default(),
+        "valid": "unknown",
+        "error": message,
+        "anomalies": [],
+        "stats": {},
+    })
 }
 
 fn render(
     args: &CheckArgs,
-    reports: &[FileReport],
-    failures: &[(String, String)],
-    summaries: &[(String, Summary)],
+    config: &CheckConfig,
+    outcomes: &[(String, Outcome)],
 ) -> Result<(), Box<dyn std::error::Error>> {
     match args.output {
         Output::Text => {
-            summaries.iter().for_each(|(file, s)| print_summary(file, s));
-            reports.iter().for_each(|r| print!("{}", r.to_text()));
+            for (file, outcome) in outcomes {
+                match outcome {
+                    Outcome::Summarized(s) => print_summary(file, s),
+                    Outcome::Checked(reports) => reports.iter().for_each(|r| print!("{}", r.to_text())),
+                    // Said on standard error as it happened.
+                    Outcome::Failed(_) => {}
+                }
+            }
         }
         Output::Json => {
-            let mut all: Vec<serde_json::Value> = summaries
-                .iter()
-                .map(|(file, s)| serde_json::json!({"version": 1, "file": file, "summary": s}))
-                .collect();
-            for r in reports {
-                all.push(serde_json::to_value(r)?);
+            let mut all: Vec<serde_json::Value> = Vec::new();
+            for (file, outcome) in outcomes {
+                match outcome {
+                    Outcome::Summarized(s) => {
+                        all.push(serde_json::json!({"version": 1, "file": file, "summary": s}))
+                    }
+                    Outcome::Checked(reports) => {
+                        for r in reports {
+                            all.push(serde_json::to_value(r)?);
+                        }
+                    }
+                    Outcome::Failed(message) => all.push(error_entry(file, config, message)),
+                }
             }
             println!("{}", serde_json::to_string_pretty(&all)?);
         }
     }
     if args.github {
-        reports.iter().flat_map(ci::github_annotations).for_each(|line| println!("{line}"));
-        for (file, message) in failures {
-            let first = message.lines().next().unwrap_or_default();
-            println!("::error file={file},title=labrys: cannot check::{first}");
+        for (file, outcome) in outcomes {
+            match outcome {
+                Outcome::Checked(reports) => {
+                    reports.iter().flat_map(ci::github_annotations).for_each(|line| println!("{line}"))
+                }
+                Outcome::Failed(message) => {
+                    let first = message.lines().next().unwrap_or_default();
+                    println!("::error file={file},title=labrys: cannot check::{first}");
+                }
+                Outcome::Summarized(_) => {}
+            }
         }
-    }
-    if let Some(path) = &args.junit {
-        let mut cases: Vec<CaseOutcome<'_>> = reports.iter().map(CaseOutcome::Checked).collect();
-        cases.extend(failures.iter().map(|(file, message)| CaseOutcome::Error { file, message }));
-        std::fs::write(path, ci::junit(&cases)).map_err(|e| format!("--junit {path}: {e}"))?;
     }
     Ok(())
 }

@@ -45,3 +45,94 @@ fn a_bad_flag_value_is_said_once_and_blames_no_file() {
     let out = labrys(dir.path(), &["check", "--model", "bogus", "a.edn"]);
     assert!(stderr(&out).contains("there is no model \"bogus\""), "{}", stderr(&out));
 }
+
+/// The `.edn` files of `histories/`, as `labrys check histories/*.edn` gives them.
+fn shipped_examples() -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(common::histories_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "edn"))
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn the_shipped_examples_check_in_one_command() {
+    let files = shipped_examples();
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["check", "--output", "json"];
+    args.extend(files.iter().map(String::as_str));
+    let out = labrys(dir.path(), &args);
+    let err = stderr(&out);
+    // Some examples are invalid, some (the empty one) unknown; none is an error.
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("error:"), "{err}");
+    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for f in &files {
+        assert!(reports.as_array().unwrap().iter().any(|r| r["file"] == f.as_str()), "{f} has no report");
+    }
+    // The queue examples are guessed as the weaker queue, with a warning saying so.
+    let queue = reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["file"].as_str().unwrap().ends_with("unordered-queue-ok.edn"));
+    assert_eq!(queue.unwrap()["model"], "unordered-queue");
+    assert!(err.contains("--model fifo-queue"), "{err}");
+}
+
+#[test]
+fn every_file_given_has_its_entry_in_every_output_even_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("good.edn"), REGISTER).unwrap();
+    std::fs::write(dir.path().join("garbled.edn"), "[1 2 3]\n").unwrap();
+    std::fs::write(
+        dir.path().join("unguessable.edn"),
+        "{:process 0 :type :invoke :f :frob :value 1}\n{:process 0 :type :ok :f :frob :value 1}\n",
+    )
+    .unwrap();
+    let files = ["good.edn", "absent.edn", "garbled.edn", "unguessable.edn"];
+    let mut args = vec!["check", "--output", "json", "--junit", "j.xml", "--html", "h.html"];
+    args.extend(files);
+    let out = labrys(dir.path(), &args);
+    assert_eq!(out.status.code(), Some(254), "{}", stderr(&out));
+    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reports = reports.as_array().unwrap();
+    let named: Vec<&str> = reports.iter().map(|r| r["file"].as_str().unwrap()).collect();
+    assert_eq!(named, files, "one entry per file, in the order given");
+    assert_eq!(reports[0]["valid"], true);
+    for r in &reports[1..] {
+        assert_eq!(r["valid"], "unknown", "{r}");
+        assert!(!r["error"].as_str().unwrap().is_empty(), "{r}");
+    }
+    assert!(reports[1]["error"].as_str().unwrap().contains("cannot read"));
+    let junit = std::fs::read_to_string(dir.path().join("j.xml")).unwrap();
+    let html = std::fs::read_to_string(dir.path().join("h.html")).unwrap();
+    for f in files {
+        assert!(junit.contains(&format!("name=\"{f}\"")), "{f} in JUnit:\n{junit}");
+        assert!(html.contains(&format!("\"{f}\"")), "{f} in HTML");
+    }
+    assert!(junit.contains("errors=\"3\""), "{junit}");
+}
+
+#[test]
+fn an_unwritable_output_is_a_usage_error_said_before_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("h.edn"), REGISTER).unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    for (flag, target) in
+        [("--junit", "sub"), ("--html", "sub"), ("--junit", "no/such/dir/j.xml"), ("--dot", "h.edn")]
+    {
+        // absent.edn is never read: the output is checked first.
+        let out = labrys(dir.path(), &["check", flag, target, "h.edn", "absent.edn"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(254), "{flag} {target}: {err}");
+        assert!(err.starts_with(&format!("error: {flag} {target}: ")), "{flag} {target}: {err}");
+        assert!(!err.contains("absent.edn") && !err.contains("internal"), "{flag} {target}: {err}");
+        assert!(stdout(&out).is_empty(), "{flag} {target}: nothing checked");
+    }
+    let out = labrys(dir.path(), &["simulate", "--ops", "10", "-o", "sub"]);
+    assert_eq!(out.status.code(), Some(254), "{}", stderr(&out));
+}
