@@ -136,3 +136,48 @@ fn an_unwritable_output_is_a_usage_error_said_before_reading() {
     let out = labrys(dir.path(), &["simulate", "--ops", "10", "-o", "sub"]);
     assert_eq!(out.status.code(), Some(254), "{}", stderr(&out));
 }
+
+#[test]
+fn a_byte_order_mark_is_skipped_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let histories = [
+        ("h.edn", REGISTER.to_string()),
+        (
+            "h.json",
+            "[{\"type\":\"invoke\",\"process\":0,\"f\":\"write\",\"value\":1},\n\
+             {\"type\":\"ok\",\"process\":0,\"f\":\"write\",\"value\":1}]\n"
+                .to_string(),
+        ),
+        (
+            "h.jsonl",
+            "{\"type\":\"invoke\",\"process\":0,\"f\":\"write\",\"value\":1}\n\
+             {\"type\":\"ok\",\"process\":0,\"f\":\"write\",\"value\":1}\n"
+                .to_string(),
+        ),
+        ("h.log", "0\t:invoke\t:write\t1\n0\t:ok\t:write\t1\n".to_string()),
+        // Sniffed: a .txt file of EDN maps.
+        ("h.txt", REGISTER.to_string()),
+        (
+            "t.edn",
+            "{:process 0 :type :invoke :f :txn :value [[:append :x 1]]}\n\
+             {:process 0 :type :ok :f :txn :value [[:append :x 1]]}\n"
+                .to_string(),
+        ),
+    ];
+    for (name, text) in &histories {
+        let mut bytes = b"\xEF\xBB\xBF".to_vec();
+        bytes.extend_from_slice(text.as_bytes());
+        std::fs::write(dir.path().join(name), &bytes).unwrap();
+        let out = labrys(dir.path(), &["check", name]);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        assert!(stdout(&out).starts_with(&format!("{name}: valid")), "{name}: {}", stdout(&out));
+        // The library reads it too.
+        let h = labrys::history::read_bytes(
+            name,
+            &bytes,
+            labrys::history::Format::sniff(&bytes),
+            &Default::default(),
+        );
+        assert_eq!(h.map(|h| h.ops.len()).map_err(|e| e.to_string()), Ok(1), "{name}");
+    }
+}
