@@ -55,20 +55,21 @@ struct SimulateArgs {
     /// --service: register, cas-register, set, counter or list-append.
     #[arg(long, default_value = "cas-register", value_name = "WORKLOAD")]
     workload: String,
-    /// Number of ops.
-    #[arg(long, default_value_t = 1000)]
+    /// Number of ops (at least 1).
+    #[arg(long, default_value_t = 1000, value_parser = at_least_one())]
     ops: usize,
-    /// Independent keys; 0 for a single register.
-    #[arg(long, default_value_t = 0)]
+    /// Independent keys; 0 for a single register. Not with --service.
+    #[arg(long, default_value_t = 0, conflicts_with = "service")]
     keys: usize,
-    /// Concurrent client threads.
-    #[arg(long, default_value_t = 5)]
+    /// Concurrent client threads (at least 1).
+    #[arg(long, default_value_t = 5, value_parser = at_least_one())]
     threads: usize,
-    /// Fraction of ops that crash (recorded :info).
-    #[arg(long, default_value_t = 0.01)]
+    /// Fraction of ops that crash (recorded :info), from 0 to 1. Not with --service, whose
+    /// crashes come from its faults.
+    #[arg(long, default_value_t = 0.01, value_parser = parse_rate, conflicts_with = "service")]
     crash_rate: f64,
     /// Values are drawn from 0..N; 0 makes every written value unique per key. The default is
-    /// 5, or 0 with --service.
+    /// 5, or 0 with --service. Register workloads only (the others write unique values).
     #[arg(long)]
     values: Option<u64>,
     /// Simulate a replicated service under faults instead of writing a synthetic history
@@ -81,18 +82,19 @@ struct SimulateArgs {
     service: Option<String>,
     /// With --service: the faults to inject, comma-separated: partition, kill, loss (a flaky
     /// network: messages dropped, delayed and duplicated), clock. Several are composed.
-    #[arg(long, default_value = "", value_name = "LIST")]
+    #[arg(long, default_value = "", value_name = "LIST", requires = "service")]
     faults: String,
-    /// With --service: the number of nodes.
-    #[arg(long, default_value_t = 3)]
+    /// With --service: the number of nodes, 1 to 32.
+    #[arg(long, default_value_t = 3, requires = "service", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=32))]
     nodes: usize,
     /// Synthetic register histories: this many of the threads are followers lagging behind
     /// the leader, whose reads are stale. Written values are unique per key, and the history
-    /// is sequentially consistent but (almost always) not linearizable. EDN output only.
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    /// is sequentially consistent but (almost always) not linearizable. EDN output only; at
+    /// most --threads; not with --service.
+    #[arg(long, default_value_t = 0, value_name = "N", conflicts_with = "service")]
     lagging_threads: usize,
-    /// With --lagging-threads: the most ops a follower trails the leader by.
-    #[arg(long, default_value_t = 50, value_name = "OPS")]
+    /// With --lagging-threads: the most ops a follower trails the leader by (at least 1).
+    #[arg(long, default_value_t = 50, value_name = "OPS", requires = "lagging_threads", value_parser = at_least_one())]
     max_lag: usize,
     /// Seed: the same seed writes the same history.
     #[arg(long, default_value_t = 0)]
@@ -228,7 +230,57 @@ fn main() -> ExitCode {
 /// Writes a simulated history, returning the number of events written.
 type WriteHistory<'a> = Box<dyn Fn(&mut dyn std::io::Write) -> std::io::Result<usize> + 'a>;
 
+/// A count that must be at least 1.
+fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+}
+
+/// A fraction, from 0 to 1.
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        Ok(_) => Err(format!("{text} is not a fraction from 0 to 1")),
+        Err(_) => Err(format!("expected a fraction from 0 to 1, such as 0.01, got {text:?}")),
+    }
+}
+
+/// What clap cannot say of `simulate`'s flags: the ones that a workload or mode would ignore.
+/// A flag given is honoured or rejected, never dropped.
+fn check_simulate(args: &SimulateArgs) -> Result<(), String> {
+    let register = matches!(args.workload.as_str(), "register" | "cas-register");
+    if args.lagging_threads > 0 {
+        if args.workload != "register" {
+            return Err(format!(
+                "--lagging-threads simulates the register workload only, not {}",
+                args.workload
+            ));
+        }
+        if args.lagging_threads > args.threads {
+            return Err(format!(
+                "--lagging-threads {} is more than the --threads {}",
+                args.lagging_threads, args.threads
+            ));
+        }
+        if args.values.is_some() {
+            return Err(
+                "--values has no effect with --lagging-threads: written values are unique".to_string()
+            );
+        }
+    }
+    if args.values.is_some() && !register {
+        return Err(format!(
+            "--values has no effect on the {} workload, whose values are unique",
+            args.workload
+        ));
+    }
+    Ok(())
+}
+
 fn simulate(args: &SimulateArgs) -> ExitCode {
+    if let Err(e) = check_simulate(args) {
+        eprintln!("error: {e}");
+        return ExitCode::from(exit::BAD_INPUT);
+    }
     use labrys::sim::list_append::{TxnFormat, TxnGenConfig, TxnWorkload, write_history};
     use labrys::sim::synthetic::{SyntheticConfig, write_edn};
     let json = args.output.as_deref().is_some_and(|p| p.ends_with(".json") || p.ends_with(".jsonl"));

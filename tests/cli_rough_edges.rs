@@ -181,3 +181,49 @@ fn a_byte_order_mark_is_skipped_in_every_format() {
         assert_eq!(h.map(|h| h.ops.len()).map_err(|e| e.to_string()), Ok(1), "{name}");
     }
 }
+
+#[test]
+fn simulate_rejects_the_flags_it_would_ignore_or_cannot_honour() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["--faults", "partition"][..],
+        &["--nodes", "5"],
+        &["--crash-rate", "2"],
+        &["--crash-rate", "-0.1"],
+        &["--crash-rate", "NaN"],
+        &["--ops", "0"],
+        &["--threads", "0"],
+        &["--service", "correct", "--nodes", "0"],
+        &["--service", "correct", "--nodes", "33"],
+        &["--service", "correct", "--crash-rate", "0.5"],
+        &["--service", "correct", "--keys", "3"],
+        &["--service", "correct", "--workload", "register", "--lagging-threads", "2"],
+        &["--max-lag", "3"],
+        &["--workload", "register", "--lagging-threads", "2", "--max-lag", "0"],
+        &["--workload", "register", "--lagging-threads", "6", "--threads", "5"],
+        &["--workload", "cas-register", "--lagging-threads", "2"],
+        &["--workload", "list-append", "--values", "3"],
+        &["--service", "correct", "--workload", "set", "--values", "3"],
+    ] {
+        let mut all = vec!["simulate", "--ops", "10"];
+        all.extend(args);
+        let out = labrys(dir.path(), &all);
+        assert_eq!(out.status.code(), Some(254), "{args:?}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "{args:?}: wrote a history");
+        assert!(stderr(&out).contains("error"), "{args:?}: {}", stderr(&out));
+    }
+    // What they may be used with still works.
+    for args in [
+        &["--service", "correct", "--faults", "partition", "--nodes", "5"][..],
+        &["--crash-rate", "0"],
+        &["--crash-rate", "1"],
+        &["--workload", "register", "--lagging-threads", "2", "--max-lag", "3"],
+        &["--service", "correct", "--workload", "register", "--values", "3"],
+    ] {
+        let mut all = vec!["simulate", "--ops", "10"];
+        all.extend(args);
+        let out = labrys(dir.path(), &all);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(!stdout(&out).is_empty(), "{args:?}");
+    }
+}
