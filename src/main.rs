@@ -148,7 +148,9 @@ struct CheckArgs {
     /// Give up after this many seconds: undecided keys are `unknown`.
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<f64>,
-    /// Cap on the memory of the searches' memo tables and the states they keep, all keys together: 512M, 2G, bytes.
+    /// Cap on the memory the searches keep (their memo tables and the states in them), all keys
+    /// together: 512M, 2G, or bytes. It bounds the search, not the process: the history as read,
+    /// its indexes and the reports come on top; a key whose search reaches it is unknown.
     #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
     max_memory: Option<usize>,
     /// Cap on model steps per key.

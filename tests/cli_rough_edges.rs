@@ -227,3 +227,10 @@ fn simulate_rejects_the_flags_it_would_ignore_or_cannot_honour() {
         assert!(!stdout(&out).is_empty(), "{args:?}");
     }
 }
+
+#[test]
+fn max_memory_says_it_bounds_the_search_not_the_process() {
+    let out = labrys(Path::new("."), &["check", "--help"]);
+    let help = stdout(&out).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(help.contains("It bounds the search, not the process"), "{help}");
+}
