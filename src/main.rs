@@ -10,6 +10,8 @@ use labrys::progress;
 use labrys::report::ci::{self, CaseOutcome};
 use labrys::report::html::HtmlReport;
 use labrys::report::{FileReport, Verdict};
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -214,7 +216,33 @@ enum Output {
     Json,
 }
 
+/// What a panic says before labrys exits 255: that it is a bug, where, and to report it.
+fn bug_report(message: &str, location: Option<&std::panic::Location<'_>>) -> String {
+    let at = location.map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+    format!(
+        "internal error: labrys panicked{at}: {message}\n\
+         This is a bug in labrys, not in your history. Please report it, with this message, the \
+         command line and (if you can share it) the history that gave it."
+    )
+}
+
+/// A panic anywhere, in any thread, is an internal error: exit 255 (DESIGN.md section 5) with
+/// [`bug_report`], never Rust's 101.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".to_string());
+        eprintln!("{}", bug_report(&message, info.location()));
+        std::process::exit(i32::from(exit::INTERNAL));
+    }));
+}
+
 fn main() -> ExitCode {
+    install_panic_hook();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -561,8 +589,15 @@ fn check(args: &CheckArgs) -> ExitCode {
             return ExitCode::from(exit::BAD_INPUT);
         }
     }
-    if let Err(e) = render(args, &config, &outcomes) {
-        return internal_error(&*e);
+    let text = match render(args, &config, &outcomes) {
+        Ok(text) => text,
+        Err(e) => return internal_error(&*e),
+    };
+    // A failure to write standard output (a closed pipe) is an error, not a panic.
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        eprintln!("error: standard output: {e}");
+        return ExitCode::from(exit::BAD_INPUT);
     }
     if uncertified {
         return ExitCode::from(exit::INTERNAL);
@@ -594,17 +629,20 @@ fn error_entry(file: &str, config: &CheckConfig, message: &str) -> serde_json::V
     })
 }
 
+/// What goes to standard output: the reports (or summaries) as text or JSON, then any GitHub
+/// annotations.
 fn render(
     args: &CheckArgs,
     config: &CheckConfig,
     outcomes: &[(String, Outcome)],
-) -> Result<(), Box<dyn std::error::Error>> {
+) -> Result<String, Box<dyn std::error::Error>> {
+    let mut out = String::new();
     match args.output {
         Output::Text => {
             for (file, outcome) in outcomes {
                 match outcome {
-                    Outcome::Summarized(s) => print_summary(file, s),
-                    Outcome::Checked(reports) => reports.iter().for_each(|r| print!("{}", r.to_text())),
+                    Outcome::Summarized(s) => out.push_str(&summary_text(file, s)),
+                    Outcome::Checked(reports) => reports.iter().for_each(|r| out.push_str(&r.to_text())),
                     // Said on standard error as it happened.
                     Outcome::Failed(_) => {}
                 }
@@ -625,24 +663,26 @@ fn render(
                     Outcome::Failed(message) => all.push(error_entry(file, config, message)),
                 }
             }
-            println!("{}", serde_json::to_string_pretty(&all)?);
+            out.push_str(&serde_json::to_string_pretty(&all)?);
+            out.push('\n');
         }
     }
     if args.github {
         for (file, outcome) in outcomes {
             match outcome {
-                Outcome::Checked(reports) => {
-                    reports.iter().flat_map(ci::github_annotations).for_each(|line| println!("{line}"))
-                }
+                Outcome::Checked(reports) => reports
+                    .iter()
+                    .flat_map(ci::github_annotations)
+                    .for_each(|line| out.push_str(&format!("{line}\n"))),
                 Outcome::Failed(message) => {
                     let first = message.lines().next().unwrap_or_default();
-                    println!("::error file={file},title=labrys: cannot check::{first}");
+                    out.push_str(&format!("::error file={file},title=labrys: cannot check::{first}\n"));
                 }
                 Outcome::Summarized(_) => {}
             }
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 fn internal_error(e: &dyn std::error::Error) -> ExitCode {
@@ -674,23 +714,61 @@ fn warn_about_check(file: &str, history: &History, reports: &[FileReport]) {
     }
 }
 
-fn print_summary(file: &str, s: &Summary) {
+fn summary_text(file: &str, s: &Summary) -> String {
+    let mut out = String::new();
     let counts = |m: &std::collections::BTreeMap<&'static str, usize>| {
         m.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", ")
     };
-    println!("{file}: {} ops ({}) from {} events", s.ops, counts(&s.by_outcome), s.events);
+    let _ = writeln!(out, "{file}: {} ops ({}) from {} events", s.ops, counts(&s.by_outcome), s.events);
     for (f, by) in &s.by_f {
-        println!("  :{f:<12} {}", counts(by));
+        let _ = writeln!(out, "  :{f:<12} {}", counts(by));
     }
-    println!(
+    let _ = writeln!(
+        out,
         "  {} processes, {} keys, {} crashed ops, at most {} concurrent",
         s.processes, s.keys, s.crashed, s.max_concurrency
     );
     if s.fault_events > 0 {
         let faults: Vec<String> = s.faults_by_f.iter().map(|(f, n)| format!("{n} {f}")).collect();
-        println!("  {} fault events: {}", s.fault_events, faults.join(", "));
+        let _ = writeln!(out, "  {} fault events: {}", s.fault_events, faults.join(", "));
     }
     if s.warnings > 0 {
-        println!("  {} warnings (see standard error)", s.warnings);
+        let _ = writeln!(out, "  {} warnings (see standard error)", s.warnings);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bug_report_says_what_panicked_where_and_asks_for_a_report() {
+        let text = bug_report("index out of bounds", None);
+        assert!(text.starts_with("internal error: labrys panicked: index out of bounds\n"), "{text}");
+        assert!(text.contains("Please report it"), "{text}");
+    }
+
+    /// Run by [`a_panic_exits_255_with_a_bug_report`] in a child process; ignored otherwise.
+    #[test]
+    #[ignore = "panics on purpose: run as a child by a_panic_exits_255_with_a_bug_report"]
+    fn panic_child() {
+        install_panic_hook();
+        // In another thread, as in the parallel reader or the searches.
+        let _ = std::thread::spawn(|| panic!("on purpose: {}", 42)).join();
+        unreachable!("the hook exits");
+    }
+
+    #[test]
+    fn a_panic_exits_255_with_a_bug_report() {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--ignored", "--exact", "tests::panic_child", "--nocapture"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(255), "{stderr}");
+        assert!(stderr.contains("internal error: labrys panicked at src/main.rs:"), "{stderr}");
+        assert!(stderr.contains(": on purpose: 42\n"), "{stderr}");
+        assert!(stderr.contains("Please report it"), "{stderr}");
     }
 }

@@ -234,3 +234,21 @@ fn max_memory_says_it_bounds_the_search_not_the_process() {
     let help = stdout(&out).split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(help.contains("It bounds the search, not the process"), "{help}");
 }
+
+#[test]
+fn a_closed_standard_output_is_an_error_not_a_panic() {
+    let mut child = Command::new(common::labrys_bin())
+        .args(["check", "--output", "json"])
+        .arg(common::histories_dir().join("register-ok.edn"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Nobody reads what it writes: the pipe is closed before labrys writes.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(254), "{err}");
+    assert!(err.starts_with("error: standard output: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
