@@ -52,6 +52,48 @@ pub struct CheckConfig {
     pub nil_reads: Option<NilReads>,
 }
 
+impl CheckConfig {
+    /// Checks what can be checked of the configuration before any history is read: that the
+    /// model named exists, that the consistency levels are ones it (or, when the model is to be
+    /// guessed, some model) is checked for, and that the initial state fits it. What fails
+    /// here is an argument, the same for every file, so it is said once rather than per file.
+    pub fn validate(&self) -> Result<(), CheckError> {
+        let Some(name) = self.model.as_deref() else {
+            let Some(text) = &self.consistency else { return Ok(()) };
+            // Levels that are all an object's or all a transaction's fit some model.
+            if object_levels(self).is_ok() || txn_models(self).is_ok() {
+                return Ok(());
+            }
+            let txn_named = text.split(',').any(|c| txn::ConsistencyModel::from_name(c).is_some());
+            return if txn_named { txn_models(self).map(drop) } else { object_levels(self).map(drop) };
+        };
+        if txn::Workload::from_name(name).is_some() {
+            txn_models(self)?;
+            return match &self.init {
+                Some(v) => {
+                    Err(CheckError::BadInit(format!("the {name} model takes no initial state, got {v}")))
+                }
+                None => Ok(()),
+            };
+        }
+        let init = self.init.as_ref();
+        let fits = match name {
+            "register" => Register::from_init(init).map(drop),
+            "cas-register" => CasRegister::from_init(init).map(drop),
+            "mutex" => Mutex::from_init(init).map(drop),
+            "set" => Set::from_init(init).map(drop),
+            "counter" => Counter::from_init(init).map(drop),
+            "unordered-queue" => UnorderedQueue::from_init(init).map(drop),
+            "fifo-queue" => FifoQueue::from_init(init).map(drop),
+            "kv" => Kv::from_init(init).map(drop),
+            "multi-register" => MultiRegister::from_init(init).map(drop),
+            other => return Err(CheckError::UnknownModel(other.to_string())),
+        };
+        fits.map_err(|e| CheckError::BadInit(e.message))?;
+        object_levels(self).map(drop)
+    }
+}
+
 /// Why a history with no client operation is `unknown` (and, with `--allow-empty`, the note on
 /// its valid verdict).
 pub const NO_CLIENT_OPS: &str = "the history holds no client operations";
@@ -288,6 +330,10 @@ pub fn guess_model(history: &History) -> Result<&'static str, CheckError> {
         Some(if reads_collections { "set" } else { "counter" })
     } else if only(&["add", "increment", "read"]) {
         Some("counter")
+    } else if only(&["enqueue", "dequeue"]) {
+        // The weaker queue, as Jepsen's queue checkers assume: it never calls a history
+        // invalid that a FIFO queue would call valid. `check_history` says which was guessed.
+        Some("unordered-queue")
     } else if only(&["txn"]) {
         // Elle's micro-ops ([:append k v], [:r k v], [:w k v]) are its workloads; [:read k v]
         // and [:write k v] are the multi-register model's.
@@ -304,6 +350,11 @@ pub fn guess_model(history: &History) -> Result<&'static str, CheckError> {
     })
 }
 
+/// The warning on a queue history checked with no `--model`: which queue was guessed.
+pub const GUESSED_UNORDERED_QUEUE: &str = "no --model given: checked as an unordered-queue (any element \
+    may leave first, as Jepsen's queue checkers assume); --model fifo-queue also checks that elements \
+    leave in the order they came";
+
 /// Checks `history` under the configured (or guessed) model, for the configured consistency
 /// levels (linearizability by default).
 ///
@@ -313,6 +364,13 @@ pub fn check_history(history: &History, config: &CheckConfig) -> Result<Vec<File
         Some(m) => m.clone(),
         None => guess_model(history)?.to_string(),
     };
+    if config.model.is_none() && name == "unordered-queue" {
+        let mut reports = run::<UnorderedQueue>(history, config)?;
+        for r in &mut reports {
+            r.warnings.push(GUESSED_UNORDERED_QUEUE.to_string());
+        }
+        return Ok(reports);
+    }
     match name.as_str() {
         "register" => run::<Register>(history, config),
         "cas-register" => run::<CasRegister>(history, config),

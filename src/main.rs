@@ -7,9 +7,11 @@ use labrys::history::{self, Format, History, ReadOptions, Summary};
 use labrys::linear::Options;
 use labrys::model::NilReads;
 use labrys::progress;
-use labrys::report::FileReport;
 use labrys::report::ci::{self, CaseOutcome};
 use labrys::report::html::HtmlReport;
+use labrys::report::{FileReport, Verdict};
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -55,20 +57,21 @@ struct SimulateArgs {
     /// --service: register, cas-register, set, counter or list-append.
     #[arg(long, default_value = "cas-register", value_name = "WORKLOAD")]
     workload: String,
-    /// Number of ops.
-    #[arg(long, default_value_t = 1000)]
+    /// Number of ops (at least 1).
+    #[arg(long, default_value_t = 1000, value_parser = at_least_one())]
     ops: usize,
-    /// Independent keys; 0 for a single register.
-    #[arg(long, default_value_t = 0)]
+    /// Independent keys; 0 for a single register. Not with --service.
+    #[arg(long, default_value_t = 0, conflicts_with = "service")]
     keys: usize,
-    /// Concurrent client threads.
-    #[arg(long, default_value_t = 5)]
+    /// Concurrent client threads (at least 1).
+    #[arg(long, default_value_t = 5, value_parser = at_least_one())]
     threads: usize,
-    /// Fraction of ops that crash (recorded :info).
-    #[arg(long, default_value_t = 0.01)]
+    /// Fraction of ops that crash (recorded :info), from 0 to 1. Not with --service, whose
+    /// crashes come from its faults.
+    #[arg(long, default_value_t = 0.01, value_parser = parse_rate, conflicts_with = "service")]
     crash_rate: f64,
     /// Values are drawn from 0..N; 0 makes every written value unique per key. The default is
-    /// 5, or 0 with --service.
+    /// 5, or 0 with --service. Register workloads only (the others write unique values).
     #[arg(long)]
     values: Option<u64>,
     /// Simulate a replicated service under faults instead of writing a synthetic history
@@ -81,18 +84,19 @@ struct SimulateArgs {
     service: Option<String>,
     /// With --service: the faults to inject, comma-separated: partition, kill, loss (a flaky
     /// network: messages dropped, delayed and duplicated), clock. Several are composed.
-    #[arg(long, default_value = "", value_name = "LIST")]
+    #[arg(long, default_value = "", value_name = "LIST", requires = "service")]
     faults: String,
-    /// With --service: the number of nodes.
-    #[arg(long, default_value_t = 3)]
+    /// With --service: the number of nodes, 1 to 32.
+    #[arg(long, default_value_t = 3, requires = "service", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=32))]
     nodes: usize,
     /// Synthetic register histories: this many of the threads are followers lagging behind
     /// the leader, whose reads are stale. Written values are unique per key, and the history
-    /// is sequentially consistent but (almost always) not linearizable. EDN output only.
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    /// is sequentially consistent but (almost always) not linearizable. EDN output only; at
+    /// most --threads; not with --service.
+    #[arg(long, default_value_t = 0, value_name = "N", conflicts_with = "service")]
     lagging_threads: usize,
-    /// With --lagging-threads: the most ops a follower trails the leader by.
-    #[arg(long, default_value_t = 50, value_name = "OPS")]
+    /// With --lagging-threads: the most ops a follower trails the leader by (at least 1).
+    #[arg(long, default_value_t = 50, value_name = "OPS", requires = "lagging_threads", value_parser = at_least_one())]
     max_lag: usize,
     /// Seed: the same seed writes the same history.
     #[arg(long, default_value_t = 0)]
@@ -146,7 +150,9 @@ struct CheckArgs {
     /// Give up after this many seconds: undecided keys are `unknown`.
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<f64>,
-    /// Cap on the memory of the searches' memo tables and the states they keep, all keys together: 512M, 2G, bytes.
+    /// Cap on the memory the searches keep (their memo tables and the states in them), all keys
+    /// together: 512M, 2G, or bytes. It bounds the search, not the process: the history as read,
+    /// its indexes and the reports come on top; a key whose search reaches it is unknown.
     #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
     max_memory: Option<usize>,
     /// Cap on model steps per key.
@@ -210,7 +216,33 @@ enum Output {
     Json,
 }
 
+/// What a panic says before labrys exits 255: that it is a bug, where, and to report it.
+fn bug_report(message: &str, location: Option<&std::panic::Location<'_>>) -> String {
+    let at = location.map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+    format!(
+        "internal error: labrys panicked{at}: {message}\n\
+         This is a bug in labrys, not in your history. Please report it, with this message, the \
+         command line and (if you can share it) the history that gave it."
+    )
+}
+
+/// A panic anywhere, in any thread, is an internal error: exit 255 (DESIGN.md section 5) with
+/// [`bug_report`], never Rust's 101.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".to_string());
+        eprintln!("{}", bug_report(&message, info.location()));
+        std::process::exit(i32::from(exit::INTERNAL));
+    }));
+}
+
 fn main() -> ExitCode {
+    install_panic_hook();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -228,7 +260,57 @@ fn main() -> ExitCode {
 /// Writes a simulated history, returning the number of events written.
 type WriteHistory<'a> = Box<dyn Fn(&mut dyn std::io::Write) -> std::io::Result<usize> + 'a>;
 
+/// A count that must be at least 1.
+fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+}
+
+/// A fraction, from 0 to 1.
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        Ok(_) => Err(format!("{text} is not a fraction from 0 to 1")),
+        Err(_) => Err(format!("expected a fraction from 0 to 1, such as 0.01, got {text:?}")),
+    }
+}
+
+/// What clap cannot say of `simulate`'s flags: the ones that a workload or mode would ignore.
+/// A flag given is honoured or rejected, never dropped.
+fn check_simulate(args: &SimulateArgs) -> Result<(), String> {
+    let register = matches!(args.workload.as_str(), "register" | "cas-register");
+    if args.lagging_threads > 0 {
+        if args.workload != "register" {
+            return Err(format!(
+                "--lagging-threads simulates the register workload only, not {}",
+                args.workload
+            ));
+        }
+        if args.lagging_threads > args.threads {
+            return Err(format!(
+                "--lagging-threads {} is more than the --threads {}",
+                args.lagging_threads, args.threads
+            ));
+        }
+        if args.values.is_some() {
+            return Err(
+                "--values has no effect with --lagging-threads: written values are unique".to_string()
+            );
+        }
+    }
+    if args.values.is_some() && !register {
+        return Err(format!(
+            "--values has no effect on the {} workload, whose values are unique",
+            args.workload
+        ));
+    }
+    Ok(())
+}
+
 fn simulate(args: &SimulateArgs) -> ExitCode {
+    if let Err(e) = check_simulate(args) {
+        eprintln!("error: {e}");
+        return ExitCode::from(exit::BAD_INPUT);
+    }
     use labrys::sim::list_append::{TxnFormat, TxnGenConfig, TxnWorkload, write_history};
     use labrys::sim::synthetic::{SyntheticConfig, write_edn};
     let json = args.output.as_deref().is_some_and(|p| p.ends_with(".json") || p.ends_with(".jsonl"));
@@ -400,8 +482,42 @@ fn check_config(args: &CheckArgs) -> Result<CheckConfig, String> {
     })
 }
 
+/// What became of one file given. Every file given has its entry in every output, in the
+/// order given, even one that could not be read or checked.
+enum Outcome {
+    /// Checked: one report per consistency level.
+    Checked(Vec<FileReport>),
+    /// Only summarized (`--summary`).
+    Summarized(Summary),
+    /// Not read or not checked, and why.
+    Failed(String),
+}
+
+/// Checks, before any history is read, that every output named can be written: one that
+/// cannot is a usage error, found before the work whose results it would hold. (A file is
+/// created, empty, if it did not exist; a `--dot` directory is created.)
+fn check_outputs(args: &CheckArgs) -> Result<(), String> {
+    let files = [("--junit", &args.junit), ("--html", &args.html)];
+    for (flag, path) in files.iter().filter_map(|(flag, p)| p.as_ref().map(|p| (flag, p))) {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| format!("{flag} {path}: {e}"))?;
+    }
+    if let Some(dir) = &args.dot {
+        std::fs::create_dir_all(dir).map_err(|e| format!("--dot {}: {e}", dir.display()))?;
+    }
+    Ok(())
+}
+
 fn check(args: &CheckArgs) -> ExitCode {
-    let config = match check_config(args) {
+    // Arguments are checked before any file is read: a bad one is said once, not per file.
+    let config = match check_config(args)
+        .and_then(|c| c.validate().map_err(|e| e.to_string()).map(|()| c))
+        .and_then(|c| check_outputs(args).map(|()| c))
+    {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -409,9 +525,7 @@ fn check(args: &CheckArgs) -> ExitCode {
         }
     };
     let options = read_options(args);
-    let mut reports: Vec<FileReport> = Vec::new();
-    let mut failures: Vec<(String, String)> = Vec::new();
-    let mut summaries = Vec::new();
+    let mut outcomes: Vec<(String, Outcome)> = Vec::new();
     let mut html = args.html.as_ref().map(|_| HtmlReport::new());
     let bar = progress::Bar::start();
     let mut uncertified = false;
@@ -422,14 +536,14 @@ fn check(args: &CheckArgs) -> ExitCode {
             Err(e) => {
                 eprintln!("error: {e}");
                 html.iter_mut().for_each(|h| h.add_error(file, &e.to_string()));
-                failures.push((file.clone(), e.to_string()));
+                outcomes.push((file.clone(), Outcome::Failed(e.to_string())));
                 continue;
             }
         };
         warn_about(file, &loaded.history, args);
         if args.summary {
             html.iter_mut().for_each(|h| h.add(&loaded.history, loaded.txns.as_ref(), &[]));
-            summaries.push((file.clone(), Summary::of(&loaded.history)));
+            outcomes.push((file.clone(), Outcome::Summarized(Summary::of(&loaded.history))));
             continue;
         }
         progress::phase(format!("checking {file}"));
@@ -437,17 +551,20 @@ fn check(args: &CheckArgs) -> ExitCode {
             Ok(r) => {
                 warn_about_check(file, &loaded.history, &r);
                 html.iter_mut().for_each(|h| h.add(&loaded.history, loaded.txns.as_ref(), &r));
-                reports.extend(r)
+                outcomes.push((file.clone(), Outcome::Checked(r)));
             }
             Err(e @ CheckError::Uncertified(_)) => {
                 // A bug, loudly: nothing of this file's report is shown as fact.
+                let message = format!("internal error: {e}");
                 eprintln!("internal error: {file}: {e}");
+                html.iter_mut().for_each(|h| h.add_error(file, &message));
+                outcomes.push((file.clone(), Outcome::Failed(message)));
                 uncertified = true;
             }
             Err(e) => {
                 eprintln!("error: {file}: {e}");
                 html.iter_mut().for_each(|h| h.add_error(file, &e.to_string()));
-                failures.push((file.clone(), e.to_string()));
+                outcomes.push((file.clone(), Outcome::Failed(e.to_string())));
             }
         }
     }
@@ -458,51 +575,114 @@ fn check(args: &CheckArgs) -> ExitCode {
             return ExitCode::from(exit::BAD_INPUT);
         }
     }
-    if let Err(e) = render(args, &reports, &failures, &summaries) {
-        return internal_error(&*e);
+    if let Some(path) = &args.junit {
+        let cases: Vec<CaseOutcome<'_>> = outcomes
+            .iter()
+            .flat_map(|(file, outcome)| match outcome {
+                Outcome::Checked(reports) => reports.iter().map(CaseOutcome::Checked).collect(),
+                Outcome::Failed(message) => vec![CaseOutcome::Error { file, message }],
+                Outcome::Summarized(_) => Vec::new(),
+            })
+            .collect();
+        if let Err(e) = std::fs::write(path, ci::junit(&cases)) {
+            eprintln!("error: --junit {path}: {e}");
+            return ExitCode::from(exit::BAD_INPUT);
+        }
+    }
+    let text = match render(args, &config, &outcomes) {
+        Ok(text) => text,
+        Err(e) => return internal_error(&*e),
+    };
+    // A failure to write standard output (a closed pipe) is an error, not a panic.
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        eprintln!("error: standard output: {e}");
+        return ExitCode::from(exit::BAD_INPUT);
     }
     if uncertified {
         return ExitCode::from(exit::INTERNAL);
     }
-    let verdict = labrys::check::overall(&reports);
-    ExitCode::from(if failures.is_empty() { verdict.exit_code() } else { exit::BAD_INPUT })
+    let reports: Vec<&FileReport> = outcomes
+        .iter()
+        .flat_map(|(_, o)| match o {
+            Outcome::Checked(r) => r.as_slice(),
+            _ => &[],
+        })
+        .collect();
+    let failed = outcomes.iter().any(|(_, o)| matches!(o, Outcome::Failed(_)));
+    let verdict = Verdict::combine(reports.iter().map(|r| r.valid));
+    ExitCode::from(if failed { exit::BAD_INPUT } else { verdict.exit_code() })
 }
 
+/// The JSON entry of a file that could not be read or checked: the report's required fields,
+/// its verdict `unknown` (never a pass), and `error`, why.
+fn error_entry(file: &str, config: &CheckConfig, message: &str) -> serde_json::Value {
+    serde_json::json!({
+        "version": labrys::report::SCHEMA_VERSION,
+        "file": file,
+        "model": config.model.as_deref().unwrap_or_default(),
+        "consistency": config.consistency.as_deref().unwrap_or_default(),
+        "valid": "unknown",
+        "error": message,
+        "anomalies": [],
+        "stats": {},
+    })
+}
+
+/// What goes to standard output: the reports (or summaries) as text or JSON, then any GitHub
+/// annotations.
 fn render(
     args: &CheckArgs,
-    reports: &[FileReport],
-    failures: &[(String, String)],
-    summaries: &[(String, Summary)],
-) -> Result<(), Box<dyn std::error::Error>> {
+    config: &CheckConfig,
+    outcomes: &[(String, Outcome)],
+) -> Result<String, Box<dyn std::error::Error>> {
+    let mut out = String::new();
     match args.output {
         Output::Text => {
-            summaries.iter().for_each(|(file, s)| print_summary(file, s));
-            reports.iter().for_each(|r| print!("{}", r.to_text()));
+            for (file, outcome) in outcomes {
+                match outcome {
+                    Outcome::Summarized(s) => out.push_str(&summary_text(file, s)),
+                    Outcome::Checked(reports) => reports.iter().for_each(|r| out.push_str(&r.to_text())),
+                    // Said on standard error as it happened.
+                    Outcome::Failed(_) => {}
+                }
+            }
         }
         Output::Json => {
-            let mut all: Vec<serde_json::Value> = summaries
-                .iter()
-                .map(|(file, s)| serde_json::json!({"version": 1, "file": file, "summary": s}))
-                .collect();
-            for r in reports {
-                all.push(serde_json::to_value(r)?);
+            let mut all: Vec<serde_json::Value> = Vec::new();
+            for (file, outcome) in outcomes {
+                match outcome {
+                    Outcome::Summarized(s) => {
+                        all.push(serde_json::json!({"version": 1, "file": file, "summary": s}))
+                    }
+                    Outcome::Checked(reports) => {
+                        for r in reports {
+                            all.push(serde_json::to_value(r)?);
+                        }
+                    }
+                    Outcome::Failed(message) => all.push(error_entry(file, config, message)),
+                }
             }
-            println!("{}", serde_json::to_string_pretty(&all)?);
+            out.push_str(&serde_json::to_string_pretty(&all)?);
+            out.push('\n');
         }
     }
     if args.github {
-        reports.iter().flat_map(ci::github_annotations).for_each(|line| println!("{line}"));
-        for (file, message) in failures {
-            let first = message.lines().next().unwrap_or_default();
-            println!("::error file={file},title=labrys: cannot check::{first}");
+        for (file, outcome) in outcomes {
+            match outcome {
+                Outcome::Checked(reports) => reports
+                    .iter()
+                    .flat_map(ci::github_annotations)
+                    .for_each(|line| out.push_str(&format!("{line}\n"))),
+                Outcome::Failed(message) => {
+                    let first = message.lines().next().unwrap_or_default();
+                    out.push_str(&format!("::error file={file},title=labrys: cannot check::{first}\n"));
+                }
+                Outcome::Summarized(_) => {}
+            }
         }
     }
-    if let Some(path) = &args.junit {
-        let mut cases: Vec<CaseOutcome<'_>> = reports.iter().map(CaseOutcome::Checked).collect();
-        cases.extend(failures.iter().map(|(file, message)| CaseOutcome::Error { file, message }));
-        std::fs::write(path, ci::junit(&cases)).map_err(|e| format!("--junit {path}: {e}"))?;
-    }
-    Ok(())
+    Ok(out)
 }
 
 fn internal_error(e: &dyn std::error::Error) -> ExitCode {
@@ -534,23 +714,61 @@ fn warn_about_check(file: &str, history: &History, reports: &[FileReport]) {
     }
 }
 
-fn print_summary(file: &str, s: &Summary) {
+fn summary_text(file: &str, s: &Summary) -> String {
+    let mut out = String::new();
     let counts = |m: &std::collections::BTreeMap<&'static str, usize>| {
         m.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", ")
     };
-    println!("{file}: {} ops ({}) from {} events", s.ops, counts(&s.by_outcome), s.events);
+    let _ = writeln!(out, "{file}: {} ops ({}) from {} events", s.ops, counts(&s.by_outcome), s.events);
     for (f, by) in &s.by_f {
-        println!("  :{f:<12} {}", counts(by));
+        let _ = writeln!(out, "  :{f:<12} {}", counts(by));
     }
-    println!(
+    let _ = writeln!(
+        out,
         "  {} processes, {} keys, {} crashed ops, at most {} concurrent",
         s.processes, s.keys, s.crashed, s.max_concurrency
     );
     if s.fault_events > 0 {
         let faults: Vec<String> = s.faults_by_f.iter().map(|(f, n)| format!("{n} {f}")).collect();
-        println!("  {} fault events: {}", s.fault_events, faults.join(", "));
+        let _ = writeln!(out, "  {} fault events: {}", s.fault_events, faults.join(", "));
     }
     if s.warnings > 0 {
-        println!("  {} warnings (see standard error)", s.warnings);
+        let _ = writeln!(out, "  {} warnings (see standard error)", s.warnings);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bug_report_says_what_panicked_where_and_asks_for_a_report() {
+        let text = bug_report("index out of bounds", None);
+        assert!(text.starts_with("internal error: labrys panicked: index out of bounds\n"), "{text}");
+        assert!(text.contains("Please report it"), "{text}");
+    }
+
+    /// Run by [`a_panic_exits_255_with_a_bug_report`] in a child process; ignored otherwise.
+    #[test]
+    #[ignore = "panics on purpose: run as a child by a_panic_exits_255_with_a_bug_report"]
+    fn panic_child() {
+        install_panic_hook();
+        // In another thread, as in the parallel reader or the searches.
+        let _ = std::thread::spawn(|| panic!("on purpose: {}", 42)).join();
+        unreachable!("the hook exits");
+    }
+
+    #[test]
+    fn a_panic_exits_255_with_a_bug_report() {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--ignored", "--exact", "tests::panic_child", "--nocapture"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(255), "{stderr}");
+        assert!(stderr.contains("internal error: labrys panicked at src/main.rs:"), "{stderr}");
+        assert!(stderr.contains(": on purpose: 42\n"), "{stderr}");
+        assert!(stderr.contains("Please report it"), "{stderr}");
     }
 }

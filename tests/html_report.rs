@@ -209,3 +209,52 @@ fn the_timeline_zooms_pans_and_shows_details_on_hover() {
     assert!(dom.contains("<rect class=\"fault\""), "the partition is shaded");
     assert!(dom.contains("<rect class=\"op tail info\""), "crashed ops are open-ended");
 }
+
+/// The lanes (by their `y`) that have an op's bar drawn in a rendered timeline.
+fn busy_lanes(dom: &str) -> std::collections::BTreeSet<i64> {
+    dom.match_indices("<rect class=\"op ")
+        .filter(|(at, _)| !dom[*at..].starts_with("<rect class=\"op tail"))
+        .filter_map(|(at, _)| {
+            let tag = &dom[at..at + dom[at..].find('>').unwrap()];
+            let y = tag.split(" y=\"").nth(1)?.split('"').next()?;
+            // A bar is 3 below its lane's top; lanes are 22 high under a 40-high axis.
+            Some(((y.parse::<f64>().ok()? - 43.0) / 22.0).round() as i64)
+        })
+        .collect()
+}
+
+#[test]
+fn the_page_opens_inside_the_history_on_busy_lanes_with_each_fault_named_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("story.html");
+    let story = common::histories_dir().join("story-stale-read.edn");
+    assert_eq!(write_report(&page, &[story]), Some(1));
+    // The anomaly's explanation names the partition it ran in: its card does not repeat it.
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("(during :start-partition"), "the explanation names the fault");
+    assert!(html.contains("\"faults\":[]"), "and the anomaly's fault list does not repeat it");
+    let Some(chromium) = chromium_or_skip() else { return };
+    let dom = rendered_dom(&chromium, &page, dir.path());
+    assert_rendered_without_errors(&dom);
+    assert!(!dom.contains("<p class=\"faults-active\">"), "the fault is said once");
+    // The view starts at the history's start or later, never at negative time.
+    let range = dom.split("<span class=\"range\">").nth(1).unwrap().split("</span>").next().unwrap();
+    assert!(!range.starts_with('-'), "the view starts before the history: {range}");
+    // Most lanes have something to show as the page opens.
+    let lanes = dom.matches("<text class=\"lane-label\"").count() - dom.matches(">anomaly ").count();
+    let busy = busy_lanes(&dom);
+    assert!(busy.len() * 4 >= lanes * 3, "{} of {lanes} lanes have ops in view ({range})", busy.len());
+    // Each fault's name is drawn whole, or cut with an ellipsis and whole on hover.
+    let labels: Vec<&str> = dom.split("<text class=\"fault-label\"").skip(1).collect();
+    assert!(!labels.is_empty(), "the faults are named");
+    for label in labels {
+        let text = &label[label.find('>').unwrap() + 1..label.find("<title>").expect("a title")];
+        let title = &label[label.find("<title>").unwrap() + 7..label.find("</title>").unwrap()];
+        let name = text.trim_end_matches('…');
+        assert!(title.starts_with(&format!("fault {name}")), "{text:?} is its fault's name: {title:?}");
+        assert!(
+            text.ends_with('…') || title.starts_with(&format!("fault {text} from")),
+            "{text:?} cut silently"
+        );
+    }
+}

@@ -57,7 +57,7 @@ impl Format {
     /// Guesses from the first non-blank byte of the content: `{`, `[`, `(`, `#` or `;` mean EDN
     /// (unless the object keys are quoted, which means JSON); anything else a text log.
     pub fn sniff(input: &[u8]) -> Format {
-        let mut rest = input.iter().skip_while(|b| b.is_ascii_whitespace());
+        let mut rest = skip_bom(input).iter().skip_while(|b| b.is_ascii_whitespace());
         match rest.next() {
             Some(b'{' | b'[') => {
                 let next = rest.find(|b| !b.is_ascii_whitespace() && **b != b'[' && **b != b'{');
@@ -100,6 +100,9 @@ pub fn read_input(path: &str, options: &ReadOptions) -> Result<(Vec<u8>, Format)
         flate2::read::MultiGzDecoder::new(&bytes[..]).read_to_end(&mut out).map_err(io)?;
         bytes = out;
     }
+    if bytes.starts_with(BOM) {
+        bytes.drain(..BOM.len());
+    }
     // `.txt` and `.log` files are sometimes EDN maps (Porcupine's KV histories): the content
     // decides between a text log and EDN.
     let format = match options.format.or_else(|| Format::from_path(path)) {
@@ -109,6 +112,15 @@ pub fn read_input(path: &str, options: &ReadOptions) -> Result<(Vec<u8>, Format)
     Ok((bytes, format))
 }
 
+/// The UTF-8 byte-order mark some editors (and Windows tools) put at the start of a text file:
+/// the readers skip it.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// `input` without a leading [`BOM`].
+pub fn skip_bom(input: &[u8]) -> &[u8] {
+    input.strip_prefix(BOM).unwrap_or(input)
+}
+
 /// Reads a history from bytes already in memory. `source` names it in errors and reports.
 pub fn read_bytes(
     source: &str,
@@ -116,6 +128,7 @@ pub fn read_bytes(
     format: Format,
     options: &ReadOptions,
 ) -> Result<History, ReadError> {
+    let input = skip_bom(input);
     let mut builder = HistoryBuilder::new(source, options.lenient);
     match format {
         Format::Edn => edn::read(source, input, &mut builder)?,

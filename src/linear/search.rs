@@ -31,7 +31,7 @@ use std::time::Instant;
 
 const NIL: u32 = u32::MAX;
 /// How many steps pass between checks of the clock, the memory budget and cancellation.
-const CHECK_EVERY: u64 = 1 << 10;
+pub(crate) const CHECK_EVERY: u64 = 1 << 10;
 
 /// Limits on one search. Running out of any is an `Unknown` result, never a verdict.
 #[derive(Clone, Copy, Debug)]
@@ -723,6 +723,10 @@ impl<'a, M: Model> Search<'a, M> {
                 + self.crashed_sets.charge()
                 + self.state_bytes
         };
+        if self.moves % CHECK_EVERY == 0 {
+            let deepest = self.best_depth.max(self.stack.len());
+            crate::progress::search(self.steps, limits.max_steps, deepest, self.entries.len());
+        }
         limits.check(self.steps, self.moves, &mut self.reported_bytes, charge).err()
     }
 

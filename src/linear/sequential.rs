@@ -57,7 +57,9 @@
 //! polynomial for a fixed number of processes.
 
 use super::prepare::Entry;
-use super::search::{Exhausted, Limits, SearchResult, SearchStats, Stuck, kept_bytes, memo_charge};
+use super::search::{
+    CHECK_EVERY, Exhausted, Limits, SearchResult, SearchStats, Stuck, kept_bytes, memo_charge,
+};
 use crate::model::{Edge, Fact, Model};
 use ahash::AHashMap;
 use hashbrown::HashTable;
@@ -459,6 +461,10 @@ impl<'a, M: Model> Sc<'a, M> {
             memo_charge::<MemoEntry<M::State>>(self.memo.capacity(), self.memo_keys.capacity())
                 + self.state_bytes
         };
+        if self.moves % CHECK_EVERY == 0 {
+            let deepest = self.best_depth.max(self.stack.len());
+            crate::progress::search(self.steps, limits.max_steps, deepest, self.entries.len());
+        }
         limits.check(self.steps, self.moves, &mut self.reported_bytes, charge).err()
     }
 

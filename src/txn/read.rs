@@ -121,6 +121,7 @@ pub fn read_bytes(
     if format == Format::JepsenLog {
         return Ok(None);
     }
+    let input = crate::history::skip_bom(input);
     let Some((start, end)) = body(input, format) else { return Ok(None) };
     let cuts = cut(input, start, end);
     let pieces = match read_pieces(input, format, &cuts) {

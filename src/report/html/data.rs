@@ -430,7 +430,8 @@ fn anomaly_data(a: &Anomaly) -> AnomalyData {
         explanation: cut_to(&a.explanation, MAX_LONG_TEXT),
         ops,
         linearization: a.counterexample.clone(),
-        faults: a.evidence.faults.clone(),
+        // The explanation may already say which fault was active: not twice.
+        faults: a.evidence.faults.iter().filter(|f| !a.explanation.contains(f.as_str())).cloned().collect(),
         cycle,
     }
 }

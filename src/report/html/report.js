@@ -12,6 +12,8 @@ window.onerror = function (message) {
 
 const NS = "http://www.w3.org/2000/svg"; // the SVG namespace name, not a fetched address
 const LABEL_W = 170, AXIS_H = 40, STRIP_Y = 26, LANE_H = 22, NOTE_H = 30, PAD_R = 12;
+// The width of a character of a fault's name (10px text), rounded up so that names fit.
+const FAULT_CHAR_W = 6.2;
 
 function el(tag, attrs, text) {
   const e = tag.startsWith("svg:") ? document.createElementNS(NS, tag.slice(4)) : document.createElement(tag);
@@ -67,10 +69,11 @@ Timeline.prototype.timeAt = function (px) {
   return this.v0 + ((px - LABEL_W) / (this.width() - LABEL_W - PAD_R)) * (this.v1 - this.v0);
 };
 
+// The view never leaves the history: times run from 0 (its first event) to its span.
 Timeline.prototype.setView = function (a, b) {
   const span = this.file.span, minW = this.file.clock === "time" ? 1000 : 2;
-  let w = Math.min(Math.max(b - a, minW), span * 1.1);
-  a = Math.min(Math.max(a, -span * 0.05), span * 1.05 - w);
+  const w = Math.min(Math.max(b - a, minW), span);
+  a = Math.min(Math.max(a, 0), span - w);
   this.v0 = a;
   this.v1 = a + w;
   this.draw();
@@ -109,11 +112,37 @@ Timeline.prototype.clusters = function (indices) {
   return out;
 };
 
-Timeline.prototype.focus = function (indices) {
+// How many lanes have something drawn (an op's bar, or summarized ops) between times a and b.
+Timeline.prototype.busyLanes = function (a, b) {
+  const busy = new Set();
+  for (const o of this.ops) {
+    if (o.start <= b && (o.end === null ? o.start : o.end) >= a) busy.add(o.lane);
+  }
+  const d = this.file.density;
+  if (d) {
+    d.counts.forEach((lane, li) => {
+      if (lane.some((c, k) => c && (k + 1) * d.width >= a && k * d.width <= b)) busy.add(li);
+    });
+  }
+  return busy.size;
+};
+
+// Zooms to some ops. With `context` (as the page opens), the view is widened around them until
+// most lanes have something in it, so that it does not open on lanes left empty.
+Timeline.prototype.focus = function (indices, context) {
   const e = this.extent(indices);
   if (!e) return;
-  const pad = Math.max((e[1] - e[0]) * 0.6, this.file.span * 0.002);
-  this.setView(e[0] - pad, e[1] + pad);
+  const span = this.file.span, pad = Math.max((e[1] - e[0]) * 0.6, span * 0.002);
+  let a = e[0] - pad, b = e[1] + pad;
+  if (context) {
+    const want = Math.ceil(this.busyLanes(0, span) * 0.75);
+    while (b - a < span && this.busyLanes(a, b) < want) {
+      const grow = (b - a) * 0.25;
+      a -= grow;
+      b += grow;
+    }
+  }
+  this.setView(a, b);
 };
 
 Timeline.prototype.height = function () {
@@ -161,19 +190,36 @@ Timeline.prototype.drawAxis = function (g, w) {
 };
 
 Timeline.prototype.drawFaults = function (g) {
-  const top = AXIS_H, hgt = this.file.lanes.length * LANE_H;
+  const top = AXIS_H, hgt = this.file.lanes.length * LANE_H, right = this.width() - PAD_R;
+  const shown = [];
   for (const f of this.file.faults) {
     const end = f.end === null ? this.file.span : f.end;
     if (end < this.v0 || f.start > this.v1) continue;
-    const x1 = Math.max(LABEL_W, this.x(f.start)), x2 = Math.max(x1 + 1, this.x(end));
+    const x1 = Math.max(LABEL_W, this.x(f.start)), x2 = Math.max(x1 + 1, Math.min(right, this.x(end)));
+    const title = "fault " + f.what + " from " + fmtTime(this.file, f.start) +
+      (f.end === null ? ", never healed" : " to " + fmtTime(this.file, f.end));
     const r = el("svg:rect", { class: "fault", x: x1, y: top, width: x2 - x1, height: hgt });
-    r.appendChild(el("svg:title", {}, "fault " + f.what + " from " + fmtTime(this.file, f.start) +
-      (f.end === null ? ", never healed" : " to " + fmtTime(this.file, f.end))));
+    r.appendChild(el("svg:title", {}, title));
     g.appendChild(r);
-    // Above the lanes, a strip names each fault where there is room.
+    // Above the lanes, a strip marks each fault window.
     g.appendChild(el("svg:rect", { class: "fault-strip", x: x1, y: STRIP_Y, width: x2 - x1, height: AXIS_H - STRIP_Y - 1 }));
-    if (x2 - x1 > 40) g.appendChild(el("svg:text", { class: "fault-label", x: x1 + 3, y: AXIS_H - 4 }, f.what.slice(0, Math.floor((x2 - x1) / 6))));
+    shown.push({ x1: x1, what: f.what, title: title });
   }
+  // Each name runs from its window's start to the next window's (a short window's name may
+  // run past its end), cut with an ellipsis only where the next one begins; hovering it shows
+  // it in full.
+  shown.sort((p, q) => p.x1 - q.x1);
+  let free = LABEL_W;
+  shown.forEach((f, i) => {
+    const x = Math.max(f.x1 + 3, free), next = i + 1 < shown.length ? shown[i + 1].x1 : right;
+    const chars = Math.floor((Math.max(next, x) - x - 4) / FAULT_CHAR_W);
+    if (chars < 4) return;
+    const text = f.what.length > chars ? f.what.slice(0, chars - 1) + "…" : f.what;
+    const t = el("svg:text", { class: "fault-label", x: x, y: AXIS_H - 4 }, text);
+    t.appendChild(el("svg:title", {}, f.title));
+    g.appendChild(t);
+    free = x + text.length * FAULT_CHAR_W + 4;
+  });
 };
 
 Timeline.prototype.drawDensity = function (g) {
@@ -524,8 +570,8 @@ function main() {
       // The page opens on the first anomaly (the rest is a button away), else on the whole history.
       const note = made.timeline.notes[0];
       const part = note && made.timeline.clusters(note.ops)[0];
-      if (part) made.timeline.focus(part);
-      else made.timeline.setView(-file.span * 0.02, file.span * 1.02);
+      if (part) made.timeline.focus(part, true);
+      else made.timeline.setView(0, file.span);
       made.timeline.attach(tooltip);
       window.addEventListener("resize", () => made.timeline.draw());
     }
