@@ -1,4 +1,4 @@
-//! The input formats of DESIGN.md section 2, read through the public API (and, for standard
+//! The input formats of docs/design.md section 2, read through the public API (and, for standard
 //! input and `--input-format`, through the binary): every shape of history Jepsen, Knossos,
 //! Porcupine and elle-cli write, and the semantics of section 3 that reading decides.
 

@@ -1,5 +1,5 @@
 //! Histories: reading them from every input format, pairing invocations with completions, and
-//! the compact, interned form the checkers work on (DESIGN.md sections 2 and 3).
+//! the compact, interned form the checkers work on (docs/design.md sections 2 and 3).
 //!
 //! ```
 //! use labrys::history::{read_bytes, Format, ReadOptions};
@@ -29,7 +29,7 @@ pub use value::{Float, TaggedValue, Value};
 use std::io::Read;
 use std::path::Path;
 
-/// An input format (DESIGN.md section 2).
+/// An input format (docs/design.md section 2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// Jepsen EDN: op maps, one per line or in one vector.

@@ -18,7 +18,7 @@ pub enum Keying {
 }
 
 impl Keying {
-    /// The keying DESIGN.md section 2 implies, unless `independent` overrides the guess:
+    /// The keying docs/design.md section 2 implies, unless `independent` overrides the guess:
     /// `:key` fields when ops have them, else tuples when every op's value is `[k v]`.
     pub fn detect(history: &History, independent: Option<bool>) -> Keying {
         let has_key_field = history.ops.iter().any(|op| op.key != ValueId::NONE);
