@@ -2,8 +2,8 @@
 //!
 //! A linearizability search keeps a state per memo entry and per frame of its stack, and the
 //! states of a set history differ one element at a time. Held as whole sorted vectors, a
-//! history of n adds kept O(n²) elements: a 20,000-op set history took 5.7 GB, most of it
-//! spent zeroing fresh pages. Here the sorted elements are cut into chunks of at most
+//! history of n adds kept O(n²) elements, and large set histories spent their time and memory
+//! on copies (docs/performance.md). Here the sorted elements are cut into chunks of at most
 //! [`CHUNK_MAX`], each behind an `Arc`: adding an element copies the one chunk it goes into
 //! and the list of chunk pointers, and shares every other chunk with the state it came from.
 //!
