@@ -89,7 +89,7 @@ pub fn read_file(path: &str, options: &ReadOptions) -> Result<History, ReadError
 /// the options force, else the one the extension implies, else the one the content suggests.
 pub fn read_input(path: &str, options: &ReadOptions) -> Result<(Vec<u8>, Format), ReadError> {
     let mut bytes = Vec::new();
-    let io = |e: std::io::Error| ReadError::io(path, &e);
+    let io = |e: std::io::Error| ReadError::io(path, e);
     if path == "-" {
         std::io::stdin().read_to_end(&mut bytes).map_err(io)?;
     } else {
