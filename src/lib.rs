@@ -1,7 +1,7 @@
 //! labrys: a consistency checker for recorded histories of distributed systems.
 //!
-//! Read a Jepsen-style history ([`history`]), then check it. See `DESIGN.md` in the shared
-//! notes and the README for the shape of the whole.
+//! Read a Jepsen-style history ([`history`]), then check it. See `docs/design.md` and the
+//! README in the repository for the shape of the whole.
 
 #![warn(missing_docs)]
 // A read error carries its file, line and text; it is built once per failed read, so its size

@@ -15,7 +15,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// Exit codes, as Jepsen's CLI uses them (DESIGN.md section 5); 1 and 2 come from
+/// Exit codes, as Jepsen's CLI uses them (docs/design.md section 5); 1 and 2 come from
 /// [`Verdict::exit_code`].
 mod exit {
     pub const VALID: u8 = 0;

@@ -1,6 +1,6 @@
 //! Bad input, through the real binary: every class of read error, in each format where it can
 //! happen, exits 254 with a message that names the file, line and column, quotes the line with
-//! carets under the offending text, and says what was expected (DESIGN.md section 3).
+//! carets under the offending text, and says what was expected (docs/design.md section 3).
 //! `--lenient` turns the pairing problems into warnings.
 //!
 //! Every run passes `--summary`, so that these tests exercise reading alone whatever

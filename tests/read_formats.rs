@@ -1,4 +1,4 @@
-//! The input formats of DESIGN.md section 2, read through the public API (and, for standard
+//! The input formats of docs/design.md section 2, read through the public API (and, for standard
 //! input and `--input-format`, through the binary): every shape of history Jepsen, Knossos,
 //! Porcupine and elle-cli write, and the semantics of section 3 that reading decides.
 
@@ -309,6 +309,25 @@ fn gzipped_files_read_transparently() {
     let (first, second) = REGISTER.split_at(REGISTER.find("{:index 4").unwrap());
     let two = [gzip(first.as_bytes()), gzip(second.as_bytes())].concat();
     assert_eq!(shape(&read_written(dir.path(), "two.edn.gz", &two, &options)), expected);
+}
+
+#[test]
+fn errors_are_std_errors_and_io_errors_keep_their_source() {
+    use std::error::Error;
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.edn");
+    let err = read_file(missing.to_str().unwrap(), &ReadOptions::default()).unwrap_err();
+    assert_eq!(err.kind, labrys::history::ErrorKind::Io);
+    let source = err.source().expect("an I/O error keeps its source");
+    let io = source.downcast_ref::<std::io::Error>().expect("the source is the I/O error");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+    assert_eq!(err.clone(), err);
+    // A syntax error has no source beneath it.
+    let err = read_bytes("t.edn", b"{:type", Format::Edn, &ReadOptions::default()).unwrap_err();
+    assert!(err.source().is_none());
+    // A model's decode errors are errors too, with their message as their text.
+    let decode: Box<dyn Error> = Box::new(labrys::model::DecodeError::new("a cas needs [old new]"));
+    assert_eq!(decode.to_string(), "a cas needs [old new]");
 }
 
 #[test]

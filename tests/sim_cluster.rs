@@ -184,7 +184,7 @@ fn the_last_write_wins_store_runs_only_registers() {
 const ALL: &str = "partition,kill,loss,clock";
 
 /// The issue asks for at least 90% of seeds caught with the expected anomaly class; each
-/// bound sits a little below what was measured over 100 seeds (the README gives the rates over
+/// bound sits a little below what was measured over 100 seeds (docs/simulator.md gives the rates over
 /// more seeds, from `examples/sim_detection.rs`), so a regression in either the simulator or
 /// the checker shows.
 #[test]
@@ -248,7 +248,7 @@ fn faulty_services_are_valid_without_faults() {
 
 /// The war stories in `histories/`: each names the command that wrote it after `;; $ `; the
 /// command writes exactly the file's events, and `labrys check` (guessing the model) gives the
-/// verdict and the anomaly the README promises.
+/// verdict and the anomaly docs/simulator.md promises.
 #[test]
 fn war_stories_regenerate_and_get_their_verdicts() {
     for (file, expected, kind) in [

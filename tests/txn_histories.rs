@@ -127,7 +127,11 @@ fn dot_files_are_written_for_cycles() {
     let out = run(&e, &["--dot", tmp.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let dot = std::fs::read_to_string(tmp.path().join("g2-item-write-skew-G2-item-1.dot")).unwrap();
-    assert!(dot.starts_with("digraph") && dot.contains("T1 -> T2") && dot.contains("rw"), "{dot}");
+    // Node i is T(i+1): an anti-dependency edge from T1 to T2, drawn in its colour.
+    assert!(dot.starts_with("digraph \"G2-item\" {"), "{dot}");
+    assert!(dot.contains("0 [ label = \"T1 index ") && dot.contains("1 [ label = \"T2 index "), "{dot}");
+    assert!(dot.contains("0 -> 1 [ label = \"rw ") && dot.contains("color=\"#9467bd\""), "{dot}");
+    assert!(dot.trim_end().ends_with('}'), "{dot}");
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! Only [`Model::decode`], [`Model::init`] and [`Model::step_all`] are used: the sequential
 //! specification itself. Keys are split, ops viewed and orders checked here, with code of this
 //! module's own; the register family's dependency edges and violation classes are re-derived
-//! from the raw values in [`super::register`].
+//! from the raw values in `super::register`.
 
 use super::Refuted;
 use super::counting::CountFacts;
@@ -37,7 +37,7 @@ pub struct Setting {
 }
 
 /// What certification checked, and the claims it has no rule for yet (they are counted, not
-/// refuted: see the module's gaps in the README).
+/// refuted: see what is not yet re-derived in docs/certification.md).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Coverage {
     /// Claims re-derived from the raw ops.

@@ -1,5 +1,5 @@
 //! Certification: every claim a report makes is re-derived from the raw history before it is
-//! shown (DESIGN.md section 1, step 5).
+//! shown (docs/design.md section 1, step 6).
 //!
 //! This module is deliberately independent of the searches, the dependency graphs and the
 //! explainers: it reads only the history (ops, their values, outcomes, times and processes, and

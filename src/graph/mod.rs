@@ -1,6 +1,6 @@
 //! The dependency graph of ops: real-time order plus the orders a model infers from values
 //! (reads-from, version order, anti-dependencies). A cycle is a definite violation, and the
-//! cycle itself is the explanation (DESIGN.md section 1).
+//! cycle itself is the explanation (docs/design.md section 1).
 //!
 //! Real-time order has up to n² pairs; it is represented in O(n) by a chain of time points:
 //! each distinct invocation time is a node, chained in order, with an edge from the point to

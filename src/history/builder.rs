@@ -28,7 +28,7 @@ enum Naming {
     },
 }
 
-/// Builds a [`History`] from events in input order (DESIGN.md section 3).
+/// Builds a [`History`] from events in input order (docs/design.md section 3).
 ///
 /// Each `:invoke` opens an op for its process; the next `:ok`/`:fail`/`:info` of that process
 /// completes it; an op still open at the end is [`Outcome::Open`]. Strict by default: a

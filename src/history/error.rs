@@ -2,6 +2,7 @@
 //! was expected, so the user can go straight to the spot.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// What kind of problem stopped the read. Lets callers and tests match on the class of error
 /// without parsing the message.
@@ -85,7 +86,22 @@ pub struct ReadError {
     pub source_line: String,
     /// What was expected.
     pub expected: String,
+    /// The I/O error behind an [`ErrorKind::Io`] error: its [`std::error::Error::source`].
+    io: Option<IoSource>,
 }
+
+/// An I/O error kept as a read error's source: shared, so the read error stays `Clone`, and
+/// compared by kind and message, so it stays `Eq`.
+#[derive(Clone, Debug)]
+struct IoSource(Arc<std::io::Error>);
+
+impl PartialEq for IoSource {
+    fn eq(&self, other: &IoSource) -> bool {
+        self.0.kind() == other.0.kind() && self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for IoSource {}
 
 impl ReadError {
     /// Locates `problem` in `input`, read from `file`.
@@ -107,11 +123,12 @@ impl ReadError {
             found: String::from_utf8_lossy(&input[offset..found_end]).into_owned(),
             source_line,
             expected: problem.expected,
+            io: None,
         }
     }
 
-    /// An I/O error on `file`.
-    pub fn io(file: &str, err: &std::io::Error) -> ReadError {
+    /// An I/O error on `file`, kept as the error's source.
+    pub fn io(file: &str, err: std::io::Error) -> ReadError {
         ReadError {
             file: file.to_string(),
             line: 0,
@@ -121,6 +138,7 @@ impl ReadError {
             found: String::new(),
             source_line: String::new(),
             expected: "a readable history file".to_string(),
+            io: Some(IoSource(Arc::new(err))),
         }
     }
 }
@@ -190,7 +208,11 @@ impl fmt::Display for ReadError {
     }
 }
 
-impl std::error::Error for ReadError {}
+impl std::error::Error for ReadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.io.as_ref().map(|io| &*io.0 as &(dyn std::error::Error + 'static))
+    }
+}
 
 #[cfg(test)]
 mod tests {

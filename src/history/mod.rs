@@ -1,5 +1,5 @@
 //! Histories: reading them from every input format, pairing invocations with completions, and
-//! the compact, interned form the checkers work on (DESIGN.md sections 2 and 3).
+//! the compact, interned form the checkers work on (docs/design.md sections 2 and 3).
 //!
 //! ```
 //! use labrys::history::{read_bytes, Format, ReadOptions};
@@ -29,7 +29,7 @@ pub use value::{Float, TaggedValue, Value};
 use std::io::Read;
 use std::path::Path;
 
-/// An input format (DESIGN.md section 2).
+/// An input format (docs/design.md section 2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// Jepsen EDN: op maps, one per line or in one vector.
@@ -89,7 +89,7 @@ pub fn read_file(path: &str, options: &ReadOptions) -> Result<History, ReadError
 /// the options force, else the one the extension implies, else the one the content suggests.
 pub fn read_input(path: &str, options: &ReadOptions) -> Result<(Vec<u8>, Format), ReadError> {
     let mut bytes = Vec::new();
-    let io = |e: std::io::Error| ReadError::io(path, &e);
+    let io = |e: std::io::Error| ReadError::io(path, e);
     if path == "-" {
         std::io::stdin().read_to_end(&mut bytes).map_err(io)?;
     } else {

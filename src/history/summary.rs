@@ -118,7 +118,7 @@ fn max_concurrency(history: &History) -> usize {
 
 impl History {
     /// True when every client op's invocation value is a `[k v]` pair with a scalar key,
-    /// Jepsen's `independent` shape (DESIGN.md section 2). A collection in key position is not
+    /// Jepsen's `independent` shape (docs/design.md section 2). A collection in key position is not
     /// a key: `[[:w :x 1] [:r :y nil]]` is a two-step transaction.
     pub fn tuple_keyed(&self) -> bool {
         let scalar_key = |v: &Value| {

@@ -2,8 +2,8 @@
 //!
 //! The linearizability search keys its memo by the set of ops linearized. Crashed ops stay
 //! linearizable to the end of the history, so the search may hold thousands of them linearized
-//! at once, and a memo key that listed them would cost that many words per entry (a 1M-op
-//! history with 2,500 crashed writes in play held 2.4 GB of keys). Here every set is a node of
+//! at once, and a memo key that listed them would cost that many words per entry (gigabytes
+//! of keys on a large crash-heavy history: docs/performance.md). Here every set is a node of
 //! a trie of its elements in increasing order, interned, so equal sets get equal names however
 //! they were built, and a key holds one number.
 

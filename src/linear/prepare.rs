@@ -4,7 +4,6 @@
 use crate::history::{History, Op, Outcome, Value, ValueId};
 use crate::model::{Model, OpView};
 use ahash::AHashMap;
-use std::fmt;
 
 /// How a history's ops are split into independently checked parts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,7 +17,7 @@ pub enum Keying {
 }
 
 impl Keying {
-    /// The keying DESIGN.md section 2 implies, unless `independent` overrides the guess:
+    /// The keying docs/design.md section 2 implies, unless `independent` overrides the guess:
     /// `:key` fields when ops have them, else tuples when every op's value is `[k v]`.
     pub fn detect(history: &History, independent: Option<bool>) -> Keying {
         let has_key_field = history.ops.iter().any(|op| op.key != ValueId::NONE);
@@ -77,7 +76,8 @@ pub struct Part<O> {
 }
 
 /// An op the model could not decode: bad input for this model.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("line {line} (op index {index}): {message}")]
 pub struct DecodeFailure {
     /// The op's line in the input.
     pub line: u32,
@@ -85,12 +85,6 @@ pub struct DecodeFailure {
     pub index: u64,
     /// What was wrong.
     pub message: String,
-}
-
-impl fmt::Display for DecodeFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {} (op index {}): {}", self.line, self.index, self.message)
-    }
 }
 
 /// The key and per-key views of one op's input and output.

@@ -1,5 +1,6 @@
 //! Saturation for sequential consistency: from process order and reads-from, derive the
-//! write order and anti-dependencies they force, to a fixed point (algorithms.md §3.3, trick 3).
+//! write order and anti-dependencies they force, to a fixed point, before any search (as
+//! Elle's iterative version inference and Biswas & Enea's saturation do).
 //!
 //! For models with [`Model::leaves`] (slots holding one value each; see its contract):
 //!

@@ -16,7 +16,7 @@
 //! XOR of per-op random words (Zobrist), so the hash costs O(1) per step. To compare keys
 //! exactly (a verdict never rests on a hash alone), the set is stored compactly as k, the first
 //! op that is not linearized, the linearized completed ops above k (at most the ops concurrent
-//! with k), and one number naming the linearized crashed ops, interned ([`IdSets`]).
+//! with k), and one number naming the linearized crashed ops, interned (`IdSets`).
 //!
 //! Cost: exponential in the worst case (the problem is NP-complete), in practice bounded by the
 //! number of distinct configurations, which grows with concurrency, not history length.

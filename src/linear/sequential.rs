@@ -15,13 +15,13 @@
 //! only ever cut orders that are not of that form; each rule comes with the argument that a
 //! witness of the normal form exists whenever any witness does.
 //!
-//! 1. **Look-ahead** ([`Lookahead`]): a fact that an untaken completed op needs and that no
+//! 1. **Look-ahead** (`Lookahead`): a fact that an untaken completed op needs and that no
 //!    untaken op leaves must hold now. True of every witness, normal or not.
 //! 2. **Crashed ops that change nothing are never applied.** Removing such an op from a
 //!    witness leaves every state as it was; a crashed op precedes nothing in process order.
 //! 3. **A crashed op is applied only right before an op that needs what it left** (models
 //!    with [`Model::leaves`]): after a crashed op that left fact f, the next op must need f
-//!    ([`Sc::pending`], part of the memo key, so the memo stays exact for what is searched).
+//!    (`Sc::pending`, part of the memo key, so the memo stays exact for what is searched).
 //!    Take a witness with the fewest crashed ops. If a crashed op c in it, leaving f on slot
 //!    k, were followed on slot k by an op o that does not need f, o found c's value there, so
 //!    o needs nothing on slot k (a slot holds one value; needing another would fail), so o
@@ -35,8 +35,8 @@
 //!    witness exists whose every crashed op comes right before an op that needs its fact.
 //!    It follows that a crashed op is only worth trying when a run of crashed ops, each
 //!    needing what the one before left, can lead from it to some chain's next op: the chains
-//!    do not move while crashed ops are applied ([`Sc::reachable_facts`]).
-//! 4. **Reads go greedily** ([`Sc::forced_read`]): when the next op of some chain is a
+//!    do not move while crashed ops are applied (`Sc::reachable_facts`).
+//! 4. **Reads go greedily** (`Sc::forced_read`): when the next op of some chain is a
 //!    completed read-only op r that fits the state as it is (and needs the pending fact, if
 //!    there is one), it is the only move tried. If a witness τ of the form of rules 2 and 3
 //!    continues from here, so does r·(τ∖r), after a repair: r changes nothing, so every other

@@ -69,7 +69,8 @@ pub enum NilReads {
 }
 
 /// Why a history op cannot be given to a model.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
 pub struct DecodeError {
     /// What is wrong, in words ("a cas needs [old new], got 3").
     pub message: String,

@@ -83,7 +83,7 @@ impl Model for Set {
         }
     }
 
-    /// Reads order the adds around them: see [`super::set_trace`].
+    /// Reads order the adds around them: see `super::set_trace`.
     fn implied_order(&self, ops: &[SetOp], completed: usize) -> super::Implied {
         super::set_trace::implied(ops, completed, &self.init().to_vec())
     }

@@ -2,8 +2,8 @@
 //!
 //! A linearizability search keeps a state per memo entry and per frame of its stack, and the
 //! states of a set history differ one element at a time. Held as whole sorted vectors, a
-//! history of n adds kept O(n²) elements: a 20,000-op set history took 5.7 GB, most of it
-//! spent zeroing fresh pages. Here the sorted elements are cut into chunks of at most
+//! history of n adds kept O(n²) elements, and large set histories spent their time and memory
+//! on copies (docs/performance.md). Here the sorted elements are cut into chunks of at most
 //! [`CHUNK_MAX`], each behind an `Arc`: adding an element copies the one chunk it goes into
 //! and the list of chunk pointers, and shares every other chunk with the state it came from.
 //!
@@ -39,7 +39,7 @@ fn element_hash(v: &Value) -> u64 {
 
 impl SetState {
     /// The set of `sorted`, which must be sorted and without duplicates (as
-    /// [`super::elements`] returns them).
+    /// `super::elements` returns them).
     pub fn from_sorted(sorted: Vec<Value>) -> SetState {
         debug_assert!(sorted.windows(2).all(|w| w[0] < w[1]), "elements not sorted and distinct");
         let sum = sorted.iter().fold(0u64, |s, v| s.wrapping_add(element_hash(v)));
@@ -68,8 +68,8 @@ impl SetState {
         self.iter().cloned().collect()
     }
 
-    /// This set with `v` added (the same set if `v` is in it). O(log n + [`CHUNK_MAX`] + n /
-    /// [`CHUNK_MAX`]).
+    /// This set with `v` added (the same set if `v` is in it). O(log n + `CHUNK_MAX` + n /
+    /// `CHUNK_MAX`).
     pub fn with(&self, v: &Value) -> SetState {
         // The first chunk whose last element is not below `v`, or the last chunk.
         let at = self.chunks.partition_point(|c| c.last().is_some_and(|last| last < v));

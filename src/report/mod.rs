@@ -32,7 +32,7 @@ impl Verdict {
         }
     }
 
-    /// The process exit code for this verdict (DESIGN.md section 5).
+    /// The process exit code for this verdict (docs/design.md section 5).
     pub fn exit_code(self) -> u8 {
         match self {
             Verdict::Valid => 0,
@@ -42,7 +42,7 @@ impl Verdict {
     }
 }
 
-/// In JSON: `true`, `false` or `"unknown"`, as DESIGN.md section 5 specifies.
+/// In JSON: `true`, `false` or `"unknown"`, as docs/design.md section 5 specifies.
 impl Serialize for Verdict {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -123,7 +123,7 @@ pub struct Stats {
     pub check_millis: f64,
 }
 
-/// The report for one history file: the JSON schema of DESIGN.md section 5.
+/// The report for one history file: the JSON schema of docs/design.md section 5.
 #[derive(Clone, Debug, Serialize)]
 pub struct FileReport {
     /// [`SCHEMA_VERSION`].

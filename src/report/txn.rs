@@ -1,4 +1,4 @@
-//! Reports of transactional checks: the shared [`FileReport`] shape (DESIGN.md section 5) with
+//! Reports of transactional checks: the shared [`FileReport`] shape (docs/design.md section 5) with
 //! Elle's extras — what the anomalies rule out, per-component budget notes — and their text.
 
 use super::{Anomaly, Evidence, FileReport, SCHEMA_VERSION, Stats};

@@ -180,40 +180,49 @@ impl Explainer<'_> {
         }
     }
 
-    /// The cycle as a Graphviz digraph: transactions as boxes, edges coloured by kind.
+    /// The cycle as a Graphviz digraph: transactions as boxes (node `i` is T`i+1`), edges
+    /// labelled and coloured by kind. petgraph writes the nodes and edges and escapes their
+    /// labels; the header names the graph after the anomaly.
     fn dot(&self, kind: &str, txns: &[TxnRef], steps: &[CycleStep]) -> String {
-        let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
-        let mut out = format!("digraph \"{}\" {{\n  node [shape=box, fontname=\"monospace\"];\n", esc(kind));
-        for (i, t) in txns.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "  T{} [label=\"T{} index {} process {} ({})\\n{}\"];",
-                i + 1,
-                i + 1,
-                t.index,
-                t.process,
-                t.outcome,
-                esc(&t.text)
-            );
-        }
+        use petgraph::dot::{Config, Dot};
+        use petgraph::visit::EdgeRef;
+        let mut graph = petgraph::Graph::<String, String>::new();
+        let nodes: Vec<_> = txns
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let label =
+                    format!("T{} index {} process {} ({})\n{}", i + 1, t.index, t.process, t.outcome, t.text);
+                graph.add_node(label)
+            })
+            .collect();
         for s in steps {
-            let color = match s.kind {
-                "ww" => "#d62728",
-                "wr" => "#1f77b4",
-                "rw" => "#9467bd",
-                "realtime" => "#2ca02c",
-                _ => "#ff7f0e",
-            };
             let what = match (&s.key, &s.value_after) {
                 (Some(k), Some(v)) => format!("{} {k} {v}", s.kind),
                 (Some(k), None) => format!("{} {k}", s.kind),
                 _ => s.kind.to_string(),
             };
-            let _ =
-                writeln!(out, "  T{} -> T{} [label=\"{}\", color=\"{color}\"];", s.from, s.to, esc(&what));
+            graph.add_edge(nodes[s.from - 1], nodes[s.to - 1], what);
         }
-        out.push_str("}\n");
-        out
+        // Edges were added in the order of `steps`, so an edge's index is its step's.
+        let color = |step: usize| match steps[step].kind {
+            "ww" => "#d62728",
+            "wr" => "#1f77b4",
+            "rw" => "#9467bd",
+            "realtime" => "#2ca02c",
+            _ => "#ff7f0e",
+        };
+        let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+        format!(
+            "digraph \"{}\" {{\n    node [shape=box, fontname=\"monospace\"];\n{}}}\n",
+            esc(kind),
+            Dot::with_attr_getters(
+                &graph,
+                &[Config::GraphContentOnly],
+                &|_, e| format!("color=\"{}\" ", color(e.id().index())),
+                &|_, _| String::new(),
+            )
+        )
     }
 
     /// An anomaly found without a cycle.

@@ -39,7 +39,6 @@ use crate::history::History;
 use crate::linear::DecodeFailure;
 use crate::report::Verdict;
 use serde::Serialize;
-use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -128,24 +127,15 @@ impl Default for TxnOptions {
 }
 
 /// Why a history could not be checked as transactions.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TxnError {
     /// An op is not a transaction of the workload's micro-ops.
+    #[error(transparent)]
     Decode(DecodeFailure),
     /// The workload could not be guessed from the micro-ops.
+    #[error("{0}")]
     UnknownWorkload(String),
 }
-
-impl fmt::Display for TxnError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TxnError::Decode(d) => write!(f, "{d}"),
-            TxnError::UnknownWorkload(why) => write!(f, "{why}"),
-        }
-    }
-}
-
-impl std::error::Error for TxnError {}
 
 /// One step of a witness cycle, as data: why transaction `from` must precede `to`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

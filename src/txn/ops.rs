@@ -25,7 +25,7 @@ pub enum MopKind {
 }
 
 /// A value in 32 bits: a non-negative integer below 2^31 stands for itself; anything else is
-/// an index into [`Txns::others`] with the top bit set; [`NIL`] is `nil`.
+/// an index into `Txns::others` with the top bit set; [`NIL`] is `nil`.
 pub type Elem = u32;
 
 /// `nil`: a register's initial value, or a read whose result is unknown.

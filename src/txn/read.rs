@@ -1,8 +1,8 @@
 //! A fast reader for transactional histories: micro-ops go straight into compact form, never
 //! through value trees, and the file is scanned in pieces on all cores.
 //!
-//! A list-append history of a million transactions is some 400 MB of text, most of it read
-//! lists; as value trees (32 bytes an element, interned whole) it would need gigabytes. Here
+//! A large list-append history is mostly read lists; as value trees (32 bytes an element,
+//! interned whole) it would need many times its own size in memory (docs/performance.md). Here
 //! each event of the usual shape — an op map with `:index`, `:time`, `:type`, `:process`, `:f
 //! :txn` and a vector of `[:append k v]` / `[:r k v]` / `[:w k v]` with integer values — is
 //! scanned in place; any other event (a nemesis op, an `:error` field, a string value) goes

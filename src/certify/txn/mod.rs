@@ -4,14 +4,14 @@
 //! Nothing here uses the checker's inference, graph, cycle search or explainer: the only inputs
 //! are the history (outcomes, times, processes), the micro-ops as the reader decoded them, and
 //! the report's claims. Per key, the raw facts a claim may rest on are gathered once (see
-//! [`facts`]): who appended or wrote each value, which committed reads there are, and whether
+//! `facts`): who appended or wrote each value, which committed reads there are, and whether
 //! they allow a version order at all. Then:
 //!
-//! - a cycle ([`cycle`]) must be a cycle over distinct transactions, each edge re-derived from
+//! - a cycle (`cycle`) must be a cycle over distinct transactions, each edge re-derived from
 //!   the micro-ops (`ww`, `wr`, `rw` by the workload's rules, `realtime` from the times and the
 //!   clock-skew tolerance, `process` from the processes), every transaction that did not
 //!   complete `:ok` must show it took effect, and the type is classified anew from the edges;
-//! - every other anomaly ([`findings`]) must have its defining fact in the cited transactions'
+//! - every other anomaly (`findings`) must have its defining fact in the cited transactions'
 //!   micro-ops;
 //! - every transaction cited must be the op it says it is (index, process, outcome, line, text),
 //!   and the explanation must name it so;

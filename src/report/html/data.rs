@@ -13,7 +13,7 @@ use serde::Serialize;
 /// Histories with at most this many ops are shown in full.
 const FULL: usize = 5_000;
 /// Above [`FULL`], at most about this many ops are shown in full (around the anomalies): what
-/// keeps a 100,000-op history's page under 5 MB and quick to draw.
+/// keeps the page of a history of any length small and quick to draw.
 const MAX_DETAILED: usize = 10_000;
 /// Ops shown on either side (in invocation order) of each op an anomaly cites.
 const NEIGHBOURS: usize = 500;

@@ -10,7 +10,8 @@
 //!
 //! Its size is bounded: a history of up to 5,000 ops is shown in full; a longer one shows the
 //! neighbourhood of each op its anomalies cite in full (about 10,000 ops at most) and the rest
-//! as a per-lane density histogram, so a 100,000-op history gives a page of well under 5 MB.
+//! as a per-lane density histogram, so the page's size is bounded however long the history
+//! (sizes measured: docs/performance.md).
 
 mod data;
 
