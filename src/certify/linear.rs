@@ -458,9 +458,7 @@ impl<'a, M: Model> KeyCert<'a, M> {
             "mutex" => {
                 MutexFacts::of(h, pos, s, self.process_order).map(|f| Box::new(f) as Box<dyn ModelFacts>)
             }
-            "multi-register" => {
-                MultiRegisterFacts::of(h, pos, s).map(|f| Box::new(f) as Box<dyn ModelFacts>)
-            }
+            "multi-register" => MultiRegisterFacts::of(h, pos, s).map(|f| Box::new(f) as Box<dyn ModelFacts>),
             _ => None,
         }
     }
