@@ -9,10 +9,13 @@
 //! error: a witness failed its own check").
 
 mod counting;
+mod joint;
 mod kv;
 pub mod linear;
 pub mod oracle;
 mod register;
+mod saturation;
+mod sequential;
 mod set;
 pub mod txn;
 

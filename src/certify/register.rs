@@ -2,43 +2,53 @@
 //! which ops wrote and saw which value, and when.
 
 use super::linear::{Check, ModelFacts, Setting, ensure, op_view};
+use super::saturation::{Derivation, ScView};
 use crate::history::{History, Outcome, Value};
 use crate::model::EdgeKind;
 use ahash::AHashMap;
+use std::cell::OnceCell;
 
 /// What one op of a register did, from its raw values.
 #[derive(Clone, Debug)]
-struct RegOp {
-    outcome: Outcome,
+pub(super) struct RegOp {
+    pub(super) outcome: Outcome,
     invoke: i64,
     /// `i64::MAX` unless it completed `:ok`.
     complete: i64,
-    process: u32,
+    pub(super) process: u32,
     /// The value it saw: a completed read's result, a cas's expected value (`None`: nothing,
     /// or a read whose result is unknown).
-    sees: Option<Value>,
+    pub(super) sees: Option<Value>,
     /// The value it wrote: a write's, a cas's new one.
-    writes: Option<Value>,
-    is_read: bool,
+    pub(super) writes: Option<Value>,
+    pub(super) is_read: bool,
 }
 
 impl RegOp {
-    fn completed(&self) -> bool {
+    pub(super) fn completed(&self) -> bool {
         self.outcome == Outcome::Ok
+    }
+
+    /// The value the register held once it took effect, for an op that changes or keeps it
+    /// (a write, a cas, a cas from a value to itself); `None` for a read.
+    pub(super) fn leaves(&self) -> Option<&Value> {
+        if self.is_read { None } else { self.writes.as_ref().or(self.sees.as_ref()) }
     }
 }
 
 /// A register's ops, by position, with the writers of each value.
 pub(crate) struct RegisterFacts {
-    ops: AHashMap<u32, RegOp>,
+    pub(super) ops: AHashMap<u32, RegOp>,
     /// Value → positions of ops that may have written it (failed ops excluded).
     writers: AHashMap<Value, Vec<u32>>,
     /// Value → positions of failed ops that would have written it.
     failed_writers: AHashMap<Value, Vec<u32>>,
     /// Value → positions of the completed cas ops that moved the register away from it.
     cas_from: AHashMap<Value, Vec<u32>>,
-    init: Value,
+    pub(super) init: Value,
     skew: i64,
+    /// The ops as sequential consistency's rules read them, built when a claim needs them.
+    sc: OnceCell<ScView>,
 }
 
 impl RegisterFacts {
@@ -60,6 +70,7 @@ impl RegisterFacts {
             cas_from: AHashMap::new(),
             init: setting.init.clone().unwrap_or(Value::Nil),
             skew: setting.skew,
+            sc: OnceCell::new(),
         };
         for &pos in positions {
             let o = &history.ops[pos as usize];
@@ -102,6 +113,11 @@ impl RegisterFacts {
             );
         }
         Some(facts)
+    }
+
+    /// This register's ops as sequential consistency's rules read them.
+    fn sc_view(&self) -> &ScView {
+        self.sc.get_or_init(|| ScView::of(&[self]))
     }
 
     fn op(&self, pos: u32) -> Result<&RegOp, String> {
@@ -206,7 +222,11 @@ impl RegisterFacts {
             "lost-write",
         ];
         let untimed = ["garbage-read", "read-of-failed-write"];
-        if process_order { untimed.contains(&kind) } else { timed.contains(&kind) }
+        if process_order {
+            untimed.contains(&kind) || super::sequential::knows(kind)
+        } else {
+            timed.contains(&kind)
+        }
     }
 
     /// A named violation, by its defining pattern over the cited ops.
@@ -311,10 +331,15 @@ impl ModelFacts for RegisterFacts {
     fn knows_class(&self, kind: &str, process_order: bool) -> bool {
         self.knows(kind, process_order)
     }
-    fn certify_class(&self, kind: &str, ops: &[u32], _explanation: &str, _process_order: bool) -> Check {
-        self.class(kind, ops)
+    fn certify_class(&self, kind: &str, ops: &[u32], _explanation: &str, process_order: bool) -> Check {
+        // Own-write-not-read is a class of both levels, with a pattern of each's own.
+        if process_order && super::sequential::knows(kind) {
+            super::sequential::certify_class(self.sc_view(), kind, ops)
+        } else {
+            self.class(kind, ops)
+        }
     }
-    fn saturated(&self) -> bool {
-        true
+    fn certify_derived_edge(&self, a: u32, b: u32, kind: EdgeKind) -> Option<Derivation> {
+        Some(self.sc_view().certify_derived(a, b, kind))
     }
 }
