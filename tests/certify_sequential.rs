@@ -1,6 +1,7 @@
 //! Certification of sequential-consistency claims about registers: the write orders and
 //! anti-dependencies process order forces (saturation), and the classes named over process
-//! order, are re-derived (nothing is left unchecked), and tampered ones are refuted.
+//! order, and the joint check's evidence, are re-derived (nothing is left unchecked), and
+//! tampered ones are refuted.
 
 mod common;
 
@@ -164,4 +165,52 @@ fn the_joint_checks_evidence_is_certified_and_tampering_is_refuted() {
     }
     // No evidence at all.
     assert!(tampered(&|j| j.cycle = None).is_err());
+}
+
+/// Dekker's pattern on two counters: each key is consistent alone, and no cycle shows the
+/// whole is not (counters imply no order), so the joint search's counterexample and shrunk
+/// witness are the evidence. Certified; tampered, refuted.
+#[test]
+fn the_joint_checks_counterexample_is_replayed_key_by_key() {
+    let text = "{:process 0, :type :invoke, :f :add, :value [:x 1]}\n{:process 0, :type :ok, :f :add, :value [:x 1]}\n\
+                {:process 1, :type :invoke, :f :add, :value [:y 1]}\n{:process 1, :type :ok, :f :add, :value [:y 1]}\n\
+                {:process 0, :type :invoke, :f :read, :value [:y nil]}\n{:process 0, :type :ok, :f :read, :value [:y 0]}\n\
+                {:process 1, :type :invoke, :f :read, :value [:x nil]}\n{:process 1, :type :ok, :f :read, :value [:x 0]}\n";
+    let h = read_bytes("dekker.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap();
+    let model = labrys::model::Counter::default();
+    let report = check_sequential(&model, &h, &Options::default()).unwrap();
+    assert!(report.keys.iter().all(|k| k.verdict == Verdict::Valid), "{:?}", report.keys);
+    let joint = report.joint.as_ref().expect("a joint check");
+    assert_eq!(joint.verdict, Verdict::Invalid);
+    assert!(joint.counterexample.is_some() && joint.witness.is_some(), "{joint:?}");
+    let certify = |r: &LinearReport| certify_linear_report(&model, &h, r, &setting(&h));
+    let coverage = certify(&report).unwrap();
+    assert!(coverage.unchecked.is_empty(), "{:?}", coverage.unchecked);
+    let tampered = |edit: &dyn Fn(&mut labrys::linear::KeyResult)| {
+        let mut r = report.clone();
+        edit(r.joint.as_mut().unwrap());
+        certify(&r)
+    };
+    // The blocked op said to fit where it does not (or the reverse).
+    let flipped = |j: &mut labrys::linear::KeyResult| {
+        let c = j.counterexample.as_mut().unwrap();
+        c.reason = if c.reason.contains("could take effect here") {
+            "no".into()
+        } else {
+            "it could take effect here".into()
+        };
+    };
+    assert!(tampered(&flipped).is_err());
+    // The blocked op put in the prefix too.
+    assert!(
+        tampered(&|j| {
+            let c = j.counterexample.as_mut().unwrap();
+            c.prefix.push(c.op.position);
+            c.prefix_len += 1;
+        })
+        .is_err()
+    );
+    // A witness without one of its reads can be ordered.
+    let e = tampered(&|j| j.witness.as_mut().unwrap().retain(|o| o.position != 3)).unwrap_err();
+    assert!(e.why.contains("can be ordered"), "{e}");
 }

@@ -5,7 +5,9 @@
 //! Only [`Model::decode`], [`Model::init`] and [`Model::step_all`] are used: the sequential
 //! specification itself. Keys are split, ops viewed and orders checked here, with code of this
 //! module's own; the register family's dependency edges and violation classes are re-derived
-//! from the raw values in [`super::register`].
+//! from the raw values in [`super::register`] (those of sequential consistency in
+//! [`super::saturation`] and [`super::sequential`]), and the joint check's evidence in
+//! [`super::joint`].
 
 use super::Refuted;
 use super::counting::CountFacts;
@@ -465,8 +467,10 @@ impl<'a, M: Model> KeyCert<'a, M> {
                         coverage.unchecked.push(edge);
                         continue;
                     };
-                    let derive =
-                        |a, b, kind| f.certify_derived_edge(a, b, kind).filter(|_| self.process_order);
+                    // Only sequential consistency derives edges from process order.
+                    let derive = |a, b, kind| {
+                        if self.process_order { f.certify_derived_edge(a, b, kind) } else { None }
+                    };
                     if !certify_data_edge(*f, &derive, (a.pos, b.pos, data), &edge, coverage)? {
                         continue;
                     }
