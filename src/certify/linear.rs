@@ -5,7 +5,9 @@
 //! Only [`Model::decode`], [`Model::init`] and [`Model::step_all`] are used: the sequential
 //! specification itself. Keys are split, ops viewed and orders checked here, with code of this
 //! module's own; the register family's dependency edges and violation classes are re-derived
-//! from the raw values in `super::register`.
+//! from the raw values in [`super::register`] (those of sequential consistency in
+//! [`super::saturation`] and [`super::sequential`]), and the joint check's evidence in
+//! [`super::joint`].
 
 use super::Refuted;
 use super::counting::CountFacts;
@@ -13,6 +15,7 @@ use super::kv::KvFacts;
 use super::multi_register::MultiRegisterFacts;
 use super::mutex::MutexFacts;
 use super::register::RegisterFacts;
+use super::saturation::Derivation;
 use super::set::SetFacts;
 use crate::history::{History, Outcome, Value, ValueId};
 use crate::linear::{
@@ -49,13 +52,13 @@ pub struct Coverage {
 /// One op of a key, as certification sees it: where it is, how it ended, when, and by whom
 /// (the model's op is decoded only when a replay needs it).
 #[derive(Clone, Copy, Debug)]
-struct KeyOp {
-    pos: u32,
-    outcome: Outcome,
-    invoke: i64,
+pub(super) struct KeyOp {
+    pub(super) pos: u32,
+    pub(super) outcome: Outcome,
+    pub(super) invoke: i64,
     /// `i64::MAX` unless it completed `:ok`.
-    complete: i64,
-    process: u32,
+    pub(super) complete: i64,
+    pub(super) process: u32,
 }
 
 impl KeyOp {
@@ -70,7 +73,7 @@ impl KeyOp {
         }
     }
 
-    fn completed(&self) -> bool {
+    pub(super) fn completed(&self) -> bool {
         self.outcome == Outcome::Ok
     }
 }
@@ -170,19 +173,19 @@ fn certify_joint<M: Model>(
             check_process_order(history, order, "the joint order")?;
             coverage.certified += 1;
         }
-        Verdict::Invalid => coverage.unchecked.push("the joint check's evidence".to_string()),
+        Verdict::Invalid => super::joint::certify_joint_evidence(model, history, &certs, joint, coverage)?,
         Verdict::Unknown => {}
     }
     Ok(())
 }
 
 /// One key's ops, for certifying its result.
-struct KeyCert<'a, M: Model> {
+pub(super) struct KeyCert<'a, M: Model> {
     model: &'a M,
     history: &'a History,
     /// The key's ops' positions in the history, ascending.
-    positions: &'a [u32],
-    setting: &'a Setting,
+    pub(super) positions: &'a [u32],
+    pub(super) setting: &'a Setting,
     process_order: bool,
     /// The positions the key's claims cite (their values are the ones facts index first).
     cited: std::cell::OnceCell<Vec<u32>>,
@@ -210,7 +213,7 @@ impl<'a, M: Model> KeyCert<'a, M> {
     }
 
     /// Where the op at history position `pos` is among the key's ops.
-    fn at(&self, pos: u32) -> Option<usize> {
+    pub(super) fn at(&self, pos: u32) -> Option<usize> {
         // A key holding every op of the history (an unkeyed history) holds op p at p.
         if self.positions.len() == self.history.ops.len() {
             return ((pos as usize) < self.positions.len()).then_some(pos as usize);
@@ -218,7 +221,7 @@ impl<'a, M: Model> KeyCert<'a, M> {
         self.positions.binary_search(&pos).ok()
     }
 
-    fn op(&self, pos: u32, claim: &str) -> Result<KeyOp, Refuted> {
+    pub(super) fn op(&self, pos: u32, claim: &str) -> Result<KeyOp, Refuted> {
         self.at(pos)
             .map(|_| KeyOp::of(self.history, pos))
             .ok_or_else(|| Refuted::new(claim, format!("the op at position {pos} is not an op of this key")))
@@ -240,7 +243,7 @@ impl<'a, M: Model> KeyCert<'a, M> {
     }
 
     /// The model's op at `pos`, which must have happened (it is placed in an order).
-    fn decode_placed(&self, pos: u32, claim: &str) -> Result<M::Op, Refuted> {
+    pub(super) fn decode_placed(&self, pos: u32, claim: &str) -> Result<M::Op, Refuted> {
         self.decode(pos)?
             .ok_or_else(|| Refuted::new(claim, format!("the op at position {pos} failed, yet is placed")))
     }
@@ -335,7 +338,7 @@ impl<'a, M: Model> KeyCert<'a, M> {
 
     /// Steps the model through `order` (ops of this key) from its initial state, every state a
     /// nondeterministic op may lead to followed; returns the states reached.
-    fn replay(&self, order: &[u32], claim: &str) -> Result<Vec<M::State>, Refuted> {
+    pub(super) fn replay(&self, order: &[u32], claim: &str) -> Result<Vec<M::State>, Refuted> {
         let mut states = vec![self.model.init()];
         let mut next = Vec::new();
         for &pos in order {
@@ -396,23 +399,25 @@ impl<'a, M: Model> KeyCert<'a, M> {
     /// The longest prefix: a valid order of its own, leading to the state shown, and the blocked
     /// op, completed, cannot take effect in it when the reason says so.
     fn certify_counterexample(&self, c: &Counterexample, claim: &str) -> Result<(), Refuted> {
-        if c.prefix.len() != c.prefix_len {
-            return Err(Refuted::new(claim, "the prefix's length is not the one stated"));
-        }
-        let tail = c.prefix.len().saturating_sub(c.prefix_tail.len());
-        if c.prefix[tail..].iter().zip(&c.prefix_tail).any(|(p, s)| *p != s.op.position) {
-            return Err(Refuted::new(claim, "the steps shown are not the prefix's last"));
-        }
-        let mut seen = AHashSet::new();
-        if !c.prefix.iter().all(|p| seen.insert(*p)) {
-            return Err(Refuted::new(claim, "the prefix repeats an op"));
-        }
+        let seen = prefix_shape(c, claim)?;
         let states = self.replay(&c.prefix, claim)?;
         if self.process_order {
             check_process_order(self.history, &c.prefix, claim)?;
         } else {
             self.check_real_time(&c.prefix, claim)?;
         }
+        self.certify_blocked(&states, c, &seen, claim)
+    }
+
+    /// The blocked op, completed and not in the prefix (`seen`), cannot take effect in any of
+    /// `states` when the reason says so, and can when it says that.
+    pub(super) fn certify_blocked(
+        &self,
+        states: &[M::State],
+        c: &Counterexample,
+        seen: &AHashSet<u32>,
+        claim: &str,
+    ) -> Result<(), Refuted> {
         let blocked = self.op(c.op.position, claim)?;
         if !blocked.completed() || seen.contains(&blocked.pos) {
             return Err(Refuted::new(claim, "the blocked op did not complete, or is in the prefix"));
@@ -435,7 +440,7 @@ impl<'a, M: Model> KeyCert<'a, M> {
 
     /// The rules that re-derive this model's data edges, conflicts and classes, if it has any;
     /// built once per key, when a claim needs them.
-    fn facts(&self) -> Option<&dyn ModelFacts> {
+    pub(super) fn facts(&self) -> Option<&dyn ModelFacts> {
         self.facts.get_or_init(|| self.build_facts()).as_deref()
     }
 
@@ -463,6 +468,10 @@ impl<'a, M: Model> KeyCert<'a, M> {
         }
     }
 
+    pub(super) fn model_name(&self) -> &str {
+        self.model.name()
+    }
+
     /// Each edge of a cycle re-derived: real-time and process order from the ops' times and
     /// processes; data edges from the register family's values.
     fn certify_cycle(
@@ -471,16 +480,7 @@ impl<'a, M: Model> KeyCert<'a, M> {
         claim: &str,
         coverage: &mut Coverage,
     ) -> Result<(), Refuted> {
-        if cycle.len() < 2 {
-            return Err(Refuted::new(claim, "a cycle needs two ops"));
-        }
-        let mut distinct = AHashSet::new();
-        if !cycle.iter().all(|s| distinct.insert(s.op.position)) {
-            return Err(Refuted::new(claim, "an op appears twice"));
-        }
-        if !cycle.iter().any(|s| self.op(s.op.position, claim).is_ok_and(|o| o.completed())) {
-            return Err(Refuted::new(claim, "no op of the cycle certainly happened"));
-        }
+        cycle_shape(cycle, claim, &|p| self.op(p, claim).is_ok_and(|o| o.completed()))?;
         let facts = self.facts();
         for (i, step) in cycle.iter().enumerate() {
             let next = &cycle[(i + 1) % cycle.len()];
@@ -504,23 +504,16 @@ impl<'a, M: Model> KeyCert<'a, M> {
                     return Err(Refuted::new(edge, "this consistency level has no such order"));
                 }
                 data => {
-                    let checked = facts.as_ref().map(|f| f.certify_edge(a.pos, b.pos, data));
-                    match checked {
-                        Some(Ok(())) => {}
-                        // Sequential consistency also orders a register's writes by what process
-                        // order forces (saturation): certification has no rule of its own for
-                        // those yet.
-                        Some(Err(_))
-                            if self.process_order && facts.as_ref().is_some_and(|f| f.saturated()) =>
-                        {
-                            coverage.unchecked.push(format!("{edge} (derived from process order)"));
-                            continue;
-                        }
-                        Some(Err(why)) => return Err(Refuted::new(edge, why)),
-                        None => {
-                            coverage.unchecked.push(edge);
-                            continue;
-                        }
+                    let Some(f) = facts.as_ref() else {
+                        coverage.unchecked.push(edge);
+                        continue;
+                    };
+                    // Only sequential consistency derives edges from process order.
+                    let derive = |a, b, kind| {
+                        if self.process_order { f.certify_derived_edge(a, b, kind) } else { None }
+                    };
+                    if !certify_data_edge(*f, &derive, (a.pos, b.pos, data), &edge, coverage)? {
+                        continue;
                     }
                 }
             }
@@ -529,7 +522,7 @@ impl<'a, M: Model> KeyCert<'a, M> {
         Ok(())
     }
 
-    fn certify_conflict(
+    pub(super) fn certify_conflict(
         &self,
         c: &ConflictWitness,
         claim: &str,
@@ -549,7 +542,12 @@ impl<'a, M: Model> KeyCert<'a, M> {
         Ok(())
     }
 
-    fn certify_class(&self, class: &ClassInfo, claim: &str, coverage: &mut Coverage) -> Result<(), Refuted> {
+    pub(super) fn certify_class(
+        &self,
+        class: &ClassInfo,
+        claim: &str,
+        coverage: &mut Coverage,
+    ) -> Result<(), Refuted> {
         let ops: Vec<u32> = class.ops.iter().map(|o: &OpRef| o.position).collect();
         for &p in &ops {
             self.op(p, claim)?;
@@ -623,6 +621,73 @@ impl<'a, M: Model> KeyCert<'a, M> {
     }
 }
 
+/// A cycle has two ops or more, each once, and one of them (by `completed`) certainly happened.
+pub(super) fn cycle_shape(
+    cycle: &[CycleStep],
+    claim: &str,
+    completed: &dyn Fn(u32) -> bool,
+) -> Result<(), Refuted> {
+    if cycle.len() < 2 {
+        return Err(Refuted::new(claim, "a cycle needs two ops"));
+    }
+    let mut distinct = AHashSet::new();
+    if !cycle.iter().all(|s| distinct.insert(s.op.position)) {
+        return Err(Refuted::new(claim, "an op appears twice"));
+    }
+    if !cycle.iter().any(|s| completed(s.op.position)) {
+        return Err(Refuted::new(claim, "no op of the cycle certainly happened"));
+    }
+    Ok(())
+}
+
+/// How an edge sequential consistency derives from process order is certified (`None`: the
+/// model, or the level, derives none).
+pub(super) type Derive<'d> = dyn Fn(u32, u32, EdgeKind) -> Option<Derivation> + 'd;
+
+/// A data edge `(a, b, kind)` of a cycle, by the model's rules: from the values alone, or as
+/// `derive` says. `Ok(false)`: left unchecked, noted in `coverage`.
+pub(super) fn certify_data_edge(
+    facts: &dyn ModelFacts,
+    derive: &Derive<'_>,
+    (a, b, kind): (u32, u32, EdgeKind),
+    edge: &str,
+    coverage: &mut Coverage,
+) -> Result<bool, Refuted> {
+    let why = match facts.certify_edge(a, b, kind) {
+        Ok(()) => return Ok(true),
+        Err(why) => why,
+    };
+    // Sequential consistency also orders a register's writes by what process order forces.
+    match derive(a, b, kind) {
+        Some(Derivation::Certified) => Ok(true),
+        Some(Derivation::Unchecked(bound)) => {
+            coverage.unchecked.push(format!("{edge} (derived from process order: {bound})"));
+            Ok(false)
+        }
+        Some(Derivation::Refuted(derived)) => {
+            Err(Refuted::new(edge, format!("{why}; nor does process order derive it: {derived}")))
+        }
+        None => Err(Refuted::new(edge, why)),
+    }
+}
+
+/// A counterexample's prefix is as long as stated, ends in the steps shown and repeats no op;
+/// returns its ops.
+pub(super) fn prefix_shape(c: &Counterexample, claim: &str) -> Result<AHashSet<u32>, Refuted> {
+    if c.prefix.len() != c.prefix_len {
+        return Err(Refuted::new(claim, "the prefix's length is not the one stated"));
+    }
+    let tail = c.prefix.len().saturating_sub(c.prefix_tail.len());
+    if c.prefix[tail..].iter().zip(&c.prefix_tail).any(|(p, s)| *p != s.op.position) {
+        return Err(Refuted::new(claim, "the steps shown are not the prefix's last"));
+    }
+    let mut seen = AHashSet::new();
+    if !c.prefix.iter().all(|p| seen.insert(*p)) {
+        return Err(Refuted::new(claim, "the prefix repeats an op"));
+    }
+    Ok(seen)
+}
+
 /// A model's own rules for the claims its values support: dependency edges, conflicts and named
 /// violations, each re-derived from the raw ops of one key. A claim of a shape a rule does not
 /// know is refuted, never accepted.
@@ -636,10 +701,10 @@ pub(super) trait ModelFacts {
     /// A named violation, by its defining pattern over the cited ops (and, where the ops do
     /// not say it all, which variant the explanation states).
     fn certify_class(&self, kind: &str, ops: &[u32], explanation: &str, process_order: bool) -> Check;
-    /// Whether sequential consistency derives further data edges of this model from process
-    /// order (saturation), which no rule here re-derives yet.
-    fn saturated(&self) -> bool {
-        false
+    /// A data edge sequential consistency derives from process order (saturation), when the
+    /// values alone do not give it; `None` when this model has no such edges.
+    fn certify_derived_edge(&self, _a: u32, _b: u32, _kind: EdgeKind) -> Option<Derivation> {
+        None
     }
 }
 
@@ -746,7 +811,7 @@ impl RealTime {
 }
 
 /// Each process's ops appear in `order` in the order the process ran them.
-fn check_process_order(history: &History, order: &[u32], claim: &str) -> Result<(), Refuted> {
+pub(super) fn check_process_order(history: &History, order: &[u32], claim: &str) -> Result<(), Refuted> {
     let mut last: AHashMap<u32, u32> = AHashMap::new();
     for &pos in order {
         let process = history.ops[pos as usize].process;

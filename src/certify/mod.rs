@@ -10,12 +10,15 @@
 
 mod counting;
 mod counting_numbers;
+mod joint;
 mod kv;
 pub mod linear;
 mod multi_register;
 mod mutex;
 pub mod oracle;
 mod register;
+mod saturation;
+mod sequential;
 mod set;
 pub mod txn;
 

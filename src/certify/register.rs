@@ -2,6 +2,7 @@
 //! which ops wrote and saw which value, and when.
 
 use super::linear::{Check, ModelFacts, Setting, ensure, op_view};
+use super::saturation::{Derivation, ScView};
 use crate::history::{History, Op, Outcome, Value, ValueId};
 use crate::linear::Keying;
 use crate::model::EdgeKind;
@@ -10,18 +11,18 @@ use std::cell::OnceCell;
 
 /// What one op of a register did, from its raw values.
 #[derive(Clone, Debug)]
-struct RegOp {
-    outcome: Outcome,
+pub(super) struct RegOp {
+    pub(super) outcome: Outcome,
     invoke: i64,
     /// `i64::MAX` unless it completed `:ok`.
     complete: i64,
-    process: u32,
+    pub(super) process: u32,
     /// The value it saw: a completed read's result, a cas's expected value (`None`: nothing,
     /// or a read whose result is unknown).
-    sees: Option<Value>,
+    pub(super) sees: Option<Value>,
     /// The value it wrote: a write's, a cas's new one.
-    writes: Option<Value>,
-    is_read: bool,
+    pub(super) writes: Option<Value>,
+    pub(super) is_read: bool,
 }
 
 impl RegOp {
@@ -38,8 +39,14 @@ impl RegOp {
         }
     }
 
-    fn completed(&self) -> bool {
+    pub(super) fn completed(&self) -> bool {
         self.outcome == Outcome::Ok
+    }
+
+    /// The value the register held once it took effect, for an op that changes or keeps it
+    /// (a write, a cas, a cas from a value to itself); `None` for a read.
+    pub(super) fn leaves(&self) -> Option<&Value> {
+        if self.is_read { None } else { self.writes.as_ref().or(self.sees.as_ref()) }
     }
 }
 
@@ -88,8 +95,10 @@ pub(crate) struct RegisterFacts<'h> {
     interest: Interest,
     narrow: Index,
     full: OnceCell<Index>,
-    init: Value,
+    pub(super) init: Value,
     skew: i64,
+    /// The ops as sequential consistency's rules read them, built when a claim needs them.
+    sc: OnceCell<ScView>,
 }
 
 impl<'h> RegisterFacts<'h> {
@@ -136,6 +145,7 @@ impl<'h> RegisterFacts<'h> {
             full: OnceCell::new(),
             init: setting.init.clone().unwrap_or(Value::Nil),
             skew: setting.skew,
+            sc: OnceCell::new(),
         })
     }
 
@@ -153,6 +163,16 @@ impl<'h> RegisterFacts<'h> {
             }
             index
         })
+    }
+
+    /// Every op of this register, by position.
+    pub(super) fn all_ops(&self) -> &AHashMap<u32, RegOp> {
+        &self.full().ops
+    }
+
+    /// This register's ops as sequential consistency's rules read them.
+    fn sc_view(&self) -> &ScView {
+        self.sc.get_or_init(|| ScView::of(&[self]))
     }
 
     fn op(&self, pos: u32) -> Result<&RegOp, String> {
@@ -266,7 +286,11 @@ impl<'h> RegisterFacts<'h> {
             "lost-write",
         ];
         let untimed = ["garbage-read", "read-of-failed-write"];
-        if process_order { untimed.contains(&kind) } else { timed.contains(&kind) }
+        if process_order {
+            untimed.contains(&kind) || super::sequential::knows(kind)
+        } else {
+            timed.contains(&kind)
+        }
     }
 
     /// A named violation, by its defining pattern over the cited ops.
@@ -372,11 +396,16 @@ impl ModelFacts for RegisterFacts<'_> {
     fn knows_class(&self, kind: &str, process_order: bool) -> bool {
         self.knows(kind, process_order)
     }
-    fn certify_class(&self, kind: &str, ops: &[u32], _explanation: &str, _process_order: bool) -> Check {
-        self.class(kind, ops)
+    fn certify_class(&self, kind: &str, ops: &[u32], _explanation: &str, process_order: bool) -> Check {
+        // Own-write-not-read is a class of both levels, with a pattern of each's own.
+        if process_order && super::sequential::knows(kind) {
+            super::sequential::certify_class(self.sc_view(), kind, ops)
+        } else {
+            self.class(kind, ops)
+        }
     }
-    fn saturated(&self) -> bool {
-        true
+    fn certify_derived_edge(&self, a: u32, b: u32, kind: EdgeKind) -> Option<Derivation> {
+        Some(self.sc_view().certify_derived(a, b, kind))
     }
 }
 

@@ -8,7 +8,7 @@ mod id_sets;
 mod joint;
 pub mod oracle;
 mod prepare;
-mod saturate;
+pub(crate) mod saturate;
 pub mod search;
 pub mod sequential;
 

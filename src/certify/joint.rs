@@ -1,0 +1,267 @@
+//! Certifies the evidence of an invalid joint check (sequential consistency of all keys
+//! together, when each key alone is consistent): each key's part re-derived with that key's
+//! rules, and what joins the keys — process order — from the raw processes.
+//!
+//! - A cycle: process-order edges from the ops' processes; data edges within one key by that
+//!   key's rules, or for registers as derived from process order across all keys
+//!   ([`super::saturation`], one register per key).
+//! - A counterexample: the prefix in process order, replayed key by key (keys do not touch each
+//!   other's state, so the joint states are the keys' states combined), and the blocked op
+//!   tried in its key's states.
+//! - A class: by its key's rules when its ops are of one key; across keys, the register
+//!   classes of [`super::sequential`] over all keys.
+//! - A witness: brute force over a model of all keys of certification's own.
+
+use super::Refuted;
+use super::linear::{Coverage, KeyCert, certify_data_edge, check_process_order, cycle_shape, prefix_shape};
+use super::oracle::OracleOp;
+use super::register::RegisterFacts;
+use super::saturation::ScView;
+use crate::history::{History, Outcome};
+use crate::linear::{ClassInfo, Counterexample, CycleStep, KeyResult, OpRef};
+use crate::model::{DecodeError, EdgeKind, Model, OpView};
+use std::cell::OnceCell;
+
+/// All keys' certifiers, with which key holds each op.
+struct Keys<'c, 'a, M: Model> {
+    certs: &'c [KeyCert<'a, M>],
+    history: &'a History,
+    /// The registers' ops of every key together, built when a claim needs them (`None`: the
+    /// model is no register).
+    view: OnceCell<Option<ScView>>,
+}
+
+/// Certifies an invalid joint result's evidence: a cycle, a conflict or a counterexample (with
+/// its witness), and its class.
+pub(super) fn certify_joint_evidence<'a, M: Model>(
+    model: &M,
+    history: &'a History,
+    certs: &[KeyCert<'a, M>],
+    joint: &KeyResult,
+    coverage: &mut Coverage,
+) -> Result<(), Refuted> {
+    let keys = Keys { certs, history, view: OnceCell::new() };
+    let name = "the joint check";
+    let evidence =
+        joint.cycle.is_some() as u8 + joint.conflict.is_some() as u8 + joint.counterexample.is_some() as u8;
+    if evidence != 1 {
+        return Err(Refuted::new(name, "an invalid result needs exactly one piece of evidence"));
+    }
+    if let Some(cycle) = &joint.cycle {
+        keys.certify_cycle(cycle, &format!("{name}'s cycle"), coverage)?;
+    }
+    if let Some(c) = &joint.conflict {
+        // Each key's conflicts are its own: all of a conflict's ops are of one key.
+        let positions: Vec<u32> = c.ops.iter().map(|o| o.position).collect();
+        let cert = keys.one_key(&positions, &format!("{name}'s conflict"))?;
+        cert.certify_conflict(c, &format!("{name}'s conflict"), coverage)?;
+    }
+    if let Some(c) = &joint.counterexample {
+        keys.certify_counterexample(c, &format!("{name}'s counterexample"))?;
+        coverage.certified += 1;
+        if let Some(w) = &joint.witness {
+            keys.certify_witness(model, w, &format!("{name}'s witness"), coverage)?;
+        }
+    }
+    if let Some(class) = &joint.class {
+        keys.certify_class(class, &format!("{name}'s {}", class.kind), coverage)?;
+    }
+    Ok(())
+}
+
+impl<'a, M: Model> Keys<'_, 'a, M> {
+    /// The index of the key holding the op at `pos`.
+    fn key_of(&self, pos: u32, claim: &str) -> Result<usize, Refuted> {
+        self.certs
+            .iter()
+            .position(|c| c.at(pos).is_some())
+            .ok_or_else(|| Refuted::new(claim, format!("the op at position {pos} is of no key")))
+    }
+
+    /// The one key holding every op at `positions`.
+    fn one_key(&self, positions: &[u32], claim: &str) -> Result<&KeyCert<'a, M>, Refuted> {
+        let keys: Vec<usize> = positions.iter().map(|&p| self.key_of(p, claim)).collect::<Result<_, _>>()?;
+        match keys.split_first() {
+            Some((k, rest)) if rest.iter().all(|r| r == k) => Ok(&self.certs[*k]),
+            _ => Err(Refuted::new(claim, "its ops are not all of one key")),
+        }
+    }
+
+    /// Every key's register ops together, one register per key, if the model is a register.
+    fn view(&self) -> Option<&ScView> {
+        self.view
+            .get_or_init(|| {
+                let facts: Option<Vec<RegisterFacts>> = self
+                    .certs
+                    .iter()
+                    .map(|c| RegisterFacts::of(c.model_name(), self.history, c.positions, c.setting, &[]))
+                    .collect();
+                let facts = facts?;
+                Some(ScView::of(&facts.iter().collect::<Vec<_>>()))
+            })
+            .as_ref()
+    }
+
+    fn certify_cycle(
+        &self,
+        cycle: &[CycleStep],
+        claim: &str,
+        coverage: &mut Coverage,
+    ) -> Result<(), Refuted> {
+        let completed = |p: u32| self.history.ops[p as usize].outcome == Outcome::Ok;
+        cycle_shape(cycle, claim, &|p| self.key_of(p, claim).is_ok() && completed(p))?;
+        for (i, step) in cycle.iter().enumerate() {
+            let (a, b) = (step.op.position, cycle[(i + 1) % cycle.len()].op.position);
+            let (ka, kb) = (self.key_of(a, claim)?, self.key_of(b, claim)?);
+            let edge = format!("{claim}: position {a} -{}-> position {b}", step.edge.short());
+            match step.edge {
+                EdgeKind::Process => {
+                    let (oa, ob) = (&self.history.ops[a as usize], &self.history.ops[b as usize]);
+                    if !(completed(a) && oa.process == ob.process && a < b) {
+                        return Err(Refuted::new(
+                            edge,
+                            "not a completed op and a later one of the same process",
+                        ));
+                    }
+                }
+                EdgeKind::RealTime => {
+                    return Err(Refuted::new(edge, "sequential consistency has no such order"));
+                }
+                _ if ka != kb => return Err(Refuted::new(edge, "a data edge between two keys")),
+                data => {
+                    let Some(facts) = self.certs[ka].facts() else {
+                        coverage.unchecked.push(edge);
+                        continue;
+                    };
+                    let derive = |a, b, kind| self.view().map(|v| v.certify_derived(a, b, kind));
+                    if !certify_data_edge(facts, &derive, (a, b, data), &edge, coverage)? {
+                        continue;
+                    }
+                }
+            }
+            coverage.certified += 1;
+        }
+        Ok(())
+    }
+
+    /// The prefix in process order, each key's part of it a valid order of that key, and the
+    /// blocked op's fate in its key's states as the reason says.
+    fn certify_counterexample(&self, c: &Counterexample, claim: &str) -> Result<(), Refuted> {
+        let seen = prefix_shape(c, claim)?;
+        check_process_order(self.history, &c.prefix, claim)?;
+        let mut parts: Vec<Vec<u32>> = vec![Vec::new(); self.certs.len()];
+        for &p in &c.prefix {
+            parts[self.key_of(p, claim)?].push(p);
+        }
+        let blocked = self.key_of(c.op.position, claim)?;
+        for (k, (cert, part)) in self.certs.iter().zip(&parts).enumerate() {
+            let states = cert.replay(part, claim)?;
+            if k == blocked {
+                cert.certify_blocked(&states, c, &seen, claim)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A class of one key's ops by that key's rules; across keys, by the register rules.
+    fn certify_class(&self, class: &ClassInfo, claim: &str, coverage: &mut Coverage) -> Result<(), Refuted> {
+        let ops: Vec<u32> = class.ops.iter().map(|o| o.position).collect();
+        if let Ok(cert) = self.one_key(&ops, claim) {
+            return cert.certify_class(class, claim, coverage);
+        }
+        match self.view() {
+            Some(view) if super::sequential::knows(&class.kind) => {
+                super::sequential::certify_class(view, &class.kind, &ops)
+                    .map_err(|why| Refuted::new(claim, why))?;
+                coverage.certified += 1;
+            }
+            _ => coverage.unchecked.push(format!("{claim}: {}", class.explanation)),
+        }
+        Ok(())
+    }
+
+    /// No order of the witness's ops (crashed ones optional) in process order satisfies every
+    /// key's model.
+    fn certify_witness(
+        &self,
+        model: &M,
+        witness: &[OpRef],
+        claim: &str,
+        coverage: &mut Coverage,
+    ) -> Result<(), Refuted> {
+        if witness.len() > super::oracle::MAX_OPS {
+            coverage
+                .unchecked
+                .push(format!("{claim}: {} ops, too many for the brute-force oracle", witness.len()));
+            return Ok(());
+        }
+        let (mut ops, mut keyed) = (Vec::with_capacity(witness.len()), Vec::with_capacity(witness.len()));
+        for w in witness {
+            let k = self.key_of(w.position, claim)?;
+            let op = self.certs[k].op(w.position, claim)?;
+            if op.outcome == Outcome::Fail {
+                return Err(Refuted::new(claim, format!("the op at position {} failed", op.pos)));
+            }
+            keyed.push((k as u32, self.certs[k].decode_placed(w.position, claim)?));
+            ops.push(op);
+        }
+        let joint: Vec<OracleOp<'_, (u32, M::Op)>> = ops
+            .iter()
+            .zip(&keyed)
+            .map(|(o, op)| OracleOp {
+                op,
+                invoke: o.invoke,
+                complete: o.complete,
+                process: o.process,
+                position: o.pos,
+            })
+            .collect();
+        let all = AllKeys { model, keys: self.certs.len() };
+        if let Some(order) = super::oracle::some_order(&all, &joint, true, 0) {
+            let order: Vec<String> =
+                order.iter().map(|&i| format!("position {}", joint[i].position)).collect();
+            return Err(Refuted::new(claim, format!("its ops can be ordered: {}", order.join(", "))));
+        }
+        coverage.certified += 1;
+        Ok(())
+    }
+}
+
+/// Every key as one object: the state is the keys' states, an op acts on its own key's.
+struct AllKeys<'m, M> {
+    model: &'m M,
+    keys: usize,
+}
+
+impl<M: Model> Model for AllKeys<'_, M> {
+    type State = Vec<M::State>;
+    type Op = (u32, M::Op);
+
+    fn name(&self) -> &str {
+        self.model.name()
+    }
+
+    fn init(&self) -> Vec<M::State> {
+        vec![self.model.init(); self.keys]
+    }
+
+    fn decode(&self, _op: &OpView<'_>) -> Result<Self::Op, DecodeError> {
+        Err(DecodeError::new("built from each key's decoded ops"))
+    }
+
+    fn step(&self, state: &Vec<M::State>, (key, op): &Self::Op) -> Option<Vec<M::State>> {
+        let mut next = state.clone();
+        next[*key as usize] = self.model.step(&state[*key as usize], op)?;
+        Some(next)
+    }
+
+    fn step_all(&self, state: &Vec<M::State>, (key, op): &Self::Op, out: &mut Vec<Vec<M::State>>) {
+        let mut nexts = Vec::new();
+        self.model.step_all(&state[*key as usize], op, &mut nexts);
+        out.extend(nexts.into_iter().map(|s| {
+            let mut next = state.clone();
+            next[*key as usize] = s;
+            next
+        }));
+    }
+}
