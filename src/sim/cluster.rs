@@ -25,6 +25,7 @@ mod data;
 mod history;
 mod lww;
 mod mail;
+mod msg;
 mod node;
 mod queue;
 
@@ -32,7 +33,8 @@ use self::data::{ClientOp, Mop, Snapshot};
 use self::history::{F, Kind, Line, Sink, Value, Who};
 use self::lww::LwwNode;
 use self::mail::Mail;
-use self::node::{Addr, Msg, Node, Outcome, TICK};
+use self::msg::{Addr, Msg, Outcome};
+use self::node::{Node, TICK};
 use self::queue::Queue;
 use super::Rng;
 use std::io::{self, Write};
