@@ -12,7 +12,8 @@
 
 use super::data::{ClientOp, Data, Snapshot};
 use super::mail::Mail;
-use super::node::{Addr, Msg, Node, Outcome, Pending, RequestLog, Stamp};
+use super::msg::{Addr, Msg, Outcome, Stamp};
+use super::node::{Node, Pending, RequestLog};
 
 /// A coordinator forgets an op it could not finish within this time (its client has timed out
 /// by then; replicas that stored the value keep it).

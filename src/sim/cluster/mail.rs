@@ -7,7 +7,7 @@
 //! stall on every copy. Stored once and read only when delivered, it is copied once; the events
 //! are small.
 
-use super::node::{Addr, Msg};
+use super::msg::{Addr, Msg};
 
 /// The destination of a free number.
 const FREE: u32 = u32::MAX;
