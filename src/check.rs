@@ -1,4 +1,6 @@
 //! The top of the library: choose a model, check a history, build its report.
+//! [`check_history`] checks against a built-in model; [`check_with_model`], against any
+//! [`Model`], your own included, with the same certification and reports.
 //!
 //! ```
 //! use labrys::check::{check_history, CheckConfig};
