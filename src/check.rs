@@ -1,4 +1,6 @@
 //! The top of the library: choose a model, check a history, build its report.
+//! [`check_history`] checks against a built-in model; [`check_with_model`], against any
+//! [`Model`], your own included, with the same certification and reports.
 //!
 //! ```
 //! use labrys::check::{check_history, CheckConfig};
@@ -216,16 +218,52 @@ fn object_levels(config: &CheckConfig) -> Result<Vec<Consistency>, CheckError> {
 fn run<M: FromInit>(history: &History, config: &CheckConfig) -> Result<Vec<FileReport>, CheckError> {
     let mut model = M::from_init(config.init.as_ref()).map_err(|e| CheckError::BadInit(e.message))?;
     let warning = model.settle(history, config);
+    check_levels(&model, history, config, warning)
+}
+
+/// Checks `history` against any model, your own included, exactly as the command line checks
+/// it against a built-in one: for each consistency level `config` asks for (linearizability by
+/// default), the search, certification of every claim the report makes (see
+/// [`crate::certify::linear::certify_linear_report`]), and the report.
+///
+/// One [`FileReport`] per level, each ready for every output: [`FileReport::to_text`],
+/// `serde_json` for the JSON report, [`crate::report::html::HtmlReport`] and
+/// [`crate::report::ci::junit`]. Of `config`, `model` and `init` are not used (`model` is the
+/// model, with its own initial state); the rest (`consistency`, `options`, `allow_empty`,
+/// `linearization`) is used as [`check_history`] uses it.
+///
+/// Certification replays each valid order and each counterexample through `model` itself;
+/// the built-in models' extra rules (data edges, violation classes) are chosen by
+/// [`Model::name`], so give your model a name of its own.
+///
+/// The example on [`Model`] is a complete custom model, checked and reported with this.
+pub fn check_with_model<M: Model>(
+    model: &M,
+    history: &History,
+    config: &CheckConfig,
+) -> Result<Vec<FileReport>, CheckError> {
+    let config = CheckConfig { model: None, init: None, ..config.clone() };
+    check_levels(model, history, &config, None)
+}
+
+/// Checks `history` against `model` for each level `config` asks for, certifies each report
+/// and builds it; `warning` (from settling the model on the history) goes on every report.
+fn check_levels<M: Model>(
+    model: &M,
+    history: &History,
+    config: &CheckConfig,
+    warning: Option<String>,
+) -> Result<Vec<FileReport>, CheckError> {
     let mut reports = Vec::new();
     for level in object_levels(config)? {
         let started = Instant::now();
         let report = match level {
-            Consistency::Linearizable => linear::check(&model, history, &config.options),
-            Consistency::Sequential => linear::check_sequential(&model, history, &config.options),
+            Consistency::Linearizable => linear::check(model, history, &config.options),
+            Consistency::Sequential => linear::check_sequential(model, history, &config.options),
         }
         .map_err(CheckError::Decode)?;
         let setting = certify_setting(history, config, warning.is_some());
-        let coverage = crate::certify::linear::certify_linear_report(&model, history, &report, &setting)
+        let coverage = crate::certify::linear::certify_linear_report(model, history, &report, &setting)
             .map_err(CheckError::Uncertified)?;
         let mut report = FileReport::from_linear(history, report, started.elapsed());
         if config.linearization {

@@ -185,6 +185,20 @@ pub struct OverCount {
 ///
 /// Contract: `step` is a pure function of `(state, op)`; equal states (by `Eq`) must behave
 /// identically, since the search memoizes on them.
+///
+/// Only [`Model::name`], [`Model::init`], [`Model::decode`] and [`Model::step`] are required;
+/// the rest are hints for the searches and words for the reports, with sound defaults.
+/// [`crate::check::check_with_model`] checks a history against any model and gives the same
+/// certified reports (text, JSON, HTML, JUnit) as the built-in models get.
+///
+/// # Example
+///
+/// A max register, checked and reported (this is `examples/custom_model.rs`; run it with
+/// `cargo run --release --example custom_model`):
+///
+/// ```
+#[doc = include_str!("../../examples/custom_model.rs")]
+/// ```
 pub trait Model: Send + Sync {
     /// The object's state. Hashing and equality are used for memoization.
     type State: Clone + Eq + Hash + Debug + Send;
