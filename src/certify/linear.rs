@@ -5,9 +5,9 @@
 //! Only [`Model::decode`], [`Model::init`] and [`Model::step_all`] are used: the sequential
 //! specification itself. Keys are split, ops viewed and orders checked here, with code of this
 //! module's own; the register family's dependency edges and violation classes are re-derived
-//! from the raw values in [`super::register`] (those of sequential consistency in
-//! [`super::saturation`] and [`super::sequential`]), and the joint check's evidence in
-//! [`super::joint`].
+//! from the raw values in `certify::register` (those of sequential consistency in
+//! `certify::saturation` and `certify::sequential`), and the joint check's evidence in
+//! `certify::joint`.
 
 use super::Refuted;
 use super::counting::CountFacts;
