@@ -653,7 +653,7 @@ fn render(
             for (file, outcome) in outcomes {
                 match outcome {
                     Outcome::Summarized(s) => {
-                        all.push(serde_json::json!({"version": 1, "file": file, "summary": s}))
+                        all.push(serde_json::json!({"version": labrys::report::SCHEMA_VERSION, "file": file, "summary": s}))
                     }
                     Outcome::Checked(reports) => {
                         for r in reports {
