@@ -573,7 +573,6 @@ impl<'a, M: Model> KeyCert<'a, M> {
         claim: &str,
         coverage: &mut Coverage,
     ) -> Result<(), Refuted> {
-        use super::oracle::{MAX_CONFIGS, MAX_SEARCH_OPS, Search};
         let mut ops = Vec::with_capacity(witness.len());
         for w in witness {
             let o = self.op(w.position, claim)?;
@@ -582,22 +581,40 @@ impl<'a, M: Model> KeyCert<'a, M> {
             }
             ops.push(o);
         }
-        if ops.len() > MAX_SEARCH_OPS {
-            coverage
-                .unchecked
-                .push(format!("{claim}: {} ops, too many for the brute-force oracle", ops.len()));
-            return Ok(());
-        }
         let decoded: Vec<M::Op> =
             ops.iter().map(|o| self.decode_placed(o.pos, claim)).collect::<Result<_, _>>()?;
-        let oracle_ops = ops_for_oracle(&ops, &decoded);
-        let order = match super::oracle::search(
-            self.model,
-            &oracle_ops,
-            self.process_order,
-            self.setting.skew,
-            MAX_CONFIGS,
-        ) {
+        let order_by = OrderBy { process_order: self.process_order, skew: self.setting.skew };
+        certify_no_order(self.model, self.history, &ops, &decoded, order_by, claim, coverage)
+    }
+}
+
+/// The order a witness's ops must keep: real time with a skew, or each process's order.
+#[derive(Clone, Copy)]
+pub(super) struct OrderBy {
+    pub(super) process_order: bool,
+    pub(super) skew: i64,
+}
+
+/// A witness (`ops`, decoded as `decoded`) admits no order: the oracle's search finds none.
+/// Witnesses of more than [`super::oracle::MAX_SEARCH_OPS`] ops, or whose search runs past its
+/// budget, are left unchecked.
+pub(super) fn certify_no_order<M: Model>(
+    model: &M,
+    history: &History,
+    ops: &[KeyOp],
+    decoded: &[M::Op],
+    order_by: OrderBy,
+    claim: &str,
+    coverage: &mut Coverage,
+) -> Result<(), Refuted> {
+    use super::oracle::{MAX_CONFIGS, MAX_SEARCH_OPS, Search};
+    if ops.len() > MAX_SEARCH_OPS {
+        coverage.unchecked.push(format!("{claim}: {} ops, too many for the brute-force oracle", ops.len()));
+        return Ok(());
+    }
+    let oracle_ops = ops_for_oracle(ops, decoded);
+    let order =
+        match super::oracle::search(model, &oracle_ops, order_by.process_order, order_by.skew, MAX_CONFIGS) {
             Search::NoOrder => {
                 coverage.certified += 1;
                 return Ok(());
@@ -611,14 +628,13 @@ impl<'a, M: Model> KeyCert<'a, M> {
             }
             Search::Order(order) => order,
         };
-        let cite = |pos: u32| {
-            let o = &self.history.ops[pos as usize];
-            format!("index {} ({})", o.invoke_index, self.history.f_name(o))
-        };
-        let all: Vec<String> = ops.iter().map(|o| cite(o.pos)).collect();
-        let order: Vec<String> = order.iter().map(|&i| cite(ops[i].pos)).collect();
-        Err(Refuted::new(claim, format!("its ops [{}] can be ordered: {}", all.join(", "), order.join(", "))))
-    }
+    let cite = |pos: u32| {
+        let o = &history.ops[pos as usize];
+        format!("index {} ({})", o.invoke_index, history.f_name(o))
+    };
+    let all: Vec<String> = ops.iter().map(|o| cite(o.pos)).collect();
+    let order: Vec<String> = order.iter().map(|&i| cite(ops[i].pos)).collect();
+    Err(Refuted::new(claim, format!("its ops [{}] can be ordered: {}", all.join(", "), order.join(", "))))
 }
 
 /// A cycle has two ops or more, each once, and one of them (by `completed`) certainly happened.
