@@ -22,6 +22,7 @@ use super::saturation::ScView;
 use crate::history::{History, Outcome};
 use crate::linear::{ClassInfo, Counterexample, CycleStep, KeyResult, OpRef};
 use crate::model::{DecodeError, EdgeKind, Model, OpView};
+use ahash::AHashSet;
 use std::cell::OnceCell;
 
 /// All keys' certifiers, with which key holds each op.
@@ -149,7 +150,11 @@ impl<'a, M: Model> Keys<'_, 'a, M> {
     /// The prefix in process order, each key's part of it a valid order of that key, and the
     /// blocked op's fate in its key's states as the reason says.
     fn certify_counterexample(&self, c: &Counterexample, claim: &str) -> Result<(), Refuted> {
-        let seen = prefix_shape(c, claim)?;
+        prefix_shape(c, claim)?;
+        let mut seen = AHashSet::with_capacity(c.prefix.len());
+        if !c.prefix.iter().all(|p| seen.insert(*p)) {
+            return Err(Refuted::new(claim, "the prefix repeats an op"));
+        }
         check_process_order(self.history, &c.prefix, claim)?;
         let mut parts: Vec<Vec<u32>> = vec![Vec::new(); self.certs.len()];
         for &p in &c.prefix {
@@ -159,7 +164,7 @@ impl<'a, M: Model> Keys<'_, 'a, M> {
         for (k, (cert, part)) in self.certs.iter().zip(&parts).enumerate() {
             let states = cert.replay(part, claim)?;
             if k == blocked {
-                cert.certify_blocked(&states, c, &seen, claim)?;
+                cert.certify_blocked(&states, c, &|p| seen.contains(&p), claim)?;
             }
         }
         Ok(())

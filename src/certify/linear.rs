@@ -260,9 +260,12 @@ impl<M: Model> KeyOps<'_, M> {
             let i = self.at(pos).ok_or_else(|| {
                 Refuted::new(claim, format!("the op at position {pos} is not an op of this key"))
             })?;
-            if placed[i].swap(true, Ordering::Relaxed) {
+            // A load and a store, not a swap (a locked instruction per op): two stretches
+            // placing one op at the same moment are caught by the count at the end.
+            if placed[i].load(Ordering::Relaxed) {
                 return Err(Refuted::new(claim, format!("the op at position {pos} is placed twice")));
             }
+            placed[i].store(true, Ordering::Relaxed);
             let o = KeyOp::of(self.history, pos);
             if o.outcome == Outcome::Fail {
                 return Err(Refuted::new(claim, format!("the op at position {pos} failed, yet is placed")));
@@ -387,38 +390,8 @@ impl<'a, M: Model> KeyCert<'a, M> {
 
     /// A valid key's order: each op of the key at most once, every completed op in it, no
     /// failed op, the model's steps succeed in turn, and real-time (or process) order holds.
-    ///
-    /// A long order is checked in windows: the ops of a window are looked up, checked and
-    /// decoded in stretches on all cores (a cache miss or two per op, most of the cost), then
-    /// stepped through the model in order. Memory stays bounded by a window's decoded ops.
     fn certify_order(&self, order: &[u32], claim: &str) -> Result<(), Refuted> {
-        const WINDOW: usize = 1 << 15;
-        const STRETCH: usize = 1 << 12;
-        let placed: Vec<AtomicBool> = (0..self.positions.len()).map(|_| AtomicBool::new(false)).collect();
-        let skew = (!self.process_order).then_some(self.setting.skew);
-        let keyed = self.ops;
-        let check = |ops: &[u32]| keyed.check_stretch(ops, &placed, skew, claim);
-        let mut latest = None;
-        let (mut states, mut next) = (vec![self.model.init()], Vec::new());
-        for window in order.chunks(WINDOW) {
-            let stretches: Vec<_> = if window.len() <= STRETCH {
-                vec![check(window)]
-            } else {
-                window.par_chunks(STRETCH).map(check).collect()
-            };
-            for stretch in stretches {
-                let stretch = stretch?;
-                if let (Some((invoke, by)), Some((complete, pos))) = (latest, stretch.earliest) {
-                    if complete < invoke {
-                        return Err(completed_before(claim, pos, by));
-                    }
-                }
-                latest = latest.max(stretch.latest);
-                for (pos, op) in &stretch.ops {
-                    self.step(&mut states, &mut next, op, *pos, claim)?;
-                }
-            }
-        }
+        let (_, placed) = self.walk(order, claim)?;
         // Only the ops left out are looked at again: a completed one among them refutes.
         let left_out = self.positions.iter().zip(&placed).find(|(pos, placed)| {
             !placed.load(Ordering::Relaxed) && self.history.ops[**pos as usize].outcome == Outcome::Ok
@@ -427,6 +400,51 @@ impl<'a, M: Model> KeyCert<'a, M> {
             return Err(Refuted::new(claim, format!("the completed op at position {pos} is left out")));
         }
         if self.process_order { check_process_order(self.history, order, claim) } else { Ok(()) }
+    }
+
+    /// Walks `order` (ops of this key, each at most once, none failed, in real-time order under
+    /// linearizability) through the model from its initial state: the states reached, every
+    /// state a nondeterministic op may lead to followed, and which of the key's ops it placed.
+    ///
+    /// A long order is walked in windows, two at a time: while one window's ops are stepped
+    /// through the model, in order, the next window's are looked up, checked and decoded in
+    /// stretches on the other cores (a cache miss or two per op, most of the cost). Memory
+    /// stays bounded by two windows' decoded ops.
+    #[allow(clippy::type_complexity)]
+    fn walk(&self, order: &[u32], claim: &str) -> Result<(Vec<M::State>, Vec<AtomicBool>), Refuted> {
+        const WINDOW: usize = 1 << 15;
+        const STRETCH: usize = 1 << 13;
+        let placed: Vec<AtomicBool> = (0..self.positions.len()).map(|_| AtomicBool::new(false)).collect();
+        let skew = (!self.process_order).then_some(self.setting.skew);
+        let keyed = self.ops;
+        let check = |window: &[u32]| -> Vec<Result<Stretch<M::Op>, Refuted>> {
+            let stretch = |ops: &[u32]| keyed.check_stretch(ops, &placed, skew, claim);
+            if window.len() <= STRETCH {
+                vec![stretch(window)]
+            } else {
+                window.par_chunks(STRETCH).map(stretch).collect()
+            }
+        };
+        let mut walk = Walk { states: vec![self.model.init()], next: Vec::new(), latest: None };
+        let mut windows = order.chunks(WINDOW);
+        // Inside the pool, so each window's fork and join is a push on a worker's own queue,
+        // not a wake-up from outside.
+        rayon::scope(|_| {
+            let mut pending = windows.next().map(check);
+            while let Some(stretches) = pending {
+                let (walked, upcoming) =
+                    rayon::join(|| walk.take(keyed.model, stretches, claim), || windows.next().map(check));
+                walked?;
+                pending = upcoming;
+            }
+            Ok::<(), Refuted>(())
+        })?;
+        let distinct = placed.iter().filter(|p| p.load(Ordering::Relaxed)).count();
+        if distinct != order.len() {
+            // Two stretches placed the same op at the same moment: name it.
+            return Err(placed_twice(order, claim));
+        }
+        Ok((walk.states, placed))
     }
 
     /// Steps the model through `order` (ops of this key) from its initial state, every state a
@@ -456,63 +474,32 @@ impl<'a, M: Model> KeyCert<'a, M> {
         pos: u32,
         claim: &str,
     ) -> Result<(), Refuted> {
-        const MAX_STATES: usize = 4096;
-        next.clear();
-        if let [only] = states.as_slice() {
-            // The usual case, one state: nothing to deduplicate.
-            self.model.step_all(only, op, next);
-            if next.len() == 1 {
-                std::mem::swap(states, next);
-                return Ok(());
-            }
-        } else {
-            for s in states.iter() {
-                self.model.step_all(s, op, next);
-            }
-        }
-        if next.is_empty() {
-            return Err(Refuted::new(
-                claim,
-                format!("{} (position {pos}) cannot take effect there", self.model.describe_op(op)),
-            ));
-        }
-        let mut seen = AHashSet::with_capacity(next.len());
-        next.retain(|s| seen.insert(s.clone()));
-        next.truncate(MAX_STATES);
-        std::mem::swap(states, next);
-        Ok(())
-    }
-
-    /// No op in `order` comes after one invoked after it completed (allowing for skew).
-    fn check_real_time(&self, order: &[u32], claim: &str) -> Result<(), Refuted> {
-        let mut real_time = RealTime::new(self.setting.skew);
-        order.iter().try_for_each(|&pos| real_time.place(&KeyOp::of(self.history, pos), claim))
+        step_states(self.model, states, next, op, pos, claim)
     }
 
     /// The longest prefix: a valid order of its own, leading to the state shown, and the blocked
     /// op, completed, cannot take effect in it when the reason says so.
     fn certify_counterexample(&self, c: &Counterexample, claim: &str) -> Result<(), Refuted> {
-        let seen = prefix_shape(c, claim)?;
-        let states = self.replay(&c.prefix, claim)?;
+        prefix_shape(c, claim)?;
+        let (states, placed) = self.walk(&c.prefix, claim)?;
         if self.process_order {
             check_process_order(self.history, &c.prefix, claim)?;
-        } else {
-            self.check_real_time(&c.prefix, claim)?;
         }
-        self.certify_blocked(&states, c, &seen, claim)
+        let in_prefix = |pos: u32| self.at(pos).is_some_and(|i| placed[i].load(Ordering::Relaxed));
+        self.certify_blocked(&states, c, &in_prefix, claim)
     }
 
-    /// The blocked op, completed and not in the prefix (`seen`), cannot take effect in any of
+    /// The blocked op, completed and not in the prefix, cannot take effect in any of
     /// `states` when the reason says so, and can when it says that.
     pub(super) fn certify_blocked(
         &self,
         states: &[M::State],
         c: &Counterexample,
-        seen: &AHashSet<u32>,
+        in_prefix: &dyn Fn(u32) -> bool,
         claim: &str,
     ) -> Result<(), Refuted> {
         let blocked = self.op(c.op.position, claim)?;
-        if !blocked.completed() || seen.contains(&blocked.pos) {
+        if !blocked.completed() || in_prefix(blocked.pos) {
             return Err(Refuted::new(claim, "the blocked op did not complete, or is in the prefix"));
         }
         let op = &self.decode_placed(blocked.pos, claim)?;
@@ -780,9 +767,9 @@ pub(super) fn certify_data_edge(
     }
 }
 
-/// A counterexample's prefix is as long as stated, ends in the steps shown and repeats no op;
-/// returns its ops.
-pub(super) fn prefix_shape(c: &Counterexample, claim: &str) -> Result<AHashSet<u32>, Refuted> {
+/// A counterexample's prefix is as long as stated and ends in the steps shown (an op it repeats
+/// is refuted where the prefix is walked).
+pub(super) fn prefix_shape(c: &Counterexample, claim: &str) -> Result<(), Refuted> {
     if c.prefix.len() != c.prefix_len {
         return Err(Refuted::new(claim, "the prefix's length is not the one stated"));
     }
@@ -790,11 +777,7 @@ pub(super) fn prefix_shape(c: &Counterexample, claim: &str) -> Result<AHashSet<u
     if c.prefix[tail..].iter().zip(&c.prefix_tail).any(|(p, s)| *p != s.op.position) {
         return Err(Refuted::new(claim, "the steps shown are not the prefix's last"));
     }
-    let mut seen = AHashSet::new();
-    if !c.prefix.iter().all(|p| seen.insert(*p)) {
-        return Err(Refuted::new(claim, "the prefix repeats an op"));
-    }
-    Ok(seen)
+    Ok(())
 }
 
 /// A model's own rules for the claims its values support: dependency edges, conflicts and named
@@ -913,6 +896,43 @@ impl RealTime {
     }
 }
 
+/// `states` after `op` (at `pos`) takes effect in any of them, every state a nondeterministic
+/// op may lead to followed (up to a bound); refuted if it can take effect in none.
+fn step_states<M: Model>(
+    model: &M,
+    states: &mut Vec<M::State>,
+    next: &mut Vec<M::State>,
+    op: &M::Op,
+    pos: u32,
+    claim: &str,
+) -> Result<(), Refuted> {
+    const MAX_STATES: usize = 4096;
+    next.clear();
+    if let [only] = states.as_slice() {
+        // The usual case, one state: nothing to deduplicate.
+        model.step_all(only, op, next);
+        if next.len() == 1 {
+            std::mem::swap(states, next);
+            return Ok(());
+        }
+    } else {
+        for s in states.iter() {
+            model.step_all(s, op, next);
+        }
+    }
+    if next.is_empty() {
+        return Err(Refuted::new(
+            claim,
+            format!("{} (position {pos}) cannot take effect there", model.describe_op(op)),
+        ));
+    }
+    let mut seen = AHashSet::with_capacity(next.len());
+    next.retain(|s| seen.insert(s.clone()));
+    next.truncate(MAX_STATES);
+    std::mem::swap(states, next);
+    Ok(())
+}
+
 /// The refutation of an order that places `by` before `pos`, though `pos` completed before
 /// `by` began.
 fn completed_before(claim: &str, pos: u32, by: u32) -> Refuted {
@@ -920,6 +940,46 @@ fn completed_before(claim: &str, pos: u32, by: u32) -> Refuted {
         claim,
         format!("the op at position {pos} completed before the op at position {by}, placed before it, began"),
     )
+}
+
+/// The model's states along an order, stretch by stretch (see `KeyCert::certify_order`).
+struct Walk<S> {
+    states: Vec<S>,
+    next: Vec<S>,
+    /// The latest invocation placed so far, and its op's position.
+    latest: Option<(i64, u32)>,
+}
+
+impl<S> Walk<S> {
+    /// Takes a window's stretches, in order: each must respect real time against the
+    /// stretches before it, then its ops are stepped through the model.
+    fn take<M: Model<State = S>>(
+        &mut self,
+        model: &M,
+        stretches: Vec<Result<Stretch<M::Op>, Refuted>>,
+        claim: &str,
+    ) -> Result<(), Refuted> {
+        for stretch in stretches {
+            let stretch = stretch?;
+            if let (Some((invoke, by)), Some((complete, pos))) = (self.latest, stretch.earliest) {
+                if complete < invoke {
+                    return Err(completed_before(claim, pos, by));
+                }
+            }
+            self.latest = self.latest.max(stretch.latest);
+            for (pos, op) in &stretch.ops {
+                step_states(model, &mut self.states, &mut self.next, op, *pos, claim)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The refutation of an order that places an op twice, naming the first repeated.
+fn placed_twice(order: &[u32], claim: &str) -> Refuted {
+    let mut seen = AHashSet::with_capacity(order.len());
+    let pos = order.iter().find(|p| !seen.insert(**p)).copied().unwrap_or_default();
+    Refuted::new(claim, format!("the op at position {pos} is placed twice"))
 }
 
 /// A stretch of an order, checked on its own (see `KeyCert::check_stretch`).

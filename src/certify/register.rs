@@ -7,6 +7,7 @@ use crate::history::{History, Op, Outcome, Value, ValueId};
 use crate::linear::Keying;
 use crate::model::EdgeKind;
 use ahash::{AHashMap, AHashSet};
+use rayon::prelude::*;
 use std::cell::OnceCell;
 
 /// What one op of a register did, from its raw values.
@@ -122,19 +123,33 @@ impl<'h> RegisterFacts<'h> {
         }
         let interest = Interest::of(values);
         let quick = QuickFilter::new(history, setting.keying, &interest);
+        // One pass over the key's ops, in stretches on all cores: most ops are passed over on
+        // their interned ids alone, but each costs a cache miss.
+        let touching = |stretch: &[u32]| -> Option<Vec<(u32, RegOp)>> {
+            let mut found = Vec::new();
+            for &pos in stretch {
+                let is_cited = cited.binary_search(&pos).is_ok();
+                if !is_cited && quick.untouched(history, &history.ops[pos as usize], &interest) {
+                    continue;
+                }
+                let e = effect(history, pos, setting)?;
+                let touches = |v: Option<&Value>| v.is_some_and(|v| interest.contains(v));
+                if is_cited || touches(e.sees) || touches(e.writes) {
+                    found.push((pos, RegOp::of(history, pos, &e)));
+                }
+            }
+            Some(found)
+        };
+        const STRETCH: usize = 1 << 13;
+        let found: Vec<Option<Vec<(u32, RegOp)>>> = if positions.len() <= STRETCH {
+            vec![touching(positions)]
+        } else {
+            positions.par_chunks(STRETCH).map(touching).collect()
+        };
         let mut narrow = Index::default();
-        // Both ascending: the next cited op is a cursor, not a search.
-        let mut next_cited = cited.iter().copied().peekable();
-        for &pos in positions {
-            let is_cited = next_cited.next_if_eq(&pos).is_some();
-            if !is_cited && quick.untouched(&history.ops[pos as usize]) {
-                continue;
-            }
-            let e = effect(history, pos, setting)?;
-            let touches = |v: Option<&Value>| v.is_some_and(|v| interest.contains(v));
-            if is_cited || touches(e.sees) || touches(e.writes) {
-                narrow.add(pos, RegOp::of(history, pos, &e));
-            }
+        // In order, so each value's writers stay ascending.
+        for (pos, op) in found.into_iter().collect::<Option<Vec<_>>>()?.into_iter().flatten() {
+            narrow.add(pos, op);
         }
         Some(RegisterFacts {
             history,
@@ -411,7 +426,8 @@ impl ModelFacts for RegisterFacts<'_> {
 
 /// A set of values, with integers (registers' usual values) apart, for a fast test.
 struct Interest {
-    ints: AHashSet<i64>,
+    /// Sorted: a claim names a handful of values, where a scan beats a hash.
+    ints: Vec<i64>,
     others: Vec<Value>,
 }
 
@@ -424,7 +440,8 @@ impl Interest {
                 v => others.push(v.clone()),
             }
         }
-        let ints: AHashSet<i64> = ints.into_iter().collect();
+        ints.sort_unstable();
+        ints.dedup();
         others.sort_unstable();
         others.dedup();
         Interest { ints, others }
@@ -432,7 +449,8 @@ impl Interest {
 
     fn contains(&self, v: &Value) -> bool {
         match v {
-            Value::Int(i) => self.ints.contains(i),
+            Value::Int(i) if self.ints.len() <= 16 => self.ints.contains(i),
+            Value::Int(i) => self.ints.binary_search(i).is_ok(),
             v => self.others.binary_search(v).is_ok(),
         }
     }
@@ -440,10 +458,12 @@ impl Interest {
 
 /// A test on an op's interned ids alone (no value read) that a plain read or write touches no
 /// value of interest: equal values share one id, so an id outside the interest's ids is a
-/// value outside it. Other ops, and keyed tuples, are left to the full test.
+/// value outside it. A cas's pair, interned whole, is looked into. Other ops, and keyed
+/// tuples, are left to the full test.
 struct QuickFilter {
     read: Option<ValueId>,
     write: Option<ValueId>,
+    cas: Option<ValueId>,
     /// The interest's ids.
     ids: AHashSet<ValueId>,
     /// Whether an op's input and output ids are its per-key values.
@@ -456,10 +476,16 @@ impl QuickFilter {
         let ints = interest.ints.iter().map(|i| Value::Int(*i));
         let ids =
             ints.chain(interest.others.iter().cloned()).filter_map(|v| history.values.lookup(&v)).collect();
-        QuickFilter { read: id("read"), write: id("write"), ids, whole_values: keying != Keying::Tuple }
+        QuickFilter {
+            read: id("read"),
+            write: id("write"),
+            cas: id("cas"),
+            ids,
+            whole_values: keying != Keying::Tuple,
+        }
     }
 
-    fn untouched(&self, op: &Op) -> bool {
+    fn untouched(&self, history: &History, op: &Op, interest: &Interest) -> bool {
         let outside = |id: ValueId| !self.ids.contains(&id);
         if !self.whole_values {
             false
@@ -467,6 +493,12 @@ impl QuickFilter {
             op.outcome != Outcome::Ok || outside(op.output)
         } else if Some(op.f) == self.write {
             outside(op.input)
+        } else if Some(op.f) == self.cas {
+            // A cas's `[old new]` is interned whole: its two values are looked at.
+            match history.value(op.input).as_seq() {
+                Some([old, new]) => !interest.contains(old) && !interest.contains(new),
+                _ => false,
+            }
         } else {
             false
         }
