@@ -200,6 +200,11 @@ vocabulary! {
 }
 
 impl ConsistencyLevel {
+    /// Reads a comma-separated list, as `--consistency` takes it (`linearizable,sequential`).
+    pub fn parse_list(text: &str) -> Result<Vec<ConsistencyLevel>, UnknownWord> {
+        text.split(',').map(str::parse).collect()
+    }
+
     /// Whether single objects are checked for it (the others are transactions' models).
     pub fn is_object_level(self) -> bool {
         matches!(self, ConsistencyLevel::Linearizable | ConsistencyLevel::Sequential)
@@ -319,6 +324,9 @@ mod tests {
         assert_eq!(serde_json::to_string(&levels).unwrap(), "\"serializable,read-committed\"");
         assert!(Levels::from(ConsistencyLevel::Sequential).is(ConsistencyLevel::Sequential));
         assert!(!levels.is(ConsistencyLevel::Serializable));
+        let parsed = ConsistencyLevel::parse_list("serializable, :read-committed").unwrap();
+        assert_eq!(Levels(parsed), levels);
+        assert_eq!(ConsistencyLevel::parse_list("serializable,bogus").unwrap_err().given, "bogus");
     }
 
     #[test]

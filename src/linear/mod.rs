@@ -242,9 +242,23 @@ pub enum Consistency {
 impl Consistency {
     /// The name `--consistency` takes.
     pub fn name(self) -> &'static str {
+        self.level().as_str()
+    }
+
+    /// The level `--consistency` names it by.
+    pub fn level(self) -> crate::vocab::ConsistencyLevel {
         match self {
-            Consistency::Linearizable => "linearizable",
-            Consistency::Sequential => "sequential",
+            Consistency::Linearizable => crate::vocab::ConsistencyLevel::Linearizable,
+            Consistency::Sequential => crate::vocab::ConsistencyLevel::Sequential,
+        }
+    }
+
+    /// The object consistency a level is, when it is one.
+    pub fn of_level(level: crate::vocab::ConsistencyLevel) -> Option<Consistency> {
+        match level {
+            crate::vocab::ConsistencyLevel::Linearizable => Some(Consistency::Linearizable),
+            crate::vocab::ConsistencyLevel::Sequential => Some(Consistency::Sequential),
+            _ => None,
         }
     }
 }

@@ -38,6 +38,7 @@ pub use ops::{Txns, decode, guess_workload};
 use crate::history::History;
 use crate::linear::DecodeFailure;
 use crate::report::Verdict;
+use crate::vocab::ModelName;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -56,17 +57,27 @@ pub enum Workload {
 impl Workload {
     /// The name the command line uses (`list-append`).
     pub fn name(self) -> &'static str {
-        match self {
-            Workload::ListAppend => "list-append",
-            Workload::RwRegister => "rw-register",
-        }
+        self.model().as_str()
     }
 
     /// The workload a name stands for.
     pub fn from_name(name: &str) -> Option<Workload> {
-        match name {
-            "list-append" => Some(Workload::ListAppend),
-            "rw-register" => Some(Workload::RwRegister),
+        name.parse().ok().and_then(Workload::of_model)
+    }
+
+    /// The model name `--model` gives the workload by.
+    pub fn model(self) -> ModelName {
+        match self {
+            Workload::ListAppend => ModelName::ListAppend,
+            Workload::RwRegister => ModelName::RwRegister,
+        }
+    }
+
+    /// The workload a model is, when it is one of Elle's.
+    pub fn of_model(model: ModelName) -> Option<Workload> {
+        match model {
+            ModelName::ListAppend => Some(Workload::ListAppend),
+            ModelName::RwRegister => Some(Workload::RwRegister),
             _ => None,
         }
     }
