@@ -331,12 +331,13 @@ fn nothing_tested(history: &History, config: &CheckConfig, reports: &mut [FileRe
 /// When both levels were checked and only linearizability failed, say what that usually
 /// means, on the sequential report.
 fn note_sequential_not_linearizable(reports: &mut [FileReport]) {
-    let verdict =
-        |reports: &[FileReport], c: &str| reports.iter().find(|r| r.consistency == c).map(|r| r.valid);
-    if verdict(reports, "linearizable") == Some(Verdict::Invalid)
-        && verdict(reports, "sequential") == Some(Verdict::Valid)
+    let verdict = |reports: &[FileReport], c: ConsistencyLevel| {
+        reports.iter().find(|r| r.consistency.is(c)).map(|r| r.valid)
+    };
+    if verdict(reports, ConsistencyLevel::Linearizable) == Some(Verdict::Invalid)
+        && verdict(reports, ConsistencyLevel::Sequential) == Some(Verdict::Valid)
     {
-        if let Some(r) = reports.iter_mut().find(|r| r.consistency == "sequential") {
+        if let Some(r) = reports.iter_mut().find(|r| r.consistency.is(ConsistencyLevel::Sequential)) {
             r.note = Some(
                 "sequentially consistent but not linearizable: every process saw one order of \
                  operations, but some saw them late — the signature of stale reads served by \

@@ -347,7 +347,7 @@ fn counts_and_models_ruled_out_are_certified() {
     assert!(why.contains("rules out read-committed but not"), "{why}");
     let why = refuted(&|r| r.also_not.retain(|m| m != "strict-serializable"));
     assert!(why.contains("strict-serializable"), "{why}");
-    let why = refuted(&|r| r.consistency = vec!["snapshot-isolation".into()]);
+    let why = refuted(&|r| r.consistency = vec![labrys::vocab::ConsistencyLevel::SnapshotIsolation]);
     assert!(why.contains("none of the required models (snapshot-isolation) forbids"), "{why}");
 }
 

@@ -51,7 +51,7 @@ fn a_valid_history_is_valid_with_its_certified_order() {
     assert_eq!(reports.len(), 1);
     let r = &reports[0];
     assert_eq!(
-        (r.valid, r.model.as_str(), r.consistency.as_str()),
+        (r.valid, r.model.as_str(), r.consistency.to_string().as_str()),
         (Verdict::Valid, "max-register", "linearizable")
     );
     assert!(r.anomalies.is_empty());
@@ -96,8 +96,11 @@ fn consistency_levels_and_notes_are_the_built_in_ones() {
         ..CheckConfig::default()
     };
     let reports = check_with_model(&MaxRegister, &h, &config).unwrap();
-    let verdicts: Vec<_> = reports.iter().map(|r| (r.consistency.as_str(), r.valid)).collect();
-    assert_eq!(verdicts, [("linearizable", Verdict::Invalid), ("sequential", Verdict::Valid)]);
+    let verdicts: Vec<_> = reports.iter().map(|r| (r.consistency.to_string(), r.valid)).collect();
+    assert_eq!(
+        verdicts,
+        [("linearizable".to_string(), Verdict::Invalid), ("sequential".to_string(), Verdict::Valid)]
+    );
     assert!(reports[1].note.as_deref().unwrap().starts_with("sequentially consistent but not linearizable"));
     // The model and its initial state are the one given, whatever the configuration names.
     let named = CheckConfig {

@@ -62,7 +62,7 @@ impl FileReport {
             version: SCHEMA_VERSION,
             file: history.source.clone(),
             model: report.workload.name().to_string(),
-            consistency: report.consistency.join(","),
+            consistency: crate::vocab::Levels(report.consistency),
             valid: report.valid,
             anomalies,
             keys: Vec::new(),

@@ -171,7 +171,7 @@ fn report(
     };
     let mut report = TxnReport {
         workload: txns.workload,
-        consistency: options.consistency.iter().map(|m: &ConsistencyModel| m.name().to_string()).collect(),
+        consistency: options.consistency.iter().map(|m: &ConsistencyModel| m.level()).collect(),
         valid,
         anomalies,
         anomaly_counts: counts,

@@ -254,7 +254,7 @@ pub struct TxnReport {
     /// The workload checked.
     pub workload: Workload,
     /// The consistency models that were required to hold.
-    pub consistency: Vec<String>,
+    pub consistency: Vec<crate::vocab::ConsistencyLevel>,
     /// `true`, `false` or `"unknown"`.
     pub valid: Verdict,
     /// Anomalies the required models forbid, worst first.

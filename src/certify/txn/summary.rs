@@ -171,7 +171,7 @@ pub(super) fn certify_boundary(report: &TxnReport, coverage: &mut Coverage) -> R
             return Err(format!(
                 "it shows a {} anomaly, which none of the required models ({}) forbids",
                 a.kind,
-                report.consistency.join(", ")
+                report.consistency.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")
             ));
         }
         found.extend(out);

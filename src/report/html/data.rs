@@ -406,7 +406,7 @@ fn verdict_word(v: Verdict) -> &'static str {
 fn report_data(r: &FileReport) -> ReportData {
     ReportData {
         model: r.model.clone(),
-        consistency: r.consistency.clone(),
+        consistency: r.consistency.to_string(),
         verdict: verdict_word(r.valid),
         anomalies: r.anomalies.iter().take(MAX_ANOMALIES).map(anomaly_data).collect(),
         anomalies_omitted: r.anomalies.len().saturating_sub(MAX_ANOMALIES),
