@@ -38,7 +38,7 @@ macro_rules! vocabulary {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum $name {
             $( $(#[$vmeta])* $variant, )*
         }
@@ -59,6 +59,14 @@ macro_rules! vocabulary {
                 match self {
                     $( $name::$variant => &[$($alias),*], )*
                 }
+            }
+        }
+
+        // Debug shows the word as text, as it showed when it was one, so that messages that
+        // print an optional word (`Some("garbage-read")`) read as they did.
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(self.as_str(), f)
             }
         }
 

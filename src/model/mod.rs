@@ -31,6 +31,7 @@ pub use set::{Set, SetOp};
 pub use set_state::SetState;
 
 use crate::history::Value;
+use crate::vocab::ClassKind;
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::sync::Arc;
@@ -151,7 +152,7 @@ pub struct Conflict {
     pub reason: String,
     /// The class of violation it shows, when it is one the explainer names
     /// (`duplicate-effect`, `garbage-read`).
-    pub kind: Option<&'static str>,
+    pub kind: Option<ClassKind>,
 }
 
 /// What a model can infer about the order of a part's ops without searching.

@@ -314,7 +314,8 @@ fn key_anomalies(k: &KeyResult, kind: &str) -> Vec<Anomaly> {
         ..anomaly(kind, cited, format!("{text}{}", during(&k.faults)))
     });
     let Some(c) = &k.class else { return decided.into_iter().collect() };
-    let named = anomaly(&c.kind, c.ops.iter().collect(), format!("{}{}", c.explanation, during(&c.faults)));
+    let named =
+        anomaly(c.kind.as_str(), c.ops.iter().collect(), format!("{}{}", c.explanation, during(&c.faults)));
     match decided {
         Some(d) if k.evidence_shows_class() => {
             vec![Anomaly {
