@@ -129,6 +129,16 @@ impl EdgeKind {
             EdgeKind::Process => "po",
         }
     }
+
+    /// The name Elle's transactional reports give it (`ww`, `wr`, `rw`, `realtime`,
+    /// `process`): the transactional JSON's cycle steps are spelled so, as the schema says.
+    pub fn elle(self) -> &'static str {
+        match self {
+            EdgeKind::RealTime => "realtime",
+            EdgeKind::Process => "process",
+            other => other.short(),
+        }
+    }
 }
 
 /// `before` must take effect before `after` (indices into the ops given to

@@ -2,11 +2,12 @@
 //! one line per edge giving the key and value that force it, and the contradiction at the end.
 
 use super::findings::Finding;
-use super::graph::{PROCESS, RT, RW, WR, WW, elle_name};
+use super::graph::{PROCESS, RT, RW, WR, WW, edge_kind, elle_name};
 use super::ops::{Elem, Txns};
 use super::{CycleStep, TxnAnomaly, TxnRef, Workload};
 use crate::graph::csr::Label;
 use crate::history::History;
+use crate::model::EdgeKind;
 use std::fmt::Write as _;
 
 /// Why one transaction must precede another by a data dependency.
@@ -107,7 +108,7 @@ impl Explainer<'_> {
         let mut step = CycleStep {
             from: 0,
             to: 0,
-            kind: elle_name(label),
+            kind: edge_kind(label),
             key: None,
             value: None,
             value_after: None,
@@ -198,19 +199,19 @@ impl Explainer<'_> {
             .collect();
         for s in steps {
             let what = match (&s.key, &s.value_after) {
-                (Some(k), Some(v)) => format!("{} {k} {v}", s.kind),
-                (Some(k), None) => format!("{} {k}", s.kind),
-                _ => s.kind.to_string(),
+                (Some(k), Some(v)) => format!("{} {k} {v}", s.kind.elle()),
+                (Some(k), None) => format!("{} {k}", s.kind.elle()),
+                _ => s.kind.elle().to_string(),
             };
             graph.add_edge(nodes[s.from - 1], nodes[s.to - 1], what);
         }
         // Edges were added in the order of `steps`, so an edge's index is its step's.
         let color = |step: usize| match steps[step].kind {
-            "ww" => "#d62728",
-            "wr" => "#1f77b4",
-            "rw" => "#9467bd",
-            "realtime" => "#2ca02c",
-            _ => "#ff7f0e",
+            EdgeKind::Version => "#d62728",
+            EdgeKind::ReadsFrom => "#1f77b4",
+            EdgeKind::AntiDependency => "#9467bd",
+            EdgeKind::RealTime => "#2ca02c",
+            EdgeKind::Process => "#ff7f0e",
         };
         let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
         format!(

@@ -37,6 +37,7 @@ pub use ops::{Txns, decode, guess_workload};
 
 use crate::history::History;
 use crate::linear::DecodeFailure;
+use crate::model::EdgeKind;
 use crate::report::Verdict;
 use crate::vocab::ModelName;
 use serde::Serialize;
@@ -148,6 +149,10 @@ pub enum TxnError {
     UnknownWorkload(String),
 }
 
+fn serialize_elle<S: serde::Serializer>(kind: &EdgeKind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(kind.elle())
+}
+
 /// One step of a witness cycle, as data: why transaction `from` must precede `to`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CycleStep {
@@ -155,9 +160,9 @@ pub struct CycleStep {
     pub from: usize,
     /// Position of the later one.
     pub to: usize,
-    /// `ww`, `wr`, `rw`, `realtime` or `process`.
-    #[serde(rename = "type")]
-    pub kind: &'static str,
+    /// The dependency, written as Elle writes it: `ww`, `wr`, `rw`, `realtime` or `process`.
+    #[serde(rename = "type", serialize_with = "serialize_elle")]
+    pub kind: EdgeKind,
     /// The key whose versions force the edge (data edges).
     pub key: Option<String>,
     /// The value `from` wrote or read last (data edges; absent for the initial state).
@@ -428,7 +433,7 @@ mod tests {
                     {:process 1 :type :ok :f :txn :value [[:r :x [1]]]}\n";
         let r = run(text, ConsistencyModel::Serializable);
         let a = r.anomalies.iter().find(|a| a.kind == "G-single").expect("a G-single cycle");
-        let rw = a.cycle.as_ref().unwrap().iter().find(|s| s.kind == "rw").unwrap();
+        let rw = a.cycle.as_ref().unwrap().iter().find(|s| s.kind == EdgeKind::AntiDependency).unwrap();
         assert_eq!((rw.value.as_deref(), rw.value_after.as_deref()), (Some("1"), Some("2")));
         assert!(
             a.explanation.iter().any(|l| l.contains("did not see T1's append of 2")),

@@ -108,7 +108,7 @@ fn claim(history: &History, a: &TxnAnomaly) -> String {
         Some(steps) if !a.txns.is_empty() => {
             let mut s = format!("{} cycle ", a.kind);
             for (i, r) in a.txns.iter().enumerate() {
-                let kind = steps.get(i).map_or("?", |s| s.kind);
+                let kind = steps.get(i).map_or("?", |s| s.kind.elle());
                 s.push_str(&format!("T{} (index {}) -{kind}-> ", i + 1, index(r)));
             }
             s.push_str("T1");

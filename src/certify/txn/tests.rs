@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::history::{Format, ReadOptions, read_bytes};
+use crate::model::EdgeKind;
 use crate::sim::list_append::{TxnFormat, TxnGenConfig, TxnWorkload, history_string};
 use crate::txn::{ConsistencyModel, TxnOptions, check_decoded, decode, guess_workload};
 
@@ -196,8 +197,14 @@ fn tampered_cycles_are_refuted() {
                 let Some(steps) = &a.cycle else { continue };
                 let n = steps.len();
                 for (s, step) in steps.iter().enumerate() {
-                    *tried.entry(step.kind).or_insert(0) += 1;
-                    for other in ["ww", "wr", "rw", "realtime", "process"] {
+                    *tried.entry(step.kind.elle()).or_insert(0) += 1;
+                    for other in [
+                        EdgeKind::Version,
+                        EdgeKind::ReadsFrom,
+                        EdgeKind::AntiDependency,
+                        EdgeKind::RealTime,
+                        EdgeKind::Process,
+                    ] {
                         if other != step.kind {
                             refuted(&h, &t, &r, i, |a| a.cycle.as_mut().unwrap()[s].kind = other);
                         }
@@ -249,7 +256,7 @@ fn a_reversed_realtime_edge_is_refuted() {
     let (h, t, r) = report_of(&example("g-single-realtime-stale-read.edn"), &["strict-serializable"]);
     let i = r.anomalies.iter().position(|a| a.kind == "G-single-realtime").unwrap();
     let a = &r.anomalies[i];
-    let s = a.cycle.as_ref().unwrap().iter().position(|s| s.kind == "realtime").unwrap();
+    let s = a.cycle.as_ref().unwrap().iter().position(|s| s.kind == EdgeKind::RealTime).unwrap();
     let ctx = Ctx::new(&h, &t, 0, &r.anomalies);
     let n = a.txns.len();
     let (from, to) = (a.txns[s].position, a.txns[(s + 1) % n].position);
@@ -336,7 +343,15 @@ fn unknown_kinds_and_empty_claims_are_refuted() {
 
 #[test]
 fn classification_follows_adya() {
-    let c = |k: &[&str]| cycle::classify(k);
+    let all = [
+        EdgeKind::Version,
+        EdgeKind::ReadsFrom,
+        EdgeKind::AntiDependency,
+        EdgeKind::RealTime,
+        EdgeKind::Process,
+    ];
+    let kind = |name: &&str| all.into_iter().find(|k| k.elle() == *name).unwrap();
+    let c = |k: &[&str]| cycle::classify(&k.iter().map(kind).collect::<Vec<_>>());
     assert_eq!(c(&["ww", "ww"]).as_deref(), Some("G0"));
     assert_eq!(c(&["ww", "wr"]).as_deref(), Some("G1c"));
     assert_eq!(c(&["rw", "wr"]).as_deref(), Some("G-single"));
@@ -358,7 +373,13 @@ fn an_anti_dependency_on_an_unseen_append_after_a_seen_one() {
                 {:process 1 :type :ok :f :txn :value [[:r :x [1]]]}\n";
     let (h, t, r) = report_of(text, &["serializable"]);
     let i = r.anomalies.iter().position(|a| a.kind == "G-single").unwrap();
-    let s = r.anomalies[i].cycle.as_ref().unwrap().iter().position(|s| s.kind == "rw").unwrap();
+    let s = r.anomalies[i]
+        .cycle
+        .as_ref()
+        .unwrap()
+        .iter()
+        .position(|s| s.kind == EdgeKind::AntiDependency)
+        .unwrap();
     let e = refuted(&h, &t, &r, i, |a| a.cycle.as_mut().unwrap()[s].value_after = Some("1".into()));
     assert!(e.why.contains("not the next"), "{e}");
 }

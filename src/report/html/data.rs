@@ -453,7 +453,11 @@ fn txn_graph(txns: &[crate::txn::TxnRef], steps: &[crate::txn::CycleStep]) -> Gr
         .iter()
         .filter(|s| s.from >= 1 && s.to >= 1 && s.from <= shown && s.to <= shown)
         .map(|s| {
-            let kind = if s.kind == "realtime" { "rt" } else { s.kind };
+            // The page spells real-time edges as the object graphs do; the rest as Elle does.
+            let kind = match s.kind {
+                crate::model::EdgeKind::RealTime => "rt",
+                other => other.elle(),
+            };
             let label = match (&s.key, &s.process) {
                 (Some(k), _) => {
                     let before = s.value.as_deref().unwrap_or("init");
