@@ -282,6 +282,88 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// A transactional anomaly, as Elle names it: the kinds a report shows (cycles, with their
+    /// `-process` and `-realtime` variants, and the non-cyclic findings), and those the
+    /// consistency lattice reasons with.
+    TxnAnomalyKind, "transactional anomaly" {
+        /// A write cycle.
+        G0 = "G0",
+        /// A write cycle, with process order.
+        G0Process = "G0-process",
+        /// A write cycle, with real-time order.
+        G0Realtime = "G0-realtime",
+        /// Aborted read.
+        G1a = "G1a",
+        /// Intermediate read.
+        G1b = "G1b",
+        /// Circular information flow.
+        G1c = "G1c",
+        /// Circular information flow, with process order.
+        G1cProcess = "G1c-process",
+        /// Circular information flow, with real-time order.
+        G1cRealtime = "G1c-realtime",
+        /// Any of G1a, G1b, G1c.
+        G1 = "G1",
+        /// G1, with process order.
+        G1Process = "G1-process",
+        /// G1, with real-time order.
+        G1Realtime = "G1-realtime",
+        /// A cycle with exactly one anti-dependency.
+        GSingle = "G-single",
+        /// G-single, with process order.
+        GSingleProcess = "G-single-process",
+        /// G-single, with real-time order.
+        GSingleRealtime = "G-single-realtime",
+        /// A cycle whose anti-dependencies are never adjacent.
+        GNonadjacent = "G-nonadjacent",
+        /// G-nonadjacent, with process order.
+        GNonadjacentProcess = "G-nonadjacent-process",
+        /// G-nonadjacent, with real-time order.
+        GNonadjacentRealtime = "G-nonadjacent-realtime",
+        /// A cycle with anti-dependencies on items.
+        G2Item = "G2-item",
+        /// G2-item, with process order.
+        G2ItemProcess = "G2-item-process",
+        /// G2-item, with real-time order.
+        G2ItemRealtime = "G2-item-realtime",
+        /// A cycle with anti-dependencies.
+        G2 = "G2",
+        /// G2, with process order.
+        G2Process = "G2-process",
+        /// G2, with real-time order.
+        G2Realtime = "G2-realtime",
+        /// Adya's G-SIb.
+        GSIb = "G-SIb",
+        /// Adya's G-SI.
+        GSI = "G-SI",
+        /// Adya's G-MSR.
+        GMSR = "G-MSR",
+        /// Adya's G-cursor.
+        GCursor = "G-cursor",
+        /// Adya's G-monotonic.
+        GMonotonic = "G-monotonic",
+        /// Adya's G-update.
+        GUpdate = "G-update",
+        /// A transaction did not see its own earlier writes.
+        Internal = "internal",
+        /// Reads of a key disagree on the order of its elements.
+        IncompatibleOrder = "incompatible-order",
+        /// A transaction read an element it appends only later.
+        FutureRead = "future-read",
+        /// A write over a version no committed write made.
+        DirtyUpdate = "dirty-update",
+        /// Transactions read the same version of a key and then all wrote it.
+        LostUpdate = "lost-update",
+        /// A read saw an element more than once.
+        DuplicateElements = "duplicate-elements",
+        /// A register's inferred version order has a cycle.
+        CyclicVersions = "cyclic-versions",
+        /// A read saw a value that no transaction wrote.
+        GarbageRead = "garbage-read",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,6 +401,7 @@ mod tests {
         round_trips::<ModelName>();
         round_trips::<ConsistencyLevel>();
         round_trips::<ClassKind>();
+        round_trips::<TxnAnomalyKind>();
     }
 
     #[test]

@@ -35,7 +35,7 @@ impl FileReport {
             .anomalies
             .into_iter()
             .map(|a| Anomaly {
-                kind: a.kind,
+                kind: a.kind.to_string(),
                 key: a.key,
                 ops: a.txns.iter().map(|t| t.index).collect(),
                 lines: a.txns.iter().map(|t| t.line).collect(),

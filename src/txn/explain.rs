@@ -8,6 +8,7 @@ use super::{CycleStep, TxnAnomaly, TxnRef, Workload};
 use crate::graph::csr::Label;
 use crate::history::History;
 use crate::model::EdgeKind;
+use crate::vocab::TxnAnomalyKind;
 use std::fmt::Write as _;
 
 /// Why one transaction must precede another by a data dependency.
@@ -53,7 +54,7 @@ impl Explainer<'_> {
 
     /// A cycle, as an anomaly of type `kind`: `cycle` is `(op, label of the edge to the next
     /// op)`, the last op's edge leading back to the first.
-    pub(crate) fn cycle(&self, kind: &str, cycle: &[(u32, Label)], why: &dyn Why) -> TxnAnomaly {
+    pub(crate) fn cycle(&self, kind: TxnAnomalyKind, cycle: &[(u32, Label)], why: &dyn Why) -> TxnAnomaly {
         let n = cycle.len();
         let name = |i: usize| format!("T{}", i % n + 1);
         let mut lines = Vec::with_capacity(2 * n + 1);
@@ -86,14 +87,7 @@ impl Explainer<'_> {
             let _ = write!(last, "; so {order}: T1 precedes itself, a contradiction");
         }
         let dot = self.dot(kind, &txns, &steps);
-        TxnAnomaly {
-            kind: kind.to_string(),
-            txns,
-            key: None,
-            explanation: lines,
-            cycle: Some(steps),
-            dot: Some(dot),
-        }
+        TxnAnomaly { kind, txns, key: None, explanation: lines, cycle: Some(steps), dot: Some(dot) }
     }
 
     /// One edge as data and in words.
@@ -184,7 +178,7 @@ impl Explainer<'_> {
     /// The cycle as a Graphviz digraph: transactions as boxes (node `i` is T`i+1`), edges
     /// labelled and coloured by kind. petgraph writes the nodes and edges and escapes their
     /// labels; the header names the graph after the anomaly.
-    fn dot(&self, kind: &str, txns: &[TxnRef], steps: &[CycleStep]) -> String {
+    fn dot(&self, kind: TxnAnomalyKind, txns: &[TxnRef], steps: &[CycleStep]) -> String {
         use petgraph::dot::{Config, Dot};
         use petgraph::visit::EdgeRef;
         let mut graph = petgraph::Graph::<String, String>::new();
@@ -216,7 +210,7 @@ impl Explainer<'_> {
         let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
         format!(
             "digraph \"{}\" {{\n    node [shape=box, fontname=\"monospace\"];\n{}}}\n",
-            esc(kind),
+            esc(kind.as_str()),
             Dot::with_attr_getters(
                 &graph,
                 &[Config::GraphContentOnly],
@@ -229,7 +223,7 @@ impl Explainer<'_> {
     /// An anomaly found without a cycle.
     pub(crate) fn finding(&self, f: &Finding) -> TxnAnomaly {
         let anomaly = |ops: Vec<u32>, key: Option<u32>, lines: Vec<String>| TxnAnomaly {
-            kind: f.kind().to_string(),
+            kind: f.kind(),
             txns: ops.iter().map(|&o| self.txn_ref(o)).collect(),
             key: key.map(|k| self.key(k)),
             explanation: lines,

@@ -18,7 +18,7 @@
 //! let h = read_bytes("h.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap();
 //! let report = check(&h, &TxnOptions::default()).unwrap();
 //! assert_eq!(report.valid, labrys::report::Verdict::Invalid);
-//! assert_eq!(report.anomalies[0].kind, "G-single");
+//! assert_eq!(report.anomalies[0].kind.as_str(), "G-single");
 //! ```
 
 mod anomaly;
@@ -213,7 +213,7 @@ impl TxnRef {
 pub struct TxnAnomaly {
     /// Elle's name: `G0`, `G1a`, `G-single-realtime`, `lost-update`, ...
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: crate::vocab::TxnAnomalyKind,
     /// The transactions involved: for a cycle T1..Tn in order.
     pub txns: Vec<TxnRef>,
     /// The key involved, for anomalies on one key.
@@ -315,10 +315,11 @@ pub fn write_dot(report: &mut TxnReport, source: &str, dir: &std::path::Path) {
         return;
     }
     let mut written = 0;
-    let mut seen: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    let mut seen: std::collections::BTreeMap<crate::vocab::TxnAnomalyKind, usize> =
+        std::collections::BTreeMap::new();
     for a in &report.anomalies {
         let Some(dot) = &a.dot else { continue };
-        let n = seen.entry(a.kind.clone()).or_insert(0);
+        let n = seen.entry(a.kind).or_insert(0);
         *n += 1;
         let path = dir.join(format!("{}-{}-{}.dot", dot_stem(source), a.kind, n));
         match std::fs::write(&path, dot) {
@@ -420,7 +421,7 @@ mod tests {
         let text = history_string(&c, TxnFormat::Edn);
         let r = run(&text, ConsistencyModel::StrictSerializable);
         assert_eq!(r.valid, Verdict::Invalid);
-        assert!(r.anomalies.iter().any(|a| a.kind.ends_with("-realtime")), "{:?}", r.anomaly_counts);
+        assert!(r.anomalies.iter().any(|a| a.kind.as_str().ends_with("-realtime")), "{:?}", r.anomaly_counts);
     }
 
     /// T1 appended 1 and 2 to :x; T2 read [1]. The anti-dependency T2 -rw-> T1 is on 2, the
@@ -432,7 +433,11 @@ mod tests {
                     {:process 0 :type :ok :f :txn :value [[:append :x 1] [:append :x 2]]}\n\
                     {:process 1 :type :ok :f :txn :value [[:r :x [1]]]}\n";
         let r = run(text, ConsistencyModel::Serializable);
-        let a = r.anomalies.iter().find(|a| a.kind == "G-single").expect("a G-single cycle");
+        let a = r
+            .anomalies
+            .iter()
+            .find(|a| a.kind == crate::vocab::TxnAnomalyKind::GSingle)
+            .expect("a G-single cycle");
         let rw = a.cycle.as_ref().unwrap().iter().find(|s| s.kind == EdgeKind::AntiDependency).unwrap();
         assert_eq!((rw.value.as_deref(), rw.value_after.as_deref()), (Some("1"), Some("2")));
         assert!(

@@ -103,7 +103,7 @@ pub(super) fn certify(ctx: &Ctx<'_>, a: &TxnAnomaly) -> Result<(), String> {
     }
     let kinds: Vec<EdgeKind> = steps.iter().map(|s| s.kind).collect();
     match classify(&kinds) {
-        Some(k) if k == a.kind => {}
+        Some(k) if k == a.kind.as_str() => {}
         Some(k) => {
             let names: Vec<&str> = kinds.iter().map(|k| k.elle()).collect();
             return Err(format!("its edges ({}) make a {k} cycle, not {}", names.join(", "), a.kind));
