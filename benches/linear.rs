@@ -27,7 +27,7 @@ fn peers() -> Option<PathBuf> {
 
 fn check_file(path: &Path, model: &str) -> labrys::report::Verdict {
     let h = read_file(path.to_str().unwrap(), &ReadOptions::default()).unwrap();
-    let config = CheckConfig { model: Some(model.to_string()), ..CheckConfig::default() };
+    let config = CheckConfig { model: Some(model.parse().unwrap()), ..CheckConfig::default() };
     check_history(&h, &config).unwrap()[0].valid
 }
 
@@ -67,7 +67,8 @@ fn generated(c: &mut Criterion) {
     g.bench_function("cas_register_100k_ops_1000_keys_read_and_check", |b| {
         b.iter(|| {
             let h = read_bytes("gen.edn", &bytes, Format::Edn, &ReadOptions::default()).unwrap();
-            let config = CheckConfig { model: Some("cas-register".into()), ..CheckConfig::default() };
+            let config =
+                CheckConfig { model: Some("cas-register".parse().unwrap()), ..CheckConfig::default() };
             check_history(&h, &config).unwrap()[0].valid
         })
     });
@@ -80,7 +81,7 @@ fn bench_simulated(g: &mut BenchmarkGroup<'_, WallTime>, name: &str, model: &str
     g.bench_function(name, |b| {
         b.iter(|| {
             let h = read_bytes("sim.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap();
-            let config = CheckConfig { model: Some(model.into()), ..CheckConfig::default() };
+            let config = CheckConfig { model: Some(model.parse().unwrap()), ..CheckConfig::default() };
             let verdict = check_history(&h, &config).unwrap()[0].valid;
             assert_eq!(verdict, labrys::report::Verdict::Valid);
         })

@@ -18,8 +18,8 @@ use std::path::PathBuf;
 
 fn config(model: &str, consistency: &str) -> CheckConfig {
     CheckConfig {
-        model: Some(model.to_string()),
-        consistency: Some(consistency.to_string()),
+        model: Some(model.parse().unwrap()),
+        consistency: Some(labrys::vocab::ConsistencyLevel::parse_list(consistency).unwrap()),
         ..CheckConfig::default()
     }
 }

@@ -34,7 +34,7 @@ fn run(
     let Ok(h) = read_bytes("sim.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()) else {
         return (Verdict::Unknown, vec!["unreadable".into()]);
     };
-    let mut config = CheckConfig { model: Some(workload.name().into()), ..Default::default() };
+    let mut config = CheckConfig { model: Some(workload.name().parse().unwrap()), ..Default::default() };
     config.options.max_steps = MAX_STEPS;
     match check_history(&h, &config) {
         Ok(reports) => {

@@ -21,6 +21,7 @@ use crate::model::{
 };
 use crate::report::{FileReport, Verdict};
 use crate::txn;
+use crate::vocab::{ConsistencyLevel, Levels, ModelName};
 use std::collections::BTreeSet;
 use std::fmt;
 use std::time::Instant;
@@ -28,15 +29,15 @@ use std::time::Instant;
 /// What to check and how.
 #[derive(Clone, Debug, Default)]
 pub struct CheckConfig {
-    /// The model's name (see [`MODELS`]); guessed from the ops when `None`.
-    pub model: Option<String>,
+    /// The model (see [`MODELS`]); guessed from the ops when `None`.
+    pub model: Option<ModelName>,
     /// The initial state, when the model takes one (`--init`).
     pub init: Option<Value>,
-    /// The consistency models to check, comma-separated (`--consistency`): for objects
+    /// The consistency models to check (`--consistency`, comma-separated): for objects
     /// `linearizable` (the default) and `sequential`; for transactions Elle's models
     /// (`strict-serializable`, the default, `serializable`, `snapshot-isolation`, ...), all of
-    /// which must hold.
-    pub consistency: Option<String>,
+    /// which must hold. See [`ConsistencyLevel::parse_list`].
+    pub consistency: Option<Vec<ConsistencyLevel>>,
     /// Where to write transactional anomalies' cycles as Graphviz DOT files (`--dot`).
     pub dot_dir: Option<std::path::PathBuf>,
     /// Budgets and switches for the search.
@@ -60,36 +61,35 @@ impl CheckConfig {
     /// guessed, some model) is checked for, and that the initial state fits it. What fails
     /// here is an argument, the same for every file, so it is said once rather than per file.
     pub fn validate(&self) -> Result<(), CheckError> {
-        let Some(name) = self.model.as_deref() else {
-            let Some(text) = &self.consistency else { return Ok(()) };
+        let Some(name) = self.model else {
+            let Some(levels) = &self.consistency else { return Ok(()) };
             // Levels that are all an object's or all a transaction's fit some model.
             if object_levels(self).is_ok() || txn_models(self).is_ok() {
                 return Ok(());
             }
-            let txn_named = text.split(',').any(|c| txn::ConsistencyModel::from_name(c).is_some());
+            let txn_named = levels.iter().any(|l| !l.is_object_level());
             return if txn_named { txn_models(self).map(drop) } else { object_levels(self).map(drop) };
         };
-        if txn::Workload::from_name(name).is_some() {
-            txn_models(self)?;
-            return match &self.init {
-                Some(v) => {
-                    Err(CheckError::BadInit(format!("the {name} model takes no initial state, got {v}")))
-                }
-                None => Ok(()),
-            };
-        }
         let init = self.init.as_ref();
         let fits = match name {
-            "register" => Register::from_init(init).map(drop),
-            "cas-register" => CasRegister::from_init(init).map(drop),
-            "mutex" => Mutex::from_init(init).map(drop),
-            "set" => Set::from_init(init).map(drop),
-            "counter" => Counter::from_init(init).map(drop),
-            "unordered-queue" => UnorderedQueue::from_init(init).map(drop),
-            "fifo-queue" => FifoQueue::from_init(init).map(drop),
-            "kv" => Kv::from_init(init).map(drop),
-            "multi-register" => MultiRegister::from_init(init).map(drop),
-            other => return Err(CheckError::UnknownModel(other.to_string())),
+            ModelName::Register => Register::from_init(init).map(drop),
+            ModelName::CasRegister => CasRegister::from_init(init).map(drop),
+            ModelName::Mutex => Mutex::from_init(init).map(drop),
+            ModelName::Set => Set::from_init(init).map(drop),
+            ModelName::Counter => Counter::from_init(init).map(drop),
+            ModelName::UnorderedQueue => UnorderedQueue::from_init(init).map(drop),
+            ModelName::FifoQueue => FifoQueue::from_init(init).map(drop),
+            ModelName::Kv => Kv::from_init(init).map(drop),
+            ModelName::MultiRegister => MultiRegister::from_init(init).map(drop),
+            ModelName::ListAppend | ModelName::RwRegister => {
+                txn_models(self)?;
+                return match init {
+                    Some(v) => {
+                        Err(CheckError::BadInit(format!("the {name} model takes no initial state, got {v}")))
+                    }
+                    None => Ok(()),
+                };
+            }
         };
         fits.map_err(|e| CheckError::BadInit(e.message))?;
         object_levels(self).map(drop)
@@ -104,7 +104,8 @@ pub const NO_CLIENT_OPS: &str = "the history holds no client operations";
 /// `unknown` verdict.)
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CheckError {
-    /// `--model` names no model.
+    /// `--model` names no model (the text given): the command line's message, which lists
+    /// the models with what each checks.
     UnknownModel(String),
     /// No `--model` was given and the ops do not say which model they are for.
     CannotGuessModel(String),
@@ -205,12 +206,12 @@ no_init!(Mutex, UnorderedQueue, FifoQueue);
 
 /// The object consistency levels `--consistency` asks for, linearizable by default.
 fn object_levels(config: &CheckConfig) -> Result<Vec<Consistency>, CheckError> {
-    let Some(text) = &config.consistency else { return Ok(vec![Consistency::Linearizable]) };
-    text.split(',')
-        .map(|c| match c.trim() {
-            "linearizable" | "linearizability" => Ok(Consistency::Linearizable),
-            "sequential" | "sequential-consistency" => Ok(Consistency::Sequential),
-            _ => Err(CheckError::UnknownConsistency(text.clone())),
+    let Some(levels) = &config.consistency else { return Ok(vec![Consistency::Linearizable]) };
+    levels
+        .iter()
+        .map(|&l| {
+            Consistency::of_level(l)
+                .ok_or_else(|| CheckError::UnknownConsistency(Levels(levels.clone()).to_string()))
         })
         .collect()
 }
@@ -330,12 +331,13 @@ fn nothing_tested(history: &History, config: &CheckConfig, reports: &mut [FileRe
 /// When both levels were checked and only linearizability failed, say what that usually
 /// means, on the sequential report.
 fn note_sequential_not_linearizable(reports: &mut [FileReport]) {
-    let verdict =
-        |reports: &[FileReport], c: &str| reports.iter().find(|r| r.consistency == c).map(|r| r.valid);
-    if verdict(reports, "linearizable") == Some(Verdict::Invalid)
-        && verdict(reports, "sequential") == Some(Verdict::Valid)
+    let verdict = |reports: &[FileReport], c: ConsistencyLevel| {
+        reports.iter().find(|r| r.consistency.is(c)).map(|r| r.valid)
+    };
+    if verdict(reports, ConsistencyLevel::Linearizable) == Some(Verdict::Invalid)
+        && verdict(reports, ConsistencyLevel::Sequential) == Some(Verdict::Valid)
     {
-        if let Some(r) = reports.iter_mut().find(|r| r.consistency == "sequential") {
+        if let Some(r) = reports.iter_mut().find(|r| r.consistency.is(ConsistencyLevel::Sequential)) {
             r.note = Some(
                 "sequentially consistent but not linearizable: every process saw one order of \
                  operations, but some saw them late — the signature of stale reads served by \
@@ -347,7 +349,7 @@ fn note_sequential_not_linearizable(reports: &mut [FileReport]) {
 }
 
 /// Guesses the model from the `:f`s of the ops, where they leave no doubt.
-pub fn guess_model(history: &History) -> Result<&'static str, CheckError> {
+pub fn guess_model(history: &History) -> Result<ModelName, CheckError> {
     let fs: BTreeSet<String> = history.ops.iter().map(|op| history.f_name(op)).collect();
     let only = |allowed: &[&str]| fs.iter().all(|f| allowed.contains(&f.as_str()));
     let reads_collections = history.ops.iter().any(|op| {
@@ -357,25 +359,25 @@ pub fn guess_model(history: &History) -> Result<&'static str, CheckError> {
     let guess = if fs.is_empty() {
         // No client op: any model checks it the same (vacuously), and the verdict is unknown
         // (see `nothing_tested`) whichever is named.
-        Some("register")
+        Some(ModelName::Register)
     } else if only(&["read", "write", "cas"]) {
-        Some(if fs.contains("cas") { "cas-register" } else { "register" })
+        Some(if fs.contains("cas") { ModelName::CasRegister } else { ModelName::Register })
     } else if only(&["acquire", "release"]) {
-        Some("mutex")
+        Some(ModelName::Mutex)
     } else if only(&["get", "put", "append"]) {
-        Some("kv")
+        Some(ModelName::Kv)
     } else if only(&["add", "read"]) {
-        Some(if reads_collections { "set" } else { "counter" })
+        Some(if reads_collections { ModelName::Set } else { ModelName::Counter })
     } else if only(&["add", "increment", "read"]) {
-        Some("counter")
+        Some(ModelName::Counter)
     } else if only(&["enqueue", "dequeue"]) {
         // The weaker queue, as Jepsen's queue checkers assume: it never calls a history
         // invalid that a FIFO queue would call valid. `check_history` says which was guessed.
-        Some("unordered-queue")
+        Some(ModelName::UnorderedQueue)
     } else if only(&["txn"]) {
         // Elle's micro-ops ([:append k v], [:r k v], [:w k v]) are its workloads; [:read k v]
         // and [:write k v] are the multi-register model's.
-        Some(txn::guess_workload(history).map_or("multi-register", txn::Workload::name))
+        Some(txn::guess_workload(history).map_or(ModelName::MultiRegister, txn::Workload::model))
     } else {
         None
     };
@@ -398,31 +400,29 @@ pub const GUESSED_UNORDERED_QUEUE: &str = "no --model given: checked as an unord
 ///
 /// One report per consistency level asked for.
 pub fn check_history(history: &History, config: &CheckConfig) -> Result<Vec<FileReport>, CheckError> {
-    let name = match &config.model {
-        Some(m) => m.clone(),
-        None => guess_model(history)?.to_string(),
+    let name = match config.model {
+        Some(m) => m,
+        None => guess_model(history)?,
     };
-    if config.model.is_none() && name == "unordered-queue" {
+    if config.model.is_none() && name == ModelName::UnorderedQueue {
         let mut reports = run::<UnorderedQueue>(history, config)?;
         for r in &mut reports {
             r.warnings.push(GUESSED_UNORDERED_QUEUE.to_string());
         }
         return Ok(reports);
     }
-    match name.as_str() {
-        "register" => run::<Register>(history, config),
-        "cas-register" => run::<CasRegister>(history, config),
-        "mutex" => run::<Mutex>(history, config),
-        "set" => run::<Set>(history, config),
-        "counter" => run::<Counter>(history, config),
-        "unordered-queue" => run::<UnorderedQueue>(history, config),
-        "fifo-queue" => run::<FifoQueue>(history, config),
-        "kv" => run::<Kv>(history, config),
-        "multi-register" => run::<MultiRegister>(history, config),
-        other => match txn::Workload::from_name(other) {
-            Some(workload) => check_txn(history, None, workload, config),
-            None => Err(CheckError::UnknownModel(other.to_string())),
-        },
+    match name {
+        ModelName::Register => run::<Register>(history, config),
+        ModelName::CasRegister => run::<CasRegister>(history, config),
+        ModelName::Mutex => run::<Mutex>(history, config),
+        ModelName::Set => run::<Set>(history, config),
+        ModelName::Counter => run::<Counter>(history, config),
+        ModelName::UnorderedQueue => run::<UnorderedQueue>(history, config),
+        ModelName::FifoQueue => run::<FifoQueue>(history, config),
+        ModelName::Kv => run::<Kv>(history, config),
+        ModelName::MultiRegister => run::<MultiRegister>(history, config),
+        ModelName::ListAppend => check_txn(history, None, txn::Workload::ListAppend, config),
+        ModelName::RwRegister => check_txn(history, None, txn::Workload::RwRegister, config),
     }
 }
 
@@ -442,9 +442,9 @@ pub struct Loaded {
 pub fn load(path: &str, options: &ReadOptions, config: &CheckConfig) -> Result<Loaded, ReadError> {
     let (bytes, format) = history::read_input(path, options)?;
     // With no model the reader guesses the workload; with another model it is not tried.
-    let wanted = match config.model.as_deref() {
+    let wanted = match config.model {
         None => Some(None),
-        Some(m) => txn::Workload::from_name(m).map(Some),
+        Some(m) => txn::Workload::of_model(m).map(Some),
     };
     if let Some(workload) = wanted {
         if let Some((history, txns)) = txn::read::read_bytes(path, &bytes, format, options, workload)? {
@@ -465,10 +465,14 @@ pub fn check_loaded(loaded: &Loaded, config: &CheckConfig) -> Result<Vec<FileRep
 /// The transactional consistency models `--consistency` asks for, strict serializable by
 /// default.
 fn txn_models(config: &CheckConfig) -> Result<Vec<txn::ConsistencyModel>, CheckError> {
-    let Some(text) = &config.consistency else { return Ok(vec![txn::ConsistencyModel::StrictSerializable]) };
-    text.split(',')
-        .map(|c| {
-            txn::ConsistencyModel::from_name(c).ok_or_else(|| CheckError::UnknownTxnConsistency(text.clone()))
+    let Some(levels) = &config.consistency else {
+        return Ok(vec![txn::ConsistencyModel::StrictSerializable]);
+    };
+    levels
+        .iter()
+        .map(|&l| {
+            txn::ConsistencyModel::of_level(l)
+                .ok_or_else(|| CheckError::UnknownTxnConsistency(Levels(levels.clone()).to_string()))
         })
         .collect()
 }

@@ -19,3 +19,4 @@ pub mod progress;
 pub mod report;
 pub mod sim;
 pub mod txn;
+pub mod vocab;

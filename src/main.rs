@@ -10,6 +10,7 @@ use labrys::progress;
 use labrys::report::ci::{self, CaseOutcome};
 use labrys::report::html::HtmlReport;
 use labrys::report::{FileReport, Verdict};
+use labrys::vocab::{ConsistencyLevel, Levels, ModelName};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -125,15 +126,15 @@ struct CheckArgs {
     /// The object the history operates on (guessed from the ops when they leave no doubt):
     /// register, cas-register, mutex, set, counter, unordered-queue, fifo-queue, kv,
     /// multi-register; or Elle's transactional list-append and rw-register.
-    #[arg(long, short, value_name = "MODEL")]
-    model: Option<String>,
+    #[arg(long, short, value_name = "MODEL", value_parser = parse_model)]
+    model: Option<ModelName>,
     /// What to check: for objects linearizable (the default), sequential, or both
     /// (linearizable,sequential); for transactions (list-append, rw-register) Elle's models,
     /// all of which must hold: strict-serializable (the default), serializable,
     /// snapshot-isolation, repeatable-read, read-committed, read-uncommitted,
     /// strong-session-serializable, monotonic-atomic-view, ...
-    #[arg(long, short, value_name = "LEVELS")]
-    consistency: Option<String>,
+    #[arg(long, short, value_name = "LEVELS", value_delimiter = ',', value_parser = parse_level)]
+    consistency: Option<Vec<ConsistencyLevel>>,
     /// Write each transactional anomaly's cycle to this directory as a Graphviz DOT file.
     #[arg(long, value_name = "DIR")]
     dot: Option<std::path::PathBuf>,
@@ -410,6 +411,16 @@ fn cluster_config(args: &SimulateArgs) -> Result<labrys::sim::cluster::ClusterCo
     })
 }
 
+/// `--model`: a model's name, or the list of models with what each checks.
+fn parse_model(text: &str) -> Result<ModelName, String> {
+    text.parse().map_err(|_| CheckError::UnknownModel(text.to_string()).to_string())
+}
+
+/// One level of `--consistency` (clap splits the list at commas).
+fn parse_level(text: &str) -> Result<ConsistencyLevel, String> {
+    text.parse().map_err(|e: labrys::vocab::UnknownWord| e.to_string())
+}
+
 fn parse_bytes(text: &str) -> Result<usize, String> {
     let t = text.trim();
     let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len()));
@@ -461,7 +472,7 @@ fn check_config(args: &CheckArgs) -> Result<CheckConfig, String> {
         _ => None,
     };
     Ok(CheckConfig {
-        model: args.model.clone(),
+        model: args.model,
         init,
         consistency: args.consistency.clone(),
         dot_dir: args.dot.clone(),
@@ -620,8 +631,8 @@ fn error_entry(file: &str, config: &CheckConfig, message: &str) -> serde_json::V
     serde_json::json!({
         "version": labrys::report::SCHEMA_VERSION,
         "file": file,
-        "model": config.model.as_deref().unwrap_or_default(),
-        "consistency": config.consistency.as_deref().unwrap_or_default(),
+        "model": config.model.map_or("", ModelName::as_str),
+        "consistency": config.consistency.clone().map(|l| Levels(l).to_string()).unwrap_or_default(),
         "valid": "unknown",
         "error": message,
         "anomalies": [],

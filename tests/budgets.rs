@@ -8,8 +8,8 @@ use labrys::sim::cluster::{ClusterConfig, Faults, Service, Workload, history_str
 
 fn check(text: &str, consistency: &str, max_memory: usize) -> FileReport {
     let h = read_bytes("set.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap();
-    let mut config = CheckConfig { model: Some("set".into()), ..Default::default() };
-    config.consistency = Some(consistency.into());
+    let mut config = CheckConfig { model: Some("set".parse().unwrap()), ..Default::default() };
+    config.consistency = Some(labrys::vocab::ConsistencyLevel::parse_list(consistency).unwrap());
     config.options.max_memory = Some(max_memory);
     check_history(&h, &config).unwrap().remove(0)
 }

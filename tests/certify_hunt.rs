@@ -65,8 +65,8 @@ fn certified(what: &str, text: &str, model: &str, consistency: &str) -> Vec<Verd
     let h = read_bytes("hunt.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap();
     covered_by_name(model, &h, consistency, what);
     let mut config = CheckConfig {
-        model: Some(model.into()),
-        consistency: Some(consistency.into()),
+        model: Some(model.parse().unwrap()),
+        consistency: Some(labrys::vocab::ConsistencyLevel::parse_list(consistency).unwrap()),
         ..Default::default()
     };
     config.options.max_steps = 500_000;

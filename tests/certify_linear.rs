@@ -54,13 +54,13 @@ fn an_invalid_keys_evidence_is_rederived_and_tampering_is_refuted() {
     certify_linear_report(&model, &h, &report, &setting(Keying::Single)).unwrap();
     let key = &report.keys[0];
     let class = key.class.as_ref().expect("a named class");
-    assert_eq!(class.kind, "stale-read");
+    assert_eq!(class.kind, labrys::vocab::ClassKind::StaleRead);
     // The class's ops swapped around, or its kind changed, no longer show it.
     let mut r = report.clone();
     r.keys[0].class.as_mut().unwrap().ops.reverse();
     assert!(certify_linear_report(&model, &h, &r, &setting(Keying::Single)).is_err());
     let mut r = report.clone();
-    r.keys[0].class.as_mut().unwrap().kind = "future-read".into();
+    r.keys[0].class.as_mut().unwrap().kind = labrys::vocab::ClassKind::FutureRead;
     assert!(certify_linear_report(&model, &h, &r, &setting(Keying::Single)).is_err());
     // The counterexample's blocked op claimed to be placeable, or its prefix cut short.
     let mut r = report.clone();

@@ -44,12 +44,16 @@ fn step(h: &History, pos: u32, edge: EdgeKind) -> CycleStep {
 }
 
 fn conflict(h: &History, ops: &[u32], kind: Option<&'static str>) -> ConflictWitness {
-    ConflictWitness { ops: ops.iter().map(|&p| cite(h, p)).collect(), reason: "claimed".into(), kind }
+    ConflictWitness {
+        ops: ops.iter().map(|&p| cite(h, p)).collect(),
+        reason: "claimed".into(),
+        kind: kind.map(|k| k.parse().unwrap()),
+    }
 }
 
 fn class(h: &History, kind: &str, ops: &[u32]) -> ClassInfo {
     ClassInfo {
-        kind: kind.into(),
+        kind: kind.parse().unwrap(),
         ops: ops.iter().map(|&p| cite(h, p)).collect(),
         explanation: "claimed".into(),
         faults: Vec::new(),

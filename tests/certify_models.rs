@@ -115,13 +115,13 @@ fn set_edges_conflicts_and_classes_are_certified() {
 "#);
     let r = fully_certified(&model, &h, false);
     let class = r.keys[0].class.as_ref().expect("a class");
-    assert_eq!(class.kind, "read-of-failed-write");
+    assert_eq!(class.kind, labrys::vocab::ClassKind::ReadOfFailedWrite);
     let mut t = r.clone();
     t.keys[0].class.as_mut().unwrap().ops[0].position = 0;
     assert!(certify(&model, &h, &t).is_err());
     // The same read with no failed add is garbage, not a read of a failed write.
     let mut t = r.clone();
-    t.keys[0].class.as_mut().unwrap().kind = "duplicate-effect".into();
+    t.keys[0].class.as_mut().unwrap().kind = labrys::vocab::ClassKind::DuplicateEffect;
     assert!(certify(&model, &h, &t).is_err());
     // A cycle through rw and wr edges: the read of [] must precede add 1, which (its only add)
     // precedes the read of [1], which completed before the read of [] began... here the read
@@ -164,7 +164,7 @@ fn counter_duplicate_effects_are_certified() {
             let c = certify(&model, &h, &r).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(c.unchecked.is_empty(), "{name}: {:?}", c.unchecked);
             let Some(class) = r.keys[0].class.as_ref() else { continue };
-            assert_eq!(class.kind, "duplicate-effect", "{name}");
+            assert_eq!(class.kind, labrys::vocab::ClassKind::DuplicateEffect, "{name}");
             class_tampering_refuted(&model, &h, &r, name);
         }
     }
@@ -214,7 +214,7 @@ fn class_tampering_refuted<M: Model>(model: &M, h: &History, r: &LinearReport, w
             assert_eq!(h.f_name(o), h.f_name(&h.ops[class.ops[0].position as usize]), "{what}");
         }
     }
-    refuted(&|c| c.kind = "garbage-read".into());
+    refuted(&|c| c.kind = labrys::vocab::ClassKind::GarbageRead);
     refuted(&|c| c.ops.clear());
     if class.ops.len() > 1 {
         refuted(&|c| c.ops.reverse());
@@ -255,7 +255,7 @@ fn queue_duplicate_effects_are_certified() {
     for sequential in [false, true] {
         let r = fully_certified(&FifoQueue, &h, sequential);
         let class = r.keys[0].class.as_ref().expect("a class");
-        assert_eq!(class.kind, "duplicate-effect");
+        assert_eq!(class.kind, labrys::vocab::ClassKind::DuplicateEffect);
         class_tampering_refuted(&FifoQueue, &h, &r, "fifo duplicate");
     }
 }
@@ -271,14 +271,14 @@ fn kv_edges_conflicts_and_classes_are_certified() {
     let h = file("classes/duplicate-append.edn");
     let r = fully_certified(&model, &h, false);
     let k = invalid_key(&r);
-    assert_eq!(r.keys[k].class.as_ref().unwrap().kind, "duplicate-effect");
+    assert_eq!(r.keys[k].class.as_ref().unwrap().kind, labrys::vocab::ClassKind::DuplicateEffect);
     class_tampering_refuted(&model, &h, &r, "duplicate-append");
     if r.keys[k].conflict.is_some() {
         let mut t = r.clone();
         t.keys[k].conflict.as_mut().unwrap().ops.reverse();
         assert!(certify(&model, &h, &t).is_err());
         let mut t = r.clone();
-        t.keys[k].conflict.as_mut().unwrap().kind = Some("garbage-read");
+        t.keys[k].conflict.as_mut().unwrap().kind = Some(labrys::vocab::ClassKind::GarbageRead);
         assert!(certify(&model, &h, &t).is_err());
     }
     // A garbage get, and a get of what only a failed append wrote.
@@ -289,7 +289,7 @@ fn kv_edges_conflicts_and_classes_are_certified() {
 {:index 3, :time 3, :type :ok, :process 1, :f :get, :key "k", :value "x"}
 "#);
     let r = fully_certified(&model, &h, false);
-    assert_eq!(r.keys[0].class.as_ref().unwrap().kind, "read-of-failed-write");
+    assert_eq!(r.keys[0].class.as_ref().unwrap().kind, labrys::vocab::ClassKind::ReadOfFailedWrite);
     // Two gets that disagree on which append came after "a".
     let h = edn(r#"
 {:index 0, :time 0, :type :invoke, :process 0, :f :append, :key "k", :value "a"}

@@ -96,7 +96,7 @@ fn sequential_classes_are_certified_and_tampering_is_refuted() {
     ] {
         let (h, report) = checked(file);
         let class = report.keys[0].class.as_ref().unwrap_or_else(|| panic!("{file}: a class"));
-        assert_eq!(class.kind, kind, "{file}");
+        assert_eq!(class.kind.as_str(), kind, "{file}");
         let coverage = certify(&h, &report).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert!(coverage.unchecked.is_empty(), "{file}: {:?}", coverage.unchecked);
         // Its ops in the other order, or named as another class, show nothing.
@@ -106,7 +106,7 @@ fn sequential_classes_are_certified_and_tampering_is_refuted() {
         for other in ["disagreeing-order", "out-of-order-read", "own-write-not-read"] {
             if other != kind {
                 let mut r = report.clone();
-                r.keys[0].class.as_mut().unwrap().kind = other.into();
+                r.keys[0].class.as_mut().unwrap().kind = other.parse().unwrap();
                 assert!(certify(&h, &r).is_err(), "{file}: certified as {other}");
             }
         }

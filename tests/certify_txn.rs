@@ -214,7 +214,7 @@ fn certify_all(text: &str) -> Result<Vec<String>, String> {
             let r = check(&h, &t, model, skew);
             certify_txn_report(&h, &t, &r, skew)
                 .map_err(|e| format!("{model}, skew {skew}: {e}\n{:#?}\n{text}", r.anomalies))?;
-            kinds.extend(r.anomalies.into_iter().map(|a| a.kind));
+            kinds.extend(r.anomalies.into_iter().map(|a| a.kind.to_string()));
         }
     }
     Ok(kinds)
@@ -347,7 +347,7 @@ fn counts_and_models_ruled_out_are_certified() {
     assert!(why.contains("rules out read-committed but not"), "{why}");
     let why = refuted(&|r| r.also_not.retain(|m| m != "strict-serializable"));
     assert!(why.contains("strict-serializable"), "{why}");
-    let why = refuted(&|r| r.consistency = vec!["snapshot-isolation".into()]);
+    let why = refuted(&|r| r.consistency = vec![labrys::vocab::ConsistencyLevel::SnapshotIsolation]);
     assert!(why.contains("none of the required models (snapshot-isolation) forbids"), "{why}");
 }
 
@@ -390,7 +390,7 @@ fn identical_reads_in_one_transaction_are_told_apart() {
     let r = check(&h, &t, "serializable", 0);
     assert_eq!(r.anomaly_counts.get("G1b"), Some(&2), "{:?}", r.anomaly_counts);
     let g1b: Vec<&String> =
-        r.anomalies.iter().filter(|a| a.kind == "G1b").map(|a| &a.explanation[0]).collect();
+        r.anomalies.iter().filter(|a| a.kind.as_str() == "G1b").map(|a| &a.explanation[0]).collect();
     assert!(g1b[0].contains("(its micro-op 1)") && g1b[1].contains("(its micro-op 2)"), "{g1b:?}");
     let c = certify_txn_report(&h, &t, &r, 0).unwrap();
     assert!(c.unchecked.is_empty(), "{:?}", c.unchecked);

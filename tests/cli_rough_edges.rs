@@ -44,6 +44,15 @@ fn a_bad_flag_value_is_said_once_and_blames_no_file() {
     }
     let out = labrys(dir.path(), &["check", "--model", "bogus", "a.edn"]);
     assert!(stderr(&out).contains("there is no model \"bogus\""), "{}", stderr(&out));
+    // A level no check knows is rejected as it is read, naming every level there is, for
+    // objects and transactions alike; blanks and EDN keywords in the list read as before.
+    let out = labrys(dir.path(), &["check", "--consistency", "linearizable,bogus", "a.edn"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(254), "{err}");
+    assert!(err.contains("there is no consistency level \"bogus\""), "{err}");
+    assert!(err.contains("sequential") && err.contains("strict-serializable"), "{err}");
+    let out = labrys(dir.path(), &["check", "--consistency", " linearizable, :sequential", "a.edn"]);
+    assert!(!stderr(&out).contains("error:"), "{}", stderr(&out));
 }
 
 /// The `.edn` files of `histories/`, as `labrys check histories/*.edn` gives them.

@@ -51,7 +51,7 @@ fn a_valid_history_is_valid_with_its_certified_order() {
     assert_eq!(reports.len(), 1);
     let r = &reports[0];
     assert_eq!(
-        (r.valid, r.model.as_str(), r.consistency.as_str()),
+        (r.valid, r.model.as_str(), r.consistency.to_string().as_str()),
         (Verdict::Valid, "max-register", "linearizable")
     );
     assert!(r.anomalies.is_empty());
@@ -91,15 +91,23 @@ fn consistency_levels_and_notes_are_the_built_in_ones() {
         "{:process 0 :type :invoke :f :write :value 5}\n{:process 0 :type :ok :f :write :value 5}\n\
          {:process 1 :type :invoke :f :read :value nil}\n{:process 1 :type :ok :f :read :value 0}\n",
     );
-    let config =
-        CheckConfig { consistency: Some("linearizable,sequential".into()), ..CheckConfig::default() };
+    let config = CheckConfig {
+        consistency: Some(labrys::vocab::ConsistencyLevel::parse_list("linearizable,sequential").unwrap()),
+        ..CheckConfig::default()
+    };
     let reports = check_with_model(&MaxRegister, &h, &config).unwrap();
-    let verdicts: Vec<_> = reports.iter().map(|r| (r.consistency.as_str(), r.valid)).collect();
-    assert_eq!(verdicts, [("linearizable", Verdict::Invalid), ("sequential", Verdict::Valid)]);
+    let verdicts: Vec<_> = reports.iter().map(|r| (r.consistency.to_string(), r.valid)).collect();
+    assert_eq!(
+        verdicts,
+        [("linearizable".to_string(), Verdict::Invalid), ("sequential".to_string(), Verdict::Valid)]
+    );
     assert!(reports[1].note.as_deref().unwrap().starts_with("sequentially consistent but not linearizable"));
     // The model and its initial state are the one given, whatever the configuration names.
-    let named =
-        CheckConfig { model: Some("register".into()), init: Some(7.into()), ..CheckConfig::default() };
+    let named = CheckConfig {
+        model: Some("register".parse().unwrap()),
+        init: Some(7.into()),
+        ..CheckConfig::default()
+    };
     let r = &check_with_model(&MaxRegister, &h, &named).unwrap()[0];
     assert_eq!((r.model.as_str(), r.valid), ("max-register", Verdict::Invalid));
 }
@@ -112,7 +120,10 @@ fn ops_the_model_does_not_know_and_empty_histories() {
     let err = check_with_model(&MaxRegister, &h, &CheckConfig::default()).unwrap_err();
     assert!(matches!(err, CheckError::Decode(_)));
     assert!(err.to_string().contains("a max register has no :cas"), "{err}");
-    let bad = CheckConfig { consistency: Some("serializable".into()), ..CheckConfig::default() };
+    let bad = CheckConfig {
+        consistency: Some(labrys::vocab::ConsistencyLevel::parse_list("serializable").unwrap()),
+        ..CheckConfig::default()
+    };
     assert!(matches!(
         check_with_model(&MaxRegister, &history(VALID), &bad),
         Err(CheckError::UnknownConsistency(_))

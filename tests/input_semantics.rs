@@ -285,7 +285,10 @@ fn the_general_reader_reads_them_the_same_for_the_library() {
     let h = read_file(path.to_str().unwrap(), &ReadOptions::default()).unwrap();
     assert_eq!(h.ops.len(), 4);
     assert!(h.ops.iter().all(|op| op.process == 0 && h.f_name(op) == "txn"));
-    let config = CheckConfig { consistency: Some("serializable".into()), ..CheckConfig::default() };
+    let config = CheckConfig {
+        consistency: Some(labrys::vocab::ConsistencyLevel::parse_list("serializable").unwrap()),
+        ..CheckConfig::default()
+    };
     let r = check_history(&h, &config).unwrap().remove(0);
     assert_eq!(r.model, "list-append");
     assert_eq!(r.anomalies[0].kind, "G-single", "{}", r.to_text());

@@ -141,3 +141,39 @@ fn the_entry_of_a_file_that_could_not_be_read_validates() {
     validate(&schema(), &report, "", &mut errors);
     assert!(errors.is_empty(), "{}", errors.join("\n"));
 }
+
+/// The schema spells the words labrys writes as the typed vocabulary spells them: every
+/// transactional edge kind, and nothing the vocabulary cannot write.
+#[test]
+fn the_schema_names_the_vocabulary() {
+    use labrys::model::EdgeKind;
+    let s = schema();
+    let step = &s["items"]["properties"]["anomalies"]["items"]["properties"]["cycle"]["items"];
+    let mut named: Vec<&str> =
+        step["properties"]["type"]["enum"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let all = [
+        EdgeKind::Version,
+        EdgeKind::ReadsFrom,
+        EdgeKind::AntiDependency,
+        EdgeKind::RealTime,
+        EdgeKind::Process,
+    ];
+    let mut written: Vec<&str> = all.iter().map(|k| k.elle()).collect();
+    named.sort_unstable();
+    written.sort_unstable();
+    assert_eq!(named, written);
+    // Each written as JSON in a transactional cycle step is the schema's word.
+    for k in all {
+        let step = labrys::txn::CycleStep {
+            from: 1,
+            to: 2,
+            kind: k,
+            key: None,
+            value: None,
+            value_after: None,
+            process: None,
+        };
+        let json = serde_json::to_value(&step).unwrap();
+        assert_eq!(json["type"], k.elle(), "{json}");
+    }
+}

@@ -24,7 +24,7 @@ fn porcupine_histories_get_the_expected_verdicts() {
         let model = if file.starts_with("kv/") { "kv" } else { "cas-register" };
         let path = dir.join(file);
         let h = read_file(path.to_str().unwrap(), &ReadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
-        let config = CheckConfig { model: Some(model.to_string()), ..CheckConfig::default() };
+        let config = CheckConfig { model: Some(model.parse().unwrap()), ..CheckConfig::default() };
         let report = check_history(&h, &config).unwrap_or_else(|e| panic!("{file}: {e}")).remove(0);
         if report.valid != expected {
             wrong.push(format!("{file}: expected {expected:?}, got {:?}", report.valid));

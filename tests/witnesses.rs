@@ -11,7 +11,7 @@ use labrys::report::Verdict;
 #[test]
 fn shrunk_witnesses_are_themselves_invalid() {
     let Some(dir) = common::porcupine_dir() else { return };
-    let config = CheckConfig { model: Some("cas-register".into()), ..CheckConfig::default() };
+    let config = CheckConfig { model: Some("cas-register".parse().unwrap()), ..CheckConfig::default() };
     let mut sizes = Vec::new();
     for path in common::etcd_files(&dir) {
         let h = read_file(path.to_str().unwrap(), &ReadOptions::default()).unwrap();
@@ -83,7 +83,7 @@ fn a_read_of_a_failed_add_is_named_among_many_failed_adds() {
     line(0, "invoke", "read", "nil");
     line(0, "ok", "read", "#{1 7}");
     let h = read_bytes("failed-adds.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap();
-    let config = CheckConfig { model: Some("set".into()), ..CheckConfig::default() };
+    let config = CheckConfig { model: Some("set".parse().unwrap()), ..CheckConfig::default() };
     let report = check_history(&h, &config).unwrap().remove(0);
     assert_eq!(report.valid, Verdict::Invalid);
     let anomaly = &report.anomalies[0];

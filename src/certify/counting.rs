@@ -16,6 +16,7 @@
 use super::linear::{Check, ModelFacts, RawOp, Setting, ensure, raw_ops};
 use crate::history::{History, Value};
 use crate::model::EdgeKind;
+use crate::vocab::ClassKind;
 use ahash::{AHashMap, AHashSet};
 
 /// What an op did, as far as counting goes.
@@ -316,18 +317,18 @@ impl ModelFacts for CountFacts {
         Err(format!("this model's values imply no {} edges", kind.short()))
     }
 
-    fn certify_conflict(&self, ops: &[u32], kind: Option<&str>) -> Check {
+    fn certify_conflict(&self, ops: &[u32], kind: Option<ClassKind>) -> Check {
         Err(format!("this model's values imply no {kind:?} conflict of {} ops", ops.len()))
     }
 
     /// Every class this model's explainers name has a rule: any other is refuted.
-    fn knows_class(&self, _kind: &str, _process_order: bool) -> bool {
+    fn knows_class(&self, _kind: ClassKind, _process_order: bool) -> bool {
         true
     }
 
     /// The observer first, then the ops that used effects up before it, then either the ops
     /// that could supply effects (unexplained) or the retry of the failed op that took effect.
-    fn certify_class(&self, kind: &str, ops: &[u32], explanation: &str, process_order: bool) -> Check {
+    fn certify_class(&self, kind: ClassKind, ops: &[u32], explanation: &str, process_order: bool) -> Check {
         let Some((&o, rest)) = ops.split_first() else { return Err("no ops".into()) };
         for &p in ops {
             self.op(p)?;
@@ -340,14 +341,14 @@ impl ModelFacts for CountFacts {
         // How many cited ops used the effect up before the observer, and how many could supply
         // it (the unexplained variant lists those).
         let (consumers, suppliers) = match (kind, failed_variant, retried) {
-            ("duplicate-effect", false, false) => {
+            (ClassKind::DuplicateEffect, false, false) => {
                 let consumers = rest.iter().take_while(|&&c| self.is_consumer(c, o, process_order)).count();
                 ensure(rest[consumers..].iter().all(|&c| self.counted(c, o, process_order)), || {
                     "a cited op neither used the effect up before the observer nor could supply it".into()
                 })?;
                 (consumers, Some(rest.len() - consumers))
             }
-            ("duplicate-effect", true, true) | ("read-of-failed-write", true, false) => {
+            (ClassKind::DuplicateEffect, true, true) | (ClassKind::ReadOfFailedWrite, true, false) => {
                 let (consumers, retry) = if retried {
                     let (r, c) = rest.split_last().ok_or("no retry cited")?;
                     (c, Some(*r))

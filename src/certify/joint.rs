@@ -177,8 +177,8 @@ impl<'a, M: Model> Keys<'_, 'a, M> {
             return cert.certify_class(class, claim, coverage);
         }
         match self.view() {
-            Some(view) if super::sequential::knows(&class.kind) => {
-                super::sequential::certify_class(view, &class.kind, &ops)
+            Some(view) if super::sequential::knows(class.kind) => {
+                super::sequential::certify_class(view, class.kind, &ops)
                     .map_err(|why| Refuted::new(claim, why))?;
                 coverage.certified += 1;
             }

@@ -11,6 +11,7 @@
 use super::linear::{Check, ModelFacts, Setting, ensure, raw_ops};
 use crate::history::{History, Value};
 use crate::model::EdgeKind;
+use crate::vocab::ClassKind;
 use ahash::AHashMap;
 
 /// Where a spelling starts: the initial string, or the put at this position.
@@ -183,10 +184,10 @@ impl ModelFacts for KvFacts {
         }
     }
 
-    fn certify_conflict(&self, ops: &[u32], kind: Option<&str>) -> Check {
+    fn certify_conflict(&self, ops: &[u32], kind: Option<ClassKind>) -> Check {
         match (kind, ops) {
-            (Some("garbage-read"), [g]) => self.garbage(*g),
-            (Some("duplicate-effect"), [g, d]) => self.duplicate(*g, *d),
+            (Some(ClassKind::GarbageRead), [g]) => self.garbage(*g),
+            (Some(ClassKind::DuplicateEffect), [g, d]) => self.duplicate(*g, *d),
             (None, [g1, g2]) if g1 != g2 => {
                 let (n1, n2) = (self.nodes(*g1)?, self.nodes(*g2)?);
                 let after =
@@ -201,21 +202,21 @@ impl ModelFacts for KvFacts {
     }
 
     /// Every class this model's explainers name has a rule: any other is refuted.
-    fn knows_class(&self, _kind: &str, _process_order: bool) -> bool {
+    fn knows_class(&self, _kind: ClassKind, _process_order: bool) -> bool {
         true
     }
 
-    fn certify_class(&self, kind: &str, ops: &[u32], _explanation: &str, _process_order: bool) -> Check {
+    fn certify_class(&self, kind: ClassKind, ops: &[u32], _explanation: &str, _process_order: bool) -> Check {
         match (kind, ops) {
-            ("garbage-read", [g]) => self.garbage(*g),
-            ("read-of-failed-write", [g]) => {
+            (ClassKind::GarbageRead, [g]) => self.garbage(*g),
+            (ClassKind::ReadOfFailedWrite, [g]) => {
                 self.garbage(*g)?;
                 let KvOp::Get(s) = &self.op(*g)?.0 else { unreachable!("a completed get") };
                 ensure(self.spell(s, true) != Spelling::None, || {
                     "even with the failed ops, nothing spells the get's string".into()
                 })
             }
-            ("duplicate-effect", [g, d]) => self.duplicate(*g, *d),
+            (ClassKind::DuplicateEffect, [g, d]) => self.duplicate(*g, *d),
             _ => Err(format!("no rule for {kind} with {} ops", ops.len())),
         }
     }

@@ -24,6 +24,7 @@ use crate::linear::{
 };
 use crate::model::{EdgeKind, Model, OpView};
 use crate::report::Verdict;
+use crate::vocab::ClassKind;
 use ahash::{AHashMap, AHashSet};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -633,8 +634,8 @@ impl<'a, M: Model> KeyCert<'a, M> {
             self.op(p, claim)?;
         }
         match self.facts() {
-            Some(f) if f.knows_class(&class.kind, self.process_order) => {
-                f.certify_class(&class.kind, &ops, &class.explanation, self.process_order)
+            Some(f) if f.knows_class(class.kind, self.process_order) => {
+                f.certify_class(class.kind, &ops, &class.explanation, self.process_order)
                     .map_err(|why| Refuted::new(claim, why))?;
                 coverage.certified += 1;
             }
@@ -787,12 +788,12 @@ pub(super) trait ModelFacts {
     /// A data edge `a → b` (`wr`, `ww`, `rw`) of a cycle.
     fn certify_edge(&self, a: u32, b: u32, kind: EdgeKind) -> Check;
     /// A conflict: ops that cannot all have happened as observed.
-    fn certify_conflict(&self, ops: &[u32], kind: Option<&str>) -> Check;
+    fn certify_conflict(&self, ops: &[u32], kind: Option<ClassKind>) -> Check;
     /// Whether a class of this name has a rule here (others are counted, not checked).
-    fn knows_class(&self, kind: &str, process_order: bool) -> bool;
+    fn knows_class(&self, kind: ClassKind, process_order: bool) -> bool;
     /// A named violation, by its defining pattern over the cited ops (and, where the ops do
     /// not say it all, which variant the explanation states).
-    fn certify_class(&self, kind: &str, ops: &[u32], explanation: &str, process_order: bool) -> Check;
+    fn certify_class(&self, kind: ClassKind, ops: &[u32], explanation: &str, process_order: bool) -> Check;
     /// A data edge sequential consistency derives from process order (saturation), when the
     /// values alone do not give it; `None` when this model has no such edges.
     fn certify_derived_edge(&self, _a: u32, _b: u32, _kind: EdgeKind) -> Option<Derivation> {

@@ -25,6 +25,7 @@
 use super::linear::{Check, ModelFacts, Setting, ensure, raw_ops};
 use crate::history::{History, Value};
 use crate::model::EdgeKind;
+use crate::vocab::ClassKind;
 use ahash::{AHashMap, AHashSet};
 
 /// What one transaction did, per register, from its raw micro-ops.
@@ -208,9 +209,9 @@ impl ModelFacts for MultiRegisterFacts {
         }
     }
 
-    fn certify_conflict(&self, ops: &[u32], kind: Option<&str>) -> Check {
+    fn certify_conflict(&self, ops: &[u32], kind: Option<ClassKind>) -> Check {
         match (kind, ops) {
-            (Some("garbage-read"), [r]) => self.garbage(*r).map(|_| ()),
+            (Some(ClassKind::GarbageRead), [r]) => self.garbage(*r).map(|_| ()),
             (None, [r]) => {
                 let t = self.txn(*r)?;
                 ensure(t.inconsistent.is_some(), || "its reads agree with each other and its writes".into())
@@ -220,14 +221,14 @@ impl ModelFacts for MultiRegisterFacts {
     }
 
     /// Every class a rule exists for is named here: any other is refuted.
-    fn knows_class(&self, _kind: &str, _process_order: bool) -> bool {
+    fn knows_class(&self, _kind: ClassKind, _process_order: bool) -> bool {
         true
     }
 
-    fn certify_class(&self, kind: &str, ops: &[u32], _explanation: &str, _process_order: bool) -> Check {
+    fn certify_class(&self, kind: ClassKind, ops: &[u32], _explanation: &str, _process_order: bool) -> Check {
         match (kind, ops) {
-            ("garbage-read", [r]) => self.garbage(*r).map(|_| ()),
-            ("read-of-failed-write", [r]) => {
+            (ClassKind::GarbageRead, [r]) => self.garbage(*r).map(|_| ()),
+            (ClassKind::ReadOfFailedWrite, [r]) => {
                 let garbage = self.garbage(*r)?;
                 ensure(
                     garbage.iter().any(|&(k, v)| self.failed_writes.contains(&(k.clone(), v.clone()))),

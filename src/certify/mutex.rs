@@ -15,6 +15,7 @@
 use super::linear::{Check, ModelFacts, Setting, ensure, raw_ops};
 use crate::history::History;
 use crate::model::EdgeKind;
+use crate::vocab::ClassKind;
 use ahash::AHashMap;
 
 /// One op of a lock, from its raw fields.
@@ -117,7 +118,7 @@ impl ModelFacts for MutexFacts {
         Err(format!("a mutex's ops carry no values: there is no {} edge between them", kind.short()))
     }
 
-    fn certify_conflict(&self, ops: &[u32], kind: Option<&str>) -> Check {
+    fn certify_conflict(&self, ops: &[u32], kind: Option<ClassKind>) -> Check {
         ensure(kind.is_none(), || format!("no {kind:?} conflict is named for a mutex"))?;
         let first = ops.first().map(|&p| self.op(p)).transpose()?;
         match first {
@@ -143,11 +144,17 @@ impl ModelFacts for MutexFacts {
     }
 
     /// No explainer names a class for a mutex: any is refuted.
-    fn knows_class(&self, _kind: &str, _process_order: bool) -> bool {
+    fn knows_class(&self, _kind: ClassKind, _process_order: bool) -> bool {
         true
     }
 
-    fn certify_class(&self, kind: &str, _ops: &[u32], _explanation: &str, _process_order: bool) -> Check {
+    fn certify_class(
+        &self,
+        kind: ClassKind,
+        _ops: &[u32],
+        _explanation: &str,
+        _process_order: bool,
+    ) -> Check {
         Err(format!("no class is named for a mutex, {kind} included"))
     }
 }

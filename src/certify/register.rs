@@ -6,6 +6,7 @@ use super::saturation::{Derivation, ScView};
 use crate::history::{History, Op, Outcome, Value, ValueId};
 use crate::linear::Keying;
 use crate::model::EdgeKind;
+use crate::vocab::ClassKind;
 use ahash::{AHashMap, AHashSet};
 use rayon::prelude::*;
 use std::cell::OnceCell;
@@ -266,9 +267,9 @@ impl<'h> RegisterFacts<'h> {
     }
 
     /// A conflict: a garbage read, or two cas away from a value written once.
-    fn conflict(&self, ops: &[u32], kind: Option<&str>) -> Check {
+    fn conflict(&self, ops: &[u32], kind: Option<ClassKind>) -> Check {
         match (kind, ops) {
-            (Some("garbage-read"), [r]) => self.garbage(*r),
+            (Some(ClassKind::GarbageRead), [r]) => self.garbage(*r),
             (None, [c1, c2]) => {
                 let v = self.op(*c1)?.sees.clone().ok_or("the first op saw no value")?;
                 let cas = self.completed_cas_from(&v);
@@ -290,17 +291,17 @@ impl<'h> RegisterFacts<'h> {
     }
 
     /// Whether a class of this name has a rule here.
-    fn knows(&self, kind: &str, process_order: bool) -> bool {
+    fn knows(&self, kind: ClassKind, process_order: bool) -> bool {
         let timed = [
-            "garbage-read",
-            "read-of-failed-write",
-            "future-read",
-            "stale-read",
-            "own-write-not-read",
-            "non-monotonic-read",
-            "lost-write",
+            ClassKind::GarbageRead,
+            ClassKind::ReadOfFailedWrite,
+            ClassKind::FutureRead,
+            ClassKind::StaleRead,
+            ClassKind::OwnWriteNotRead,
+            ClassKind::NonMonotonicRead,
+            ClassKind::LostWrite,
         ];
-        let untimed = ["garbage-read", "read-of-failed-write"];
+        let untimed = [ClassKind::GarbageRead, ClassKind::ReadOfFailedWrite];
         if process_order {
             untimed.contains(&kind) || super::sequential::knows(kind)
         } else {
@@ -309,16 +310,16 @@ impl<'h> RegisterFacts<'h> {
     }
 
     /// A named violation, by its defining pattern over the cited ops.
-    fn class(&self, kind: &str, ops: &[u32]) -> Check {
+    fn class(&self, kind: ClassKind, ops: &[u32]) -> Check {
         match (kind, ops) {
-            ("garbage-read", [r]) => self.garbage(*r),
-            ("read-of-failed-write", [r]) => {
+            (ClassKind::GarbageRead, [r]) => self.garbage(*r),
+            (ClassKind::ReadOfFailedWrite, [r]) => {
                 self.garbage(*r)?;
                 let v = self.op(*r)?.sees.as_ref().expect("checked");
                 ensure(self.index_for(v).failed_writers.contains_key(v), || format!("no failed op wrote {v}"))
             }
-            ("future-read", [r, w]) => self.future_read(*r, *w),
-            ("stale-read", [r, x]) => {
+            (ClassKind::FutureRead, [r, w]) => self.future_read(*r, *w),
+            (ClassKind::StaleRead, [r, x]) => {
                 let later = self.op(*r)?;
                 let earlier = self.op(*x)?;
                 ensure(later.process != earlier.process || earlier.is_read, || {
@@ -326,19 +327,19 @@ impl<'h> RegisterFacts<'h> {
                 })?;
                 self.stale(*r, *x)
             }
-            ("own-write-not-read", [w, r]) => {
+            (ClassKind::OwnWriteNotRead, [w, r]) => {
                 ensure(!self.op(*w)?.is_read && self.op(*w)?.process == self.op(*r)?.process, || {
                     "not a write and a read of one process".into()
                 })?;
                 self.stale(*r, *w)
             }
-            ("non-monotonic-read", [x, r]) => {
+            (ClassKind::NonMonotonicRead, [x, r]) => {
                 ensure(self.op(*x)?.is_read && self.op(*x)?.process == self.op(*r)?.process, || {
                     "not two reads of one process".into()
                 })?;
                 self.stale(*r, *x)
             }
-            ("lost-write", [w, r]) => {
+            (ClassKind::LostWrite, [w, r]) => {
                 let ow = self.op(*w)?;
                 let g = ow.writes.as_ref().ok_or("the first op wrote nothing")?;
                 let seen =
@@ -405,13 +406,13 @@ impl ModelFacts for RegisterFacts<'_> {
     fn certify_edge(&self, a: u32, b: u32, kind: EdgeKind) -> Check {
         self.edge(a, b, kind)
     }
-    fn certify_conflict(&self, ops: &[u32], kind: Option<&str>) -> Check {
+    fn certify_conflict(&self, ops: &[u32], kind: Option<ClassKind>) -> Check {
         self.conflict(ops, kind)
     }
-    fn knows_class(&self, kind: &str, process_order: bool) -> bool {
+    fn knows_class(&self, kind: ClassKind, process_order: bool) -> bool {
         self.knows(kind, process_order)
     }
-    fn certify_class(&self, kind: &str, ops: &[u32], _explanation: &str, process_order: bool) -> Check {
+    fn certify_class(&self, kind: ClassKind, ops: &[u32], _explanation: &str, process_order: bool) -> Check {
         // Own-write-not-read is a class of both levels, with a pattern of each's own.
         if process_order && super::sequential::knows(kind) {
             super::sequential::certify_class(self.sc_view(), kind, ops)
@@ -569,10 +570,10 @@ mod tests {
         for cited in [&[0u32, 3][..], &[], &[1, 3]] {
             let facts = RegisterFacts::of("register", &h, &positions, &s, cited).unwrap();
             assert_eq!(facts.edge(0, 3, EdgeKind::ReadsFrom), Ok(()), "cited {cited:?}");
-            assert_eq!(facts.class("stale-read", &[3, 1]), Ok(()), "cited {cited:?}");
-            assert_eq!(facts.class("stale-read", &[3, 2]), Ok(()), "cited {cited:?}");
+            assert_eq!(facts.class(ClassKind::StaleRead, &[3, 1]), Ok(()), "cited {cited:?}");
+            assert_eq!(facts.class(ClassKind::StaleRead, &[3, 2]), Ok(()), "cited {cited:?}");
             // The read's own writer is no overwrite.
-            assert!(facts.class("stale-read", &[3, 0]).is_err(), "cited {cited:?}");
+            assert!(facts.class(ClassKind::StaleRead, &[3, 0]).is_err(), "cited {cited:?}");
         }
     }
 }

@@ -420,6 +420,7 @@ mod tests {
     use crate::linear::{Keying, prepare, process_order};
     use crate::model::{CasRegister, Model, Register, RegisterOp};
     use crate::sim::lagging::{LaggingConfig, write_edn};
+    use crate::vocab::ClassKind;
 
     fn setting(keying: Keying) -> Setting {
         Setting { keying, skew: 0, nil_reads_unknown: false, init: None }
@@ -576,18 +577,19 @@ mod tests {
     }
 
     /// The sequential classes certified over any two (or four) of the `n` ops.
-    fn named_classes(view: &ScView, n: u32) -> Vec<(&'static str, Vec<u32>)> {
+    fn named_classes(view: &ScView, n: u32) -> Vec<(ClassKind, Vec<u32>)> {
         let mut named = Vec::new();
         for (a, b) in (0..n).flat_map(|a| (0..n).map(move |b| (a, b))) {
-            for kind in ["own-write-not-read", "out-of-order-read"] {
+            for kind in [ClassKind::OwnWriteNotRead, ClassKind::OutOfOrderRead] {
                 if crate::certify::sequential::certify_class(view, kind, &[a, b]).is_ok() {
                     named.push((kind, vec![a, b]));
                 }
             }
             for (c, d) in (0..n).flat_map(|c| (0..n).map(move |d| (c, d))) {
-                if crate::certify::sequential::certify_class(view, "disagreeing-order", &[a, b, c, d]).is_ok()
+                if crate::certify::sequential::certify_class(view, ClassKind::DisagreeingOrder, &[a, b, c, d])
+                    .is_ok()
                 {
-                    named.push(("disagreeing-order", vec![a, b, c, d]));
+                    named.push((ClassKind::DisagreeingOrder, vec![a, b, c, d]));
                 }
             }
         }

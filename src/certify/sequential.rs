@@ -16,6 +16,7 @@
 
 use super::linear::{Check, ensure};
 use super::saturation::ScView;
+use crate::vocab::ClassKind;
 
 /// What two ops of one process show must follow the write `a`.
 #[derive(Clone, Copy, Debug)]
@@ -34,20 +35,21 @@ struct Order {
 }
 
 /// The classes with rules here.
-pub(super) const CLASSES: [&str; 3] = ["own-write-not-read", "out-of-order-read", "disagreeing-order"];
+pub(super) const CLASSES: [ClassKind; 3] =
+    [ClassKind::OwnWriteNotRead, ClassKind::OutOfOrderRead, ClassKind::DisagreeingOrder];
 
 /// Whether `kind` has a rule here.
-pub(super) fn knows(kind: &str) -> bool {
+pub(super) fn knows(kind: ClassKind) -> bool {
     CLASSES.contains(&kind)
 }
 
 /// A named violation of sequential consistency over the cited ops (history positions).
-pub(super) fn certify_class(view: &ScView, kind: &str, ops: &[u32]) -> Check {
+pub(super) fn certify_class(view: &ScView, kind: ClassKind, ops: &[u32]) -> Check {
     let nodes: Vec<u32> = ops.iter().map(|&p| view.node(p)).collect::<Result<_, _>>()?;
     match (kind, nodes.as_slice()) {
-        ("own-write-not-read", &[w, r]) => went_back(view, w, r, true),
-        ("out-of-order-read", &[r1, r2]) => went_back(view, r1, r2, false),
-        ("disagreeing-order", &[p1, p2, q1, q2]) => disagree(view, [p1, p2], [q1, q2]),
+        (ClassKind::OwnWriteNotRead, &[w, r]) => went_back(view, w, r, true),
+        (ClassKind::OutOfOrderRead, &[r1, r2]) => went_back(view, r1, r2, false),
+        (ClassKind::DisagreeingOrder, &[p1, p2, q1, q2]) => disagree(view, [p1, p2], [q1, q2]),
         _ => Err(format!("no rule for {kind} with {} ops", ops.len())),
     }
 }

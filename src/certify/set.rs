@@ -10,6 +10,7 @@
 use super::linear::{Check, ModelFacts, Setting, ensure, raw_ops};
 use crate::history::{History, Value};
 use crate::model::EdgeKind;
+use crate::vocab::ClassKind;
 use ahash::{AHashMap, AHashSet};
 
 /// The elements of a collection, sorted without duplicates (`nil`: none); `None` for a scalar.
@@ -129,9 +130,9 @@ impl ModelFacts for SetFacts {
         }
     }
 
-    fn certify_conflict(&self, ops: &[u32], kind: Option<&str>) -> Check {
+    fn certify_conflict(&self, ops: &[u32], kind: Option<ClassKind>) -> Check {
         match (kind, ops) {
-            (Some("garbage-read"), [r]) => self.garbage(*r).map(|_| ()),
+            (Some(ClassKind::GarbageRead), [r]) => self.garbage(*r).map(|_| ()),
             (None, [r]) => {
                 let seen = self.read(*r)?;
                 ensure(!subset(&self.init, seen), || "the read lacks no initial element".into())
@@ -145,14 +146,14 @@ impl ModelFacts for SetFacts {
     }
 
     /// Every class this model's explainers name has a rule: any other is refuted.
-    fn knows_class(&self, _kind: &str, _process_order: bool) -> bool {
+    fn knows_class(&self, _kind: ClassKind, _process_order: bool) -> bool {
         true
     }
 
-    fn certify_class(&self, kind: &str, ops: &[u32], _explanation: &str, _process_order: bool) -> Check {
+    fn certify_class(&self, kind: ClassKind, ops: &[u32], _explanation: &str, _process_order: bool) -> Check {
         match (kind, ops) {
-            ("garbage-read", [r]) => self.garbage(*r).map(|_| ()),
-            ("read-of-failed-write", [r]) => {
+            (ClassKind::GarbageRead, [r]) => self.garbage(*r).map(|_| ()),
+            (ClassKind::ReadOfFailedWrite, [r]) => {
                 let garbage = self.garbage(*r)?;
                 ensure(garbage.iter().any(|v| self.failed_adds.contains(*v)), || {
                     "no failed op adds an element the read saw that nobody else added".into()

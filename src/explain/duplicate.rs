@@ -6,6 +6,7 @@
 use super::{Classified, class};
 use crate::linear::{Entry, Part};
 use crate::model::Model;
+use crate::vocab::ClassKind;
 
 /// Above this many ops on a key, duplicate effects are not looked for: each completed op is
 /// weighed against all the others, so the work is quadratic.
@@ -135,7 +136,7 @@ fn failed_took_effect<O: PartialEq>(
             ops.push(r as u32);
             let k = ops.len() - 1;
             class(
-                "duplicate-effect",
+                ClassKind::DuplicateEffect,
                 ops,
                 &format!(
                     "{opening}, but {possible}: {{failed}} was reported failed yet took effect, and was retried \
@@ -144,7 +145,7 @@ fn failed_took_effect<O: PartialEq>(
             )
         }
         None => class(
-            "read-of-failed-write",
+            ClassKind::ReadOfFailedWrite,
             ops,
             &format!("{opening}, but {possible}: {{failed}} was reported failed yet took effect"),
         ),
@@ -158,7 +159,7 @@ fn unexplained(observed: &Observed<'_>, counted: &[u32], possible: &str) -> Clas
     let first = 1 + observed.consumed.len().min(CITED);
     let from = if counted.is_empty() { String::new() } else { format!(" ({})", cite(first, counted.len())) };
     class(
-        "duplicate-effect",
+        ClassKind::DuplicateEffect,
         ops,
         &format!(
             "{opening}, but {possible}{from}: an effect was applied more than once, the signature of a retried \

@@ -20,6 +20,7 @@ pub use shrink::{shrink, sub_part};
 
 use crate::linear::{Entry, Part};
 use crate::model::{Fact, Model};
+use crate::vocab::ClassKind;
 use ahash::AHashMap;
 use serde::Serialize;
 
@@ -30,7 +31,7 @@ pub struct Classified {
     /// `own-write-not-read`, `non-monotonic-read`, `duplicate-effect`; for sequential
     /// consistency `own-write-not-read`, `out-of-order-read`, `disagreeing-order`,
     /// `duplicate-effect`.
-    pub kind: &'static str,
+    pub kind: ClassKind,
     /// The ops (entry indices into the part, or into its failed ops for a failed write:
     /// see [`Classified::failed_op`]).
     pub ops: Vec<u32>,
@@ -85,7 +86,7 @@ fn roles<M: Model>(model: &M, entries: &[Entry<M::Op>], completed: usize) -> Rol
     Roles { reads, writes, writers, seen }
 }
 
-fn class(kind: &'static str, ops: Vec<u32>, template: &str) -> Classified {
+fn class(kind: ClassKind, ops: Vec<u32>, template: &str) -> Classified {
     Classified { kind, ops, failed_op: None, template: template.to_string() }
 }
 
@@ -109,18 +110,18 @@ pub fn classify<M: Model>(
                 Some(x) => Classified {
                     failed_op: Some(x as u32),
                     ..class(
-                        "read-of-failed-write",
+                        ClassKind::ReadOfFailedWrite,
                         vec![read],
                         "{0} read a value that only a failed op ({failed}) wrote: the failure was reported, but the write took effect",
                     )
                 },
-                None => class("garbage-read", vec![read], "{0} read a value that no op wrote"),
+                None => class(ClassKind::GarbageRead, vec![read], "{0} read a value that no op wrote"),
             });
         }
         if !is_init && r.writers_of(f).all(|w| precedes(read, w)) {
             let w = r.writers_of(f).next().expect("checked above");
             return Some(class(
-                "future-read",
+                ClassKind::FutureRead,
                 vec![read, w],
                 "{0} read the value of {1}, which began only after the read had completed",
             ));
@@ -152,7 +153,7 @@ fn classify_stale<O>(
         let process = e[read as usize].process;
         if e[newer as usize].process == process {
             return Some(class(
-                "own-write-not-read",
+                ClassKind::OwnWriteNotRead,
                 vec![newer, read],
                 "the process that ran {0} did not see its own write: its later {1} returned an older value",
             ));
@@ -166,7 +167,7 @@ fn classify_stale<O>(
         });
         if let Some(&(earlier, _)) = earlier {
             return Some(class(
-                "non-monotonic-read",
+                ClassKind::NonMonotonicRead,
                 vec![earlier, read],
                 "one process read a value ({0}) and then an older one ({1}): its reads went back in time",
             ));
@@ -180,13 +181,13 @@ fn classify_stale<O>(
             .count();
         if !r.is_seen(g) && later_stale >= 2 {
             return Some(class(
-                "lost-write",
+                ClassKind::LostWrite,
                 vec![newer, read],
                 "{0} was acknowledged but never seen: {1}, which began after it completed, saw an older value",
             ));
         }
         return Some(class(
-            "stale-read",
+            ClassKind::StaleRead,
             vec![read, newer],
             "{0} returned a stale value: {1} had already replaced it, and completed before the read began",
         ));
@@ -218,13 +219,13 @@ fn classify_seen_newer<O>(e: &[Entry<O>], r: &Roles, skew: i64) -> Option<Classi
         let Some(earlier) = latest[done_in_time].pick(f, after) else { continue };
         return Some(if e[earlier as usize].process == e[read as usize].process {
             class(
-                "non-monotonic-read",
+                ClassKind::NonMonotonicRead,
                 vec![earlier, read],
                 "one process read a value ({0}) and then an older one ({1}): its reads went back in time",
             )
         } else {
             class(
-                "stale-read",
+                ClassKind::StaleRead,
                 vec![read, earlier],
                 "{0} returned a stale value: {1}, which completed before it began, had already seen a newer one",
             )

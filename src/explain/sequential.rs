@@ -15,6 +15,7 @@
 use super::Classified;
 use crate::linear::Part;
 use crate::model::{Fact, Model};
+use crate::vocab::ClassKind;
 use ahash::AHashMap;
 
 /// How far back in a process's order a pair of observations is looked for: bounds the work on
@@ -136,13 +137,13 @@ fn contradicted_within<O>(
     let (o1, o2) = order.by;
     Some(if own {
         super::class(
-            "own-write-not-read",
+            ClassKind::OwnWriteNotRead,
             vec![o1, o2],
             "the process that ran {0} did not see its own write: its later {1} returned an older value",
         )
     } else {
         super::class(
-            "out-of-order-read",
+            ClassKind::OutOfOrderRead,
             vec![o1, o2],
             "one process saw {0} and then {1}, an older value: its reads went back in time",
         )
@@ -172,7 +173,7 @@ fn disagreeing<O>(part: &Part<O>, orders: &[Order], slot: &dyn Fn(u32) -> Option
         });
         if let Some(q) = q {
             return Some(super::class(
-                "disagreeing-order",
+                ClassKind::DisagreeingOrder,
                 vec![p.by.0, p.by.1, q.by.0, q.by.1],
                 "two processes disagree on the order of two writes: one saw {0} and then {1}; the other saw {2} and then {3}",
             ));

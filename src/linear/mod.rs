@@ -20,6 +20,7 @@ use crate::graph::{self, Cycle};
 use crate::history::{History, Value};
 use crate::model::{Conflict, EdgeKind, Fact, Model};
 use crate::report::Verdict;
+use crate::vocab::ClassKind;
 use ahash::AHashMap;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -133,7 +134,7 @@ pub struct ClassInfo {
     /// `own-write-not-read`, `non-monotonic-read`, `duplicate-effect`; for sequential
     /// consistency `own-write-not-read`, `out-of-order-read`, `disagreeing-order`,
     /// `duplicate-effect`.
-    pub kind: String,
+    pub kind: ClassKind,
     /// The ops that show it.
     pub ops: Vec<OpRef>,
     /// What happened, in one sentence.
@@ -162,7 +163,7 @@ pub struct ConflictWitness {
     pub reason: String,
     /// The class of violation, when the model named one.
     #[serde(skip)]
-    pub kind: Option<&'static str>,
+    pub kind: Option<ClassKind>,
 }
 
 /// The verdict for one key.
@@ -242,9 +243,23 @@ pub enum Consistency {
 impl Consistency {
     /// The name `--consistency` takes.
     pub fn name(self) -> &'static str {
+        self.level().as_str()
+    }
+
+    /// The level `--consistency` names it by.
+    pub fn level(self) -> crate::vocab::ConsistencyLevel {
         match self {
-            Consistency::Linearizable => "linearizable",
-            Consistency::Sequential => "sequential",
+            Consistency::Linearizable => crate::vocab::ConsistencyLevel::Linearizable,
+            Consistency::Sequential => crate::vocab::ConsistencyLevel::Sequential,
+        }
+    }
+
+    /// The object consistency a level is, when it is one.
+    pub fn of_level(level: crate::vocab::ConsistencyLevel) -> Option<Consistency> {
+        match level {
+            crate::vocab::ConsistencyLevel::Linearizable => Some(Consistency::Linearizable),
+            crate::vocab::ConsistencyLevel::Sequential => Some(Consistency::Sequential),
+            _ => None,
         }
     }
 }
@@ -398,11 +413,10 @@ fn explain_invalid<M: Model>(
             let failed = cite_entry(f);
             text = text.replace("{failed}", &format!("{} at index {}", failed.text, failed.index));
         }
-        result.class =
-            Some(ClassInfo { kind: c.kind.to_string(), ops, explanation: text, faults: Vec::new() });
-    } else if let Some(c) = result.conflict.as_ref().filter(|c| c.kind.is_some()) {
+        result.class = Some(ClassInfo { kind: c.kind, ops, explanation: text, faults: Vec::new() });
+    } else if let Some((c, kind)) = result.conflict.as_ref().and_then(|c| Some((c, c.kind?))) {
         // What the model saw in the values already names it.
-        result.class = Some(conflict_class(model, history, part, c));
+        result.class = Some(conflict_class(model, history, part, c, kind));
     }
     let witness = shrunk_witness(model, part, order, result);
     let windows = crate::explain::fault_windows(history);
@@ -431,16 +445,17 @@ fn conflict_class<M: Model>(
     history: &History,
     part: &Part<M::Op>,
     c: &ConflictWitness,
+    kind: ClassKind,
 ) -> ClassInfo {
     let cited: Vec<String> =
         c.ops.iter().map(|op| format!("{} (index {}, process {})", op.text, op.index, op.process)).collect();
     let mut class = ClassInfo {
-        kind: c.kind.unwrap_or_default().to_string(),
+        kind,
         ops: c.ops.clone(),
         explanation: format!("{}: {}", cited.join(" and "), c.reason),
         faults: Vec::new(),
     };
-    let failed = if c.kind == Some("garbage-read") { failed_writers(model, part, c) } else { None };
+    let failed = if kind == ClassKind::GarbageRead { failed_writers(model, part, c) } else { None };
     if let Some(failed) = failed {
         let failed: Vec<String> = failed
             .iter()
@@ -450,7 +465,7 @@ fn conflict_class<M: Model>(
             .map(|op| format!("{} (index {})", op.text, op.index))
             .collect();
         let which = if failed.len() == 1 { "which" } else { "each of which" };
-        class.kind = "read-of-failed-write".to_string();
+        class.kind = ClassKind::ReadOfFailedWrite;
         class.explanation = format!(
             "{}, except {}, {which} failed: the failure was reported, but the op took effect",
             class.explanation,
@@ -482,7 +497,7 @@ fn failed_writers<M: Model>(model: &M, part: &Part<M::Op>, conflict: &ConflictWi
         implied
             .conflicts
             .into_iter()
-            .find(|c| c.kind == Some("garbage-read") && c.ops == reads)
+            .find(|c| c.kind == Some(ClassKind::GarbageRead) && c.ops == reads)
             .map(|c| c.reason)
     };
     let unexplained = with(&[])?;

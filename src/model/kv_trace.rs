@@ -11,6 +11,7 @@
 
 use super::{Conflict, Edge, EdgeKind, Implied, KvAction, KvOp};
 use crate::history::Value;
+use crate::vocab::ClassKind;
 use ahash::AHashMap;
 use std::sync::Arc;
 
@@ -93,7 +94,7 @@ fn trace_key(k: &KeyOps<'_>, init_value: &str, out: &mut Implied) {
                 reason: format!(
                     "no sequence of puts and appends to this key produces {value:?}: nobody wrote it"
                 ),
-                kind: Some("garbage-read"),
+                kind: Some(ClassKind::GarbageRead),
             });
             continue;
         }
@@ -108,7 +109,7 @@ fn trace_key(k: &KeyOps<'_>, init_value: &str, out: &mut Implied) {
                 reason: format!(
                     "the value {value:?} contains the same append twice, but it was applied once"
                 ),
-                kind: Some("duplicate-effect"),
+                kind: Some(ClassKind::DuplicateEffect),
             });
             continue;
         }

@@ -31,6 +31,7 @@ pub use set::{Set, SetOp};
 pub use set_state::SetState;
 
 use crate::history::Value;
+use crate::vocab::ClassKind;
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::sync::Arc;
@@ -128,6 +129,16 @@ impl EdgeKind {
             EdgeKind::Process => "po",
         }
     }
+
+    /// The name Elle's transactional reports give it (`ww`, `wr`, `rw`, `realtime`,
+    /// `process`): the transactional JSON's cycle steps are spelled so, as the schema says.
+    pub fn elle(self) -> &'static str {
+        match self {
+            EdgeKind::RealTime => "realtime",
+            EdgeKind::Process => "process",
+            other => other.short(),
+        }
+    }
 }
 
 /// `before` must take effect before `after` (indices into the ops given to
@@ -151,7 +162,7 @@ pub struct Conflict {
     pub reason: String,
     /// The class of violation it shows, when it is one the explainer names
     /// (`duplicate-effect`, `garbage-read`).
-    pub kind: Option<&'static str>,
+    pub kind: Option<ClassKind>,
 }
 
 /// What a model can infer about the order of a part's ops without searching.

@@ -11,6 +11,7 @@
 
 use super::{Conflict, Edge, EdgeKind, Implied, RegisterOp};
 use crate::history::Value;
+use crate::vocab::ClassKind;
 use ahash::AHashMap;
 
 #[derive(Default)]
@@ -60,7 +61,7 @@ pub(super) fn implied(ops: &[RegisterOp], completed: usize, init: &Value) -> Imp
                 out.conflicts.push(Conflict {
                     ops: vec![op],
                     reason: format!("it saw {v}, but no op wrote {v}"),
-                    kind: Some("garbage-read"),
+                    kind: Some(ClassKind::GarbageRead),
                 });
             }
             continue;

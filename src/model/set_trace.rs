@@ -26,6 +26,7 @@
 
 use super::{Conflict, Edge, EdgeKind, Implied, SetOp, and_list};
 use crate::history::Value;
+use crate::vocab::ClassKind;
 use ahash::AHashMap;
 
 /// The most edges derived: past it, the rest are left out, which only weakens pruning.
@@ -137,7 +138,7 @@ fn conflicts(
         out.push(Conflict {
             ops: vec![c.reads[0]],
             reason: format!("it saw {what}, but no op added {what}"),
-            kind: Some("garbage-read"),
+            kind: Some(ClassKind::GarbageRead),
         });
     }
     let lost_init = classes.iter().filter(|_| !init.is_empty()).find_map(|c| {
@@ -339,7 +340,7 @@ mod tests {
         let garbage = implied(&[add(1), read(&[1, 7, 9])], 2, &[]);
         assert_eq!(garbage.conflicts[0].ops, vec![1]);
         assert_eq!(garbage.conflicts[0].reason, "it saw 7 and 9, but no op added 7 and 9");
-        assert_eq!(garbage.conflicts[0].kind, Some("garbage-read"));
+        assert_eq!(garbage.conflicts[0].kind, Some(ClassKind::GarbageRead));
         assert!(garbage.edges.is_empty());
         let lost = implied(&[read(&[2])], 1, &[Value::Int(1), Value::Int(2)]);
         assert_eq!(

@@ -61,7 +61,7 @@ pub fn junit(cases: &[CaseOutcome<'_>]) -> String {
                     out,
                     "    <testcase classname=\"labrys.{}.{}\" name=\"{}\" time=\"{:.3}\"",
                     xml_escape(&r.model),
-                    xml_escape(&r.consistency),
+                    xml_escape(&r.consistency.to_string()),
                     xml_escape(&r.file),
                     r.stats.check_millis / 1e3
                 );

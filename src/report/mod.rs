@@ -57,6 +57,7 @@ use crate::history::{History, Summary};
 use crate::linear::{
     ConflictWitness, Consistency, Counterexample, CycleStep, KeyResult, LinearReport, OpRef,
 };
+use crate::vocab::{ConsistencyLevel, Levels};
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -132,8 +133,8 @@ pub struct FileReport {
     pub file: String,
     /// The model checked against.
     pub model: String,
-    /// The consistency model checked.
-    pub consistency: String,
+    /// The consistency model checked (for transactions, every model required, comma-separated).
+    pub consistency: Levels,
     /// `true`, `false` or `"unknown"`.
     pub valid: Verdict,
     /// What was found, one entry per anomaly.
@@ -180,7 +181,7 @@ impl FileReport {
             version: SCHEMA_VERSION,
             file: history.source.clone(),
             model: linear.model,
-            consistency: linear.consistency.name().to_string(),
+            consistency: linear.consistency.level().into(),
             valid: linear.verdict,
             anomalies,
             keys: linear.keys.into_iter().chain(linear.joint).collect(),
@@ -221,8 +222,11 @@ impl FileReport {
             txn::write_text(&mut out, &self.anomalies, details);
             return out;
         }
-        let label =
-            if self.consistency == "sequential" { "not sequentially consistent" } else { "not linearizable" };
+        let label = if self.consistency.is(ConsistencyLevel::Sequential) {
+            "not sequentially consistent"
+        } else {
+            "not linearizable"
+        };
         for k in &self.keys {
             let key = match k.key.as_deref() {
                 None => String::new(),
@@ -310,7 +314,8 @@ fn key_anomalies(k: &KeyResult, kind: &str) -> Vec<Anomaly> {
         ..anomaly(kind, cited, format!("{text}{}", during(&k.faults)))
     });
     let Some(c) = &k.class else { return decided.into_iter().collect() };
-    let named = anomaly(&c.kind, c.ops.iter().collect(), format!("{}{}", c.explanation, during(&c.faults)));
+    let named =
+        anomaly(c.kind.as_str(), c.ops.iter().collect(), format!("{}{}", c.explanation, during(&c.faults)));
     match decided {
         Some(d) if k.evidence_shows_class() => {
             vec![Anomaly {

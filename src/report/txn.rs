@@ -35,7 +35,7 @@ impl FileReport {
             .anomalies
             .into_iter()
             .map(|a| Anomaly {
-                kind: a.kind,
+                kind: a.kind.to_string(),
                 key: a.key,
                 ops: a.txns.iter().map(|t| t.index).collect(),
                 lines: a.txns.iter().map(|t| t.line).collect(),
@@ -62,7 +62,7 @@ impl FileReport {
             version: SCHEMA_VERSION,
             file: history.source.clone(),
             model: report.workload.name().to_string(),
-            consistency: report.consistency.join(","),
+            consistency: crate::vocab::Levels(report.consistency),
             valid: report.valid,
             anomalies,
             keys: Vec::new(),

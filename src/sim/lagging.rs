@@ -143,8 +143,10 @@ mod tests {
             write_edn(&c, &mut buf).unwrap();
             let h = read_bytes("lagging.edn", &buf, Format::Edn, &ReadOptions::default()).unwrap();
             let config = CheckConfig {
-                model: Some("register".into()),
-                consistency: Some("linearizable,sequential".into()),
+                model: Some("register".parse().unwrap()),
+                consistency: Some(
+                    crate::vocab::ConsistencyLevel::parse_list("linearizable,sequential").unwrap(),
+                ),
                 ..Default::default()
             };
             let reports = check_history(&h, &config).unwrap();

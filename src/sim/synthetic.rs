@@ -285,7 +285,8 @@ mod tests {
                 let c =
                     SyntheticConfig { ops: 300, keys, values, seed, crash_rate: 0.05, ..Default::default() };
                 let h = generate(&c);
-                let config = CheckConfig { model: Some("cas-register".into()), ..Default::default() };
+                let config =
+                    CheckConfig { model: Some("cas-register".parse().unwrap()), ..Default::default() };
                 let report = check_history(&h, &config).unwrap().remove(0);
                 assert_eq!(report.valid, Verdict::Valid, "seed {seed} keys {keys}: {}", report.to_text());
             }

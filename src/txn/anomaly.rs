@@ -159,7 +159,7 @@ fn report(
     }
     let (not, also_not) = consistency::boundary(counts.keys().map(String::as_str));
     anomalies.retain(|a| prohibited.contains(a.kind.as_str()));
-    anomalies.sort_by_key(|a| severity(&a.kind));
+    anomalies.sort_by_key(|a| severity(a.kind.as_str()));
     counts.retain(|k, _| prohibited.contains(k.as_str()));
     unknown.dedup();
     let valid = if !counts.is_empty() {
@@ -171,7 +171,7 @@ fn report(
     };
     let mut report = TxnReport {
         workload: txns.workload,
-        consistency: options.consistency.iter().map(|m: &ConsistencyModel| m.name().to_string()).collect(),
+        consistency: options.consistency.iter().map(|m: &ConsistencyModel| m.level()).collect(),
         valid,
         anomalies,
         anomaly_counts: counts,

@@ -62,14 +62,14 @@ pub enum ConsistencyModel {
     StrictSerializable,
 }
 
+use crate::vocab::ConsistencyLevel as L;
 use ConsistencyModel as M;
 
-/// One model: its name, other names, the models it implies directly, the anomalies it forbids
-/// beyond those.
+/// One model: its level (which spells it), the models it implies directly, the anomalies it
+/// forbids beyond those.
 struct Entry {
     model: M,
-    name: &'static str,
-    aliases: &'static [&'static str],
+    level: L,
     weaker: &'static [M],
     forbids: &'static [&'static str],
 }
@@ -77,99 +77,80 @@ struct Entry {
 const LATTICE: &[Entry] = &[
     Entry {
         model: M::ReadUncommitted,
-        name: "read-uncommitted",
-        aliases: &["PL-1"],
+        level: L::ReadUncommitted,
         weaker: &[],
         forbids: &["G0", "duplicate-elements", "cyclic-versions", "garbage-read"],
     },
     Entry {
         model: M::ReadCommitted,
-        name: "read-committed",
-        aliases: &["PL-2"],
+        level: L::ReadCommitted,
         weaker: &[M::ReadUncommitted],
         forbids: &["G1"],
     },
     Entry {
         model: M::CursorStability,
-        name: "cursor-stability",
-        aliases: &["PL-CS"],
+        level: L::CursorStability,
         weaker: &[M::ReadCommitted],
         forbids: &["G1", "G-cursor", "lost-update"],
     },
     Entry {
         model: M::MonotonicView,
-        name: "monotonic-view",
-        aliases: &["PL-2L"],
+        level: L::MonotonicView,
         weaker: &[M::ReadCommitted],
         forbids: &["G1", "G-monotonic"],
     },
     Entry {
         model: M::MonotonicSnapshotRead,
-        name: "monotonic-snapshot-read",
-        aliases: &["PL-MSR"],
+        level: L::MonotonicSnapshotRead,
         weaker: &[M::ReadCommitted],
         forbids: &["G1", "G-MSR"],
     },
     Entry {
         model: M::ConsistentView,
-        name: "consistent-view",
-        aliases: &["PL-2+"],
+        level: L::ConsistentView,
         weaker: &[M::CursorStability, M::MonotonicView],
         forbids: &["G1", "G-single"],
     },
     Entry {
         model: M::ForwardConsistentView,
-        name: "forward-consistent-view",
-        aliases: &["PL-FCV"],
+        level: L::ForwardConsistentView,
         weaker: &[M::ConsistentView],
         forbids: &["G1", "G-SIb"],
     },
     Entry {
         model: M::MonotonicAtomicView,
-        name: "monotonic-atomic-view",
-        aliases: &[],
+        level: L::MonotonicAtomicView,
         weaker: &[M::ReadCommitted],
         forbids: &[],
     },
     Entry {
         model: M::ReadAtomic,
-        name: "read-atomic",
-        aliases: &[],
+        level: L::ReadAtomic,
         weaker: &[M::MonotonicAtomicView],
         forbids: &["internal", "G1a", "future-read"],
     },
     Entry {
         model: M::CausalCerone,
-        name: "causal-cerone",
-        aliases: &[],
+        level: L::CausalCerone,
         weaker: &[M::ReadAtomic],
         forbids: &["internal", "G1a"],
     },
-    Entry {
-        model: M::Prefix,
-        name: "prefix",
-        aliases: &[],
-        weaker: &[M::CausalCerone],
-        forbids: &["internal", "G1a"],
-    },
+    Entry { model: M::Prefix, level: L::Prefix, weaker: &[M::CausalCerone], forbids: &["internal", "G1a"] },
     Entry {
         model: M::ParallelSnapshotIsolation,
-        name: "parallel-snapshot-isolation",
-        aliases: &[],
+        level: L::ParallelSnapshotIsolation,
         weaker: &[M::CausalCerone],
         forbids: &["internal", "G1a"],
     },
     Entry {
         model: M::RepeatableRead,
-        name: "repeatable-read",
-        aliases: &["PL-2.99"],
+        level: L::RepeatableRead,
         weaker: &[M::CursorStability, M::MonotonicAtomicView],
         forbids: &["G1", "G2-item", "lost-update"],
     },
     Entry {
         model: M::SnapshotIsolation,
-        name: "snapshot-isolation",
-        aliases: &["PL-SI"],
+        level: L::SnapshotIsolation,
         weaker: &[
             M::ForwardConsistentView,
             M::MonotonicAtomicView,
@@ -181,71 +162,61 @@ const LATTICE: &[Entry] = &[
     },
     Entry {
         model: M::UpdateSerializable,
-        name: "update-serializable",
-        aliases: &["PL-3U"],
+        level: L::UpdateSerializable,
         weaker: &[M::ForwardConsistentView],
         forbids: &["G1", "G-update"],
     },
     Entry {
         model: M::Serializable,
-        name: "serializable",
-        aliases: &["PL-3", "conflict-serializable"],
+        level: L::Serializable,
         weaker: &[M::RepeatableRead, M::SnapshotIsolation, M::UpdateSerializable],
         forbids: &["internal", "G1", "G2"],
     },
     Entry {
         model: M::StrongSessionReadUncommitted,
-        name: "strong-session-read-uncommitted",
-        aliases: &[],
+        level: L::StrongSessionReadUncommitted,
         weaker: &[M::ReadUncommitted],
         forbids: &["G0-process"],
     },
     Entry {
         model: M::StrongSessionReadCommitted,
-        name: "strong-session-read-committed",
-        aliases: &[],
+        level: L::StrongSessionReadCommitted,
         weaker: &[M::ReadCommitted, M::StrongSessionReadUncommitted],
         forbids: &["G1c-process"],
     },
     Entry {
         model: M::StrongReadUncommitted,
-        name: "strong-read-uncommitted",
-        aliases: &[],
+        level: L::StrongReadUncommitted,
         weaker: &[M::StrongSessionReadUncommitted],
         forbids: &["G0-realtime"],
     },
     Entry {
         model: M::StrongReadCommitted,
-        name: "strong-read-committed",
-        aliases: &[],
+        level: L::StrongReadCommitted,
         weaker: &[M::StrongSessionReadCommitted, M::StrongReadUncommitted],
         forbids: &["G1c-realtime"],
     },
     Entry {
         model: M::StrongSessionSnapshotIsolation,
-        name: "strong-session-snapshot-isolation",
-        aliases: &[],
+        level: L::StrongSessionSnapshotIsolation,
         weaker: &[M::SnapshotIsolation, M::StrongSessionReadCommitted],
         forbids: &["internal", "G1-process", "G-nonadjacent-process"],
     },
     Entry {
         model: M::StrongSnapshotIsolation,
-        name: "strong-snapshot-isolation",
-        aliases: &[],
+        level: L::StrongSnapshotIsolation,
         weaker: &[M::StrongSessionSnapshotIsolation, M::StrongReadCommitted],
         forbids: &["internal", "G1-realtime", "G-nonadjacent-realtime"],
     },
     Entry {
         model: M::StrongSessionSerializable,
-        name: "strong-session-serializable",
-        aliases: &[],
+        level: L::StrongSessionSerializable,
         weaker: &[M::Serializable, M::StrongSessionSnapshotIsolation],
         forbids: &["G1-process", "G2-process"],
     },
     Entry {
         model: M::StrictSerializable,
-        name: "strict-serializable",
-        aliases: &["PL-SS", "strong-serializable"],
+        level: L::StrictSerializable,
         weaker: &[M::Serializable, M::StrongSnapshotIsolation, M::StrongSessionSerializable],
         forbids: &["G1", "G1c-realtime", "G2-realtime"],
     },
@@ -294,18 +265,27 @@ impl ConsistencyModel {
 
     /// The model's name (`snapshot-isolation`).
     pub fn name(self) -> &'static str {
-        self.entry().name
+        self.level().as_str()
+    }
+
+    /// The level `--consistency` names it by.
+    pub fn level(self) -> L {
+        self.entry().level
+    }
+
+    /// The model a level is, when it is a transactional one.
+    pub fn of_level(level: L) -> Option<ConsistencyModel> {
+        LATTICE.iter().find(|e| e.level == level).map(|e| e.model)
     }
 
     /// The model a name or alias (`PL-SI`) stands for.
     pub fn from_name(name: &str) -> Option<ConsistencyModel> {
-        let name = name.trim().trim_start_matches(':');
-        LATTICE.iter().find(|e| e.name == name || e.aliases.contains(&name)).map(|e| e.model)
+        name.parse().ok().and_then(ConsistencyModel::of_level)
     }
 
     /// Every model name, for error messages.
     pub fn names() -> Vec<&'static str> {
-        LATTICE.iter().map(|e| e.name).collect()
+        LATTICE.iter().map(|e| e.level.as_str()).collect()
     }
 }
 

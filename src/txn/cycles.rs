@@ -19,6 +19,7 @@ use super::graph::{PROCESS, RT, RW, WR, WW};
 use crate::graph::csr::{
     Csr, Label, OutOfSteps, PathRule, Scope, shortest_cycle_through, split_walk, strongly_connected,
 };
+use crate::vocab::TxnAnomalyKind as T;
 use std::collections::BTreeSet;
 use std::time::Instant;
 
@@ -50,10 +51,10 @@ pub(crate) struct CycleType {
 
 const BASES: [Base; 5] = [Base::G0, Base::G1c, Base::GSingle, Base::GNonadjacent, Base::G2Item];
 const VARIANTS: [Variant; 3] = [Variant::Data, Variant::Process, Variant::Realtime];
-const NAMES: [[&str; 5]; 3] = [
-    ["G0", "G1c", "G-single", "G-nonadjacent", "G2-item"],
-    ["G0-process", "G1c-process", "G-single-process", "G-nonadjacent-process", "G2-item-process"],
-    ["G0-realtime", "G1c-realtime", "G-single-realtime", "G-nonadjacent-realtime", "G2-item-realtime"],
+const NAMES: [[T; 5]; 3] = [
+    [T::G0, T::G1c, T::GSingle, T::GNonadjacent, T::G2Item],
+    [T::G0Process, T::G1cProcess, T::GSingleProcess, T::GNonadjacentProcess, T::G2ItemProcess],
+    [T::G0Realtime, T::G1cRealtime, T::GSingleRealtime, T::GNonadjacentRealtime, T::G2ItemRealtime],
 ];
 
 impl CycleType {
@@ -65,7 +66,7 @@ impl CycleType {
     }
 
     /// Elle's name.
-    pub(crate) fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> T {
         NAMES[self.variant as usize][self.base as usize]
     }
 
@@ -197,7 +198,7 @@ pub(crate) fn searched_types(
             Variant::Process => process,
             Variant::Realtime => realtime,
         })
-        .filter(|t| prohibited.contains(t.name()))
+        .filter(|t| prohibited.contains(t.name().as_str()))
         .collect()
 }
 
@@ -252,7 +253,7 @@ pub(crate) fn search_component(
     let mut result = ComponentResult::default();
     let mut skip: BTreeSet<&'static str> = BTreeSet::new();
     for (i, &ty) in types.iter().enumerate() {
-        if skip.contains(ty.name()) {
+        if skip.contains(ty.name().as_str()) {
             continue;
         }
         let exhausted_before = search.out_of_budget;
@@ -270,7 +271,7 @@ pub(crate) fn search_component(
             ));
         }
         if let Some(c) = &best[i] {
-            let name = CycleType::classify(&c.iter().map(|s| s.1).collect::<Vec<_>>()).name();
+            let name = CycleType::classify(&c.iter().map(|s| s.1).collect::<Vec<_>>()).name().as_str();
             skip.extend(consistency::implied(&[name]).into_iter().filter(|&n| n != name));
         }
     }
@@ -457,7 +458,7 @@ mod tests {
 
     #[test]
     fn classification_follows_elle() {
-        let t = |ls: &[Label]| CycleType::classify(ls).name();
+        let t = |ls: &[Label]| CycleType::classify(ls).name().as_str();
         assert_eq!(t(&[WW, WW]), "G0");
         assert_eq!(t(&[WW, WR]), "G1c");
         assert_eq!(t(&[RW, WR]), "G-single");

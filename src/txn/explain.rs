@@ -2,11 +2,13 @@
 //! one line per edge giving the key and value that force it, and the contradiction at the end.
 
 use super::findings::Finding;
-use super::graph::{PROCESS, RT, RW, WR, WW, elle_name};
+use super::graph::{PROCESS, RT, RW, WR, WW, edge_kind, elle_name};
 use super::ops::{Elem, Txns};
 use super::{CycleStep, TxnAnomaly, TxnRef, Workload};
 use crate::graph::csr::Label;
 use crate::history::History;
+use crate::model::EdgeKind;
+use crate::vocab::TxnAnomalyKind;
 use std::fmt::Write as _;
 
 /// Why one transaction must precede another by a data dependency.
@@ -52,7 +54,7 @@ impl Explainer<'_> {
 
     /// A cycle, as an anomaly of type `kind`: `cycle` is `(op, label of the edge to the next
     /// op)`, the last op's edge leading back to the first.
-    pub(crate) fn cycle(&self, kind: &str, cycle: &[(u32, Label)], why: &dyn Why) -> TxnAnomaly {
+    pub(crate) fn cycle(&self, kind: TxnAnomalyKind, cycle: &[(u32, Label)], why: &dyn Why) -> TxnAnomaly {
         let n = cycle.len();
         let name = |i: usize| format!("T{}", i % n + 1);
         let mut lines = Vec::with_capacity(2 * n + 1);
@@ -85,14 +87,7 @@ impl Explainer<'_> {
             let _ = write!(last, "; so {order}: T1 precedes itself, a contradiction");
         }
         let dot = self.dot(kind, &txns, &steps);
-        TxnAnomaly {
-            kind: kind.to_string(),
-            txns,
-            key: None,
-            explanation: lines,
-            cycle: Some(steps),
-            dot: Some(dot),
-        }
+        TxnAnomaly { kind, txns, key: None, explanation: lines, cycle: Some(steps), dot: Some(dot) }
     }
 
     /// One edge as data and in words.
@@ -107,7 +102,7 @@ impl Explainer<'_> {
         let mut step = CycleStep {
             from: 0,
             to: 0,
-            kind: elle_name(label),
+            kind: edge_kind(label),
             key: None,
             value: None,
             value_after: None,
@@ -183,7 +178,7 @@ impl Explainer<'_> {
     /// The cycle as a Graphviz digraph: transactions as boxes (node `i` is T`i+1`), edges
     /// labelled and coloured by kind. petgraph writes the nodes and edges and escapes their
     /// labels; the header names the graph after the anomaly.
-    fn dot(&self, kind: &str, txns: &[TxnRef], steps: &[CycleStep]) -> String {
+    fn dot(&self, kind: TxnAnomalyKind, txns: &[TxnRef], steps: &[CycleStep]) -> String {
         use petgraph::dot::{Config, Dot};
         use petgraph::visit::EdgeRef;
         let mut graph = petgraph::Graph::<String, String>::new();
@@ -198,24 +193,24 @@ impl Explainer<'_> {
             .collect();
         for s in steps {
             let what = match (&s.key, &s.value_after) {
-                (Some(k), Some(v)) => format!("{} {k} {v}", s.kind),
-                (Some(k), None) => format!("{} {k}", s.kind),
-                _ => s.kind.to_string(),
+                (Some(k), Some(v)) => format!("{} {k} {v}", s.kind.elle()),
+                (Some(k), None) => format!("{} {k}", s.kind.elle()),
+                _ => s.kind.elle().to_string(),
             };
             graph.add_edge(nodes[s.from - 1], nodes[s.to - 1], what);
         }
         // Edges were added in the order of `steps`, so an edge's index is its step's.
         let color = |step: usize| match steps[step].kind {
-            "ww" => "#d62728",
-            "wr" => "#1f77b4",
-            "rw" => "#9467bd",
-            "realtime" => "#2ca02c",
-            _ => "#ff7f0e",
+            EdgeKind::Version => "#d62728",
+            EdgeKind::ReadsFrom => "#1f77b4",
+            EdgeKind::AntiDependency => "#9467bd",
+            EdgeKind::RealTime => "#2ca02c",
+            EdgeKind::Process => "#ff7f0e",
         };
         let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
         format!(
             "digraph \"{}\" {{\n    node [shape=box, fontname=\"monospace\"];\n{}}}\n",
-            esc(kind),
+            esc(kind.as_str()),
             Dot::with_attr_getters(
                 &graph,
                 &[Config::GraphContentOnly],
@@ -228,7 +223,7 @@ impl Explainer<'_> {
     /// An anomaly found without a cycle.
     pub(crate) fn finding(&self, f: &Finding) -> TxnAnomaly {
         let anomaly = |ops: Vec<u32>, key: Option<u32>, lines: Vec<String>| TxnAnomaly {
-            kind: f.kind().to_string(),
+            kind: f.kind(),
             txns: ops.iter().map(|&o| self.txn_ref(o)).collect(),
             key: key.map(|k| self.key(k)),
             explanation: lines,

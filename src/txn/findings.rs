@@ -1,6 +1,8 @@
 //! Anomalies found without a cycle, as inference meets them, before they are put into words.
 
 use super::ops::Elem;
+use crate::vocab::TxnAnomalyKind as T;
+use crate::vocab::TxnAnomalyKind;
 use std::collections::BTreeMap;
 
 /// How many instances of each anomaly type are kept for the report (all are counted).
@@ -38,18 +40,18 @@ pub(crate) enum Finding {
 
 impl Finding {
     /// Elle's name for the anomaly.
-    pub(crate) fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> TxnAnomalyKind {
         match self {
-            Finding::AbortedRead { .. } => "G1a",
-            Finding::IntermediateRead { .. } => "G1b",
-            Finding::DirtyUpdate { .. } => "dirty-update",
-            Finding::GarbageRead { .. } => "garbage-read",
-            Finding::DuplicateElements { .. } => "duplicate-elements",
-            Finding::IncompatibleOrder { .. } | Finding::OwnOrder { .. } => "incompatible-order",
-            Finding::Internal { .. } => "internal",
-            Finding::FutureRead { .. } => "future-read",
-            Finding::LostUpdate { .. } => "lost-update",
-            Finding::CyclicVersions { .. } => "cyclic-versions",
+            Finding::AbortedRead { .. } => T::G1a,
+            Finding::IntermediateRead { .. } => T::G1b,
+            Finding::DirtyUpdate { .. } => T::DirtyUpdate,
+            Finding::GarbageRead { .. } => T::GarbageRead,
+            Finding::DuplicateElements { .. } => T::DuplicateElements,
+            Finding::IncompatibleOrder { .. } | Finding::OwnOrder { .. } => T::IncompatibleOrder,
+            Finding::Internal { .. } => T::Internal,
+            Finding::FutureRead { .. } => T::FutureRead,
+            Finding::LostUpdate { .. } => T::LostUpdate,
+            Finding::CyclicVersions { .. } => T::CyclicVersions,
         }
     }
 }
@@ -66,7 +68,7 @@ pub(crate) struct Findings {
 impl Findings {
     /// Records a finding, keeping it if fewer than [`KEEP_PER_TYPE`] of its type are kept.
     pub(crate) fn push(&mut self, f: Finding) {
-        let n = self.counts.entry(f.kind()).or_insert(0);
+        let n = self.counts.entry(f.kind().as_str()).or_insert(0);
         *n += 1;
         if *n <= KEEP_PER_TYPE {
             self.kept.push(f);

@@ -19,15 +19,20 @@ pub(crate) const RW: Label = EdgeKind::AntiDependency as Label;
 pub(crate) const RT: Label = EdgeKind::RealTime as Label;
 pub(crate) const PROCESS: Label = EdgeKind::Process as Label;
 
+/// The dependency kind a label stands for.
+pub(crate) fn edge_kind(label: Label) -> EdgeKind {
+    match label {
+        WW => EdgeKind::Version,
+        WR => EdgeKind::ReadsFrom,
+        RW => EdgeKind::AntiDependency,
+        RT => EdgeKind::RealTime,
+        _ => EdgeKind::Process,
+    }
+}
+
 /// Elle's name for a dependency kind.
 pub(crate) fn elle_name(label: Label) -> &'static str {
-    match label {
-        WW => "ww",
-        WR => "wr",
-        RW => "rw",
-        RT => "realtime",
-        _ => "process",
-    }
+    edge_kind(label).elle()
 }
 
 /// Whether an op is a node that can carry dependencies: it may have committed.

@@ -18,7 +18,7 @@
 //! let h = read_bytes("h.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap();
 //! let report = check(&h, &TxnOptions::default()).unwrap();
 //! assert_eq!(report.valid, labrys::report::Verdict::Invalid);
-//! assert_eq!(report.anomalies[0].kind, "G-single");
+//! assert_eq!(report.anomalies[0].kind.as_str(), "G-single");
 //! ```
 
 mod anomaly;
@@ -37,7 +37,9 @@ pub use ops::{Txns, decode, guess_workload};
 
 use crate::history::History;
 use crate::linear::DecodeFailure;
+use crate::model::EdgeKind;
 use crate::report::Verdict;
+use crate::vocab::ModelName;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -56,17 +58,27 @@ pub enum Workload {
 impl Workload {
     /// The name the command line uses (`list-append`).
     pub fn name(self) -> &'static str {
-        match self {
-            Workload::ListAppend => "list-append",
-            Workload::RwRegister => "rw-register",
-        }
+        self.model().as_str()
     }
 
     /// The workload a name stands for.
     pub fn from_name(name: &str) -> Option<Workload> {
-        match name {
-            "list-append" => Some(Workload::ListAppend),
-            "rw-register" => Some(Workload::RwRegister),
+        name.parse().ok().and_then(Workload::of_model)
+    }
+
+    /// The model name `--model` gives the workload by.
+    pub fn model(self) -> ModelName {
+        match self {
+            Workload::ListAppend => ModelName::ListAppend,
+            Workload::RwRegister => ModelName::RwRegister,
+        }
+    }
+
+    /// The workload a model is, when it is one of Elle's.
+    pub fn of_model(model: ModelName) -> Option<Workload> {
+        match model {
+            ModelName::ListAppend => Some(Workload::ListAppend),
+            ModelName::RwRegister => Some(Workload::RwRegister),
             _ => None,
         }
     }
@@ -137,6 +149,10 @@ pub enum TxnError {
     UnknownWorkload(String),
 }
 
+fn serialize_elle<S: serde::Serializer>(kind: &EdgeKind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(kind.elle())
+}
+
 /// One step of a witness cycle, as data: why transaction `from` must precede `to`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CycleStep {
@@ -144,9 +160,9 @@ pub struct CycleStep {
     pub from: usize,
     /// Position of the later one.
     pub to: usize,
-    /// `ww`, `wr`, `rw`, `realtime` or `process`.
-    #[serde(rename = "type")]
-    pub kind: &'static str,
+    /// The dependency, written as Elle writes it: `ww`, `wr`, `rw`, `realtime` or `process`.
+    #[serde(rename = "type", serialize_with = "serialize_elle")]
+    pub kind: EdgeKind,
     /// The key whose versions force the edge (data edges).
     pub key: Option<String>,
     /// The value `from` wrote or read last (data edges; absent for the initial state).
@@ -197,7 +213,7 @@ impl TxnRef {
 pub struct TxnAnomaly {
     /// Elle's name: `G0`, `G1a`, `G-single-realtime`, `lost-update`, ...
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: crate::vocab::TxnAnomalyKind,
     /// The transactions involved: for a cycle T1..Tn in order.
     pub txns: Vec<TxnRef>,
     /// The key involved, for anomalies on one key.
@@ -243,7 +259,7 @@ pub struct TxnReport {
     /// The workload checked.
     pub workload: Workload,
     /// The consistency models that were required to hold.
-    pub consistency: Vec<String>,
+    pub consistency: Vec<crate::vocab::ConsistencyLevel>,
     /// `true`, `false` or `"unknown"`.
     pub valid: Verdict,
     /// Anomalies the required models forbid, worst first.
@@ -299,10 +315,11 @@ pub fn write_dot(report: &mut TxnReport, source: &str, dir: &std::path::Path) {
         return;
     }
     let mut written = 0;
-    let mut seen: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    let mut seen: std::collections::BTreeMap<crate::vocab::TxnAnomalyKind, usize> =
+        std::collections::BTreeMap::new();
     for a in &report.anomalies {
         let Some(dot) = &a.dot else { continue };
-        let n = seen.entry(a.kind.clone()).or_insert(0);
+        let n = seen.entry(a.kind).or_insert(0);
         *n += 1;
         let path = dir.join(format!("{}-{}-{}.dot", dot_stem(source), a.kind, n));
         match std::fs::write(&path, dot) {
@@ -404,7 +421,7 @@ mod tests {
         let text = history_string(&c, TxnFormat::Edn);
         let r = run(&text, ConsistencyModel::StrictSerializable);
         assert_eq!(r.valid, Verdict::Invalid);
-        assert!(r.anomalies.iter().any(|a| a.kind.ends_with("-realtime")), "{:?}", r.anomaly_counts);
+        assert!(r.anomalies.iter().any(|a| a.kind.as_str().ends_with("-realtime")), "{:?}", r.anomaly_counts);
     }
 
     /// T1 appended 1 and 2 to :x; T2 read [1]. The anti-dependency T2 -rw-> T1 is on 2, the
@@ -416,8 +433,12 @@ mod tests {
                     {:process 0 :type :ok :f :txn :value [[:append :x 1] [:append :x 2]]}\n\
                     {:process 1 :type :ok :f :txn :value [[:r :x [1]]]}\n";
         let r = run(text, ConsistencyModel::Serializable);
-        let a = r.anomalies.iter().find(|a| a.kind == "G-single").expect("a G-single cycle");
-        let rw = a.cycle.as_ref().unwrap().iter().find(|s| s.kind == "rw").unwrap();
+        let a = r
+            .anomalies
+            .iter()
+            .find(|a| a.kind == crate::vocab::TxnAnomalyKind::GSingle)
+            .expect("a G-single cycle");
+        let rw = a.cycle.as_ref().unwrap().iter().find(|s| s.kind == EdgeKind::AntiDependency).unwrap();
         assert_eq!((rw.value.as_deref(), rw.value_after.as_deref()), (Some("1"), Some("2")));
         assert!(
             a.explanation.iter().any(|l| l.contains("did not see T1's append of 2")),

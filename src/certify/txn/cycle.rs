@@ -5,6 +5,7 @@
 use super::Ctx;
 use super::facts::KeyFacts;
 use crate::history::Outcome;
+use crate::model::EdgeKind;
 use crate::txn::ops::{Elem, Mop, MopKind, NIL};
 use crate::txn::{CycleStep, TxnAnomaly, Workload};
 
@@ -21,24 +22,25 @@ pub(super) fn is_cycle_kind(kind: &str) -> bool {
 /// two adjacent, G2-item; without anti-dependencies, a read dependency makes G1c and write
 /// dependencies alone G0. A real-time edge adds `-realtime`, else a process edge `-process`.
 /// `None` for a cycle with no data dependency at all.
-pub(super) fn classify(kinds: &[&str]) -> Option<String> {
+pub(super) fn classify(kinds: &[EdgeKind]) -> Option<String> {
     let n = kinds.len();
-    let count = |k: &str| kinds.iter().filter(|&&x| x == k).count();
-    let rw = count("rw");
-    if rw + count("wr") + count("ww") == 0 {
+    let count = |k: EdgeKind| kinds.iter().filter(|&&x| x == k).count();
+    let rw = count(EdgeKind::AntiDependency);
+    if rw + count(EdgeKind::ReadsFrom) + count(EdgeKind::Version) == 0 {
         return None;
     }
-    let adjacent = (0..n).any(|i| kinds[i] == "rw" && kinds[(i + 1) % n] == "rw");
+    let adjacent = (0..n)
+        .any(|i| kinds[i] == EdgeKind::AntiDependency && kinds[(i + 1) % n] == EdgeKind::AntiDependency);
     let base = match rw {
-        0 if count("wr") > 0 => "G1c",
+        0 if count(EdgeKind::ReadsFrom) > 0 => "G1c",
         0 => "G0",
         1 => "G-single",
         _ if adjacent => "G2-item",
         _ => "G-nonadjacent",
     };
-    let variant = if count("realtime") > 0 {
+    let variant = if count(EdgeKind::RealTime) > 0 {
         "-realtime"
-    } else if count("process") > 0 {
+    } else if count(EdgeKind::Process) > 0 {
         "-process"
     } else {
         ""
@@ -85,24 +87,27 @@ pub(super) fn certify(ctx: &Ctx<'_>, a: &TxnAnomaly) -> Result<(), String> {
     }
     for (i, s) in steps.iter().enumerate() {
         let (from, to) = (ops[i], ops[(i + 1) % n]);
-        edge(ctx, from, to, s).map_err(|why| format!("T{} -{}-> T{}: {why}", s.from, s.kind, s.to))?;
+        edge(ctx, from, to, s).map_err(|why| format!("T{} -{}-> T{}: {why}", s.from, s.kind.elle(), s.to))?;
     }
     // A transaction that may not have committed is on the cycle only if it took effect: then
     // its edge out is a write some committed read saw (ww and wr edges say exactly that).
     for (i, &op) in ops.iter().enumerate() {
-        if !ctx.ok(op) && !matches!(steps[i].kind, "ww" | "wr") {
+        if !ctx.ok(op) && !matches!(steps[i].kind, EdgeKind::Version | EdgeKind::ReadsFrom) {
             return Err(format!(
                 "T{} did not complete :ok, and its edge out is {}, not a write some committed read saw, so \
                  nothing shows it took effect",
                 i + 1,
-                steps[i].kind
+                steps[i].kind.elle()
             ));
         }
     }
-    let kinds: Vec<&str> = steps.iter().map(|s| s.kind).collect();
+    let kinds: Vec<EdgeKind> = steps.iter().map(|s| s.kind).collect();
     match classify(&kinds) {
-        Some(k) if k == a.kind => {}
-        Some(k) => return Err(format!("its edges ({}) make a {k} cycle, not {}", kinds.join(", "), a.kind)),
+        Some(k) if k == a.kind.as_str() => {}
+        Some(k) => {
+            let names: Vec<&str> = kinds.iter().map(|k| k.elle()).collect();
+            return Err(format!("its edges ({}) make a {k} cycle, not {}", names.join(", "), a.kind));
+        }
         None => return Err("a cycle with no data dependency".to_string()),
     }
     explanation(ctx, a, steps)
@@ -132,11 +137,11 @@ fn explanation(ctx: &Ctx<'_>, a: &TxnAnomaly, steps: &[CycleStep]) -> Result<(),
         let (oa, ob) = (ctx.op(a.txns[i].position), ctx.op(a.txns[(i + 1) % n].position));
         let mut must: Vec<String> = vec![format!("T{} < T{}: ", s.from, s.to)];
         match s.kind {
-            "realtime" => {
+            EdgeKind::RealTime => {
                 must.push(format!("(index {})", oa.complete_index));
                 must.push(format!("(index {})", ob.invoke_index));
             }
-            "process" => must.push(format!("process {}", oa.process)),
+            EdgeKind::Process => must.push(format!("process {}", oa.process)),
             _ => must.extend(s.key.iter().chain(&s.value).chain(&s.value_after).cloned()),
         }
         if let Some(m) = must.iter().find(|m| !line.contains(m.as_str())) {
@@ -149,12 +154,12 @@ fn explanation(ctx: &Ctx<'_>, a: &TxnAnomaly, steps: &[CycleStep]) -> Result<(),
 /// Certifies one edge from op `a` to op `b`.
 pub(super) fn edge(ctx: &Ctx<'_>, a: u32, b: u32, s: &CycleStep) -> Result<(), String> {
     let (oa, ob) = (ctx.op(a), ctx.op(b));
-    let data = matches!(s.kind, "ww" | "wr" | "rw");
+    let data = matches!(s.kind, EdgeKind::Version | EdgeKind::ReadsFrom | EdgeKind::AntiDependency);
     if !data && (s.key.is_some() || s.value.is_some() || s.value_after.is_some()) {
-        return Err(format!("a {} edge names a key or values", s.kind));
+        return Err(format!("a {} edge names a key or values", s.kind.elle()));
     }
     match s.kind {
-        "realtime" => {
+        EdgeKind::RealTime => {
             if oa.outcome != Outcome::Ok {
                 return Err(
                     "the earlier transaction never completed :ok, so it precedes nothing in real time".into(),
@@ -180,7 +185,7 @@ pub(super) fn edge(ctx: &Ctx<'_>, a: u32, b: u32, s: &CycleStep) -> Result<(), S
                 ))
             }
         }
-        "process" => {
+        EdgeKind::Process => {
             if s.process != Some(oa.process) || oa.process != ob.process {
                 return Err(format!(
                     "it names process {:?}, but the transactions ran on processes {} and {}",
@@ -204,7 +209,7 @@ pub(super) fn edge(ctx: &Ctx<'_>, a: u32, b: u32, s: &CycleStep) -> Result<(), S
                 ))
             }
         }
-        "ww" | "wr" | "rw" => {
+        EdgeKind::Version | EdgeKind::ReadsFrom | EdgeKind::AntiDependency => {
             if s.process.is_some() {
                 return Err("a data edge names a process".into());
             }
@@ -229,15 +234,15 @@ pub(super) fn edge(ctx: &Ctx<'_>, a: u32, b: u32, s: &CycleStep) -> Result<(), S
             }
             Err(why)
         }
-        other => Err(format!("unknown edge type {other:?}")),
     }
 }
 
 /// A data edge's `value` (or with `after`, its `value_after`), which must be there.
 fn value(s: &CycleStep, after: bool) -> Result<&str, String> {
     let v = if after { &s.value_after } else { &s.value };
-    v.as_deref()
-        .ok_or_else(|| format!("a {} edge without {}", s.kind, if after { "value_after" } else { "value" }))
+    v.as_deref().ok_or_else(|| {
+        format!("a {} edge without {}", s.kind.elle(), if after { "value_after" } else { "value" })
+    })
 }
 
 /// The value a wr edge says was read: the same on both ends, read by a transaction that
@@ -271,7 +276,7 @@ fn list_edge(ctx: &Ctx<'_>, f: &KeyFacts, k: u32, a: u32, b: u32, s: &CycleStep)
             .ok_or_else(|| format!("T{t} did not append {v} to {key} (or not alone)"))
     };
     match s.kind {
-        "ww" => {
+        EdgeKind::Version => {
             let (v1, v2) = (value(s, false)?, value(s, true)?);
             let (e1, e2) = (appended(a, v1, s.from)?, appended(b, v2, s.to)?);
             match (f.pos.get(&e1).copied(), f.pos.get(&e2).copied()) {
@@ -287,7 +292,7 @@ fn list_edge(ctx: &Ctx<'_>, f: &KeyFacts, k: u32, a: u32, b: u32, s: &CycleStep)
                 )),
             }
         }
-        "wr" => {
+        EdgeKind::ReadsFrom => {
             let v = wr_value(ctx, b, s)?;
             let mops = ctx.mops(b);
             let read = (0..mops.len()).filter(|&j| mops[j].key == k && external(mops, j)).find_map(|j| {
@@ -302,7 +307,7 @@ fn list_edge(ctx: &Ctx<'_>, f: &KeyFacts, k: u32, a: u32, b: u32, s: &CycleStep)
                 _ => Err(format!("{v} on {key} was not appended by T{} alone", s.from)),
             }
         }
-        "rw" => {
+        EdgeKind::AntiDependency => {
             if !ctx.ok(a) {
                 return Err(format!("T{} did not complete :ok, so its reads returned nothing", s.from));
             }
@@ -362,7 +367,7 @@ fn register_edge(ctx: &Ctx<'_>, f: &KeyFacts, k: u32, a: u32, b: u32, s: &CycleS
     let first_read = |op: u32| ctx.mops(op).iter().find(|m| m.key == k).filter(|m| m.kind == MopKind::Read);
     let precedes = |e1: Elem, e2: Elem| e1 == NIL || f.versions.contains(&(e1, e2));
     match s.kind {
-        "wr" => {
+        EdgeKind::ReadsFrom => {
             let v = wr_value(ctx, b, s)?;
             let e = wrote(a, v, s.from)?;
             match first_read(b) {
@@ -370,7 +375,7 @@ fn register_edge(ctx: &Ctx<'_>, f: &KeyFacts, k: u32, a: u32, b: u32, s: &CycleS
                 _ => Err(format!("T{}'s first micro-op on {key} is not a read of {v}", s.to)),
             }
         }
-        "ww" => {
+        EdgeKind::Version => {
             let (v1, v2) = (value(s, false)?, value(s, true)?);
             let (e1, e2) = (wrote(a, v1, s.from)?, wrote(b, v2, s.to)?);
             if precedes(e1, e2) {
@@ -379,7 +384,7 @@ fn register_edge(ctx: &Ctx<'_>, f: &KeyFacts, k: u32, a: u32, b: u32, s: &CycleS
                 Err(format!("no committed transaction read {key} = {v1} and then wrote {v2}"))
             }
         }
-        "rw" => {
+        EdgeKind::AntiDependency => {
             if !ctx.ok(a) {
                 return Err(format!("T{} did not complete :ok, so its reads returned nothing", s.from));
             }

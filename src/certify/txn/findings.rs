@@ -57,7 +57,7 @@ pub(super) fn certify(ctx: &Ctx<'_>, a: &TxnAnomaly) -> Result<(), String> {
 /// The explanation must name every transaction cited, and the key.
 fn mentions(ctx: &Ctx<'_>, a: &TxnAnomaly, ops: &[u32]) -> Result<(), String> {
     let text = a.explanation.join("\n");
-    if !text.starts_with(&a.kind) && !text.starts_with(&a.kind.replace('-', " ")) {
+    if !text.starts_with(a.kind.as_str()) && !text.starts_with(&a.kind.as_str().replace('-', " ")) {
         return Err(format!("the explanation {text:?} does not begin with its type"));
     }
     for &op in ops {

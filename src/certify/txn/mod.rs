@@ -74,7 +74,7 @@ pub fn certify_txn_report(
         _ => {}
     }
     for a in &report.anomalies {
-        if report.anomaly_counts.get(&a.kind).is_none_or(|&n| n == 0) {
+        if report.anomaly_counts.get(a.kind.as_str()).is_none_or(|&n| n == 0) {
             return Err(whole(format!("it shows a {} anomaly but counts none", a.kind)));
         }
     }
@@ -108,7 +108,7 @@ fn claim(history: &History, a: &TxnAnomaly) -> String {
         Some(steps) if !a.txns.is_empty() => {
             let mut s = format!("{} cycle ", a.kind);
             for (i, r) in a.txns.iter().enumerate() {
-                let kind = steps.get(i).map_or("?", |s| s.kind);
+                let kind = steps.get(i).map_or("?", |s| s.kind.elle());
                 s.push_str(&format!("T{} (index {}) -{kind}-> ", i + 1, index(r)));
             }
             s.push_str("T1");
@@ -297,7 +297,11 @@ impl<'a> Ctx<'a> {
         if a.explanation.is_empty() {
             return Err("it has no explanation".to_string());
         }
-        if cycle::is_cycle_kind(&a.kind) { cycle::certify(self, a) } else { findings::certify(self, a) }
+        if cycle::is_cycle_kind(a.kind.as_str()) {
+            cycle::certify(self, a)
+        } else {
+            findings::certify(self, a)
+        }
     }
 
     /// A cited transaction must be the op it says it is.

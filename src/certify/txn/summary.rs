@@ -165,13 +165,13 @@ pub(super) fn certify_counts(report: &TxnReport, coverage: &mut Coverage) -> Res
 pub(super) fn certify_boundary(report: &TxnReport, coverage: &mut Coverage) -> Result<(), String> {
     let mut found: BTreeSet<&str> = BTreeSet::new();
     for a in &report.anomalies {
-        let out =
-            ruled_out(&a.kind).ok_or_else(|| format!("no rule says what a {} anomaly rules out", a.kind))?;
+        let out = ruled_out(a.kind.as_str())
+            .ok_or_else(|| format!("no rule says what a {} anomaly rules out", a.kind))?;
         if !report.consistency.iter().any(|m| out.contains(m.as_str())) {
             return Err(format!(
                 "it shows a {} anomaly, which none of the required models ({}) forbids",
                 a.kind,
-                report.consistency.join(", ")
+                report.consistency.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")
             ));
         }
         found.extend(out);

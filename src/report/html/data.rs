@@ -406,7 +406,7 @@ fn verdict_word(v: Verdict) -> &'static str {
 fn report_data(r: &FileReport) -> ReportData {
     ReportData {
         model: r.model.clone(),
-        consistency: r.consistency.clone(),
+        consistency: r.consistency.to_string(),
         verdict: verdict_word(r.valid),
         anomalies: r.anomalies.iter().take(MAX_ANOMALIES).map(anomaly_data).collect(),
         anomalies_omitted: r.anomalies.len().saturating_sub(MAX_ANOMALIES),
@@ -453,7 +453,11 @@ fn txn_graph(txns: &[crate::txn::TxnRef], steps: &[crate::txn::CycleStep]) -> Gr
         .iter()
         .filter(|s| s.from >= 1 && s.to >= 1 && s.from <= shown && s.to <= shown)
         .map(|s| {
-            let kind = if s.kind == "realtime" { "rt" } else { s.kind };
+            // The page spells real-time edges as the object graphs do; the rest as Elle does.
+            let kind = match s.kind {
+                crate::model::EdgeKind::RealTime => "rt",
+                other => other.elle(),
+            };
             let label = match (&s.key, &s.process) {
                 (Some(k), _) => {
                     let before = s.value.as_deref().unwrap_or("init");
