@@ -9,17 +9,19 @@
 //!              {:process 1 :type :invoke :f :read :value nil}\n{:process 1 :type :ok :f :read :value 2}\n";
 //! let h = read_bytes("h.edn", text, Format::Edn, &ReadOptions::default()).unwrap();
 //! let reports = check_history(&h, &CheckConfig::default()).unwrap();
-//! assert_eq!(reports[0].valid, labrys::report::Verdict::Invalid); // nobody wrote 2
+//! assert_eq!(reports[0].valid, labrys::outcome::Verdict::Invalid); // nobody wrote 2
 //! ```
 
 use crate::certify::Refuted;
 use crate::history::{self, History, ReadError, ReadOptions, Value};
-use crate::linear::{self, Consistency, DecodeFailure, Options};
+use crate::linear::{self, Options};
 use crate::model::{
     CasRegister, Counter, DecodeError, FifoQueue, Kv, MODELS, Model, MultiRegister, Mutex, NilReads,
     Register, Set, UnorderedQueue,
 };
-use crate::report::{FileReport, Verdict};
+use crate::outcome::Verdict;
+use crate::outcome::{Consistency, DecodeFailure};
+use crate::report::FileReport;
 use crate::txn;
 use std::collections::BTreeSet;
 use std::fmt;

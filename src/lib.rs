@@ -15,6 +15,7 @@ pub mod graph;
 pub mod history;
 pub mod linear;
 pub mod model;
+pub mod outcome;
 pub mod progress;
 pub mod report;
 pub mod sim;

@@ -14,7 +14,7 @@ use labrys::check::{CheckConfig, CheckError, check_history};
 use labrys::history::{Format, History, ReadOptions, read_bytes};
 use labrys::linear::{Keying, Options};
 use labrys::model::{CasRegister, Counter, FifoQueue, Kv, Model, Register, Set, UnorderedQueue};
-use labrys::report::Verdict;
+use labrys::outcome::Verdict;
 use labrys::sim::cluster::{ClusterConfig, Faults, Service, Workload, history_string};
 use labrys::sim::lagging::LaggingConfig;
 use labrys::sim::synthetic::SyntheticConfig;

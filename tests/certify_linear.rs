@@ -6,9 +6,10 @@ mod common;
 
 use labrys::certify::linear::{Setting, certify_linear_report};
 use labrys::history::{ReadOptions, read_file};
-use labrys::linear::{Keying, LinearReport, Options};
+use labrys::linear::{Keying, Options};
 use labrys::model::{CasRegister, EdgeKind};
-use labrys::report::Verdict;
+use labrys::outcome::LinearReport;
+use labrys::outcome::Verdict;
 use std::process::Command;
 
 fn setting(keying: Keying) -> Setting {

@@ -7,9 +7,10 @@
 use labrys::certify::Refuted;
 use labrys::certify::linear::{Coverage, Setting, certify_linear_report};
 use labrys::history::{Format, History, ReadOptions, Value, read_bytes};
-use labrys::linear::{ClassInfo, ConflictWitness, CycleStep, Keying, LinearReport, OpRef, Options, check};
+use labrys::linear::{Keying, Options, check};
 use labrys::model::{EdgeKind, Model, MultiRegister, Mutex};
-use labrys::report::Verdict;
+use labrys::outcome::Verdict;
+use labrys::outcome::{ClassInfo, ConflictWitness, CycleStep, LinearReport, OpRef};
 
 fn edn(text: &str) -> History {
     read_bytes("t.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap()
@@ -26,7 +27,7 @@ fn certify<M: Model>(
 }
 
 /// `r` (one invalid key) with its evidence replaced by `f`.
-fn with_evidence(r: &LinearReport, f: impl FnOnce(&mut labrys::linear::KeyResult)) -> LinearReport {
+fn with_evidence(r: &LinearReport, f: impl FnOnce(&mut labrys::outcome::KeyResult)) -> LinearReport {
     let mut t = r.clone();
     let k = &mut t.keys[0];
     assert_eq!(k.verdict, Verdict::Invalid);
@@ -139,7 +140,7 @@ fn multi_register_edges_are_rederived_and_tampering_refuted() {
     }
     // Without the initial values, y = 0 was never written: T2's read is garbage.
     assert!(certify(&model, &h, &with_evidence(&r, |k| k.cycle = Some(cycle)), None).is_err());
-    let garbage = |k: &mut labrys::linear::KeyResult| {
+    let garbage = |k: &mut labrys::outcome::KeyResult| {
         k.conflict = Some(conflict(&h, &[1], Some("garbage-read")));
         k.class = Some(class(&h, "garbage-read", &[1]));
     };
@@ -168,7 +169,7 @@ fn multi_register_conflicts_within_a_transaction_are_rederived() {
     let c = certify(&model, &h, &with_evidence(&r, |k| k.conflict = Some(conflict(&h, &[0], None))), None)
         .unwrap();
     assert!(c.unchecked.is_empty(), "{:?}", c.unchecked);
-    let failed_write = |k: &mut labrys::linear::KeyResult| {
+    let failed_write = |k: &mut labrys::outcome::KeyResult| {
         k.conflict = Some(conflict(&h, &[2], Some("garbage-read")));
         k.class = Some(class(&h, "read-of-failed-write", &[2]));
     };

@@ -7,9 +7,10 @@ mod common;
 use labrys::certify::Refuted;
 use labrys::certify::linear::{Coverage, Setting, certify_linear_report};
 use labrys::history::{Format, History, ReadOptions, read_bytes, read_file};
-use labrys::linear::{Keying, LinearReport, Options, check, check_sequential};
+use labrys::linear::{Keying, Options, check, check_sequential};
 use labrys::model::{Counter, EdgeKind, FifoQueue, Kv, Model, Set, UnorderedQueue};
-use labrys::report::Verdict;
+use labrys::outcome::LinearReport;
+use labrys::outcome::Verdict;
 
 fn setting(h: &History) -> Setting {
     Setting { keying: Keying::detect(h, None), skew: 0, nil_reads_unknown: false, init: None }
@@ -197,7 +198,7 @@ fn check_or_seq<M: Model>(model: &M, h: &History, sequential: bool) -> LinearRep
 fn class_tampering_refuted<M: Model>(model: &M, h: &History, r: &LinearReport, what: &str) {
     let k = invalid_key(r);
     let class = r.keys[k].class.clone().unwrap();
-    let refuted = |edit: &dyn Fn(&mut labrys::linear::ClassInfo)| {
+    let refuted = |edit: &dyn Fn(&mut labrys::outcome::ClassInfo)| {
         let mut t = r.clone();
         edit(t.keys[k].class.as_mut().unwrap());
         assert!(certify(model, h, &t).is_err(), "{what}: tampered class accepted: {:?}", t.keys[k].class);

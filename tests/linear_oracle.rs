@@ -88,7 +88,7 @@ fn generated_register_histories_are_both_valid_and_invalid() {
         let mut rng = Rng(seed);
         let h = hg::history(&mut rng, 6, 3, false, |r| hg::register_op(r, true));
         match oracle::brute_force(&CasRegister::default(), &h, Keying::Single, 0).unwrap() {
-            labrys::report::Verdict::Valid => valid += 1,
+            labrys::outcome::Verdict::Valid => valid += 1,
             _ => invalid += 1,
         }
     }
@@ -104,7 +104,7 @@ fn unique_value_register_histories_are_both_valid_and_invalid() {
         let mut g = hg::RegisterGen::new(seed % 2 == 0);
         let h = hg::history(&mut rng, 6, 3, false, |r| g.op(r));
         match oracle::brute_force(&CasRegister::default(), &h, Keying::Single, 0).unwrap() {
-            labrys::report::Verdict::Valid => valid += 1,
+            labrys::outcome::Verdict::Valid => valid += 1,
             _ => invalid += 1,
         }
     }

@@ -13,7 +13,7 @@ use labrys::linear::{self, Keying, Options, oracle};
 use labrys::model::{
     CasRegister, Counter, FifoQueue, Kv, Model, MultiRegister, Mutex, OpView, Register, Set, UnorderedQueue,
 };
-use labrys::report::Verdict;
+use labrys::outcome::Verdict;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use std::sync::atomic::{AtomicUsize, Ordering};

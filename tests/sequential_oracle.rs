@@ -7,7 +7,7 @@ use common::generate::{self as hg, Rng};
 use labrys::history::History;
 use labrys::linear::{self, Keying, Options, oracle};
 use labrys::model::{CasRegister, Counter, FifoQueue, Model, Mutex, Register, Set, UnorderedQueue};
-use labrys::report::Verdict;
+use labrys::outcome::Verdict;
 use proptest::prelude::*;
 
 fn check<M: Model>(model: &M, h: &History, keyed: bool) -> (Verdict, Verdict) {

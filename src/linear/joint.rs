@@ -11,13 +11,11 @@
 //! user when a history is sequentially consistent but not linearizable — the signature of stale
 //! reads from lagging replicas.
 
-use super::{
-    Budget, Consistency, DecodeFailure, Entry, Keying, LinearReport, Options, Order, Part, check_part,
-    check_parts, prepare,
-};
+use super::{Budget, Entry, Keying, Options, Order, Part, check_part, check_parts, prepare};
 use crate::history::History;
 use crate::model::{DecodeError, Edge, Fact, Implied, Model, OpView};
-use crate::report::Verdict;
+use crate::outcome::Verdict;
+use crate::outcome::{Consistency, DecodeFailure, JOINT_KEY, LinearReport};
 
 /// Checks `history` for sequential consistency under `model`.
 pub fn check_sequential<M: Model>(
@@ -82,9 +80,6 @@ struct Joint<'m, M> {
     /// Each key as the history writes it, for descriptions.
     names: Vec<String>,
 }
-
-/// What the joint check's result is called in place of a key.
-pub const JOINT_KEY: &str = "(all keys together)";
 
 impl<M: Model> Model for Joint<'_, M> {
     type State = Vec<M::State>;

@@ -7,7 +7,7 @@
 use super::prepare::Keying;
 use crate::history::{History, Outcome, ValueId};
 use crate::model::{Model, OpView};
-use crate::report::Verdict;
+use crate::outcome::Verdict;
 
 struct OracleOp<O> {
     key: usize,

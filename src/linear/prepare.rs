@@ -3,6 +3,7 @@
 
 use crate::history::{History, Op, Outcome, Value, ValueId};
 use crate::model::{Model, OpView};
+use crate::outcome::DecodeFailure;
 use ahash::AHashMap;
 
 /// How a history's ops are split into independently checked parts.
@@ -73,18 +74,6 @@ pub struct Part<O> {
     /// The `:fail` ops, decoded (interval as invoked and failed), for explanations only: they
     /// certainly did not happen, but a read of what only they wrote says something.
     pub failed_ops: Vec<Entry<O>>,
-}
-
-/// An op the model could not decode: bad input for this model.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("line {line} (op index {index}): {message}")]
-pub struct DecodeFailure {
-    /// The op's line in the input.
-    pub line: u32,
-    /// The op's `:index`.
-    pub index: u64,
-    /// What was wrong.
-    pub message: String,
 }
 
 /// The key and per-key views of one op's input and output.
