@@ -171,8 +171,8 @@ macro_rules! from_init_field {
     (registers: $($t:ty),*) => {$(
         from_init_field!(@impl $t, {
             fn settle(&mut self, history: &History, config: &CheckConfig) -> Option<String> {
-                let keying = linear::Keying::detect(history, config.options.independent);
-                self.settle_nil_reads(config.nil_reads, linear::op_views(history, keying))
+                let keying = crate::split::Keying::detect(history, config.options.independent);
+                self.settle_nil_reads(config.nil_reads, crate::split::op_views(history, keying))
             }
         });
     )*};
@@ -307,7 +307,7 @@ pub fn certify_setting(
     nil_reads_unknown: bool,
 ) -> crate::certify::linear::Setting {
     crate::certify::linear::Setting {
-        keying: linear::Keying::detect(history, config.options.independent),
+        keying: crate::split::Keying::detect(history, config.options.independent),
         skew: config.options.clock_skew,
         nil_reads_unknown,
         init: config.init.clone(),

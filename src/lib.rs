@@ -19,4 +19,5 @@ pub mod outcome;
 pub mod progress;
 pub mod report;
 pub mod sim;
+pub mod split;
 pub mod txn;

@@ -12,12 +12,13 @@ use common::generate::{self as hg, Rng};
 use labrys::certify::linear::{Setting, certify_linear_report};
 use labrys::check::{CheckConfig, CheckError, check_history};
 use labrys::history::{Format, History, ReadOptions, read_bytes};
-use labrys::linear::{Keying, Options};
+use labrys::linear::Options;
 use labrys::model::{CasRegister, Counter, FifoQueue, Kv, Model, Register, Set, UnorderedQueue};
 use labrys::outcome::Verdict;
 use labrys::sim::cluster::{ClusterConfig, Faults, Service, Workload, history_string};
 use labrys::sim::lagging::LaggingConfig;
 use labrys::sim::synthetic::SyntheticConfig;
+use labrys::split::Keying;
 use rayon::prelude::*;
 
 fn seeds(default: u64) -> u64 {

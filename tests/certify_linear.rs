@@ -6,10 +6,11 @@ mod common;
 
 use labrys::certify::linear::{Setting, certify_linear_report};
 use labrys::history::{ReadOptions, read_file};
-use labrys::linear::{Keying, Options};
+use labrys::linear::Options;
 use labrys::model::{CasRegister, EdgeKind};
 use labrys::outcome::LinearReport;
 use labrys::outcome::Verdict;
+use labrys::split::Keying;
 use std::process::Command;
 
 fn setting(keying: Keying) -> Setting {

@@ -7,10 +7,11 @@
 use labrys::certify::Refuted;
 use labrys::certify::linear::{Coverage, Setting, certify_linear_report};
 use labrys::history::{Format, History, ReadOptions, Value, read_bytes};
-use labrys::linear::{Keying, Options, check};
+use labrys::linear::{Options, check};
 use labrys::model::{EdgeKind, Model, MultiRegister, Mutex};
 use labrys::outcome::Verdict;
 use labrys::outcome::{ClassInfo, ConflictWitness, CycleStep, LinearReport, OpRef};
+use labrys::split::Keying;
 
 fn edn(text: &str) -> History {
     read_bytes("t.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap()

@@ -4,8 +4,9 @@ mod common;
 
 use common::generate::{self as hg, Rng};
 use labrys::history::History;
-use labrys::linear::{self, Keying, Options, oracle};
+use labrys::linear::{self, Options, oracle};
 use labrys::model::{CasRegister, Model, Register};
+use labrys::split::Keying;
 use proptest::prelude::*;
 
 /// Checks `h` both ways. `keyed`: split by `[k v]` tuples; otherwise one object (a history of

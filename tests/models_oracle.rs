@@ -9,11 +9,12 @@ mod common;
 
 use common::generate::{self as hg, Rng};
 use labrys::history::{History, Value};
-use labrys::linear::{self, Keying, Options, oracle};
+use labrys::linear::{self, Options, oracle};
 use labrys::model::{
     CasRegister, Counter, FifoQueue, Kv, Model, MultiRegister, Mutex, OpView, Register, Set, UnorderedQueue,
 };
 use labrys::outcome::Verdict;
+use labrys::split::Keying;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -5,9 +5,10 @@ mod common;
 
 use common::generate::{self as hg, Rng};
 use labrys::history::History;
-use labrys::linear::{self, Keying, Options, oracle};
+use labrys::linear::{self, Options, oracle};
 use labrys::model::{CasRegister, Counter, FifoQueue, Model, Mutex, Register, Set, UnorderedQueue};
 use labrys::outcome::Verdict;
+use labrys::split::Keying;
 use proptest::prelude::*;
 
 fn check<M: Model>(model: &M, h: &History, keyed: bool) -> (Verdict, Verdict) {
@@ -141,7 +142,7 @@ proptest! {
 fn classes_are_sound(h: &History, keyed: bool) -> Result<usize, TestCaseError> {
     let model = CasRegister::default();
     let keying = if keyed { Keying::Tuple } else { Keying::Single };
-    let parts = linear::prepare(&model, h, keying).expect("generated ops decode");
+    let parts = labrys::split::prepare(&model, h, keying).expect("generated ops decode");
     let named = parts.iter().filter_map(|p| labrys::explain::classify_sequential(&model, p)).count();
     if named > 0 {
         let want = oracle::brute_force_sequential(&model, h, keying).expect("generated ops decode");

@@ -18,13 +18,13 @@ use super::register::RegisterFacts;
 use super::saturation::Derivation;
 use super::set::SetFacts;
 use crate::history::{History, Outcome, Value, ValueId};
-use crate::linear::Keying;
 use crate::model::{EdgeKind, Model, OpView};
 use crate::outcome::Verdict;
 use crate::outcome::{
     ClassInfo, ConflictWitness, Consistency, Counterexample, CycleStep, JOINT_KEY, KeyResult, LinearReport,
     OpRef,
 };
+use crate::split::Keying;
 use ahash::{AHashMap, AHashSet};
 
 /// How the report was checked: what certification must know to re-derive its claims.

@@ -417,9 +417,9 @@ mod tests {
     use super::*;
     use crate::certify::linear::Setting;
     use crate::history::{Format, History, ReadOptions, read_bytes};
-    use crate::linear::{Keying, prepare, process_order};
     use crate::model::{CasRegister, Model, Register, RegisterOp};
     use crate::sim::lagging::{LaggingConfig, write_edn};
+    use crate::split::{Keying, prepare, process_order};
 
     fn setting(keying: Keying) -> Setting {
         Setting { keying, skew: 0, nil_reads_unknown: false, init: None }

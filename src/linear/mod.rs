@@ -7,13 +7,11 @@
 mod id_sets;
 mod joint;
 pub mod oracle;
-mod prepare;
 pub(crate) mod saturate;
 pub mod search;
 pub mod sequential;
 
 pub use joint::check_sequential;
-pub use prepare::{Entry, Keying, Part, op_views, prepare};
 pub use search::{Exhausted, Limits, SearchResult, SearchStats, Stuck};
 
 use crate::graph::{self, Cycle};
@@ -23,6 +21,7 @@ use crate::outcome::{
     ClassInfo, ConflictWitness, Consistency, Counterexample, CycleStep, DecodeFailure, KeyResult,
     LinearReport, LinearStep, OpRef, TriedOp, Verdict,
 };
+use crate::split::{Entry, Keying, Order, Part, prepare, process_order, sub_part};
 use ahash::AHashMap;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -155,7 +154,7 @@ fn without_unneeded_crashed_ops<M: Model>(model: &M, part: &Part<M::Op>) -> Opti
     let keep: Vec<u32> = (0..part.entries.len() as u32)
         .filter(|&i| (i as usize) < part.determinate || !unneeded(&part.entries[i as usize]))
         .collect();
-    let mut pruned = crate::explain::sub_part(part, &keep);
+    let mut pruned = sub_part(part, &keep);
     pruned.total_ops = part.total_ops;
     pruned.failed = part.failed;
     pruned.crashed_reads = part.crashed_reads;
@@ -383,7 +382,7 @@ fn shrunk_witness<M: Model>(model: &M, part: &Part<M::Op>, order: Order, result:
     let mut kept = Vec::new();
     for start in [window, all] {
         let shrunk = crate::explain::shrink(part, start.clone(), &mut still_invalid, 300);
-        if shrunk != start || still_invalid(&crate::explain::sub_part(part, &start)) {
+        if shrunk != start || still_invalid(&sub_part(part, &start)) {
             kept = shrunk;
             break;
         }
@@ -523,18 +522,6 @@ pub fn check_part<M: Model>(
     result
 }
 
-/// The order ops must respect besides what their values imply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Order {
-    /// Linearizability: A precedes B when A completed more than `skew` before B began.
-    RealTime {
-        /// Tolerated clock skew, in the history's time unit.
-        skew: i64,
-    },
-    /// Sequential consistency: each process's ops in the order it ran them.
-    Process,
-}
-
 fn decide<M: Model>(model: &M, part: &Part<M::Op>, order: Order, limits: &Limits<'_>) -> Finding<M::State> {
     let ops: Vec<M::Op> = part.entries.iter().map(|e| e.op.clone()).collect();
     let mut implied = model.implied_order(&ops, part.determinate);
@@ -592,29 +579,6 @@ fn decide<M: Model>(model: &M, part: &Part<M::Op>, order: Order, limits: &Limits
         }
     };
     Finding::Search(found, stats)
-}
-
-/// Process order as edges: each process's completed ops in invocation order, and each crashed
-/// op after the completed op its process ran before it. O(n log n).
-pub fn process_order<O>(entries: &[Entry<O>], determinate: usize) -> Vec<crate::model::Edge> {
-    let mut by_process: Vec<u32> = (0..entries.len() as u32).collect();
-    by_process.sort_by_key(|&i| (entries[i as usize].process, entries[i as usize].invoke, i));
-    let mut edges = Vec::new();
-    let mut last_completed: Option<u32> = None;
-    for w in 0..by_process.len() {
-        let i = by_process[w];
-        let e = &entries[i as usize];
-        if w > 0 && entries[by_process[w - 1] as usize].process != e.process {
-            last_completed = None;
-        }
-        if let Some(prev) = last_completed {
-            edges.push(crate::model::Edge { before: prev, after: i, kind: EdgeKind::Process });
-        }
-        if (i as usize) < determinate {
-            last_completed = Some(i);
-        }
-    }
-    edges
 }
 
 /// Symmetry breaking for the search: of two identical crashed ops, the later-invoked one is

@@ -25,8 +25,8 @@
 //! that grew, times the readers for anti-dependencies; skipped when n × chains is too large to
 //! hold, which only means less pruning.
 
-use super::prepare::Entry;
 use crate::model::{Edge, EdgeKind, Model};
+use crate::split::Entry;
 use ahash::AHashMap;
 
 /// The most vector-clock entries (ops × chains) saturation will hold: 256 MiB of clocks. A
@@ -421,9 +421,9 @@ fn chains<O>(entries: &[Entry<O>], determinate: usize) -> (Vec<u32>, Vec<u32>, u
 mod tests {
     use super::*;
     use crate::history::{Format, ReadOptions, read_bytes};
-    use crate::linear::{Keying, prepare, process_order};
     use crate::model::Register;
     use crate::sim::lagging::{LaggingConfig, write_edn};
+    use crate::split::{Keying, prepare, process_order};
 
     /// Semi-naive rounds derive exactly the edges that recomputing everything each round does.
     #[test]

@@ -22,8 +22,8 @@
 //! number of distinct configurations, which grows with concurrency, not history length.
 
 use super::id_sets::{self, IdSets};
-use super::prepare::Entry;
 use crate::model::{Edge, Model};
+use crate::split::Entry;
 use bitvec::vec::BitVec;
 use hashbrown::HashTable;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -198,7 +198,7 @@ pub struct Pruning<'a> {
     pub ceilings: Option<&'a [i64]>,
 }
 
-/// Runs the search over `entries` (as [`super::prepare::Part`] orders them: `determinate`
+/// Runs the search over `entries` (as [`crate::split::Part`] orders them: `determinate`
 /// completed ops first, then crashed ones). `skew` widens real-time order: A precedes B only if
 /// A completed more than `skew` before B was invoked.
 pub fn search<M: Model>(
@@ -788,8 +788,8 @@ impl<'a, M: Model> Search<'a, M> {
 #[cfg(test)]
 mod tests {
     use super::{NIL, Pruning, Search, push_ones};
-    use crate::linear::prepare::Entry;
     use crate::model::{Counter, CounterOp, Edge, EdgeKind};
+    use crate::split::Entry;
 
     /// The linearized set a memo key names: every completed entry below k, the crashed set
     /// named, and the completed ids listed.

@@ -56,11 +56,11 @@
 //! configurations is bounded by the product of the chains' lengths times the model states, so
 //! polynomial for a fixed number of processes.
 
-use super::prepare::Entry;
 use super::search::{
     CHECK_EVERY, Exhausted, Limits, SearchResult, SearchStats, Stuck, kept_bytes, memo_charge,
 };
 use crate::model::{Edge, Fact, Model};
+use crate::split::Entry;
 use ahash::AHashMap;
 use hashbrown::HashTable;
 use std::sync::atomic::Ordering;
@@ -88,7 +88,7 @@ struct Frame<S> {
 const FORCED: u32 = u32::MAX;
 
 /// Searches for a sequentially consistent order of `entries` (completed ops first, then
-/// crashed ones, as [`super::prepare::Part`] orders them), respecting `edges`.
+/// crashed ones, as [`crate::split::Part`] orders them), respecting `edges`.
 pub fn search<M: Model>(
     model: &M,
     entries: &[Entry<M::Op>],
