@@ -35,18 +35,18 @@ fn registers(c: &mut Criterion) {
     let model = CasRegister::default();
     let options = Options::default();
     g.bench_function("stale_read_cas_20k_check", |b| {
-        b.iter(|| labrys::linear::check(&model, &stale, &options))
+        b.iter(|| labrys::check::check_linearizable(&model, &stale, &options))
     });
-    let report = labrys::linear::check(&model, &stale, &options).unwrap();
+    let report = labrys::check::check_linearizable(&model, &stale, &options).unwrap();
     g.bench_function("stale_read_cas_20k_certify", |b| {
         b.iter(|| certify_linear_report(&model, &stale, &report, &setting()).unwrap())
     });
     let correct = simulated(Service::Correct, Workload::Register, 100_000);
     let model = Register::default();
     g.bench_function("correct_register_100k_check", |b| {
-        b.iter(|| labrys::linear::check(&model, &correct, &options))
+        b.iter(|| labrys::check::check_linearizable(&model, &correct, &options))
     });
-    let report = labrys::linear::check(&model, &correct, &options).unwrap();
+    let report = labrys::check::check_linearizable(&model, &correct, &options).unwrap();
     g.bench_function("correct_register_100k_certify", |b| {
         b.iter(|| certify_linear_report(&model, &correct, &report, &setting()).unwrap())
     });

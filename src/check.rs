@@ -19,9 +19,9 @@ use crate::model::{
     CasRegister, Counter, DecodeError, FifoQueue, Kv, MODELS, Model, MultiRegister, Mutex, NilReads,
     Register, Set, UnorderedQueue,
 };
-use crate::outcome::Verdict;
-use crate::outcome::{Consistency, DecodeFailure};
+use crate::outcome::{Consistency, DecodeFailure, KeyResult, LinearReport, Verdict};
 use crate::report::FileReport;
+use crate::split::{Order, Part};
 use crate::txn;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -248,6 +248,45 @@ pub fn check_with_model<M: Model>(
     check_levels(model, history, &config, None)
 }
 
+/// Checks `history` against `model` for linearizability, every key in parallel, invalid keys
+/// explained: the report before certification. Fails only when an op does not fit the model.
+pub fn check_linearizable<M: Model>(
+    model: &M,
+    history: &History,
+    options: &Options,
+) -> Result<LinearReport, DecodeFailure> {
+    linear::check(model, history, options, &Explanations)
+}
+
+/// Checks `history` against `model` for sequential consistency (each key, then all keys
+/// together when each passed), invalid keys explained: the report before certification. Fails
+/// only when an op does not fit the model.
+pub fn check_sequential<M: Model>(
+    model: &M,
+    history: &History,
+    options: &Options,
+) -> Result<LinearReport, DecodeFailure> {
+    linear::check_sequential(model, history, options, &Explanations)
+}
+
+/// The searches' explainer: [`crate::explain`], which sits above them, handed down as a hook so
+/// that neither module imports the other.
+struct Explanations;
+
+impl linear::Explainer for Explanations {
+    fn explain<M: Model>(
+        &self,
+        model: &M,
+        history: &History,
+        part: &Part<M::Op>,
+        order: Order,
+        result: &mut KeyResult,
+        refutes: &dyn Fn(&Part<M::Op>) -> bool,
+    ) {
+        crate::explain::explain_invalid(model, history, part, order, result, refutes);
+    }
+}
+
 /// Checks `history` against `model` for each level `config` asks for, certifies each report
 /// and builds it; `warning` (from settling the model on the history) goes on every report.
 fn check_levels<M: Model>(
@@ -260,8 +299,8 @@ fn check_levels<M: Model>(
     for level in object_levels(config)? {
         let started = Instant::now();
         let report = match level {
-            Consistency::Linearizable => linear::check(model, history, &config.options),
-            Consistency::Sequential => linear::check_sequential(model, history, &config.options),
+            Consistency::Linearizable => check_linearizable(model, history, &config.options),
+            Consistency::Sequential => check_sequential(model, history, &config.options),
         }
         .map_err(CheckError::Decode)?;
         let setting = certify_setting(history, config, warning.is_some());

@@ -33,8 +33,8 @@ fn fully_covered<M: Model>(model: &M, h: &History, consistency: &str, what: &str
     let setting = Setting { keying: Keying::detect(h, None), skew: 0, nil_reads_unknown: false, init: None };
     for level in consistency.split(',') {
         let report = match level {
-            "linearizable" => labrys::linear::check(model, h, &options),
-            "sequential" => labrys::linear::check_sequential(model, h, &options),
+            "linearizable" => labrys::check::check_linearizable(model, h, &options),
+            "sequential" => labrys::check::check_sequential(model, h, &options),
             _ => continue,
         }
         .unwrap_or_else(|e| panic!("{what}: {e}"));

@@ -20,7 +20,7 @@ fn setting(keying: Keying) -> Setting {
 fn checked(file: &str) -> (labrys::history::History, LinearReport) {
     let path = common::histories_dir().join(file);
     let h = read_file(path.to_str().unwrap(), &ReadOptions::default()).unwrap();
-    let report = labrys::linear::check(&CasRegister::default(), &h, &Options::default()).unwrap();
+    let report = labrys::check::check_linearizable(&CasRegister::default(), &h, &Options::default()).unwrap();
     (h, report)
 }
 
@@ -96,7 +96,7 @@ fn a_cycles_edges_are_rederived_and_tampering_is_refuted() {
     )
     .unwrap();
     let model = CasRegister::default();
-    let report = labrys::linear::check(&model, &h, &Options::default()).unwrap();
+    let report = labrys::check::check_linearizable(&model, &h, &Options::default()).unwrap();
     let cycle = report.keys[0].cycle.as_ref().expect("a cycle");
     certify_linear_report(&model, &h, &report, &setting(Keying::Single)).unwrap();
     for (i, step) in cycle.iter().enumerate() {

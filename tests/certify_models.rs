@@ -6,8 +6,9 @@ mod common;
 
 use labrys::certify::Refuted;
 use labrys::certify::linear::{Coverage, Setting, certify_linear_report};
+use labrys::check::{check_linearizable, check_sequential};
 use labrys::history::{Format, History, ReadOptions, read_bytes, read_file};
-use labrys::linear::{Options, check, check_sequential};
+use labrys::linear::Options;
 use labrys::model::{Counter, EdgeKind, FifoQueue, Kv, Model, Set, UnorderedQueue};
 use labrys::outcome::LinearReport;
 use labrys::outcome::Verdict;
@@ -36,7 +37,7 @@ fn fully_certified<M: Model>(model: &M, h: &History, sequential: bool) -> Linear
     let r = if sequential {
         check_sequential(model, h, &Options::default())
     } else {
-        check(model, h, &Options::default())
+        check_linearizable(model, h, &Options::default())
     }
     .unwrap();
     assert_eq!(r.verdict, Verdict::Invalid, "{r:#?}");
@@ -129,7 +130,7 @@ fn set_edges_conflicts_and_classes_are_certified() {
     // precedes the read of [1], which completed before the read of [] began... here the read
     // of [] is concurrent, so the history is valid; made invalid by real time below.
     let h = edn(SET_CYCLE);
-    let r = check(&model, &h, &Options::default()).unwrap();
+    let r = check_linearizable(&model, &h, &Options::default()).unwrap();
     let c = certify(&model, &h, &r).unwrap();
     assert!(c.unchecked.is_empty(), "{:?}", c.unchecked);
 }
@@ -190,7 +191,7 @@ fn check_or_seq<M: Model>(model: &M, h: &History, sequential: bool) -> LinearRep
     if sequential {
         check_sequential(model, h, &Options::default())
     } else {
-        check(model, h, &Options::default())
+        check_linearizable(model, h, &Options::default())
     }
     .unwrap()
 }
@@ -333,7 +334,7 @@ fn porcupine_kv_histories_certify() {
         let path = dir.join(format!("kv/{name}.txt"));
         let h = read_file(path.to_str().unwrap(), &ReadOptions::default()).unwrap();
         let model = Kv::default();
-        let r = check(&model, &h, &Options::default()).unwrap();
+        let r = check_linearizable(&model, &h, &Options::default()).unwrap();
         let c = certify(&model, &h, &r).unwrap_or_else(|e| panic!("{name}: {e}"));
         // Witnesses past the brute-force oracle's size are the one thing left unchecked.
         let unchecked: Vec<_> = c.unchecked.iter().filter(|u| !u.contains("brute-force oracle")).collect();

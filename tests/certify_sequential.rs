@@ -6,8 +6,9 @@
 mod common;
 
 use labrys::certify::linear::{Coverage, Setting, certify_linear_report};
+use labrys::check::check_sequential;
 use labrys::history::{Format, History, ReadOptions, read_bytes, read_file};
-use labrys::linear::{Options, check_sequential};
+use labrys::linear::Options;
 use labrys::model::{EdgeKind, Register};
 use labrys::outcome::LinearReport;
 use labrys::outcome::Verdict;

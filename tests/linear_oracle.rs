@@ -4,7 +4,7 @@ mod common;
 
 use common::generate::{self as hg, Rng};
 use labrys::history::History;
-use labrys::linear::{self, Options, oracle};
+use labrys::linear::{Options, oracle};
 use labrys::model::{CasRegister, Model, Register};
 use labrys::split::Keying;
 use proptest::prelude::*;
@@ -15,7 +15,7 @@ fn agree<M: Model>(model: &M, h: &History, skew: i64, keyed: bool) {
     let keying = if keyed { Keying::Tuple } else { Keying::Single };
     let expected = oracle::brute_force(model, h, keying, skew).expect("generated ops decode");
     let options = Options { clock_skew: skew, independent: Some(keyed), ..Options::default() };
-    let report = linear::check(model, h, &options).expect("generated ops decode");
+    let report = labrys::check::check_linearizable(model, h, &options).expect("generated ops decode");
     assert_eq!(
         report.verdict,
         expected,
