@@ -14,13 +14,13 @@
 
 use crate::certify::Refuted;
 use crate::history::{self, History, ReadError, ReadOptions, Value};
-use crate::linear::{self, Options};
 use crate::model::{
     CasRegister, Counter, DecodeError, FifoQueue, Kv, MODELS, Model, MultiRegister, Mutex, NilReads,
     Register, Set, UnorderedQueue,
 };
 use crate::outcome::{Consistency, DecodeFailure, KeyResult, LinearReport, Verdict};
 use crate::report::FileReport;
+use crate::search::{self, Options};
 use crate::split::{Order, Part};
 use crate::txn;
 use std::collections::BTreeSet;
@@ -255,7 +255,7 @@ pub fn check_linearizable<M: Model>(
     history: &History,
     options: &Options,
 ) -> Result<LinearReport, DecodeFailure> {
-    linear::check(model, history, options, &Explanations)
+    search::check(model, history, options, &Explanations)
 }
 
 /// Checks `history` against `model` for sequential consistency (each key, then all keys
@@ -266,14 +266,14 @@ pub fn check_sequential<M: Model>(
     history: &History,
     options: &Options,
 ) -> Result<LinearReport, DecodeFailure> {
-    linear::check_sequential(model, history, options, &Explanations)
+    search::check_sequential(model, history, options, &Explanations)
 }
 
 /// The searches' explainer: [`crate::explain`], which sits above them, handed down as a hook so
 /// that neither module imports the other.
 struct Explanations;
 
-impl linear::Explainer for Explanations {
+impl search::Explainer for Explanations {
     fn explain<M: Model>(
         &self,
         model: &M,

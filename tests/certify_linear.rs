@@ -6,10 +6,10 @@ mod common;
 
 use labrys::certify::linear::{Setting, certify_linear_report};
 use labrys::history::{ReadOptions, read_file};
-use labrys::linear::Options;
 use labrys::model::{CasRegister, EdgeKind};
 use labrys::outcome::LinearReport;
 use labrys::outcome::Verdict;
+use labrys::search::Options;
 use labrys::split::Keying;
 use std::process::Command;
 

@@ -8,10 +8,10 @@ use labrys::certify::Refuted;
 use labrys::certify::linear::{Coverage, Setting, certify_linear_report};
 use labrys::check::check_linearizable;
 use labrys::history::{Format, History, ReadOptions, Value, read_bytes};
-use labrys::linear::Options;
 use labrys::model::{EdgeKind, Model, MultiRegister, Mutex};
 use labrys::outcome::Verdict;
 use labrys::outcome::{ClassInfo, ConflictWitness, CycleStep, LinearReport, OpRef};
+use labrys::search::Options;
 use labrys::split::Keying;
 
 fn edn(text: &str) -> History {

@@ -8,10 +8,10 @@ mod common;
 use labrys::certify::linear::{Coverage, Setting, certify_linear_report};
 use labrys::check::check_sequential;
 use labrys::history::{Format, History, ReadOptions, read_bytes, read_file};
-use labrys::linear::Options;
 use labrys::model::{EdgeKind, Register};
 use labrys::outcome::LinearReport;
 use labrys::outcome::Verdict;
+use labrys::search::Options;
 use labrys::split::Keying;
 
 fn setting(h: &History) -> Setting {

@@ -7,9 +7,9 @@ mod common;
 
 use common::generate::{self as hg, Rng};
 use labrys::history::History;
-use labrys::linear::oracle;
 use labrys::model::{CasRegister, Model, Register};
 use labrys::outcome::Verdict;
+use labrys::search::oracle;
 use labrys::split::{Keying, prepare};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};

@@ -4,8 +4,8 @@ mod common;
 
 use common::generate::{self as hg, Rng};
 use labrys::history::History;
-use labrys::linear::{Options, oracle};
 use labrys::model::{CasRegister, Model, Register};
+use labrys::search::{Options, oracle};
 use labrys::split::Keying;
 use proptest::prelude::*;
 

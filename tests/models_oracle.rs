@@ -9,11 +9,11 @@ mod common;
 
 use common::generate::{self as hg, Rng};
 use labrys::history::{History, Value};
-use labrys::linear::{Options, oracle};
 use labrys::model::{
     CasRegister, Counter, FifoQueue, Kv, Model, MultiRegister, Mutex, OpView, Register, Set, UnorderedQueue,
 };
 use labrys::outcome::Verdict;
+use labrys::search::{Options, oracle};
 use labrys::split::Keying;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};

@@ -5,9 +5,9 @@ mod common;
 
 use common::generate::{self as hg, Rng};
 use labrys::history::History;
-use labrys::linear::{Options, oracle};
 use labrys::model::{CasRegister, Counter, FifoQueue, Model, Mutex, Register, Set, UnorderedQueue};
 use labrys::outcome::Verdict;
+use labrys::search::{Options, oracle};
 use labrys::split::Keying;
 use proptest::prelude::*;
 

@@ -459,7 +459,7 @@ mod tests {
                 let mut edges = process_order(&part.entries, part.determinate);
                 edges.extend(model.implied_order(&ops, part.determinate).edges);
                 let saturated =
-                    crate::linear::saturate::saturate(&model, &part.entries, part.determinate, &edges);
+                    crate::search::saturate::saturate(&model, &part.entries, part.determinate, &edges);
                 let mut positions: Vec<u32> =
                     part.entries.iter().chain(&part.failed_ops).map(|e| e.op_index).collect();
                 positions.sort_unstable();

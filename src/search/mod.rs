@@ -1,18 +1,30 @@
-//! Linearizability checking: split the history by key, check every key in parallel with the WGL
-//! search, and give each key its own verdict, with a counterexample when it is invalid.
+//! Deciding single objects: check every key in parallel, first by what the values imply
+//! (conflicts, cycles), then by a search, and give each key its own verdict, with a
+//! counterexample when it is invalid.
+//!
+//! One file per strategy: [`wgl`] (the Wing–Gong–Lowe linearizability search), [`sequential`]
+//! (the depth-first search for sequential consistency), `greedy` (the greedy replay tried
+//! before it), `joint` (sequential consistency of all keys together), `saturate` (the orders
+//! process order forces), and [`oracle`] (brute force, for tests); `budget` is what they all
+//! draw on, `result` what they all return.
 //!
 //! A history is linearizable iff every key is (Herlihy & Wing's locality; Horn & Kroening's
-//! P-compositionality), so keys never need to be searched together.
+//! P-compositionality), so keys never need to be searched together for linearizability.
 
+mod budget;
+mod greedy;
 mod id_sets;
 mod joint;
 pub mod oracle;
+mod result;
 pub(crate) mod saturate;
-pub mod search;
 pub mod sequential;
+pub mod wgl;
 
+pub(crate) use budget::Budget;
+pub use budget::{Exhausted, Limits};
 pub use joint::check_sequential;
-pub use search::{Exhausted, Limits, SearchResult, SearchStats, Stuck};
+pub use result::{SearchResult, SearchStats, Stuck};
 
 use crate::graph::{self, Cycle};
 use crate::history::{History, Value};
@@ -23,7 +35,7 @@ use crate::outcome::{
 };
 use crate::split::{Entry, Keying, Order, Part, prepare, process_order, sub_part};
 use rayon::prelude::*;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// Budgets and switches for a check.
@@ -96,36 +108,6 @@ pub fn check<M: Model>(
         keys,
         joint: None,
     })
-}
-
-/// The shared budget of one check: a deadline, a memory counter, a cancel flag.
-pub(crate) struct Budget {
-    options: Options,
-    memory_used: AtomicUsize,
-    cancel: AtomicBool,
-    deadline: Option<Instant>,
-}
-
-impl Budget {
-    pub(crate) fn new(options: &Options) -> Budget {
-        Budget {
-            options: options.clone(),
-            memory_used: AtomicUsize::new(0),
-            cancel: AtomicBool::new(false),
-            deadline: options.timeout.map(|t| Instant::now() + t),
-        }
-    }
-
-    /// Runs `f` with limits drawn from this budget.
-    pub(crate) fn run<T>(&self, f: impl FnOnce(&Limits<'_>) -> T) -> T {
-        let limits = Limits {
-            max_steps: self.options.max_steps,
-            deadline: self.deadline,
-            memory: self.options.max_memory.map(|cap| (&self.memory_used, cap)),
-            cancel: self.options.fail_fast.then_some(&self.cancel),
-        };
-        f(&limits)
-    }
 }
 
 /// Checks every part in parallel, largest first (so one big key does not start last and run
@@ -308,12 +290,12 @@ fn decide<M: Model>(model: &M, part: &Part<M::Op>, order: Order, limits: &Limits
         Order::RealTime { skew } => {
             let twins = interchangeable_crashed_ops(part);
             let ceilings = model.ceilings(&ops);
-            search::search(
+            wgl::search(
                 model,
                 &part.entries,
                 part.determinate,
                 skew,
-                search::Pruning { edges: &edges, twins: &twins, ceilings: ceilings.as_deref() },
+                wgl::Pruning { edges: &edges, twins: &twins, ceilings: ceilings.as_deref() },
                 limits,
             )
         }
@@ -321,8 +303,7 @@ fn decide<M: Model>(model: &M, part: &Part<M::Op>, order: Order, limits: &Limits
             // The search keeps process order itself; the fast path needs it as edges.
             let mut ordered = process_order(&part.entries, part.determinate);
             ordered.extend_from_slice(&edges);
-            if let Some(order) = sequential::ordered_witness(model, &part.entries, part.determinate, &ordered)
-            {
+            if let Some(order) = greedy::ordered_witness(model, &part.entries, part.determinate, &ordered) {
                 let stats = SearchStats {
                     steps: order.len() as u64,
                     max_depth: order.len(),
