@@ -234,3 +234,47 @@ fn claims_not_rederived_are_flagged() {
         "{warnings:?}"
     );
 }
+
+/// A long order is checked in stretches on all cores: what breaks across two stretches (or two
+/// windows) is refuted as surely as what breaks within one.
+#[test]
+fn a_long_orders_tampering_is_refuted_across_stretches() {
+    use labrys::history::{Format, read_bytes};
+    use labrys::model::Register;
+    use labrys::sim::cluster::{ClusterConfig, Faults, Service, Workload, history_string};
+    let faults = Faults::parse("partition,kill").unwrap();
+    let c = ClusterConfig {
+        service: Service::Correct,
+        workload: Workload::Register,
+        faults,
+        ops: 80_000,
+        seed: 7,
+        ..ClusterConfig::default()
+    };
+    let text = history_string(&c);
+    let h = read_bytes("long.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap();
+    let model = Register::default();
+    let report = labrys::check::check_linearizable(&model, &h, &Options::default()).unwrap();
+    assert_eq!(report.verdict, Verdict::Valid);
+    certify_linear_report(&model, &h, &report, &setting(Keying::Single)).unwrap();
+    let order = report.keys[0].order.clone().unwrap();
+    assert!(order.len() > 35_000, "{}", order.len());
+    let tampered = |edit: &dyn Fn(&mut Vec<u32>)| {
+        let mut r = report.clone();
+        edit(r.keys[0].order.as_mut().unwrap());
+        certify_linear_report(&model, &h, &r, &setting(Keying::Single)).unwrap_err()
+    };
+    // The first op moved to the head of the second stretch, or into the second window.
+    for to in [4096, 33_000] {
+        let e = tampered(&|o| {
+            let first = o.remove(0);
+            o.insert(to, first);
+        });
+        assert!(e.why.contains("completed before"), "{e}");
+    }
+    // An op placed again far from its place, in another stretch and another window.
+    for at in [5000, 34_000] {
+        assert!(tampered(&|o| o.insert(at, o[10])).why.contains("twice"));
+    }
+    assert!(tampered(&|o| o.truncate(o.len() - 1)).why.contains("left out"));
+}

@@ -26,6 +26,8 @@ use crate::outcome::{
 };
 use crate::split::Keying;
 use ahash::{AHashMap, AHashSet};
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// How the report was checked: what certification must know to re-derive its claims.
 #[derive(Clone, Debug)]
@@ -128,12 +130,24 @@ pub fn certify_linear_report<M: Model>(
         return Err(Refuted::new("the history's verdict", "it is not the worst of its keys' verdicts"));
     }
     let process_order = report.consistency == Consistency::Sequential;
-    for k in &report.keys {
-        let ops = by_name
-            .get(&k.key)
-            .ok_or_else(|| Refuted::new(format!("key {:?}", k.key), "no op of the history has this key"))?;
-        let cert = KeyCert::new(model, history, ops, setting, process_order);
-        cert.certify(k, &mut coverage)?;
+    // Keys are certified on all cores, as they were checked; the first refutation in key
+    // order is the one told.
+    let per_key: Vec<Result<Coverage, Refuted>> = report
+        .keys
+        .par_iter()
+        .map(|k| {
+            let ops = by_name.get(&k.key).ok_or_else(|| {
+                Refuted::new(format!("key {:?}", k.key), "no op of the history has this key")
+            })?;
+            let mut coverage = Coverage::default();
+            KeyCert::new(model, history, ops, setting, process_order).certify(k, &mut coverage)?;
+            Ok(coverage)
+        })
+        .collect();
+    for key in per_key {
+        let key = key?;
+        coverage.certified += key.certified;
+        coverage.unchecked.extend(key.unchecked);
     }
     if let Some(joint) = &report.joint {
         if joint.key.as_deref() != Some(JOINT_KEY) || !process_order {
@@ -180,8 +194,99 @@ fn certify_joint<M: Model>(
     Ok(())
 }
 
+/// A key's ops as the history holds them: where each is, and the model's op it decodes to.
+/// Shared by the threads that check a long order (it holds only shared references).
+struct KeyOps<'a, M: Model> {
+    model: &'a M,
+    history: &'a History,
+    /// The key's ops' positions in the history, ascending.
+    positions: &'a [u32],
+    keying: Keying,
+}
+
+impl<M: Model> Clone for KeyOps<'_, M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<M: Model> Copy for KeyOps<'_, M> {}
+
+impl<M: Model> KeyOps<'_, M> {
+    /// Where the op at history position `pos` is among the key's ops.
+    fn at(&self, pos: u32) -> Option<usize> {
+        // A key holding every op of the history (an unkeyed history) holds op p at p.
+        if self.positions.len() == self.history.ops.len() {
+            return ((pos as usize) < self.positions.len()).then_some(pos as usize);
+        }
+        self.positions.binary_search(&pos).ok()
+    }
+
+    /// The model's op at `pos` (an op of this key); `None` for a failed op the model cannot
+    /// decode (it did not happen).
+    fn decode(&self, pos: u32) -> Result<Option<M::Op>, Refuted> {
+        let o = &self.history.ops[pos as usize];
+        let (key, input, output) = op_view(self.history, pos, self.keying).ok_or_else(|| {
+            Refuted::new(format!("op at position {pos}"), "it does not have the keyed shape")
+        })?;
+        let f = self.history.value(o.f).as_name().unwrap_or_default();
+        match self.model.decode(&OpView { f, input, output, key }) {
+            Ok(op) => Ok(Some(op)),
+            Err(_) if o.outcome == Outcome::Fail => Ok(None),
+            Err(e) => Err(Refuted::new(format!("op at position {pos}"), e.message)),
+        }
+    }
+
+    /// The model's op at `pos`, which must have happened (it is placed in an order).
+    fn decode_placed(&self, pos: u32, claim: &str) -> Result<M::Op, Refuted> {
+        self.decode(pos)?
+            .ok_or_else(|| Refuted::new(claim, format!("the op at position {pos} failed, yet is placed")))
+    }
+
+    /// One stretch of a valid key's order, on its own: each op of the key and placed once (as
+    /// `placed`, shared by the stretches, records), not failed, in real-time order within the
+    /// stretch; its model ops, in order, and the bounds the stretches around it must respect.
+    ///
+    /// `skew` is real time's tolerance; `None` for sequential consistency (no real time).
+    fn check_stretch(
+        &self,
+        order: &[u32],
+        placed: &[AtomicBool],
+        skew: Option<i64>,
+        claim: &str,
+    ) -> Result<Stretch<M::Op>, Refuted> {
+        let mut real_time = RealTime::new(skew.unwrap_or(0));
+        let mut stretch = Stretch { ops: Vec::with_capacity(order.len()), latest: None, earliest: None };
+        for &pos in order {
+            let i = self.at(pos).ok_or_else(|| {
+                Refuted::new(claim, format!("the op at position {pos} is not an op of this key"))
+            })?;
+            if placed[i].swap(true, Ordering::Relaxed) {
+                return Err(Refuted::new(claim, format!("the op at position {pos} is placed twice")));
+            }
+            let o = KeyOp::of(self.history, pos);
+            if o.outcome == Outcome::Fail {
+                return Err(Refuted::new(claim, format!("the op at position {pos} failed, yet is placed")));
+            }
+            if let Some(skew) = skew {
+                real_time.place(&o, claim)?;
+                if o.complete != i64::MAX {
+                    let skewed = o.complete.saturating_add(skew);
+                    if stretch.earliest.is_none_or(|(t, _)| skewed < t) {
+                        stretch.earliest = Some((skewed, pos));
+                    }
+                }
+            }
+            stretch.ops.push((pos, self.decode_placed(pos, claim)?));
+        }
+        stretch.latest = real_time.latest;
+        Ok(stretch)
+    }
+}
+
 /// One key's ops, for certifying its result.
 pub(super) struct KeyCert<'a, M: Model> {
+    ops: KeyOps<'a, M>,
     model: &'a M,
     history: &'a History,
     /// The key's ops' positions in the history, ascending.
@@ -203,6 +308,7 @@ impl<'a, M: Model> KeyCert<'a, M> {
         process_order: bool,
     ) -> KeyCert<'a, M> {
         KeyCert {
+            ops: KeyOps { model, history, positions, keying: setting.keying },
             model,
             history,
             positions,
@@ -215,11 +321,7 @@ impl<'a, M: Model> KeyCert<'a, M> {
 
     /// Where the op at history position `pos` is among the key's ops.
     pub(super) fn at(&self, pos: u32) -> Option<usize> {
-        // A key holding every op of the history (an unkeyed history) holds op p at p.
-        if self.positions.len() == self.history.ops.len() {
-            return ((pos as usize) < self.positions.len()).then_some(pos as usize);
-        }
-        self.positions.binary_search(&pos).ok()
+        self.ops.at(pos)
     }
 
     pub(super) fn op(&self, pos: u32, claim: &str) -> Result<KeyOp, Refuted> {
@@ -228,25 +330,9 @@ impl<'a, M: Model> KeyCert<'a, M> {
             .ok_or_else(|| Refuted::new(claim, format!("the op at position {pos} is not an op of this key")))
     }
 
-    /// The model's op at `pos` (an op of this key); `None` for a failed op the model cannot
-    /// decode (it did not happen).
-    fn decode(&self, pos: u32) -> Result<Option<M::Op>, Refuted> {
-        let o = &self.history.ops[pos as usize];
-        let (key, input, output) = op_view(self.history, pos, self.setting.keying).ok_or_else(|| {
-            Refuted::new(format!("op at position {pos}"), "it does not have the keyed shape")
-        })?;
-        let f = self.history.value(o.f).as_name().unwrap_or_default();
-        match self.model.decode(&OpView { f, input, output, key }) {
-            Ok(op) => Ok(Some(op)),
-            Err(_) if o.outcome == Outcome::Fail => Ok(None),
-            Err(e) => Err(Refuted::new(format!("op at position {pos}"), e.message)),
-        }
-    }
-
     /// The model's op at `pos`, which must have happened (it is placed in an order).
     pub(super) fn decode_placed(&self, pos: u32, claim: &str) -> Result<M::Op, Refuted> {
-        self.decode(pos)?
-            .ok_or_else(|| Refuted::new(claim, format!("the op at position {pos} failed, yet is placed")))
+        self.ops.decode_placed(pos, claim)
     }
 
     fn certify(&self, k: &KeyResult, coverage: &mut Coverage) -> Result<(), Refuted> {
@@ -302,35 +388,42 @@ impl<'a, M: Model> KeyCert<'a, M> {
 
     /// A valid key's order: each op of the key at most once, every completed op in it, no
     /// failed op, the model's steps succeed in turn, and real-time (or process) order holds.
+    ///
+    /// A long order is checked in windows: the ops of a window are looked up, checked and
+    /// decoded in stretches on all cores (a cache miss or two per op, most of the cost), then
+    /// stepped through the model in order. Memory stays bounded by a window's decoded ops.
     fn certify_order(&self, order: &[u32], claim: &str) -> Result<(), Refuted> {
-        // One pass over the order does all but the left-out test: on a long key each pass over
-        // the ops costs a cache miss per op.
-        let mut placed = vec![false; self.positions.len()];
-        let mut real_time = RealTime::new(self.setting.skew);
+        const WINDOW: usize = 1 << 15;
+        const STRETCH: usize = 1 << 12;
+        let placed: Vec<AtomicBool> = (0..self.positions.len()).map(|_| AtomicBool::new(false)).collect();
+        let skew = (!self.process_order).then_some(self.setting.skew);
+        let keyed = self.ops;
+        let check = |ops: &[u32]| keyed.check_stretch(ops, &placed, skew, claim);
+        let mut latest = None;
         let (mut states, mut next) = (vec![self.model.init()], Vec::new());
-        for &pos in order {
-            let i = self.at(pos).ok_or_else(|| {
-                Refuted::new(claim, format!("the op at position {pos} is not an op of this key"))
-            })?;
-            if std::mem::replace(&mut placed[i], true) {
-                return Err(Refuted::new(claim, format!("the op at position {pos} is placed twice")));
+        for window in order.chunks(WINDOW) {
+            let stretches: Vec<_> = if window.len() <= STRETCH {
+                vec![check(window)]
+            } else {
+                window.par_chunks(STRETCH).map(check).collect()
+            };
+            for stretch in stretches {
+                let stretch = stretch?;
+                if let (Some((invoke, by)), Some((complete, pos))) = (latest, stretch.earliest) {
+                    if complete < invoke {
+                        return Err(completed_before(claim, pos, by));
+                    }
+                }
+                latest = latest.max(stretch.latest);
+                for (pos, op) in &stretch.ops {
+                    self.step(&mut states, &mut next, op, *pos, claim)?;
+                }
             }
-            let o = KeyOp::of(self.history, pos);
-            if o.outcome == Outcome::Fail {
-                return Err(Refuted::new(claim, format!("the op at position {pos} failed, yet is placed")));
-            }
-            if !self.process_order {
-                real_time.place(&o, claim)?;
-            }
-            let op = self.decode_placed(pos, claim)?;
-            self.step(&mut states, &mut next, &op, pos, claim)?;
         }
         // Only the ops left out are looked at again: a completed one among them refutes.
-        let left_out = self
-            .positions
-            .iter()
-            .zip(&placed)
-            .find(|(pos, placed)| !**placed && self.history.ops[**pos as usize].outcome == Outcome::Ok);
+        let left_out = self.positions.iter().zip(&placed).find(|(pos, placed)| {
+            !placed.load(Ordering::Relaxed) && self.history.ops[**pos as usize].outcome == Outcome::Ok
+        });
         if let Some((pos, _)) = left_out {
             return Err(Refuted::new(claim, format!("the completed op at position {pos} is left out")));
         }
@@ -811,13 +904,7 @@ impl RealTime {
     fn place(&mut self, o: &KeyOp, claim: &str) -> Result<(), Refuted> {
         if let Some((invoke, by)) = self.latest {
             if o.complete != i64::MAX && o.complete.saturating_add(self.skew) < invoke {
-                return Err(Refuted::new(
-                    claim,
-                    format!(
-                        "the op at position {} completed before the op at position {by}, placed before it, began",
-                        o.pos
-                    ),
-                ));
+                return Err(completed_before(claim, o.pos, by));
             }
         }
         if self.latest.is_none_or(|(t, _)| o.invoke > t) {
@@ -825,6 +912,25 @@ impl RealTime {
         }
         Ok(())
     }
+}
+
+/// The refutation of an order that places `by` before `pos`, though `pos` completed before
+/// `by` began.
+fn completed_before(claim: &str, pos: u32, by: u32) -> Refuted {
+    Refuted::new(
+        claim,
+        format!("the op at position {pos} completed before the op at position {by}, placed before it, began"),
+    )
+}
+
+/// A stretch of an order, checked on its own (see `KeyCert::check_stretch`).
+struct Stretch<O> {
+    /// The stretch's ops, in order, with their positions.
+    ops: Vec<(u32, O)>,
+    /// The latest invocation in the stretch, and its op's position.
+    latest: Option<(i64, u32)>,
+    /// The earliest completion in the stretch (plus the skew allowed), and its op's position.
+    earliest: Option<(i64, u32)>,
 }
 
 /// Each process's ops appear in `order` in the order the process ran them.
