@@ -11,10 +11,11 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use labrys::certify::linear::{Setting, certify_linear_report};
 use labrys::certify::txn::certify_txn_report;
 use labrys::history::{Format, History, ReadOptions, read_bytes};
-use labrys::linear::{Keying, Options};
 use labrys::model::{CasRegister, Register};
+use labrys::search::Options;
 use labrys::sim::cluster::{ClusterConfig, Faults, Service, Workload, history_string};
 use labrys::sim::list_append::{TxnFormat, TxnGenConfig, history_string as txn_history};
+use labrys::split::Keying;
 use labrys::txn::{TxnOptions, Workload as TxnWorkload};
 
 fn simulated(service: Service, workload: Workload, ops: usize) -> History {
@@ -34,18 +35,18 @@ fn registers(c: &mut Criterion) {
     let model = CasRegister::default();
     let options = Options::default();
     g.bench_function("stale_read_cas_20k_check", |b| {
-        b.iter(|| labrys::linear::check(&model, &stale, &options))
+        b.iter(|| labrys::check::check_linearizable(&model, &stale, &options))
     });
-    let report = labrys::linear::check(&model, &stale, &options).unwrap();
+    let report = labrys::check::check_linearizable(&model, &stale, &options).unwrap();
     g.bench_function("stale_read_cas_20k_certify", |b| {
         b.iter(|| certify_linear_report(&model, &stale, &report, &setting()).unwrap())
     });
     let correct = simulated(Service::Correct, Workload::Register, 100_000);
     let model = Register::default();
     g.bench_function("correct_register_100k_check", |b| {
-        b.iter(|| labrys::linear::check(&model, &correct, &options))
+        b.iter(|| labrys::check::check_linearizable(&model, &correct, &options))
     });
-    let report = labrys::linear::check(&model, &correct, &options).unwrap();
+    let report = labrys::check::check_linearizable(&model, &correct, &options).unwrap();
     g.bench_function("correct_register_100k_certify", |b| {
         b.iter(|| certify_linear_report(&model, &correct, &report, &setting()).unwrap())
     });

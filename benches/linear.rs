@@ -25,7 +25,7 @@ fn peers() -> Option<PathBuf> {
     dir.join("expected.csv").is_file().then_some(dir)
 }
 
-fn check_file(path: &Path, model: &str) -> labrys::report::Verdict {
+fn check_file(path: &Path, model: &str) -> labrys::outcome::Verdict {
     let h = read_file(path.to_str().unwrap(), &ReadOptions::default()).unwrap();
     let config = CheckConfig { model: Some(model.parse().unwrap()), ..CheckConfig::default() };
     check_history(&h, &config).unwrap()[0].valid
@@ -46,7 +46,7 @@ fn etcd(c: &mut Criterion) {
             files
                 .iter()
                 .map(|f| check_file(f, "cas-register"))
-                .filter(|v| *v == labrys::report::Verdict::Valid)
+                .filter(|v| *v == labrys::outcome::Verdict::Valid)
                 .count()
         })
     });
@@ -83,7 +83,7 @@ fn bench_simulated(g: &mut BenchmarkGroup<'_, WallTime>, name: &str, model: &str
             let h = read_bytes("sim.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap();
             let config = CheckConfig { model: Some(model.parse().unwrap()), ..CheckConfig::default() };
             let verdict = check_history(&h, &config).unwrap()[0].valid;
-            assert_eq!(verdict, labrys::report::Verdict::Valid);
+            assert_eq!(verdict, labrys::outcome::Verdict::Valid);
         })
     });
 }

@@ -12,7 +12,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use labrys::check::{CheckConfig, check_history};
 use labrys::history::{Format, History, ReadOptions, read_bytes, read_file};
-use labrys::report::Verdict;
+use labrys::outcome::Verdict;
 use labrys::sim::lagging::{LaggingConfig, write_edn};
 use std::path::PathBuf;
 

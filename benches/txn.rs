@@ -22,7 +22,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use labrys::history::{Format, ReadOptions};
-use labrys::report::Verdict;
+use labrys::outcome::Verdict;
 use labrys::sim::list_append::{TxnFormat, TxnGenConfig, history_string, write_history};
 use labrys::txn::{ConsistencyModel, TxnOptions, TxnReport, check_decoded, read::read_bytes};
 use std::fmt::Write as _;

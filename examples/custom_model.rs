@@ -5,7 +5,7 @@
 use labrys::check::{CheckConfig, check_with_model};
 use labrys::history::{Format, ReadOptions, read_bytes};
 use labrys::model::{DecodeError, Model, OpView};
-use labrys::report::Verdict;
+use labrys::outcome::Verdict;
 
 pub struct MaxRegister;
 

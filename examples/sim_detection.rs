@@ -12,7 +12,7 @@
 
 use labrys::check::{CheckConfig, check_history};
 use labrys::history::{Format, ReadOptions, read_bytes};
-use labrys::report::Verdict;
+use labrys::outcome::Verdict;
 use labrys::sim::cluster::{ClusterConfig, Faults, Service, Workload, history_string};
 use rayon::prelude::*;
 use std::collections::BTreeMap;

@@ -9,17 +9,19 @@
 //!              {:process 1 :type :invoke :f :read :value nil}\n{:process 1 :type :ok :f :read :value 2}\n";
 //! let h = read_bytes("h.edn", text, Format::Edn, &ReadOptions::default()).unwrap();
 //! let reports = check_history(&h, &CheckConfig::default()).unwrap();
-//! assert_eq!(reports[0].valid, labrys::report::Verdict::Invalid); // nobody wrote 2
+//! assert_eq!(reports[0].valid, labrys::outcome::Verdict::Invalid); // nobody wrote 2
 //! ```
 
 use crate::certify::Refuted;
 use crate::history::{self, History, ReadError, ReadOptions, Value};
-use crate::linear::{self, Consistency, DecodeFailure, Options};
 use crate::model::{
     CasRegister, Counter, DecodeError, FifoQueue, Kv, MODELS, Model, MultiRegister, Mutex, NilReads,
     Register, Set, UnorderedQueue,
 };
-use crate::report::{FileReport, Verdict};
+use crate::outcome::{Consistency, DecodeFailure, KeyResult, LinearReport, Verdict};
+use crate::report::FileReport;
+use crate::search::{self, Options};
+use crate::split::{Order, Part};
 use crate::txn;
 use crate::vocab::{ConsistencyLevel, Levels, ModelName};
 use std::collections::BTreeSet;
@@ -170,8 +172,8 @@ macro_rules! from_init_field {
     (registers: $($t:ty),*) => {$(
         from_init_field!(@impl $t, {
             fn settle(&mut self, history: &History, config: &CheckConfig) -> Option<String> {
-                let keying = linear::Keying::detect(history, config.options.independent);
-                self.settle_nil_reads(config.nil_reads, linear::op_views(history, keying))
+                let keying = crate::split::Keying::detect(history, config.options.independent);
+                self.settle_nil_reads(config.nil_reads, crate::split::op_views(history, keying))
             }
         });
     )*};
@@ -247,6 +249,45 @@ pub fn check_with_model<M: Model>(
     check_levels(model, history, &config, None)
 }
 
+/// Checks `history` against `model` for linearizability, every key in parallel, invalid keys
+/// explained: the report before certification. Fails only when an op does not fit the model.
+pub fn check_linearizable<M: Model>(
+    model: &M,
+    history: &History,
+    options: &Options,
+) -> Result<LinearReport, DecodeFailure> {
+    search::check(model, history, options, &Explanations)
+}
+
+/// Checks `history` against `model` for sequential consistency (each key, then all keys
+/// together when each passed), invalid keys explained: the report before certification. Fails
+/// only when an op does not fit the model.
+pub fn check_sequential<M: Model>(
+    model: &M,
+    history: &History,
+    options: &Options,
+) -> Result<LinearReport, DecodeFailure> {
+    search::check_sequential(model, history, options, &Explanations)
+}
+
+/// The searches' explainer: [`crate::explain`], which sits above them, handed down as a hook so
+/// that neither module imports the other.
+struct Explanations;
+
+impl search::Explainer for Explanations {
+    fn explain<M: Model>(
+        &self,
+        model: &M,
+        history: &History,
+        part: &Part<M::Op>,
+        order: Order,
+        result: &mut KeyResult,
+        refutes: &dyn Fn(&Part<M::Op>) -> bool,
+    ) {
+        crate::explain::explain_invalid(model, history, part, order, result, refutes);
+    }
+}
+
 /// Checks `history` against `model` for each level `config` asks for, certifies each report
 /// and builds it; `warning` (from settling the model on the history) goes on every report.
 fn check_levels<M: Model>(
@@ -259,8 +300,8 @@ fn check_levels<M: Model>(
     for level in object_levels(config)? {
         let started = Instant::now();
         let report = match level {
-            Consistency::Linearizable => linear::check(model, history, &config.options),
-            Consistency::Sequential => linear::check_sequential(model, history, &config.options),
+            Consistency::Linearizable => check_linearizable(model, history, &config.options),
+            Consistency::Sequential => check_sequential(model, history, &config.options),
         }
         .map_err(CheckError::Decode)?;
         let setting = certify_setting(history, config, warning.is_some());
@@ -306,7 +347,7 @@ pub fn certify_setting(
     nil_reads_unknown: bool,
 ) -> crate::certify::linear::Setting {
     crate::certify::linear::Setting {
-        keying: linear::Keying::detect(history, config.options.independent),
+        keying: crate::split::Keying::detect(history, config.options.independent),
         skew: config.options.clock_skew,
         nil_reads_unknown,
         init: config.init.clone(),

@@ -4,12 +4,13 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use labrys::check::{CheckConfig, CheckError, check_loaded, load};
 use labrys::history::{self, Format, History, ReadOptions, Summary};
-use labrys::linear::Options;
 use labrys::model::NilReads;
+use labrys::outcome::Verdict;
 use labrys::progress;
+use labrys::report::FileReport;
 use labrys::report::ci::{self, CaseOutcome};
 use labrys::report::html::HtmlReport;
-use labrys::report::{FileReport, Verdict};
+use labrys::search::Options;
 use labrys::vocab::{ConsistencyLevel, Levels, ModelName};
 use std::fmt::Write as _;
 use std::io::Write as _;

@@ -3,7 +3,8 @@
 
 use labrys::check::{CheckConfig, check_history};
 use labrys::history::{Format, ReadOptions, read_bytes};
-use labrys::report::{FileReport, Verdict};
+use labrys::outcome::Verdict;
+use labrys::report::FileReport;
 use labrys::sim::cluster::{ClusterConfig, Faults, Service, Workload, history_string};
 
 fn check(text: &str, consistency: &str, max_memory: usize) -> FileReport {

@@ -12,12 +12,13 @@ use common::generate::{self as hg, Rng};
 use labrys::certify::linear::{Setting, certify_linear_report};
 use labrys::check::{CheckConfig, CheckError, check_history};
 use labrys::history::{Format, History, ReadOptions, read_bytes};
-use labrys::linear::{Keying, Options};
 use labrys::model::{CasRegister, Counter, FifoQueue, Kv, Model, Register, Set, UnorderedQueue};
-use labrys::report::Verdict;
+use labrys::outcome::Verdict;
+use labrys::search::Options;
 use labrys::sim::cluster::{ClusterConfig, Faults, Service, Workload, history_string};
 use labrys::sim::lagging::LaggingConfig;
 use labrys::sim::synthetic::SyntheticConfig;
+use labrys::split::Keying;
 use rayon::prelude::*;
 
 fn seeds(default: u64) -> u64 {
@@ -32,8 +33,8 @@ fn fully_covered<M: Model>(model: &M, h: &History, consistency: &str, what: &str
     let setting = Setting { keying: Keying::detect(h, None), skew: 0, nil_reads_unknown: false, init: None };
     for level in consistency.split(',') {
         let report = match level {
-            "linearizable" => labrys::linear::check(model, h, &options),
-            "sequential" => labrys::linear::check_sequential(model, h, &options),
+            "linearizable" => labrys::check::check_linearizable(model, h, &options),
+            "sequential" => labrys::check::check_sequential(model, h, &options),
             _ => continue,
         }
         .unwrap_or_else(|e| panic!("{what}: {e}"));

@@ -6,9 +6,11 @@ mod common;
 
 use labrys::certify::linear::{Setting, certify_linear_report};
 use labrys::history::{ReadOptions, read_file};
-use labrys::linear::{Keying, LinearReport, Options};
 use labrys::model::{CasRegister, EdgeKind};
-use labrys::report::Verdict;
+use labrys::outcome::LinearReport;
+use labrys::outcome::Verdict;
+use labrys::search::Options;
+use labrys::split::Keying;
 use std::process::Command;
 
 fn setting(keying: Keying) -> Setting {
@@ -18,7 +20,7 @@ fn setting(keying: Keying) -> Setting {
 fn checked(file: &str) -> (labrys::history::History, LinearReport) {
     let path = common::histories_dir().join(file);
     let h = read_file(path.to_str().unwrap(), &ReadOptions::default()).unwrap();
-    let report = labrys::linear::check(&CasRegister::default(), &h, &Options::default()).unwrap();
+    let report = labrys::check::check_linearizable(&CasRegister::default(), &h, &Options::default()).unwrap();
     (h, report)
 }
 
@@ -94,7 +96,7 @@ fn a_cycles_edges_are_rederived_and_tampering_is_refuted() {
     )
     .unwrap();
     let model = CasRegister::default();
-    let report = labrys::linear::check(&model, &h, &Options::default()).unwrap();
+    let report = labrys::check::check_linearizable(&model, &h, &Options::default()).unwrap();
     let cycle = report.keys[0].cycle.as_ref().expect("a cycle");
     certify_linear_report(&model, &h, &report, &setting(Keying::Single)).unwrap();
     for (i, step) in cycle.iter().enumerate() {
@@ -252,7 +254,7 @@ fn a_long_orders_tampering_is_refuted_across_stretches() {
     let text = history_string(&c);
     let h = read_bytes("long.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap();
     let model = Register::default();
-    let report = labrys::linear::check(&model, &h, &Options::default()).unwrap();
+    let report = labrys::check::check_linearizable(&model, &h, &Options::default()).unwrap();
     assert_eq!(report.verdict, Verdict::Valid);
     certify_linear_report(&model, &h, &report, &setting(Keying::Single)).unwrap();
     let order = report.keys[0].order.clone().unwrap();

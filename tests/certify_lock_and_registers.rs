@@ -6,10 +6,13 @@
 
 use labrys::certify::Refuted;
 use labrys::certify::linear::{Coverage, Setting, certify_linear_report};
+use labrys::check::check_linearizable;
 use labrys::history::{Format, History, ReadOptions, Value, read_bytes};
-use labrys::linear::{ClassInfo, ConflictWitness, CycleStep, Keying, LinearReport, OpRef, Options, check};
 use labrys::model::{EdgeKind, Model, MultiRegister, Mutex};
-use labrys::report::Verdict;
+use labrys::outcome::Verdict;
+use labrys::outcome::{ClassInfo, ConflictWitness, CycleStep, LinearReport, OpRef};
+use labrys::search::Options;
+use labrys::split::Keying;
 
 fn edn(text: &str) -> History {
     read_bytes("t.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap()
@@ -26,7 +29,7 @@ fn certify<M: Model>(
 }
 
 /// `r` (one invalid key) with its evidence replaced by `f`.
-fn with_evidence(r: &LinearReport, f: impl FnOnce(&mut labrys::linear::KeyResult)) -> LinearReport {
+fn with_evidence(r: &LinearReport, f: impl FnOnce(&mut labrys::outcome::KeyResult)) -> LinearReport {
     let mut t = r.clone();
     let k = &mut t.keys[0];
     assert_eq!(k.verdict, Verdict::Invalid);
@@ -72,7 +75,7 @@ const DOUBLE_ACQUIRE: &str = r#"
 #[test]
 fn mutex_conflicts_are_rederived_and_other_claims_refuted() {
     let h = edn(DOUBLE_ACQUIRE);
-    let r = check(&Mutex, &h, &Options::default()).unwrap();
+    let r = check_linearizable(&Mutex, &h, &Options::default()).unwrap();
     assert_eq!(r.verdict, Verdict::Invalid);
     let fine = |t: &LinearReport| {
         let c = certify(&Mutex, &h, t, None).unwrap_or_else(|e| panic!("{e}"));
@@ -99,7 +102,7 @@ fn mutex_conflicts_are_rederived_and_other_claims_refuted() {
     let h = edn(&format!(
         "{DOUBLE_ACQUIRE}{{:index 4, :time 1, :type :invoke, :process 2, :f :release, :value nil}}\n"
     ));
-    let r = check(&Mutex, &h, &Options::default()).unwrap();
+    let r = check_linearizable(&Mutex, &h, &Options::default()).unwrap();
     assert_eq!(r.verdict, Verdict::Valid);
     let mut t = r.clone();
     t.verdict = Verdict::Invalid;
@@ -127,7 +130,7 @@ fn xy0() -> Value {
 fn multi_register_edges_are_rederived_and_tampering_refuted() {
     let h = edn(TORN);
     let model = MultiRegister::with_init(xy0()).unwrap();
-    let r = check(&model, &h, &Options::default()).unwrap();
+    let r = check_linearizable(&model, &h, &Options::default()).unwrap();
     assert_eq!(r.verdict, Verdict::Invalid);
     // T1 -wr-> T2 (T2 saw x = 1, which only T1 wrote), T2 -rw-> T1 (T2 saw y's initial 0, which
     // T1 overwrote and nobody writes back).
@@ -143,7 +146,7 @@ fn multi_register_edges_are_rederived_and_tampering_refuted() {
     }
     // Without the initial values, y = 0 was never written: T2's read is garbage.
     assert!(certify(&model, &h, &with_evidence(&r, |k| k.cycle = Some(cycle)), None).is_err());
-    let garbage = |k: &mut labrys::linear::KeyResult| {
+    let garbage = |k: &mut labrys::outcome::KeyResult| {
         k.conflict = Some(conflict(&h, &[1], Some("garbage-read")));
         k.class = Some(class(&h, "garbage-read", &[1]));
     };
@@ -167,12 +170,12 @@ fn multi_register_conflicts_within_a_transaction_are_rederived() {
 {:index 5, :time 5, :type :ok, :process 2, :f :txn, :value [[:r :y 7]]}
 "#);
     let model = MultiRegister::default();
-    let r = check(&model, &h, &Options::default()).unwrap();
+    let r = check_linearizable(&model, &h, &Options::default()).unwrap();
     assert_eq!(r.verdict, Verdict::Invalid);
     let c = certify(&model, &h, &with_evidence(&r, |k| k.conflict = Some(conflict(&h, &[0], None))), None)
         .unwrap();
     assert!(c.unchecked.is_empty(), "{:?}", c.unchecked);
-    let failed_write = |k: &mut labrys::linear::KeyResult| {
+    let failed_write = |k: &mut labrys::outcome::KeyResult| {
         k.conflict = Some(conflict(&h, &[2], Some("garbage-read")));
         k.class = Some(class(&h, "read-of-failed-write", &[2]));
     };
@@ -207,7 +210,7 @@ fn long_mutex_history() -> History {
 #[test]
 fn witnesses_past_a_dozen_ops_are_decided() {
     let h = long_mutex_history();
-    let r = check(&Mutex, &h, &Options::default()).unwrap();
+    let r = check_linearizable(&Mutex, &h, &Options::default()).unwrap();
     assert_eq!(r.verdict, Verdict::Invalid);
     assert!(r.keys[0].counterexample.is_some());
     // All fourteen ops as the witness: they cannot be ordered, and that is re-derived.
@@ -243,7 +246,7 @@ fn numbers_in_duplicate_effect_sentences_are_rederived() {
     // One increment, a read of 2: "returned 2, but the counter started at 0 and the adds that
     // could have taken effect before it total at most 1".
     let h = history_file("counter-double-increment.edn");
-    let r = check(&Counter::default(), &h, &Options::default()).unwrap();
+    let r = check_linearizable(&Counter::default(), &h, &Options::default()).unwrap();
     let c = certify(&Counter::default(), &h, &r, None).unwrap();
     assert!(c.unchecked.is_empty(), "{:?}", c.unchecked);
     let text = &r.keys[0].class.as_ref().unwrap().explanation;
@@ -262,7 +265,7 @@ fn numbers_in_duplicate_effect_sentences_are_rederived() {
     // One enqueue of 1, two dequeues of it: "removed 1 for the 2nd time (after …), but 1 was
     // enqueued only once".
     let h = history_file("unordered-queue-duplicate.edn");
-    let r = check(&UnorderedQueue, &h, &Options::default()).unwrap();
+    let r = check_linearizable(&UnorderedQueue, &h, &Options::default()).unwrap();
     let c = certify(&UnorderedQueue, &h, &r, None).unwrap();
     assert!(c.unchecked.is_empty(), "{:?}", c.unchecked);
     let why = number_tampered(&UnorderedQueue, &h, &r, "for the 2nd time", "for the 3rd time");

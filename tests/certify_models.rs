@@ -6,10 +6,13 @@ mod common;
 
 use labrys::certify::Refuted;
 use labrys::certify::linear::{Coverage, Setting, certify_linear_report};
+use labrys::check::{check_linearizable, check_sequential};
 use labrys::history::{Format, History, ReadOptions, read_bytes, read_file};
-use labrys::linear::{Keying, LinearReport, Options, check, check_sequential};
 use labrys::model::{Counter, EdgeKind, FifoQueue, Kv, Model, Set, UnorderedQueue};
-use labrys::report::Verdict;
+use labrys::outcome::LinearReport;
+use labrys::outcome::Verdict;
+use labrys::search::Options;
+use labrys::split::Keying;
 
 fn setting(h: &History) -> Setting {
     Setting { keying: Keying::detect(h, None), skew: 0, nil_reads_unknown: false, init: None }
@@ -34,7 +37,7 @@ fn fully_certified<M: Model>(model: &M, h: &History, sequential: bool) -> Linear
     let r = if sequential {
         check_sequential(model, h, &Options::default())
     } else {
-        check(model, h, &Options::default())
+        check_linearizable(model, h, &Options::default())
     }
     .unwrap();
     assert_eq!(r.verdict, Verdict::Invalid, "{r:#?}");
@@ -127,7 +130,7 @@ fn set_edges_conflicts_and_classes_are_certified() {
     // precedes the read of [1], which completed before the read of [] began... here the read
     // of [] is concurrent, so the history is valid; made invalid by real time below.
     let h = edn(SET_CYCLE);
-    let r = check(&model, &h, &Options::default()).unwrap();
+    let r = check_linearizable(&model, &h, &Options::default()).unwrap();
     let c = certify(&model, &h, &r).unwrap();
     assert!(c.unchecked.is_empty(), "{:?}", c.unchecked);
 }
@@ -188,7 +191,7 @@ fn check_or_seq<M: Model>(model: &M, h: &History, sequential: bool) -> LinearRep
     if sequential {
         check_sequential(model, h, &Options::default())
     } else {
-        check(model, h, &Options::default())
+        check_linearizable(model, h, &Options::default())
     }
     .unwrap()
 }
@@ -197,7 +200,7 @@ fn check_or_seq<M: Model>(model: &M, h: &History, sequential: bool) -> LinearRep
 fn class_tampering_refuted<M: Model>(model: &M, h: &History, r: &LinearReport, what: &str) {
     let k = invalid_key(r);
     let class = r.keys[k].class.clone().unwrap();
-    let refuted = |edit: &dyn Fn(&mut labrys::linear::ClassInfo)| {
+    let refuted = |edit: &dyn Fn(&mut labrys::outcome::ClassInfo)| {
         let mut t = r.clone();
         edit(t.keys[k].class.as_mut().unwrap());
         assert!(certify(model, h, &t).is_err(), "{what}: tampered class accepted: {:?}", t.keys[k].class);
@@ -331,7 +334,7 @@ fn porcupine_kv_histories_certify() {
         let path = dir.join(format!("kv/{name}.txt"));
         let h = read_file(path.to_str().unwrap(), &ReadOptions::default()).unwrap();
         let model = Kv::default();
-        let r = check(&model, &h, &Options::default()).unwrap();
+        let r = check_linearizable(&model, &h, &Options::default()).unwrap();
         let c = certify(&model, &h, &r).unwrap_or_else(|e| panic!("{name}: {e}"));
         // Witnesses past the brute-force oracle's size are the one thing left unchecked.
         let unchecked: Vec<_> = c.unchecked.iter().filter(|u| !u.contains("brute-force oracle")).collect();

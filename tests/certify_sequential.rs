@@ -6,10 +6,13 @@
 mod common;
 
 use labrys::certify::linear::{Coverage, Setting, certify_linear_report};
+use labrys::check::check_sequential;
 use labrys::history::{Format, History, ReadOptions, read_bytes, read_file};
-use labrys::linear::{Keying, LinearReport, Options, check_sequential};
 use labrys::model::{EdgeKind, Register};
-use labrys::report::Verdict;
+use labrys::outcome::LinearReport;
+use labrys::outcome::Verdict;
+use labrys::search::Options;
+use labrys::split::Keying;
 
 fn setting(h: &History) -> Setting {
     Setting { keying: Keying::detect(h, None), skew: 0, nil_reads_unknown: false, init: None }
@@ -149,7 +152,7 @@ fn the_joint_checks_evidence_is_certified_and_tampering_is_refuted() {
     let coverage = certify(&h, &report).unwrap();
     assert!(coverage.unchecked.is_empty(), "{:?}", coverage.unchecked);
     assert_eq!(joint.class.as_ref().map(|c| c.kind.as_str()), Some("disagreeing-order"));
-    let tampered = |edit: &dyn Fn(&mut labrys::linear::KeyResult)| {
+    let tampered = |edit: &dyn Fn(&mut labrys::outcome::KeyResult)| {
         let mut r = report.clone();
         edit(r.joint.as_mut().unwrap());
         certify(&h, &r)
@@ -186,13 +189,13 @@ fn the_joint_checks_counterexample_is_replayed_key_by_key() {
     let certify = |r: &LinearReport| certify_linear_report(&model, &h, r, &setting(&h));
     let coverage = certify(&report).unwrap();
     assert!(coverage.unchecked.is_empty(), "{:?}", coverage.unchecked);
-    let tampered = |edit: &dyn Fn(&mut labrys::linear::KeyResult)| {
+    let tampered = |edit: &dyn Fn(&mut labrys::outcome::KeyResult)| {
         let mut r = report.clone();
         edit(r.joint.as_mut().unwrap());
         certify(&r)
     };
     // The blocked op said to fit where it does not (or the reverse).
-    let flipped = |j: &mut labrys::linear::KeyResult| {
+    let flipped = |j: &mut labrys::outcome::KeyResult| {
         let c = j.counterexample.as_mut().unwrap();
         c.reason = if c.reason.contains("could take effect here") {
             "no".into()

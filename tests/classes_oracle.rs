@@ -7,9 +7,10 @@ mod common;
 
 use common::generate::{self as hg, Rng};
 use labrys::history::History;
-use labrys::linear::{Keying, oracle, prepare};
 use labrys::model::{CasRegister, Model, Register};
-use labrys::report::Verdict;
+use labrys::outcome::Verdict;
+use labrys::search::oracle;
+use labrys::split::{Keying, prepare};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use std::cell::Cell;

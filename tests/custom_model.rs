@@ -7,7 +7,7 @@ mod custom_model;
 use custom_model::MaxRegister;
 use labrys::check::{CheckConfig, CheckError, check_with_model};
 use labrys::history::{Format, History, ReadOptions, read_bytes};
-use labrys::report::Verdict;
+use labrys::outcome::Verdict;
 use labrys::report::ci::{CaseOutcome, junit};
 use labrys::report::html::HtmlReport;
 

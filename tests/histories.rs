@@ -219,7 +219,7 @@ fn a_history_whose_keys_are_each_sequential_may_not_be() {
     // Both keys pass alone; the joint check fails.
     assert_eq!(keys.len(), 3);
     assert_eq!((keys[0]["valid"].clone(), keys[1]["valid"].clone()), (true.into(), true.into()));
-    assert_eq!(keys[2]["key"], labrys::linear::JOINT_KEY);
+    assert_eq!(keys[2]["key"], labrys::outcome::JOINT_KEY);
     assert_eq!(keys[2]["valid"], false);
     assert_eq!(reports[0]["anomalies"][0]["type"], "disagreeing-order");
 }
@@ -258,7 +258,7 @@ fn lagging_followers_make_sequential_but_not_linearizable_histories() {
     assert_eq!(reports[1]["consistency"], "sequential");
     assert_eq!(reports[1]["valid"], true, "{}", reports[1]);
     let keys = reports[1]["keys"].as_array().unwrap();
-    assert_eq!(keys.last().unwrap()["key"], labrys::linear::JOINT_KEY);
+    assert_eq!(keys.last().unwrap()["key"], labrys::outcome::JOINT_KEY);
 }
 
 /// Every class of violation has an example that gets that class, with a witness of the

@@ -4,8 +4,9 @@ mod common;
 
 use common::generate::{self as hg, Rng};
 use labrys::history::History;
-use labrys::linear::{self, Keying, Options, oracle};
 use labrys::model::{CasRegister, Model, Register};
+use labrys::search::{Options, oracle};
+use labrys::split::Keying;
 use proptest::prelude::*;
 
 /// Checks `h` both ways. `keyed`: split by `[k v]` tuples; otherwise one object (a history of
@@ -14,7 +15,7 @@ fn agree<M: Model>(model: &M, h: &History, skew: i64, keyed: bool) {
     let keying = if keyed { Keying::Tuple } else { Keying::Single };
     let expected = oracle::brute_force(model, h, keying, skew).expect("generated ops decode");
     let options = Options { clock_skew: skew, independent: Some(keyed), ..Options::default() };
-    let report = linear::check(model, h, &options).expect("generated ops decode");
+    let report = labrys::check::check_linearizable(model, h, &options).expect("generated ops decode");
     assert_eq!(
         report.verdict,
         expected,
@@ -88,7 +89,7 @@ fn generated_register_histories_are_both_valid_and_invalid() {
         let mut rng = Rng(seed);
         let h = hg::history(&mut rng, 6, 3, false, |r| hg::register_op(r, true));
         match oracle::brute_force(&CasRegister::default(), &h, Keying::Single, 0).unwrap() {
-            labrys::report::Verdict::Valid => valid += 1,
+            labrys::outcome::Verdict::Valid => valid += 1,
             _ => invalid += 1,
         }
     }
@@ -104,7 +105,7 @@ fn unique_value_register_histories_are_both_valid_and_invalid() {
         let mut g = hg::RegisterGen::new(seed % 2 == 0);
         let h = hg::history(&mut rng, 6, 3, false, |r| g.op(r));
         match oracle::brute_force(&CasRegister::default(), &h, Keying::Single, 0).unwrap() {
-            labrys::report::Verdict::Valid => valid += 1,
+            labrys::outcome::Verdict::Valid => valid += 1,
             _ => invalid += 1,
         }
     }

@@ -9,11 +9,12 @@ mod common;
 
 use common::generate::{self as hg, Rng};
 use labrys::history::{History, Value};
-use labrys::linear::{self, Keying, Options, oracle};
 use labrys::model::{
     CasRegister, Counter, FifoQueue, Kv, Model, MultiRegister, Mutex, OpView, Register, Set, UnorderedQueue,
 };
-use labrys::report::Verdict;
+use labrys::outcome::Verdict;
+use labrys::search::{Options, oracle};
+use labrys::split::Keying;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,7 +27,7 @@ fn agree<M: Model>(model: &M, h: &History, keying: Keying, skew: i64) -> Verdict
     let expected = oracle::brute_force(model, h, keying, skew).expect("generated ops decode");
     let options =
         Options { clock_skew: skew, independent: Some(keying != Keying::Single), ..Options::default() };
-    let report = linear::check(model, h, &options).expect("generated ops decode");
+    let report = labrys::check::check_linearizable(model, h, &options).expect("generated ops decode");
     assert_eq!(
         report.verdict,
         expected,
@@ -39,7 +40,7 @@ fn agree<M: Model>(model: &M, h: &History, keying: Keying, skew: i64) -> Verdict
     // Left to guess how to split the history, the checker must guess right for every model
     // (a 2-micro-op txn is not a `[k v]` tuple, an op with a `:key` is keyed by it).
     let guessed = Options { clock_skew: skew, ..Options::default() };
-    let guessed = linear::check(model, h, &guessed).expect("generated ops decode");
+    let guessed = labrys::check::check_linearizable(model, h, &guessed).expect("generated ops decode");
     assert_eq!(guessed.verdict, expected, "{}, keying guessed, for\n{}", model.name(), hg::dump(h));
     for key in report.keys.iter().filter(|k| k.verdict == Verdict::Invalid) {
         assert!(

@@ -5,7 +5,7 @@ mod common;
 
 use labrys::check::{CheckConfig, check_history};
 use labrys::history::{ReadOptions, read_file};
-use labrys::report::Verdict;
+use labrys::outcome::Verdict;
 
 #[test]
 fn porcupine_histories_get_the_expected_verdicts() {

@@ -5,16 +5,17 @@ mod common;
 
 use common::generate::{self as hg, Rng};
 use labrys::history::History;
-use labrys::linear::{self, Keying, Options, oracle};
 use labrys::model::{CasRegister, Counter, FifoQueue, Model, Mutex, Register, Set, UnorderedQueue};
-use labrys::report::Verdict;
+use labrys::outcome::Verdict;
+use labrys::search::{Options, oracle};
+use labrys::split::Keying;
 use proptest::prelude::*;
 
 fn check<M: Model>(model: &M, h: &History, keyed: bool) -> (Verdict, Verdict) {
     let keying = if keyed { Keying::Tuple } else { Keying::Single };
     let expected = oracle::brute_force_sequential(model, h, keying).expect("generated ops decode");
     let options = Options { independent: Some(keyed), ..Options::default() };
-    let report = linear::check_sequential(model, h, &options).expect("generated ops decode");
+    let report = labrys::check::check_sequential(model, h, &options).expect("generated ops decode");
     (report.verdict, expected)
 }
 
@@ -141,7 +142,7 @@ proptest! {
 fn classes_are_sound(h: &History, keyed: bool) -> Result<usize, TestCaseError> {
     let model = CasRegister::default();
     let keying = if keyed { Keying::Tuple } else { Keying::Single };
-    let parts = linear::prepare(&model, h, keying).expect("generated ops decode");
+    let parts = labrys::split::prepare(&model, h, keying).expect("generated ops decode");
     let named = parts.iter().filter_map(|p| labrys::explain::classify_sequential(&model, p)).count();
     if named > 0 {
         let want = oracle::brute_force_sequential(&model, h, keying).expect("generated ops decode");
@@ -245,7 +246,7 @@ fn generated_histories_cover_every_outcome() {
             hg::keyed(r, 2, op)
         });
         let options = Options { independent: Some(true), ..Options::default() };
-        let report = linear::check_sequential(&Register::default(), &h, &options).unwrap();
+        let report = labrys::check::check_sequential(&Register::default(), &h, &options).unwrap();
         match report.verdict {
             Verdict::Valid => valid += 1,
             _ => invalid += 1,
@@ -253,7 +254,7 @@ fn generated_histories_cover_every_outcome() {
         if report.joint.as_ref().is_some_and(|j| j.verdict == Verdict::Invalid) {
             only_jointly_invalid += 1;
         }
-        let linear = linear::check(&Register::default(), &h, &options).unwrap();
+        let linear = labrys::check::check_linearizable(&Register::default(), &h, &options).unwrap();
         if report.verdict == Verdict::Valid && linear.verdict == Verdict::Invalid {
             sc_not_linear += 1;
         }
@@ -264,7 +265,7 @@ fn generated_histories_cover_every_outcome() {
         .filter(|&seed| {
             let h = lagging_replicas(&mut Rng(seed), 11, 3);
             let options = Options { independent: Some(true), ..Options::default() };
-            let report = linear::check_sequential(&CasRegister::default(), &h, &options).unwrap();
+            let report = labrys::check::check_sequential(&CasRegister::default(), &h, &options).unwrap();
             report.joint.as_ref().is_some_and(|j| j.verdict == Verdict::Invalid)
         })
         .count();
@@ -304,7 +305,7 @@ fn dekker_patterns_agree_with_oracle() {
                 let (got, want) = check(&Register::default(), &h, true);
                 assert_eq!(got, want, "{text}");
                 let options = Options { independent: Some(true), ..Options::default() };
-                let report = linear::check_sequential(&Register::default(), &h, &options).unwrap();
+                let report = labrys::check::check_sequential(&Register::default(), &h, &options).unwrap();
                 if report.joint.as_ref().is_some_and(|j| j.verdict == Verdict::Invalid) {
                     jointly_invalid += 1;
                 }

@@ -6,7 +6,8 @@ mod common;
 
 use labrys::check::{CheckConfig, check_history};
 use labrys::history::{Format, ReadOptions, read_bytes};
-use labrys::report::{FileReport, Verdict};
+use labrys::outcome::Verdict;
+use labrys::report::FileReport;
 use labrys::sim::cluster::{ClusterConfig, Faults, Service, Workload, history_string};
 use rayon::prelude::*;
 

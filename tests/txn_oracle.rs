@@ -8,7 +8,7 @@
 //! both verdicts come up often, and the invalid ones are near misses.
 
 use labrys::history::{Format, ReadOptions, read_bytes};
-use labrys::report::Verdict;
+use labrys::outcome::Verdict;
 use labrys::sim::Rng;
 use labrys::txn::{ConsistencyModel, TxnOptions, check};
 use proptest::prelude::*;

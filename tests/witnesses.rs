@@ -6,7 +6,7 @@ mod common;
 
 use labrys::check::{CheckConfig, check_history};
 use labrys::history::{Format, ReadOptions, read_bytes, read_file};
-use labrys::report::Verdict;
+use labrys::outcome::Verdict;
 
 #[test]
 fn shrunk_witnesses_are_themselves_invalid() {

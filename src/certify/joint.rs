@@ -20,8 +20,8 @@ use super::linear::{
 use super::register::RegisterFacts;
 use super::saturation::ScView;
 use crate::history::{History, Outcome};
-use crate::linear::{ClassInfo, Counterexample, CycleStep, KeyResult, OpRef};
 use crate::model::{DecodeError, EdgeKind, Model, OpView};
+use crate::outcome::{ClassInfo, Counterexample, CycleStep, KeyResult, OpRef};
 use ahash::AHashSet;
 use std::cell::OnceCell;
 

@@ -18,12 +18,13 @@ use super::register::RegisterFacts;
 use super::saturation::Derivation;
 use super::set::SetFacts;
 use crate::history::{History, Outcome, Value, ValueId};
-use crate::linear::{
-    ClassInfo, ConflictWitness, Consistency, Counterexample, CycleStep, JOINT_KEY, KeyResult, Keying,
-    LinearReport, OpRef,
-};
 use crate::model::{EdgeKind, Model, OpView};
-use crate::report::Verdict;
+use crate::outcome::Verdict;
+use crate::outcome::{
+    ClassInfo, ConflictWitness, Consistency, Counterexample, CycleStep, JOINT_KEY, KeyResult, LinearReport,
+    OpRef,
+};
+use crate::split::Keying;
 use crate::vocab::ClassKind;
 use ahash::{AHashMap, AHashSet};
 use rayon::prelude::*;

@@ -4,8 +4,8 @@
 use super::linear::{Check, ModelFacts, Setting, ensure, op_view};
 use super::saturation::{Derivation, ScView};
 use crate::history::{History, Op, Outcome, Value, ValueId};
-use crate::linear::Keying;
 use crate::model::EdgeKind;
+use crate::split::Keying;
 use crate::vocab::ClassKind;
 use ahash::{AHashMap, AHashSet};
 use rayon::prelude::*;

@@ -417,9 +417,9 @@ mod tests {
     use super::*;
     use crate::certify::linear::Setting;
     use crate::history::{Format, History, ReadOptions, read_bytes};
-    use crate::linear::{Keying, prepare, process_order};
     use crate::model::{CasRegister, Model, Register, RegisterOp};
     use crate::sim::lagging::{LaggingConfig, write_edn};
+    use crate::split::{Keying, prepare, process_order};
     use crate::vocab::ClassKind;
 
     fn setting(keying: Keying) -> Setting {
@@ -460,7 +460,7 @@ mod tests {
                 let mut edges = process_order(&part.entries, part.determinate);
                 edges.extend(model.implied_order(&ops, part.determinate).edges);
                 let saturated =
-                    crate::linear::saturate::saturate(&model, &part.entries, part.determinate, &edges);
+                    crate::search::saturate::saturate(&model, &part.entries, part.determinate, &edges);
                 let mut positions: Vec<u32> =
                     part.entries.iter().chain(&part.failed_ops).map(|e| e.op_index).collect();
                 positions.sort_unstable();

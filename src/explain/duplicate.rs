@@ -4,8 +4,8 @@
 //! tried again, and both attempts took effect; or the failure it reported was not one.
 
 use super::{Classified, class};
-use crate::linear::{Entry, Part};
 use crate::model::Model;
+use crate::split::{Entry, Part};
 use crate::vocab::ClassKind;
 
 /// Above this many ops on a key, duplicate effects are not looked for: each completed op is

@@ -10,16 +10,18 @@
 
 mod duplicate;
 mod faults;
+mod key;
 mod sequential;
 mod shrink;
 
 pub use duplicate::{MAX_OPS as DUPLICATE_MAX_OPS, Precedence, classify_duplicate};
 pub use faults::{FaultWindow, fault_windows, faults_during};
+pub use key::explain_invalid;
 pub use sequential::classify_sequential;
-pub use shrink::{shrink, sub_part};
+pub use shrink::shrink;
 
-use crate::linear::{Entry, Part};
 use crate::model::{Fact, Model};
+use crate::split::{Entry, Part};
 use crate::vocab::ClassKind;
 use ahash::AHashMap;
 use serde::Serialize;

@@ -13,8 +13,8 @@
 //! op only if exactly one op leaves it (a cas from it to itself aside).
 
 use super::Classified;
-use crate::linear::Part;
 use crate::model::{Fact, Model};
+use crate::split::Part;
 use crate::vocab::ClassKind;
 use ahash::AHashMap;
 

@@ -1,24 +1,7 @@
 //! Shrinking a counterexample: delta debugging (Zeller and Hildebrandt's ddmin) over the ops of
 //! an invalid key, keeping a subset only when a check shows it is still invalid.
 
-use crate::linear::Part;
-
-/// The part restricted to the entries `keep` (completed ones stay first, as searches expect).
-pub fn sub_part<O: Clone>(part: &Part<O>, keep: &[u32]) -> Part<O> {
-    let mut keep = keep.to_vec();
-    keep.sort_unstable();
-    let entries: Vec<_> = keep.iter().map(|&i| part.entries[i as usize].clone()).collect();
-    let determinate = keep.iter().filter(|&&i| (i as usize) < part.determinate).count();
-    Part {
-        key: part.key.clone(),
-        entries,
-        determinate,
-        total_ops: keep.len(),
-        failed: 0,
-        crashed_reads: 0,
-        failed_ops: part.failed_ops.clone(),
-    }
-}
+use crate::split::{Part, sub_part};
 
 /// The smallest subset of `start` (entry indices of `part`) found to be still invalid, trying
 /// to drop ever smaller chunks of ops. `still_invalid` is a real check (it should give up
@@ -64,7 +47,7 @@ pub fn shrink<O: Clone>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::linear::Entry;
+    use crate::split::Entry;
 
     fn part(n: u32) -> Part<u32> {
         Part {

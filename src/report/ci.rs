@@ -1,7 +1,8 @@
 //! Renderings for CI: JUnit XML (one test case per history and consistency level) and GitHub
 //! workflow annotations (`::error file=…,line=…::…`).
 
-use super::{FileReport, Verdict};
+use super::FileReport;
+use crate::outcome::Verdict;
 use std::fmt::Write as _;
 
 /// The outcome of one history for CI: a report, or why it could not be checked.

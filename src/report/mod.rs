@@ -1,63 +1,15 @@
-//! Verdicts and reports.
+//! Reports: a check's outcome as text, JSON, JUnit and HTML.
 
 pub mod ci;
 pub mod html;
 mod txn;
 
-use serde::Serialize;
-
-/// The answer for a history, a key, or a whole run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Verdict {
-    /// Consistent: a witness order exists.
-    Valid,
-    /// A budget ran out before a definite answer; never a pass.
-    Unknown,
-    /// Definitely inconsistent.
-    Invalid,
-}
-
-impl Verdict {
-    /// Invalid if any is, else unknown if any is, else valid (also for no parts at all).
-    pub fn combine(verdicts: impl IntoIterator<Item = Verdict>) -> Verdict {
-        verdicts.into_iter().max().unwrap_or(Verdict::Valid)
-    }
-
-    /// The word used in text output.
-    pub fn word(self) -> &'static str {
-        match self {
-            Verdict::Valid => "valid",
-            Verdict::Unknown => "unknown",
-            Verdict::Invalid => "INVALID",
-        }
-    }
-
-    /// The process exit code for this verdict (docs/design.md section 5).
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Verdict::Valid => 0,
-            Verdict::Invalid => 1,
-            Verdict::Unknown => 2,
-        }
-    }
-}
-
-/// In JSON: `true`, `false` or `"unknown"`, as docs/design.md section 5 specifies.
-impl Serialize for Verdict {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Verdict::Valid => s.serialize_bool(true),
-            Verdict::Invalid => s.serialize_bool(false),
-            Verdict::Unknown => s.serialize_str("unknown"),
-        }
-    }
-}
-
 use crate::history::{History, Summary};
-use crate::linear::{
-    ConflictWitness, Consistency, Counterexample, CycleStep, KeyResult, LinearReport, OpRef,
+use crate::outcome::{
+    ConflictWitness, Consistency, Counterexample, CycleStep, KeyResult, LinearReport, OpRef, Verdict,
 };
 use crate::vocab::{ConsistencyLevel, Levels};
+use serde::Serialize;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -230,7 +182,7 @@ impl FileReport {
         for k in &self.keys {
             let key = match k.key.as_deref() {
                 None => String::new(),
-                Some(crate::linear::JOINT_KEY) => format!("{}: ", crate::linear::JOINT_KEY),
+                Some(crate::outcome::JOINT_KEY) => format!("{}: ", crate::outcome::JOINT_KEY),
                 Some(k) => format!("key {k}: "),
             };
             if let Some(why) = &k.unknown_reason {

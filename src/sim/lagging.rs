@@ -133,7 +133,7 @@ mod tests {
     use super::*;
     use crate::check::{CheckConfig, check_history};
     use crate::history::{Format, ReadOptions, read_bytes};
-    use crate::report::Verdict;
+    use crate::outcome::Verdict;
 
     #[test]
     fn lagging_histories_are_sequential_but_not_linearizable() {

@@ -270,7 +270,7 @@ mod tests {
     use super::*;
     use crate::check::{CheckConfig, check_history};
     use crate::history::{Format, ReadOptions, read_bytes};
-    use crate::report::Verdict;
+    use crate::outcome::Verdict;
 
     fn generate(c: &SyntheticConfig) -> crate::history::History {
         let mut buf = Vec::new();

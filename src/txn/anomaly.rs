@@ -12,7 +12,7 @@ use super::ops::Txns;
 use super::{TxnAnomaly, TxnOptions, TxnReport, TxnStats, Workload};
 use crate::graph::csr::{Label, strongly_connected};
 use crate::history::{History, Outcome};
-use crate::report::Verdict;
+use crate::outcome::Verdict;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;

@@ -17,7 +17,7 @@
 //!             {:process 1 :type :ok :f :txn :value [[:r :x [1]] [:r :y []]]}\n";
 //! let h = read_bytes("h.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap();
 //! let report = check(&h, &TxnOptions::default()).unwrap();
-//! assert_eq!(report.valid, labrys::report::Verdict::Invalid);
+//! assert_eq!(report.valid, labrys::outcome::Verdict::Invalid);
 //! assert_eq!(report.anomalies[0].kind.as_str(), "G-single");
 //! ```
 
@@ -36,9 +36,9 @@ pub use consistency::ConsistencyModel;
 pub use ops::{Txns, decode, guess_workload};
 
 use crate::history::History;
-use crate::linear::DecodeFailure;
 use crate::model::EdgeKind;
-use crate::report::Verdict;
+use crate::outcome::DecodeFailure;
+use crate::outcome::Verdict;
 use crate::vocab::ModelName;
 use serde::Serialize;
 use std::path::PathBuf;

@@ -8,7 +8,7 @@
 
 use super::{TxnError, Workload};
 use crate::history::{History, Op, Outcome, Value};
-use crate::linear::DecodeFailure;
+use crate::outcome::DecodeFailure;
 use ahash::AHashMap;
 use std::fmt::Write as _;
 

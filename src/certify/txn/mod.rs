@@ -32,7 +32,7 @@ mod tests;
 use super::Refuted;
 use super::linear::Coverage;
 use crate::history::{History, Op, Outcome};
-use crate::report::Verdict;
+use crate::outcome::Verdict;
 use crate::txn::ops::{Elem, Mop, MopKind, Txns};
 use crate::txn::{TxnAnomaly, TxnRef, TxnReport, Workload};
 use facts::KeyFacts;

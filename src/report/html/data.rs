@@ -4,8 +4,9 @@
 
 use crate::explain::fault_windows;
 use crate::history::{History, Op, ValueId};
-use crate::linear::{Counterexample, OpRef};
-use crate::report::{Anomaly, FileReport, Verdict};
+use crate::outcome::Verdict;
+use crate::outcome::{Counterexample, OpRef};
+use crate::report::{Anomaly, FileReport};
 use crate::txn::Txns;
 use ahash::AHashMap;
 use serde::Serialize;
@@ -479,7 +480,7 @@ fn txn_graph(txns: &[crate::txn::TxnRef], steps: &[crate::txn::CycleStep]) -> Gr
 }
 
 /// A cycle of single-object ops: each must take effect before the next.
-fn op_graph(cycle: &[crate::linear::CycleStep]) -> Graph {
+fn op_graph(cycle: &[crate::outcome::CycleStep]) -> Graph {
     let shown = cycle.len().min(MAX_CYCLE_NODES);
     let node = |i: usize, o: &OpRef| Node {
         label: format!("#{}", o.index),

@@ -25,8 +25,8 @@
 //! that grew, times the readers for anti-dependencies; skipped when n × chains is too large to
 //! hold, which only means less pruning.
 
-use super::prepare::Entry;
 use crate::model::{Edge, EdgeKind, Model};
+use crate::split::Entry;
 use ahash::AHashMap;
 
 /// The most vector-clock entries (ops × chains) saturation will hold: 256 MiB of clocks. A
@@ -266,7 +266,7 @@ impl Graph {
         last_readers
             .sort_unstable_by_key(|&(w, r)| (w, chain[r as usize], std::cmp::Reverse(index[r as usize])));
         last_readers.dedup_by_key(|&mut (w, r)| (w, chain[r as usize]));
-        let (readers_start, readers) = super::search::predecessor_rows(
+        let (readers_start, readers) = super::wgl::predecessor_rows(
             n,
             &last_readers
                 .iter()
@@ -308,9 +308,9 @@ impl Graph {
         for e in fresh.unwrap_or_default() {
             dirty[e.after as usize] = true;
         }
-        let (start, preds) = super::search::predecessor_rows(n, edges);
+        let (start, preds) = super::wgl::predecessor_rows(n, edges);
         let mut indegree: Vec<u32> = start.windows(2).map(|w| w[1] - w[0]).collect();
-        let (succ_start, succ) = super::search::successor_rows(n, edges);
+        let (succ_start, succ) = super::wgl::successor_rows(n, edges);
         let mut ready: Vec<u32> = (0..n as u32).filter(|&i| indegree[i as usize] == 0).collect();
         let mut done = 0;
         while let Some(x) = ready.pop() {
@@ -421,9 +421,9 @@ fn chains<O>(entries: &[Entry<O>], determinate: usize) -> (Vec<u32>, Vec<u32>, u
 mod tests {
     use super::*;
     use crate::history::{Format, ReadOptions, read_bytes};
-    use crate::linear::{Keying, prepare, process_order};
     use crate::model::Register;
     use crate::sim::lagging::{LaggingConfig, write_edn};
+    use crate::split::{Keying, prepare, process_order};
 
     /// Semi-naive rounds derive exactly the edges that recomputing everything each round does.
     #[test]

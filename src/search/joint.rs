@@ -11,25 +11,26 @@
 //! user when a history is sequentially consistent but not linearizable — the signature of stale
 //! reads from lagging replicas.
 
-use super::{
-    Budget, Consistency, DecodeFailure, Entry, Keying, LinearReport, Options, Order, Part, check_part,
-    check_parts, prepare,
-};
+use super::{Budget, Entry, Explainer, Keying, Options, Order, Part, check_part, check_parts, prepare};
 use crate::history::History;
 use crate::model::{DecodeError, Edge, Fact, Implied, Model, OpView};
-use crate::report::Verdict;
+use crate::outcome::Verdict;
+use crate::outcome::{Consistency, DecodeFailure, JOINT_KEY, LinearReport};
 
-/// Checks `history` for sequential consistency under `model`.
+/// Checks `history` for sequential consistency under `model`, with invalid keys (and an invalid
+/// joint check) explained by `explainer`.
 pub fn check_sequential<M: Model>(
     model: &M,
     history: &History,
     options: &Options,
+    explainer: &impl Explainer,
 ) -> Result<LinearReport, DecodeFailure> {
     let keying = Keying::detect(history, options.independent);
     let parts = prepare(model, history, keying)?;
     let budget = Budget::new(options);
-    let linear = budget
-        .run(|limits| check_parts(model, history, &parts, Order::RealTime { skew: 0 }, options, limits));
+    let linear = budget.run(|limits| {
+        check_parts(model, history, &parts, Order::RealTime { skew: 0 }, options, limits, explainer)
+    });
     // Keys that are not linearizable get the sequential search of their own; so do those whose
     // linearization breaks process order, which real time allows when a process's completion
     // and its next invocation share a timestamp (neither precedes the other then).
@@ -41,7 +42,7 @@ pub fn check_sequential<M: Model>(
         .collect();
     let subset: Vec<Part<M::Op>> = not_linear.iter().map(|&i| parts[i].clone()).collect();
     let sequential =
-        budget.run(|limits| check_parts(model, history, &subset, Order::Process, options, limits));
+        budget.run(|limits| check_parts(model, history, &subset, Order::Process, options, limits, explainer));
     let mut keys = linear;
     for (i, result) in not_linear.iter().zip(sequential) {
         keys[*i] = result;
@@ -53,7 +54,7 @@ pub fn check_sequential<M: Model>(
         let joint_model = Joint { model, keys: parts.len(), names };
         let whole = join(&parts);
         budget.run(|limits| {
-            let mut r = check_part(&joint_model, history, &whole, Order::Process, limits);
+            let mut r = check_part(&joint_model, history, &whole, Order::Process, limits, explainer);
             r.key = Some(JOINT_KEY.to_string());
             r
         })
@@ -82,9 +83,6 @@ struct Joint<'m, M> {
     /// Each key as the history writes it, for descriptions.
     names: Vec<String>,
 }
-
-/// What the joint check's result is called in place of a key.
-pub const JOINT_KEY: &str = "(all keys together)";
 
 impl<M: Model> Model for Joint<'_, M> {
     type State = Vec<M::State>;

@@ -21,142 +21,16 @@
 //! Cost: exponential in the worst case (the problem is NP-complete), in practice bounded by the
 //! number of distinct configurations, which grows with concurrency, not history length.
 
+use super::budget::{CHECK_EVERY, Exhausted, Limits, kept_bytes, memo_charge};
 use super::id_sets::{self, IdSets};
-use super::prepare::Entry;
+use super::result::{SearchResult, SearchStats, Stuck};
 use crate::model::{Edge, Model};
+use crate::split::Entry;
 use bitvec::vec::BitVec;
 use hashbrown::HashTable;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Instant;
+use std::sync::atomic::Ordering;
 
 const NIL: u32 = u32::MAX;
-/// How many steps pass between checks of the clock, the memory budget and cancellation.
-pub(crate) const CHECK_EVERY: u64 = 1 << 10;
-
-/// Limits on one search. Running out of any is an `Unknown` result, never a verdict.
-#[derive(Clone, Copy, Debug)]
-pub struct Limits<'a> {
-    /// Model steps allowed.
-    pub max_steps: u64,
-    /// Wall-clock deadline.
-    pub deadline: Option<Instant>,
-    /// Memory shared by all searches running at once: bytes in use, and the cap.
-    pub memory: Option<(&'a AtomicUsize, usize)>,
-    /// Set by another thread to stop this search (`--fail-fast`).
-    pub cancel: Option<&'a AtomicBool>,
-}
-
-/// Why a search stopped without a verdict.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Exhausted {
-    /// The step budget ran out.
-    Steps,
-    /// The deadline passed.
-    Time,
-    /// The memory cap was reached.
-    Memory,
-    /// Another part was found invalid and `--fail-fast` stopped this one.
-    Cancelled,
-}
-
-impl Limits<'_> {
-    /// Checks the budgets: the step count every time, the rest every [`CHECK_EVERY`] moves.
-    /// `charge` says how many bytes the caller's memo holds; the difference from what it last
-    /// reported (`reported`) is added to the shared counter. The budget that ran out comes
-    /// says which budget ran out... in `Err`; `Ok` carries the memo's size as last measured.
-    pub(crate) fn check(
-        &self,
-        steps: u64,
-        moves: u64,
-        reported: &mut usize,
-        charge: impl FnOnce() -> usize,
-    ) -> Result<usize, Exhausted> {
-        if steps >= self.max_steps {
-            return Err(Exhausted::Steps);
-        }
-        if moves % CHECK_EVERY != 0 {
-            return Ok(*reported);
-        }
-        if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-            return Err(Exhausted::Cancelled);
-        }
-        if self.deadline.is_some_and(|d| Instant::now() >= d) {
-            return Err(Exhausted::Time);
-        }
-        let bytes = charge();
-        if let Some((used, cap)) = self.memory {
-            let total = if bytes >= *reported {
-                used.fetch_add(bytes - *reported, Ordering::Relaxed) + (bytes - *reported)
-            } else {
-                used.fetch_sub(*reported - bytes, Ordering::Relaxed) - (*reported - bytes)
-            };
-            *reported = bytes;
-            if total > cap {
-                return Err(Exhausted::Memory);
-            }
-        }
-        *reported = bytes;
-        Ok(bytes)
-    }
-}
-
-/// Bytes to charge for a memo: a hash table of `table_capacity` entries of type `E` and an
-/// arena of `arena_capacity` u32 keys. Both grow by doubling, and the old allocation lives
-/// on while the new one fills, so each is charged twice: the cap then holds even across the
-/// growth that happens between two checks.
-pub(crate) fn memo_charge<E>(table_capacity: usize, arena_capacity: usize) -> usize {
-    2 * table_capacity * (std::mem::size_of::<E>() + 1) + 2 * 4 * arena_capacity
-}
-
-impl Exhausted {
-    /// In words, for reports.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Exhausted::Steps => "the step budget ran out",
-            Exhausted::Time => "the time budget (--timeout) ran out",
-            Exhausted::Memory => "the memory budget (--max-memory) ran out",
-            Exhausted::Cancelled => "stopped early (--fail-fast) after another key was found invalid",
-        }
-    }
-}
-
-/// Where a failed search got furthest: the material for a counterexample.
-#[derive(Clone, Debug)]
-pub struct Stuck<S> {
-    /// The longest linearization found: entries in order, each with the state after it.
-    pub prefix: Vec<(u32, S)>,
-    /// The state after the prefix.
-    pub state: S,
-    /// The entry that had to be linearized next (its completion came) but could not be.
-    pub blocked: u32,
-    /// The entries that could have gone next (invoked, not linearized), `blocked` excluded.
-    pub candidates: Vec<u32>,
-}
-
-/// What a search found.
-#[derive(Clone, Debug)]
-pub enum SearchResult<S> {
-    /// A linearization: entry indices in order (crashed ops that never took effect omitted).
-    Linearizable(Vec<u32>),
-    /// No linearization exists; where the search got furthest.
-    NotLinearizable(Stuck<S>),
-    /// A budget ran out.
-    Unknown(Exhausted),
-}
-
-/// Counters from a search, for reports and budgets.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SearchStats {
-    /// Model steps taken.
-    pub steps: u64,
-    /// Configurations memoized.
-    pub memo_entries: usize,
-    /// Approximate bytes held by the memo.
-    pub memo_bytes: usize,
-    /// The most ops linearized at once.
-    pub max_depth: usize,
-}
-
 struct MemoEntry<S> {
     hash: u64,
     /// The set's key: `memo_ids[ids_start..ids_start + ids_len]` (one arena, not a small
@@ -175,14 +49,6 @@ struct Frame<S> {
     bytes: usize,
 }
 
-/// Heap bytes of the states a search's stack frame keeps: the state before its op, and the
-/// other states the op could have led to ([`Model::state_heap_bytes`]). Computed once per frame
-/// and kept with it, since a state may be large (a set's).
-pub(crate) fn kept_bytes<M: Model>(model: &M, prev_state: &M::State, alternatives: &[M::State]) -> usize {
-    let heap = |s: &M::State| model.state_heap_bytes(s);
-    heap(prev_state) + alternatives.iter().map(heap).sum::<usize>()
-}
-
 /// What prunes the search.
 #[derive(Clone, Copy, Debug)]
 pub struct Pruning<'a> {
@@ -198,7 +64,7 @@ pub struct Pruning<'a> {
     pub ceilings: Option<&'a [i64]>,
 }
 
-/// Runs the search over `entries` (as [`super::prepare::Part`] orders them: `determinate`
+/// Runs the search over `entries` (as [`crate::split::Part`] orders them: `determinate`
 /// completed ops first, then crashed ones). `skew` widens real-time order: A precedes B only if
 /// A completed more than `skew` before B was invoked.
 pub fn search<M: Model>(
@@ -788,8 +654,8 @@ impl<'a, M: Model> Search<'a, M> {
 #[cfg(test)]
 mod tests {
     use super::{NIL, Pruning, Search, push_ones};
-    use crate::linear::prepare::Entry;
     use crate::model::{Counter, CounterOp, Edge, EdgeKind};
+    use crate::split::Entry;
 
     /// The linearized set a memo key names: every completed entry below k, the crashed set
     /// named, and the completed ids listed.

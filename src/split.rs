@@ -1,8 +1,12 @@
-//! From a history to what the search needs: ops split by key (P-compositionality), decoded by
-//! the model, failed ops and crashed reads dropped, each with its real-time interval.
+//! From a history to what the checks need: ops split by key (P-compositionality), decoded by
+//! the model, failed ops and crashed reads dropped, each with its real-time interval; and the
+//! orders the ops of a key must respect besides what their values imply.
+//!
+//! Below both the searches and the explanations, which read the same parts.
 
 use crate::history::{History, Op, Outcome, Value, ValueId};
-use crate::model::{Model, OpView};
+use crate::model::{Edge, EdgeKind, Model, OpView};
+use crate::outcome::DecodeFailure;
 use ahash::AHashMap;
 
 /// How a history's ops are split into independently checked parts.
@@ -73,18 +77,6 @@ pub struct Part<O> {
     /// The `:fail` ops, decoded (interval as invoked and failed), for explanations only: they
     /// certainly did not happen, but a read of what only they wrote says something.
     pub failed_ops: Vec<Entry<O>>,
-}
-
-/// An op the model could not decode: bad input for this model.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("line {line} (op index {index}): {message}")]
-pub struct DecodeFailure {
-    /// The op's line in the input.
-    pub line: u32,
-    /// The op's `:index`.
-    pub index: u64,
-    /// What was wrong.
-    pub message: String,
 }
 
 /// The key and per-key views of one op's input and output.
@@ -200,4 +192,56 @@ pub fn prepare<M: Model>(
         p.entries.extend(crashed);
     }
     Ok(parts)
+}
+
+/// The part restricted to the entries `keep` (completed ones stay first, as searches expect).
+pub fn sub_part<O: Clone>(part: &Part<O>, keep: &[u32]) -> Part<O> {
+    let mut keep = keep.to_vec();
+    keep.sort_unstable();
+    let entries: Vec<_> = keep.iter().map(|&i| part.entries[i as usize].clone()).collect();
+    let determinate = keep.iter().filter(|&&i| (i as usize) < part.determinate).count();
+    Part {
+        key: part.key.clone(),
+        entries,
+        determinate,
+        total_ops: keep.len(),
+        failed: 0,
+        crashed_reads: 0,
+        failed_ops: part.failed_ops.clone(),
+    }
+}
+
+/// The order ops must respect besides what their values imply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// Linearizability: A precedes B when A completed more than `skew` before B began.
+    RealTime {
+        /// Tolerated clock skew, in the history's time unit.
+        skew: i64,
+    },
+    /// Sequential consistency: each process's ops in the order it ran them.
+    Process,
+}
+
+/// Process order as edges: each process's completed ops in invocation order, and each crashed
+/// op after the completed op its process ran before it. O(n log n).
+pub fn process_order<O>(entries: &[Entry<O>], determinate: usize) -> Vec<Edge> {
+    let mut by_process: Vec<u32> = (0..entries.len() as u32).collect();
+    by_process.sort_by_key(|&i| (entries[i as usize].process, entries[i as usize].invoke, i));
+    let mut edges = Vec::new();
+    let mut last_completed: Option<u32> = None;
+    for w in 0..by_process.len() {
+        let i = by_process[w];
+        let e = &entries[i as usize];
+        if w > 0 && entries[by_process[w - 1] as usize].process != e.process {
+            last_completed = None;
+        }
+        if let Some(prev) = last_completed {
+            edges.push(Edge { before: prev, after: i, kind: EdgeKind::Process });
+        }
+        if (i as usize) < determinate {
+            last_completed = Some(i);
+        }
+    }
+    edges
 }

@@ -4,10 +4,10 @@
 //! simple, and written independently of the searches' data structures, so that tests can hold
 //! the searches to them.
 
-use super::prepare::Keying;
 use crate::history::{History, Outcome, ValueId};
 use crate::model::{Model, OpView};
-use crate::report::Verdict;
+use crate::outcome::Verdict;
+use crate::split::Keying;
 
 struct OracleOp<O> {
     key: usize,

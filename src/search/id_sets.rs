@@ -89,7 +89,7 @@ impl IdSets {
         out
     }
 
-    /// Bytes held, charged twice over as the memo's tables are ([`super::search::memo_charge`]):
+    /// Bytes held, charged twice over as the memo's tables are ([`super::budget::memo_charge`]):
     /// both grow by doubling.
     pub(crate) fn charge(&self) -> usize {
         2 * self.nodes.capacity() * std::mem::size_of::<Node>() + 2 * self.index.capacity() * (4 + 1)
