@@ -235,10 +235,10 @@ fn claims_not_rederived_are_flagged() {
     );
 }
 
-/// A long order is checked in stretches on all cores: what breaks across two stretches (or two
-/// windows) is refuted as surely as what breaks within one.
+/// A long order is walked in segments on all cores: what breaks across two segments is refuted
+/// as surely as what breaks within one.
 #[test]
-fn a_long_orders_tampering_is_refuted_across_stretches() {
+fn a_long_orders_tampering_is_refuted_across_segments() {
     use labrys::history::{Format, read_bytes};
     use labrys::model::Register;
     use labrys::sim::cluster::{ClusterConfig, Faults, Service, Workload, history_string};
@@ -264,18 +264,54 @@ fn a_long_orders_tampering_is_refuted_across_stretches() {
         edit(r.keys[0].order.as_mut().unwrap());
         certify_linear_report(&model, &h, &r, &setting(Keying::Single)).unwrap_err()
     };
-    // The first op moved to the head of the second stretch, or into the second window.
-    for to in [4096, 33_000] {
+    // The first op moved to the head of the second segment, or into a later one.
+    for to in [8192, 33_000] {
         let e = tampered(&|o| {
             let first = o.remove(0);
             o.insert(to, first);
         });
         assert!(e.why.contains("completed before"), "{e}");
     }
-    // An op placed again right after itself, across the boundary of two stretches and of two
-    // windows (the model takes a register's read or write twice; only the count refutes).
-    for at in [4095, 16_383, 33_000] {
+    // An op placed again right after itself, across the boundary of two segments, or within
+    // one (the model takes a register's read or write twice; only the count refutes).
+    for at in [8191, 16_383, 33_000] {
         assert!(tampered(&|o| o.insert(at + 1, o[at])).why.contains("twice"));
     }
     assert!(tampered(&|o| o.truncate(o.len() - 1)).why.contains("left out"));
+}
+
+/// A long counter's segments are walked from guesses that are wrong (a count depends on every
+/// add before it): each is stepped again from the count reached, so a valid order still
+/// passes, and one whose reads are swapped is still refuted.
+#[test]
+fn a_long_counters_order_is_walked_again_where_guesses_fail() {
+    use labrys::history::{Format, read_bytes};
+    use labrys::model::Counter;
+    use labrys::sim::cluster::{ClusterConfig, Faults, Service, Workload, history_string};
+    let c = ClusterConfig {
+        service: Service::Correct,
+        workload: Workload::Counter,
+        faults: Faults::parse("partition").unwrap(),
+        ops: 20_000,
+        seed: 3,
+        ..ClusterConfig::default()
+    };
+    let text = history_string(&c);
+    let h = read_bytes("counter.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap();
+    let model = Counter::default();
+    let report = labrys::check::check_linearizable(&model, &h, &Options::default()).unwrap();
+    assert_eq!(report.verdict, Verdict::Valid);
+    let order = report.keys[0].order.clone().unwrap();
+    assert!(order.len() > 8192, "{}", order.len());
+    certify_linear_report(&model, &h, &report, &setting(Keying::Single)).unwrap();
+    // The last op placed twice: a count it has already added to.
+    let mut r = report.clone();
+    let orders = r.keys[0].order.as_mut().unwrap();
+    orders.push(orders[orders.len() - 1]);
+    assert!(certify_linear_report(&model, &h, &r, &setting(Keying::Single)).is_err());
+    // An add dropped from the first segment: every later read is off by its amount.
+    let first_add = order.iter().position(|p| h.f_name(&h.ops[*p as usize]) == "add").unwrap();
+    let mut r = report.clone();
+    r.keys[0].order.as_mut().unwrap().remove(first_add);
+    assert!(certify_linear_report(&model, &h, &r, &setting(Keying::Single)).is_err());
 }

@@ -244,47 +244,98 @@ impl<M: Model> KeyOps<'_, M> {
             .ok_or_else(|| Refuted::new(claim, format!("the op at position {pos} failed, yet is placed")))
     }
 
-    /// One stretch of a valid key's order, on its own: each op of the key and placed once (as
-    /// `placed`, shared by the stretches, records), not failed, in real-time order within the
-    /// stretch; its model ops, in order, and the bounds the stretches around it must respect.
+    /// One segment of an order, on its own: each op of the key and placed once (as `placed`,
+    /// shared by the segments, records), not failed, decodable, in real-time order within the
+    /// segment; and its ops stepped through the model from `start`, as far as they go.
     ///
     /// `skew` is real time's tolerance; `None` for sequential consistency (no real time).
-    fn check_stretch(
+    fn run_segment(
         &self,
         order: &[u32],
         placed: &[AtomicBool],
         skew: Option<i64>,
+        start: Vec<M::State>,
         claim: &str,
-    ) -> Result<Stretch<M::Op>, Refuted> {
+    ) -> Segment<M::State> {
         let mut real_time = RealTime::new(skew.unwrap_or(0));
-        let mut stretch = Stretch { ops: Vec::with_capacity(order.len()), latest: None, earliest: None };
+        let mut segment = Segment {
+            latest: None,
+            earliest: None,
+            checked: Ok(()),
+            start: start.clone(),
+            stepped: Ok(start),
+        };
+        let mut next = Vec::new();
         for &pos in order {
-            let i = self.at(pos).ok_or_else(|| {
-                Refuted::new(claim, format!("the op at position {pos} is not an op of this key"))
-            })?;
-            // A load and a store, not a swap (a locked instruction per op): two stretches
-            // placing one op at the same moment are caught by the count at the end.
-            if placed[i].load(Ordering::Relaxed) {
-                return Err(Refuted::new(claim, format!("the op at position {pos} is placed twice")));
-            }
-            placed[i].store(true, Ordering::Relaxed);
-            let o = KeyOp::of(self.history, pos);
-            if o.outcome == Outcome::Fail {
-                return Err(Refuted::new(claim, format!("the op at position {pos} failed, yet is placed")));
-            }
-            if let Some(skew) = skew {
-                real_time.place(&o, claim)?;
-                if o.complete != i64::MAX {
-                    let skewed = o.complete.saturating_add(skew);
-                    if stretch.earliest.is_none_or(|(t, _)| skewed < t) {
-                        stretch.earliest = Some((skewed, pos));
-                    }
+            let op = match self.check_op(pos, placed, skew, &mut real_time, &mut segment.earliest, claim) {
+                Ok(op) => op,
+                Err(e) => {
+                    segment.checked = Err(e);
+                    break;
+                }
+            };
+            if let Ok(states) = &mut segment.stepped {
+                if let Err(e) = step_states(self.model, states, &mut next, &op, pos, claim) {
+                    segment.stepped = Err(e);
                 }
             }
-            stretch.ops.push((pos, self.decode_placed(pos, claim)?));
         }
-        stretch.latest = real_time.latest;
-        Ok(stretch)
+        segment.latest = real_time.latest;
+        segment
+    }
+
+    /// The checks on one op of an order that do not depend on the model's state; its model op.
+    fn check_op(
+        &self,
+        pos: u32,
+        placed: &[AtomicBool],
+        skew: Option<i64>,
+        real_time: &mut RealTime,
+        earliest: &mut Option<(i64, u32)>,
+        claim: &str,
+    ) -> Result<M::Op, Refuted> {
+        let i = self.at(pos).ok_or_else(|| {
+            Refuted::new(claim, format!("the op at position {pos} is not an op of this key"))
+        })?;
+        // A load and a store, not a swap (a locked instruction per op): two segments placing
+        // one op at the same moment are caught by the count at the end.
+        if placed[i].load(Ordering::Relaxed) {
+            return Err(Refuted::new(claim, format!("the op at position {pos} is placed twice")));
+        }
+        placed[i].store(true, Ordering::Relaxed);
+        let o = KeyOp::of(self.history, pos);
+        if o.outcome == Outcome::Fail {
+            return Err(Refuted::new(claim, format!("the op at position {pos} failed, yet is placed")));
+        }
+        if let Some(skew) = skew {
+            real_time.place(&o, claim)?;
+            if o.complete != i64::MAX {
+                let skewed = o.complete.saturating_add(skew);
+                if earliest.is_none_or(|(t, _)| skewed < t) {
+                    *earliest = Some((skewed, pos));
+                }
+            }
+        }
+        self.decode_placed(pos, claim)
+    }
+
+    /// A guess at the state before `order[at]`: the last ops before it stepped from the
+    /// initial state, each op that cannot take effect passed over. Right whenever one of them
+    /// sets the whole state whatever it found (a register's write); only ever a guess, which
+    /// the walk compares with the state actually reached.
+    fn guess_state(&self, order: &[u32], at: usize) -> M::State {
+        const LOOK_BACK: usize = 64;
+        let mut state = self.model.init();
+        let mut out = Vec::new();
+        for &pos in &order[at.saturating_sub(LOOK_BACK)..at] {
+            let Ok(Some(op)) = self.decode(pos) else { continue };
+            out.clear();
+            self.model.step_all(&state, &op, &mut out);
+            if let Some(s) = out.pop() {
+                state = s;
+            }
+        }
+        state
     }
 }
 
@@ -393,12 +444,11 @@ impl<'a, M: Model> KeyCert<'a, M> {
     /// A valid key's order: each op of the key at most once, every completed op in it, no
     /// failed op, the model's steps succeed in turn, and real-time (or process) order holds.
     fn certify_order(&self, order: &[u32], claim: &str) -> Result<(), Refuted> {
-        let (_, placed) = self.walk(order, claim)?;
+        let walked = self.walk(order, claim)?;
         // Only the ops left out are looked at again: a completed one among them refutes.
-        let left_out = self.positions.iter().zip(&placed).find(|(pos, placed)| {
-            !placed.load(Ordering::Relaxed) && self.history.ops[**pos as usize].outcome == Outcome::Ok
-        });
-        if let Some((pos, _)) = left_out {
+        let left_out = walked.unplaced.iter().map(|&i| self.positions[i]);
+        if let Some(pos) = left_out.into_iter().find(|&p| self.history.ops[p as usize].outcome == Outcome::Ok)
+        {
             return Err(Refuted::new(claim, format!("the completed op at position {pos} is left out")));
         }
         if self.process_order { check_process_order(self.history, order, claim) } else { Ok(()) }
@@ -408,45 +458,61 @@ impl<'a, M: Model> KeyCert<'a, M> {
     /// linearizability) through the model from its initial state: the states reached, every
     /// state a nondeterministic op may lead to followed, and which of the key's ops it placed.
     ///
-    /// A long order is walked in windows, two at a time: while one window's ops are stepped
-    /// through the model, in order, the next window's are looked up, checked and decoded in
-    /// stretches on the other cores (a cache miss or two per op, most of the cost). Memory
-    /// stays bounded by two windows' decoded ops.
-    #[allow(clippy::type_complexity)]
-    fn walk(&self, order: &[u32], claim: &str) -> Result<(Vec<M::State>, Vec<AtomicBool>), Refuted> {
-        const WINDOW: usize = 1 << 15;
-        const STRETCH: usize = 1 << 13;
+    /// A long order is walked in segments on all cores, each from a guess at the state before
+    /// it (see `KeyOps::guess_state`). The segments are then joined in order: a segment whose
+    /// guess is the state the walk actually reached there stands as walked; one whose guess
+    /// was wrong is stepped again from the right state. So the result is that of one walk from
+    /// the initial state, whatever the guesses; right guesses only make it parallel. Real time
+    /// across segments is checked from each one's latest invocation and earliest completion.
+    fn walk(&self, order: &[u32], claim: &str) -> Result<Walked<M::State>, Refuted> {
+        const SEGMENT: usize = 1 << 13;
         let placed: Vec<AtomicBool> = (0..self.positions.len()).map(|_| AtomicBool::new(false)).collect();
         let skew = (!self.process_order).then_some(self.setting.skew);
         let keyed = self.ops;
-        let check = |window: &[u32]| -> Vec<Result<Stretch<M::Op>, Refuted>> {
-            let stretch = |ops: &[u32]| keyed.check_stretch(ops, &placed, skew, claim);
-            if window.len() <= STRETCH {
-                vec![stretch(window)]
-            } else {
-                window.par_chunks(STRETCH).map(stretch).collect()
-            }
+        let run = |(j, segment): (usize, &[u32])| {
+            let start = if j == 0 { keyed.model.init() } else { keyed.guess_state(order, j * SEGMENT) };
+            keyed.run_segment(segment, &placed, skew, vec![start], claim)
         };
-        let mut walk = Walk { states: vec![self.model.init()], next: Vec::new(), latest: None };
-        let mut windows = order.chunks(WINDOW);
-        // Inside the pool, so each window's fork and join is a push on a worker's own queue,
-        // not a wake-up from outside.
-        rayon::scope(|_| {
-            let mut pending = windows.next().map(check);
-            while let Some(stretches) = pending {
-                let (walked, upcoming) =
-                    rayon::join(|| walk.take(keyed.model, stretches, claim), || windows.next().map(check));
-                walked?;
-                pending = upcoming;
+        let segments: Vec<Segment<M::State>> = if order.len() <= SEGMENT {
+            vec![run((0, order))]
+        } else {
+            order.par_chunks(SEGMENT).enumerate().map(run).collect()
+        };
+        let (mut states, mut next) = (vec![self.model.init()], Vec::new());
+        let mut latest: Option<(i64, u32)> = None;
+        for (j, segment) in segments.into_iter().enumerate() {
+            segment.checked?;
+            if let (Some((invoke, by)), Some((complete, pos))) = (latest, segment.earliest) {
+                if complete < invoke {
+                    return Err(completed_before(claim, pos, by));
+                }
             }
-            Ok::<(), Refuted>(())
-        })?;
-        let distinct = placed.iter().filter(|p| p.load(Ordering::Relaxed)).count();
-        if distinct != order.len() {
-            // Two stretches placed the same op at the same moment: name it.
+            latest = latest.max(segment.latest);
+            if segment.start == states {
+                states = segment.stepped?;
+                continue;
+            }
+            // The guess was wrong: this segment's ops again, from the state reached.
+            let ops = &order[j * SEGMENT..(j * SEGMENT + SEGMENT).min(order.len())];
+            for &pos in ops {
+                let op = self.decode_placed(pos, claim)?;
+                step_states(self.model, &mut states, &mut next, &op, pos, claim)?;
+            }
+        }
+        // The key's ops the order left out, found on all cores (a pass over the flags alone).
+        let unplaced: Vec<usize> = placed
+            .par_chunks(SEGMENT)
+            .enumerate()
+            .flat_map_iter(|(c, flags)| {
+                let unplaced = flags.iter().enumerate().filter(|(_, p)| !p.load(Ordering::Relaxed));
+                unplaced.map(move |(i, _)| c * SEGMENT + i)
+            })
+            .collect();
+        if self.positions.len() - unplaced.len() != order.len() {
+            // Two segments placed the same op at the same moment: name it.
             return Err(placed_twice(order, claim));
         }
-        Ok((walk.states, placed))
+        Ok(Walked { states, unplaced })
     }
 
     /// Steps the model through `order` (ops of this key) from its initial state, every state a
@@ -483,12 +549,12 @@ impl<'a, M: Model> KeyCert<'a, M> {
     /// op, completed, cannot take effect in it when the reason says so.
     fn certify_counterexample(&self, c: &Counterexample, claim: &str) -> Result<(), Refuted> {
         prefix_shape(c, claim)?;
-        let (states, placed) = self.walk(&c.prefix, claim)?;
+        let walked = self.walk(&c.prefix, claim)?;
         if self.process_order {
             check_process_order(self.history, &c.prefix, claim)?;
         }
-        let in_prefix = |pos: u32| self.at(pos).is_some_and(|i| placed[i].load(Ordering::Relaxed));
-        self.certify_blocked(&states, c, &in_prefix, claim)
+        let in_prefix = |pos: u32| self.at(pos).is_some_and(|i| walked.unplaced.binary_search(&i).is_err());
+        self.certify_blocked(&walked.states, c, &in_prefix, claim)
     }
 
     /// The blocked op, completed and not in the prefix, cannot take effect in any of
@@ -944,39 +1010,6 @@ fn completed_before(claim: &str, pos: u32, by: u32) -> Refuted {
     )
 }
 
-/// The model's states along an order, stretch by stretch (see `KeyCert::certify_order`).
-struct Walk<S> {
-    states: Vec<S>,
-    next: Vec<S>,
-    /// The latest invocation placed so far, and its op's position.
-    latest: Option<(i64, u32)>,
-}
-
-impl<S> Walk<S> {
-    /// Takes a window's stretches, in order: each must respect real time against the
-    /// stretches before it, then its ops are stepped through the model.
-    fn take<M: Model<State = S>>(
-        &mut self,
-        model: &M,
-        stretches: Vec<Result<Stretch<M::Op>, Refuted>>,
-        claim: &str,
-    ) -> Result<(), Refuted> {
-        for stretch in stretches {
-            let stretch = stretch?;
-            if let (Some((invoke, by)), Some((complete, pos))) = (self.latest, stretch.earliest) {
-                if complete < invoke {
-                    return Err(completed_before(claim, pos, by));
-                }
-            }
-            self.latest = self.latest.max(stretch.latest);
-            for (pos, op) in &stretch.ops {
-                step_states(model, &mut self.states, &mut self.next, op, *pos, claim)?;
-            }
-        }
-        Ok(())
-    }
-}
-
 /// The refutation of an order that places an op twice, naming the first repeated.
 fn placed_twice(order: &[u32], claim: &str) -> Refuted {
     let mut seen = AHashSet::with_capacity(order.len());
@@ -984,14 +1017,26 @@ fn placed_twice(order: &[u32], claim: &str) -> Refuted {
     Refuted::new(claim, format!("the op at position {pos} is placed twice"))
 }
 
-/// A stretch of an order, checked on its own (see `KeyCert::check_stretch`).
-struct Stretch<O> {
-    /// The stretch's ops, in order, with their positions.
-    ops: Vec<(u32, O)>,
-    /// The latest invocation in the stretch, and its op's position.
+/// An order walked through the model (see `KeyCert::walk`).
+struct Walked<S> {
+    /// The states reached.
+    states: Vec<S>,
+    /// The key's ops the order does not place, by their index among the key's ops, ascending.
+    unplaced: Vec<usize>,
+}
+
+/// A segment of an order, walked on its own (see `KeyCert::walk`).
+struct Segment<S> {
+    /// The latest invocation in the segment, and its op's position.
     latest: Option<(i64, u32)>,
-    /// The earliest completion in the stretch (plus the skew allowed), and its op's position.
+    /// The earliest completion in the segment (plus the skew allowed), and its op's position.
     earliest: Option<(i64, u32)>,
+    /// The checks that do not depend on the model's state.
+    checked: Result<(), Refuted>,
+    /// The states the segment was walked from (a guess but for the first segment).
+    start: Vec<S>,
+    /// The states it reached from `start`, or where the model refused an op.
+    stepped: Result<Vec<S>, Refuted>,
 }
 
 /// Each process's ops appear in `order` in the order the process ran them.
