@@ -2,8 +2,7 @@
 //! No checking logic lives here.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use labrys::check::Options;
-use labrys::check::{CheckConfig, CheckError, check_loaded, load};
+use labrys::check::{CheckConfig, CheckError, Options, check_loaded, load};
 use labrys::history::{self, Format, History, ReadOptions, Summary};
 use labrys::model::NilReads;
 use labrys::outcome::Verdict;

@@ -82,6 +82,9 @@ impl Clients {
 }
 
 /// A small deterministic PRNG (splitmix64): the same seed gives the same history everywhere.
+// Public only for the integration tests, whose generators draw on the same sequence; the
+// simulators take a seed.
+#[doc(hidden)]
 #[derive(Clone, Debug)]
 pub struct Rng(u64);
 
