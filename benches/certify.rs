@@ -11,14 +11,14 @@
 //! runs them before it certifies.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use labrys::certify::linear::Keying;
 use labrys::certify::linear::{Setting, certify_linear_report};
 use labrys::certify::txn::certify_txn_report;
+use labrys::check::Options;
 use labrys::history::{Format, History, ReadOptions, read_bytes};
 use labrys::model::{CasRegister, Register};
-use labrys::search::Options;
 use labrys::sim::cluster::{ClusterConfig, Faults, Service, Workload, history_string};
 use labrys::sim::list_append::{TxnFormat, TxnGenConfig, history_string as txn_history};
-use labrys::split::Keying;
 use labrys::txn::{TxnOptions, Workload as TxnWorkload};
 
 fn simulated_text(service: Service, workload: Workload, ops: usize) -> String {

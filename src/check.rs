@@ -20,7 +20,9 @@ use crate::model::{
 };
 use crate::outcome::{Consistency, DecodeFailure, KeyResult, LinearReport, Verdict};
 use crate::report::FileReport;
-use crate::search::{self, Options};
+use crate::search;
+// Re-exported: every check takes them, and `search` is internal.
+pub use crate::search::Options;
 use crate::split::{Order, Part};
 use crate::txn;
 use crate::vocab::{ConsistencyLevel, Levels, ModelName};
@@ -100,7 +102,7 @@ impl CheckConfig {
 
 /// Why a history with no client operation is `unknown` (and, with `--allow-empty`, the note on
 /// its valid verdict).
-pub const NO_CLIENT_OPS: &str = "the history holds no client operations";
+pub(crate) const NO_CLIENT_OPS: &str = "the history holds no client operations";
 
 /// Why a history could not be checked. (Budgets running out are not errors: they give an
 /// `unknown` verdict.)
@@ -341,7 +343,7 @@ fn give_linearizations(history: &History, report: &mut FileReport) {
 
 /// What certification must know of how `history` was checked under `config`
 /// (`nil_reads_unknown`: some reads of nil were read as reads of an unknown value).
-pub fn certify_setting(
+pub(crate) fn certify_setting(
     history: &History,
     config: &CheckConfig,
     nil_reads_unknown: bool,
@@ -432,7 +434,7 @@ pub fn guess_model(history: &History) -> Result<ModelName, CheckError> {
 }
 
 /// The warning on a queue history checked with no `--model`: which queue was guessed.
-pub const GUESSED_UNORDERED_QUEUE: &str = "no --model given: checked as an unordered-queue (any element \
+pub(crate) const GUESSED_UNORDERED_QUEUE: &str = "no --model given: checked as an unordered-queue (any element \
     may leave first, as Jepsen's queue checkers assume); --model fifo-queue also checks that elements \
     leave in the order they came";
 
@@ -520,7 +522,7 @@ fn txn_models(config: &CheckConfig) -> Result<Vec<txn::ConsistencyModel>, CheckE
 
 /// Checks a transactional history for `workload` (its micro-ops already decoded when `txns` is
 /// given, as the fast reader does).
-pub fn check_txn(
+pub(crate) fn check_txn(
     history: &History,
     txns: Option<&txn::Txns>,
     workload: txn::Workload,

@@ -2,7 +2,7 @@
 //! No checking logic lives here.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use labrys::check::{CheckConfig, CheckError, check_loaded, load};
+use labrys::check::{CheckConfig, CheckError, Options, check_loaded, load};
 use labrys::history::{self, Format, History, ReadOptions, Summary};
 use labrys::model::NilReads;
 use labrys::outcome::Verdict;
@@ -10,7 +10,6 @@ use labrys::progress;
 use labrys::report::FileReport;
 use labrys::report::ci::{self, CaseOutcome};
 use labrys::report::html::HtmlReport;
-use labrys::search::Options;
 use labrys::vocab::{ConsistencyLevel, Levels, ModelName};
 use std::fmt::Write as _;
 use std::io::Write as _;

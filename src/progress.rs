@@ -1,7 +1,7 @@
 //! Progress of a long check, for people watching a terminal: which file is being read or
 //! checked, how many keys are done, and on a single key how far its search got.
 //!
-//! The checkers only bump counters ([`keys_planned`], [`key_done`], [`search`]); nothing is drawn unless
+//! The checkers only bump counters (`keys_planned`, `key_done`, `search`); nothing is drawn unless
 //! the program starts a [`Bar`], which draws on standard error only when standard error is a
 //! terminal and only once a check has run for a while, so short checks, tests, pipes and CI
 //! logs never see it. The counters are process-wide because progress is an observation, not
@@ -48,7 +48,7 @@ pub fn phase(what: String) {
 /// A search of one key has taken `steps` of its `budget`, and placed at most `deepest` of the
 /// key's `ops` in an order so far. Called now and then (as the search checks its budgets), not
 /// at every step.
-pub fn search(steps: u64, budget: u64, deepest: usize, ops: usize) {
+pub(crate) fn search(steps: u64, budget: u64, deepest: usize, ops: usize) {
     if let Ok(mut s) = SEARCH.lock() {
         if steps >= s.steps {
             *s = Search { steps, budget, deepest, ops };
@@ -57,12 +57,12 @@ pub fn search(steps: u64, budget: u64, deepest: usize, ops: usize) {
 }
 
 /// `n` more keys are to be checked in this phase.
-pub fn keys_planned(n: usize) {
+pub(crate) fn keys_planned(n: usize) {
     KEYS_TOTAL.fetch_add(n, Ordering::Relaxed);
 }
 
 /// One more key is decided.
-pub fn key_done() {
+pub(crate) fn key_done() {
     KEYS_DONE.fetch_add(1, Ordering::Relaxed);
 }
 

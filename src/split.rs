@@ -114,7 +114,7 @@ fn split_op<'h>(
 /// `keying`, with an output only if it completed `:ok`. Ops that do not fit the keying, or
 /// whose `:f` is not a name, are left out: decoding reports them. For what a model must know
 /// of the whole history before it decodes any op (how reads of `nil` are read).
-pub fn op_views(history: &History, keying: Keying) -> impl Iterator<Item = OpView<'_>> {
+pub(crate) fn op_views(history: &History, keying: Keying) -> impl Iterator<Item = OpView<'_>> {
     history.ops.iter().filter_map(move |op| {
         let (key, input, output) = split_op(history, op, keying).ok()?;
         let f = history.value(op.f).as_name()?;
@@ -195,7 +195,7 @@ pub fn prepare<M: Model>(
 }
 
 /// The part restricted to the entries `keep` (completed ones stay first, as searches expect).
-pub fn sub_part<O: Clone>(part: &Part<O>, keep: &[u32]) -> Part<O> {
+pub(crate) fn sub_part<O: Clone>(part: &Part<O>, keep: &[u32]) -> Part<O> {
     let mut keep = keep.to_vec();
     keep.sort_unstable();
     let entries: Vec<_> = keep.iter().map(|&i| part.entries[i as usize].clone()).collect();
@@ -213,7 +213,7 @@ pub fn sub_part<O: Clone>(part: &Part<O>, keep: &[u32]) -> Part<O> {
 
 /// The order ops must respect besides what their values imply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Order {
+pub(crate) enum Order {
     /// Linearizability: A precedes B when A completed more than `skew` before B began.
     RealTime {
         /// Tolerated clock skew, in the history's time unit.
@@ -225,7 +225,7 @@ pub enum Order {
 
 /// Process order as edges: each process's completed ops in invocation order, and each crashed
 /// op after the completed op its process ran before it. O(n log n).
-pub fn process_order<O>(entries: &[Entry<O>], determinate: usize) -> Vec<Edge> {
+pub(crate) fn process_order<O>(entries: &[Entry<O>], determinate: usize) -> Vec<Edge> {
     let mut by_process: Vec<u32> = (0..entries.len() as u32).collect();
     by_process.sort_by_key(|&i| (entries[i as usize].process, entries[i as usize].invoke, i));
     let mut edges = Vec::new();

@@ -9,16 +9,16 @@
 mod common;
 
 use common::generate::{self as hg, Rng};
+use labrys::certify::linear::Keying;
 use labrys::certify::linear::{Setting, certify_linear_report};
+use labrys::check::Options;
 use labrys::check::{CheckConfig, CheckError, check_history};
 use labrys::history::{Format, History, ReadOptions, read_bytes};
 use labrys::model::{CasRegister, Counter, FifoQueue, Kv, Model, Register, Set, UnorderedQueue};
 use labrys::outcome::Verdict;
-use labrys::search::Options;
 use labrys::sim::cluster::{ClusterConfig, Faults, Service, Workload, history_string};
 use labrys::sim::lagging::LaggingConfig;
 use labrys::sim::synthetic::SyntheticConfig;
-use labrys::split::Keying;
 use rayon::prelude::*;
 
 fn seeds(default: u64) -> u64 {

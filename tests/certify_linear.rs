@@ -4,13 +4,13 @@
 
 mod common;
 
+use labrys::certify::linear::Keying;
 use labrys::certify::linear::{Setting, certify_linear_report};
+use labrys::check::Options;
 use labrys::history::{ReadOptions, read_file};
 use labrys::model::{CasRegister, EdgeKind};
 use labrys::outcome::LinearReport;
 use labrys::outcome::Verdict;
-use labrys::search::Options;
-use labrys::split::Keying;
 use std::process::Command;
 
 fn setting(keying: Keying) -> Setting {

@@ -5,14 +5,14 @@
 //! unchecked.
 
 use labrys::certify::Refuted;
+use labrys::certify::linear::Keying;
 use labrys::certify::linear::{Coverage, Setting, certify_linear_report};
+use labrys::check::Options;
 use labrys::check::check_linearizable;
 use labrys::history::{Format, History, ReadOptions, Value, read_bytes};
 use labrys::model::{EdgeKind, Model, MultiRegister, Mutex};
 use labrys::outcome::Verdict;
 use labrys::outcome::{ClassInfo, ConflictWitness, CycleStep, LinearReport, OpRef};
-use labrys::search::Options;
-use labrys::split::Keying;
 
 fn edn(text: &str) -> History {
     read_bytes("t.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap()

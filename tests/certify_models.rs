@@ -5,14 +5,14 @@
 mod common;
 
 use labrys::certify::Refuted;
+use labrys::certify::linear::Keying;
 use labrys::certify::linear::{Coverage, Setting, certify_linear_report};
+use labrys::check::Options;
 use labrys::check::{check_linearizable, check_sequential};
 use labrys::history::{Format, History, ReadOptions, read_bytes, read_file};
 use labrys::model::{Counter, EdgeKind, FifoQueue, Kv, Model, Set, UnorderedQueue};
 use labrys::outcome::LinearReport;
 use labrys::outcome::Verdict;
-use labrys::search::Options;
-use labrys::split::Keying;
 
 fn setting(h: &History) -> Setting {
     Setting { keying: Keying::detect(h, None), skew: 0, nil_reads_unknown: false, init: None }

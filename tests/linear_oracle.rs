@@ -3,10 +3,11 @@
 mod common;
 
 use common::generate::{self as hg, Rng};
+use labrys::certify::linear::Keying;
+use labrys::check::Options;
 use labrys::history::History;
 use labrys::model::{CasRegister, Model, Register};
-use labrys::search::{Options, oracle};
-use labrys::split::Keying;
+use labrys::search::oracle;
 use proptest::prelude::*;
 
 /// Checks `h` both ways. `keyed`: split by `[k v]` tuples; otherwise one object (a history of

@@ -8,13 +8,14 @@
 mod common;
 
 use common::generate::{self as hg, Rng};
+use labrys::certify::linear::Keying;
+use labrys::check::Options;
 use labrys::history::{History, Value};
 use labrys::model::{
     CasRegister, Counter, FifoQueue, Kv, Model, MultiRegister, Mutex, OpView, Register, Set, UnorderedQueue,
 };
 use labrys::outcome::Verdict;
-use labrys::search::{Options, oracle};
-use labrys::split::Keying;
+use labrys::search::oracle;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -4,11 +4,12 @@
 mod common;
 
 use common::generate::{self as hg, Rng};
+use labrys::certify::linear::Keying;
+use labrys::check::Options;
 use labrys::history::History;
 use labrys::model::{CasRegister, Counter, FifoQueue, Model, Mutex, Register, Set, UnorderedQueue};
 use labrys::outcome::Verdict;
-use labrys::search::{Options, oracle};
-use labrys::split::Keying;
+use labrys::search::oracle;
 use proptest::prelude::*;
 
 fn check<M: Model>(model: &M, h: &History, keyed: bool) -> (Verdict, Verdict) {

@@ -24,7 +24,8 @@ use crate::outcome::{
     ClassInfo, ConflictWitness, Consistency, Counterexample, CycleStep, JOINT_KEY, KeyResult, LinearReport,
     OpRef,
 };
-use crate::split::Keying;
+// Re-exported: a `Setting` names it, and `split` is internal.
+pub use crate::split::Keying;
 use crate::vocab::ClassKind;
 use ahash::{AHashMap, AHashSet};
 use rayon::prelude::*;

@@ -15,6 +15,8 @@ mod kv;
 pub mod linear;
 mod multi_register;
 mod mutex;
+// Public only for the integration tests, which hold it to a slower oracle of their own.
+#[doc(hidden)]
 pub mod oracle;
 mod register;
 mod saturation;

@@ -14,11 +14,11 @@ mod key;
 mod sequential;
 mod shrink;
 
-pub use duplicate::{MAX_OPS as DUPLICATE_MAX_OPS, Precedence, classify_duplicate};
-pub use faults::{FaultWindow, fault_windows, faults_during};
-pub use key::explain_invalid;
+pub(crate) use duplicate::{Precedence, classify_duplicate};
+pub(crate) use faults::{fault_windows, faults_during};
+pub(crate) use key::explain_invalid;
 pub use sequential::classify_sequential;
-pub use shrink::shrink;
+pub(crate) use shrink::shrink;
 
 use crate::model::{Fact, Model};
 use crate::split::{Entry, Part};

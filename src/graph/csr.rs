@@ -98,11 +98,6 @@ impl Csr {
         }
         Csr { offsets, targets, labels }
     }
-
-    /// Approximate heap bytes held.
-    pub fn heap_bytes(&self) -> usize {
-        self.offsets.capacity() * 4 + self.targets.capacity() * 4 + self.labels.capacity()
-    }
 }
 
 /// The strongly connected components of a graph: a component number for every node.

@@ -20,7 +20,7 @@ use std::sync::Arc;
 const MAX_DEPTH: usize = 256;
 
 /// Reads every event of an EDN history into `builder`.
-pub fn read(file: &str, input: &[u8], builder: &mut HistoryBuilder) -> Result<(), ReadError> {
+pub(crate) fn read(file: &str, input: &[u8], builder: &mut HistoryBuilder) -> Result<(), ReadError> {
     let mut p = Parser::new(input);
     p.read_events(builder).map_err(|problem| ReadError::locate(file, input, problem))
 }

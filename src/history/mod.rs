@@ -13,8 +13,8 @@ pub mod edn;
 mod error;
 mod event;
 mod fields;
-pub mod jepsen_log;
-pub mod json;
+pub(crate) mod jepsen_log;
+pub(crate) mod json;
 mod op;
 mod summary;
 mod value;
@@ -87,7 +87,7 @@ pub fn read_file(path: &str, options: &ReadOptions) -> Result<History, ReadError
 
 /// A file's bytes (standard input for `-`), gunzipped, and the format to read them in: the one
 /// the options force, else the one the extension implies, else the one the content suggests.
-pub fn read_input(path: &str, options: &ReadOptions) -> Result<(Vec<u8>, Format), ReadError> {
+pub(crate) fn read_input(path: &str, options: &ReadOptions) -> Result<(Vec<u8>, Format), ReadError> {
     let mut bytes = Vec::new();
     let io = |e: std::io::Error| ReadError::io(path, e);
     if path == "-" {
@@ -114,10 +114,10 @@ pub fn read_input(path: &str, options: &ReadOptions) -> Result<(Vec<u8>, Format)
 
 /// The UTF-8 byte-order mark some editors (and Windows tools) put at the start of a text file:
 /// the readers skip it.
-pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// `input` without a leading [`BOM`].
-pub fn skip_bom(input: &[u8]) -> &[u8] {
+pub(crate) fn skip_bom(input: &[u8]) -> &[u8] {
     input.strip_prefix(BOM).unwrap_or(input)
 }
 

@@ -2,7 +2,7 @@
 //! (conflicts, cycles), then by a search, and give each key its own verdict, with a
 //! counterexample when it is invalid.
 //!
-//! One file per strategy: [`wgl`] (the Wing–Gong–Lowe linearizability search), [`sequential`]
+//! One file per strategy: `wgl` (the Wing–Gong–Lowe linearizability search), `sequential`
 //! (the depth-first search for sequential consistency), `greedy` (the greedy replay tried
 //! before it), `joint` (sequential consistency of all keys together), `saturate` (the orders
 //! process order forces), and [`oracle`] (brute force, for tests); `budget` is what they all
@@ -18,13 +18,13 @@ mod joint;
 pub mod oracle;
 mod result;
 pub(crate) mod saturate;
-pub mod sequential;
-pub mod wgl;
+pub(crate) mod sequential;
+pub(crate) mod wgl;
 
 pub(crate) use budget::Budget;
-pub use budget::{Exhausted, Limits};
-pub use joint::check_sequential;
-pub use result::{SearchResult, SearchStats, Stuck};
+pub(crate) use budget::Limits;
+pub(crate) use joint::check_sequential;
+pub(crate) use result::{SearchResult, SearchStats, Stuck};
 
 use crate::graph::{self, Cycle};
 use crate::history::{History, Value};
@@ -73,7 +73,7 @@ impl Default for Options {
 /// What fills in an invalid key's explanation (its class, witness and faults), given to the
 /// checks by their caller: explaining is a layer above the search, which must not import it,
 /// yet it runs per key inside the parallel check, timed with the key.
-pub trait Explainer: Sync {
+pub(crate) trait Explainer: Sync {
     /// Explains the invalid `result` of `part`, checked under `order`. `refutes` is the search
     /// on a subset of the part's ops, on a small budget: true only for a definite violation.
     fn explain<M: Model>(
@@ -90,7 +90,7 @@ pub trait Explainer: Sync {
 /// Checks `history` against `model`, with invalid keys explained by `explainer`. Fails only
 /// when an op does not fit the model (bad input for this model); budgets running out give
 /// `unknown` keys, never an error.
-pub fn check<M: Model>(
+pub(crate) fn check<M: Model>(
     model: &M,
     history: &History,
     options: &Options,
@@ -172,7 +172,7 @@ enum Finding<S> {
 
 /// Decides one key: first what the values imply (conflicts, then cycles in the dependency
 /// graph), then, if that leaves the question open, the search, pruned by the implied orders.
-pub fn check_part<M: Model>(
+pub(crate) fn check_part<M: Model>(
     model: &M,
     history: &History,
     part: &Part<M::Op>,

@@ -1,7 +1,7 @@
 //! A deterministic simulation of a small replicated service under faults, recorded as a Jepsen
 //! history.
 //!
-//! Everything runs on one thread from one seeded [`Rng`](super::Rng), as a discrete-event simulation in
+//! Everything runs on one thread from one seeded `Rng`, as a discrete-event simulation in
 //! microseconds: a queue of timed events (message deliveries, node timers, client starts,
 //! retries and timeouts, nemesis steps), handled in time order. The same configuration therefore
 //! writes the same bytes everywhere. (Another thread may format and write the events, in their

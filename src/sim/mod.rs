@@ -19,7 +19,7 @@ pub mod synthetic;
 /// nanoseconds, `process` is a number or `:nemesis`, `kind` and `f` are keyword names without
 /// the colon, and `value` is already EDN text. Shared by the generators so that they all write
 /// the same shape.
-pub fn edn_event_line(
+pub(crate) fn edn_event_line(
     line: &mut String,
     index: usize,
     time: i64,
@@ -38,14 +38,14 @@ pub fn edn_event_line(
 /// Client threads issuing ops back to back, as Jepsen's do: each op gets a random interval
 /// after its thread's previous one, and a random point inside it where it takes effect.
 #[derive(Clone, Debug)]
-pub struct Clients {
+pub(crate) struct Clients {
     clock: Vec<i64>,
     process: Vec<u32>,
 }
 
 /// One op's slot: which thread runs it (as which process), and when.
 #[derive(Clone, Copy, Debug)]
-pub struct Slot {
+pub(crate) struct Slot {
     /// The thread (index into the clients).
     pub thread: usize,
     /// The process the thread runs as.
@@ -82,6 +82,9 @@ impl Clients {
 }
 
 /// A small deterministic PRNG (splitmix64): the same seed gives the same history everywhere.
+// Public only for the integration tests, whose generators draw on the same sequence; the
+// simulators take a seed.
+#[doc(hidden)]
 #[derive(Clone, Debug)]
 pub struct Rng(u64);
 

@@ -323,7 +323,7 @@ pub(crate) fn implied(found: &[&str]) -> BTreeSet<&'static str> {
 
 /// The anomalies that must be absent for all of `models` to hold: what they and every model
 /// they imply forbid, and every anomaly that implies one of those.
-pub fn prohibited(models: &[ConsistencyModel]) -> BTreeSet<&'static str> {
+pub(crate) fn prohibited(models: &[ConsistencyModel]) -> BTreeSet<&'static str> {
     let implied = closure(models.iter().copied(), |m| m.entry().weaker.to_vec());
     let direct = implied.iter().flat_map(|m| m.entry().forbids.iter().copied());
     closure(direct, implying)
@@ -331,7 +331,7 @@ pub fn prohibited(models: &[ConsistencyModel]) -> BTreeSet<&'static str> {
 
 /// What the anomalies `found` rule out: the weakest models they violate (`not`) and every other
 /// model they violate (`also_not`), by name.
-pub fn boundary<'a>(found: impl IntoIterator<Item = &'a str>) -> (Vec<String>, Vec<String>) {
+pub(crate) fn boundary<'a>(found: impl IntoIterator<Item = &'a str>) -> (Vec<String>, Vec<String>) {
     let found: Vec<&'static str> = found.into_iter().filter_map(known_anomaly).collect();
     let anomalies = closure(found, implied_by);
     let direct: Vec<M> =

@@ -22,18 +22,18 @@
 //! ```
 
 mod anomaly;
-pub mod consistency;
+pub(crate) mod consistency;
 mod cycles;
 mod explain;
 mod findings;
 mod graph;
 mod infer;
-pub mod ops;
+pub(crate) mod ops;
 pub mod read;
 mod register;
 
 pub use consistency::ConsistencyModel;
-pub use ops::{Txns, decode, guess_workload};
+pub use ops::{Elem, Mop, MopKind, NIL, Txns, decode, guess_workload};
 
 use crate::history::History;
 use crate::model::EdgeKind;
@@ -309,7 +309,7 @@ pub fn check_decoded(history: &History, txns: &Txns, options: &TxnOptions) -> Tx
 /// the history file's name without its extension (so that several histories checked into one
 /// directory do not overwrite each other), noting in the report what was written or why it
 /// could not be.
-pub fn write_dot(report: &mut TxnReport, source: &str, dir: &std::path::Path) {
+pub(crate) fn write_dot(report: &mut TxnReport, source: &str, dir: &std::path::Path) {
     if let Err(e) = std::fs::create_dir_all(dir) {
         report.notes.push(format!("could not create {}: {e}", dir.display()));
         return;

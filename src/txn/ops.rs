@@ -175,7 +175,7 @@ impl Txns {
 /// Builds [`Txns`] op by op, interning keys and values.
 /// (A `Default` builder is for list-append.)
 #[derive(Default)]
-pub struct TxnsBuilder {
+pub(crate) struct TxnsBuilder {
     pub(crate) txns: Txns,
     key_ids: AHashMap<Value, u32>,
     /// Integer keys, looked up without building a [`Value`] (the fast reader's common case).
