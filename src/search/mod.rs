@@ -6,7 +6,8 @@
 //! (the depth-first search for sequential consistency), `greedy` (the greedy replay tried
 //! before it), `joint` (sequential consistency of all keys together), `saturate` (the orders
 //! process order forces), and [`oracle`] (brute force, for tests); `budget` is what they all
-//! draw on, `result` what they all return.
+//! draw on, `memo` the exact memo of configurations the two searches share, `result` what they
+//! all return.
 //!
 //! A history is linearizable iff every key is (Herlihy & Wing's locality; Horn & Kroening's
 //! P-compositionality), so keys never need to be searched together for linearizability.
@@ -15,6 +16,7 @@ mod budget;
 mod greedy;
 mod id_sets;
 mod joint;
+mod memo;
 pub mod oracle;
 mod result;
 pub(crate) mod saturate;

@@ -6,7 +6,8 @@
 //! next op may go next (tried in order of when each is due — invoked, or read by someone —
 //! since the order things happened in is usually close to an order that works, updates whose
 //! effect nobody needs first), and a crashed op may go any time after its process's
-//! preceding op, or never. Configurations are memoized exactly, as in [`super::wgl`].
+//! preceding op, or never. Configurations are memoized exactly, in the memo [`super::wgl`] uses
+//! too (`search::memo`); only the keys differ.
 //!
 //! ## Pruning, and why each rule keeps every verdict
 //!
@@ -56,19 +57,13 @@
 //! configurations is bounded by the product of the chains' lengths times the model states, so
 //! polynomial for a fixed number of processes.
 
-use super::budget::{CHECK_EVERY, Exhausted, Limits, kept_bytes, memo_charge};
+use super::budget::{CHECK_EVERY, Exhausted, Limits, kept_bytes};
+use super::memo::ExactMemo;
 use super::result::{SearchResult, SearchStats, Stuck};
 use crate::model::{Edge, Fact, Model};
 use crate::split::Entry;
 use ahash::AHashMap;
-use hashbrown::HashTable;
 use std::sync::atomic::Ordering;
-
-struct MemoEntry<S> {
-    hash: u64,
-    key_start: u32,
-    state: S,
-}
 
 struct Frame<S> {
     entry: u32,
@@ -140,8 +135,7 @@ struct Sc<'a, M: Model> {
     set_hash: u64,
     state: M::State,
     stack: Vec<Frame<M::State>>,
-    memo: HashTable<MemoEntry<M::State>>,
-    memo_keys: Vec<u32>,
+    memo: ExactMemo<M::State>,
     /// Heap bytes owned by the states the memo and the stack keep ([`Model::state_heap_bytes`]),
     /// charged against the memory budget beside the tables.
     state_bytes: usize,
@@ -225,8 +219,7 @@ impl<'a, M: Model> Sc<'a, M> {
             set_hash: 0,
             state: model.init(),
             stack: Vec::new(),
-            memo: HashTable::new(),
-            memo_keys: Vec::new(),
+            memo: ExactMemo::new(),
             state_bytes: 0,
             reported_bytes: 0,
             hasher: ahash::RandomState::with_seeds(5, 6, 7, 8),
@@ -403,21 +396,9 @@ impl<'a, M: Model> Sc<'a, M> {
         if self.pending != u32::MAX {
             hash ^= self.zobrist[0].rotate_left(17).wrapping_mul(u64::from(self.pending) + 1);
         }
-        let (key, arena) = (&self.scratch, &self.memo_keys);
-        let same = |m: &MemoEntry<M::State>| {
-            let start = m.key_start as usize;
-            m.hash == hash
-                && arena.get(start + key.len()) == Some(&u32::MAX)
-                && arena[start..start + key.len()] == **key
-                && m.state == *state
-        };
-        if self.memo.find(hash, same).is_some() {
+        if !self.memo.insert(hash, &self.scratch, state) {
             return false;
         }
-        let key_start = self.memo_keys.len() as u32;
-        self.memo_keys.extend_from_slice(&self.scratch);
-        self.memo_keys.push(u32::MAX); // terminator: keys differ in length with crashed ops
-        self.memo.insert_unique(hash, MemoEntry { hash, key_start, state: state.clone() }, |m| m.hash);
         self.state_bytes += self.model.state_heap_bytes(state);
         true
     }
@@ -456,10 +437,7 @@ impl<'a, M: Model> Sc<'a, M> {
 
     fn check_limits(&mut self, limits: &Limits<'_>) -> Option<Exhausted> {
         // Measured only when the limits look (every `CHECK_EVERY` moves), not at every step.
-        let charge = || {
-            memo_charge::<MemoEntry<M::State>>(self.memo.capacity(), self.memo_keys.capacity())
-                + self.state_bytes
-        };
+        let charge = || self.memo.charge() + self.state_bytes;
         if self.moves % CHECK_EVERY == 0 {
             let deepest = self.best_depth.max(self.stack.len());
             crate::progress::search(self.steps, limits.max_steps, deepest, self.entries.len());

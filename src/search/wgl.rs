@@ -21,24 +21,16 @@
 //! Cost: exponential in the worst case (the problem is NP-complete), in practice bounded by the
 //! number of distinct configurations, which grows with concurrency, not history length.
 
-use super::budget::{CHECK_EVERY, Exhausted, Limits, kept_bytes, memo_charge};
+use super::budget::{CHECK_EVERY, Exhausted, Limits, kept_bytes};
 use super::id_sets::{self, IdSets};
+use super::memo::ExactMemo;
 use super::result::{SearchResult, SearchStats, Stuck};
 use crate::model::{Edge, Model};
 use crate::split::Entry;
 use bitvec::vec::BitVec;
-use hashbrown::HashTable;
 use std::sync::atomic::Ordering;
 
 const NIL: u32 = u32::MAX;
-struct MemoEntry<S> {
-    hash: u64,
-    /// The set's key: `memo_ids[ids_start..ids_start + ids_len]` (one arena, not a small
-    /// allocation per entry).
-    ids_start: u32,
-    ids_len: u32,
-    state: S,
-}
 
 struct Frame<S> {
     entry: u32,
@@ -297,8 +289,7 @@ struct Search<'a, M: Model> {
     crashed_before: Vec<u32>,
     state: M::State,
     stack: Vec<Frame<M::State>>,
-    memo: HashTable<MemoEntry<M::State>>,
-    memo_ids: Vec<u32>,
+    memo: ExactMemo<M::State>,
     /// Heap bytes owned by the states the memo and the stack keep ([`Model::state_heap_bytes`]),
     /// charged against the memory budget beside the tables.
     state_bytes: usize,
@@ -356,8 +347,7 @@ impl<'a, M: Model> Search<'a, M> {
             crashed_before: Vec::new(),
             state: model.init(),
             stack: Vec::new(),
-            memo: HashTable::new(),
-            memo_ids: Vec::new(),
+            memo: ExactMemo::new(),
             state_bytes: 0,
             reported_bytes: 0,
             hasher: ahash::RandomState::with_seeds(1, 2, 3, 4),
@@ -498,24 +488,10 @@ impl<'a, M: Model> Search<'a, M> {
     fn remember(&mut self, state: &M::State) -> bool {
         self.set_key();
         let hash = self.set_hash ^ self.hasher.hash_one(state);
-        let (ids, arena) = (&self.scratch_ids, &self.memo_ids);
-        let same = |e: &MemoEntry<M::State>| {
-            e.hash == hash
-                && arena[e.ids_start as usize..(e.ids_start + e.ids_len) as usize] == **ids
-                && e.state == *state
-        };
-        if self.memo.find(hash, same).is_some() {
+        if !self.memo.insert(hash, &self.scratch_ids, state) {
             return false;
         }
-        let entry = MemoEntry {
-            hash,
-            ids_start: u32::try_from(self.memo_ids.len()).unwrap_or(u32::MAX),
-            ids_len: ids.len() as u32,
-            state: state.clone(),
-        };
         self.state_bytes += self.model.state_heap_bytes(state);
-        self.memo_ids.extend_from_slice(ids);
-        self.memo.insert_unique(hash, entry, |e| e.hash);
         true
     }
 
@@ -584,11 +560,7 @@ impl<'a, M: Model> Search<'a, M> {
 
     fn check_limits(&mut self, limits: &Limits<'_>) -> Option<Exhausted> {
         // Measured only when the limits look (every `CHECK_EVERY` moves), not at every step.
-        let charge = || {
-            memo_charge::<MemoEntry<M::State>>(self.memo.capacity(), self.memo_ids.capacity())
-                + self.crashed_sets.charge()
-                + self.state_bytes
-        };
+        let charge = || self.memo.charge() + self.crashed_sets.charge() + self.state_bytes;
         if self.moves % CHECK_EVERY == 0 {
             let deepest = self.best_depth.max(self.stack.len());
             crate::progress::search(self.steps, limits.max_steps, deepest, self.entries.len());
