@@ -445,11 +445,7 @@ impl<'a, M: Model> KeyCert<'a, M> {
     /// A valid key's order: each op of the key at most once, every completed op in it, no
     /// failed op, the model's steps succeed in turn, and real-time (or process) order holds.
     fn certify_order(&self, order: &[u32], claim: &str) -> Result<(), Refuted> {
-        let walked = self.walk(order, claim)?;
-        // Only the ops left out are looked at again: a completed one among them refutes.
-        let left_out = walked.unplaced.iter().map(|&i| self.positions[i]);
-        if let Some(pos) = left_out.into_iter().find(|&p| self.history.ops[p as usize].outcome == Outcome::Ok)
-        {
+        if let Some(pos) = self.walk(order, true, claim)?.left_out {
             return Err(Refuted::new(claim, format!("the completed op at position {pos} is left out")));
         }
         if self.process_order { check_process_order(self.history, order, claim) } else { Ok(()) }
@@ -465,7 +461,10 @@ impl<'a, M: Model> KeyCert<'a, M> {
     /// was wrong is stepped again from the right state. So the result is that of one walk from
     /// the initial state, whatever the guesses; right guesses only make it parallel. Real time
     /// across segments is checked from each one's latest invocation and earliest completion.
-    fn walk(&self, order: &[u32], claim: &str) -> Result<Walked<M::State>, Refuted> {
+    ///
+    /// With `whole`, the first completed op the order leaves out (by position) is looked for
+    /// too, on all cores: only the ops left out are looked at again.
+    fn walk(&self, order: &[u32], whole: bool, claim: &str) -> Result<Walked<M::State>, Refuted> {
         const SEGMENT: usize = 1 << 13;
         let placed: Vec<AtomicBool> = (0..self.positions.len()).map(|_| AtomicBool::new(false)).collect();
         let skew = (!self.process_order).then_some(self.setting.skew);
@@ -500,20 +499,27 @@ impl<'a, M: Model> KeyCert<'a, M> {
                 step_states(self.model, &mut states, &mut next, &op, pos, claim)?;
             }
         }
-        // The key's ops the order left out, found on all cores (a pass over the flags alone).
-        let unplaced: Vec<usize> = placed
-            .par_chunks(SEGMENT)
-            .enumerate()
-            .flat_map_iter(|(c, flags)| {
-                let unplaced = flags.iter().enumerate().filter(|(_, p)| !p.load(Ordering::Relaxed));
-                unplaced.map(move |(i, _)| c * SEGMENT + i)
-            })
-            .collect();
-        if self.positions.len() - unplaced.len() != order.len() {
+        // The key's ops the order left out, counted (and, for a whole order, looked at) on all
+        // cores: each op left out costs a load of its record.
+        let scan = |(c, flags): (usize, &[AtomicBool])| {
+            let (mut unplaced, mut left_out) = (0, None);
+            for (k, _) in flags.iter().enumerate().filter(|(_, p)| !p.load(Ordering::Relaxed)) {
+                unplaced += 1;
+                let pos = keyed.positions[c * SEGMENT + k];
+                if whole && left_out.is_none() && keyed.history.ops[pos as usize].outcome == Outcome::Ok {
+                    left_out = Some(pos);
+                }
+            }
+            (unplaced, left_out)
+        };
+        let scanned: Vec<(usize, Option<u32>)> = placed.par_chunks(SEGMENT).enumerate().map(scan).collect();
+        let unplaced: usize = scanned.iter().map(|(n, _)| n).sum();
+        if self.positions.len() - unplaced != order.len() {
             // Two segments placed the same op at the same moment: name it.
             return Err(placed_twice(order, claim));
         }
-        Ok(Walked { states, unplaced })
+        let left_out = scanned.iter().find_map(|(_, pos)| *pos);
+        Ok(Walked { states, placed, left_out })
     }
 
     /// Steps the model through `order` (ops of this key) from its initial state, every state a
@@ -550,11 +556,11 @@ impl<'a, M: Model> KeyCert<'a, M> {
     /// op, completed, cannot take effect in it when the reason says so.
     fn certify_counterexample(&self, c: &Counterexample, claim: &str) -> Result<(), Refuted> {
         prefix_shape(c, claim)?;
-        let walked = self.walk(&c.prefix, claim)?;
+        let walked = self.walk(&c.prefix, false, claim)?;
         if self.process_order {
             check_process_order(self.history, &c.prefix, claim)?;
         }
-        let in_prefix = |pos: u32| self.at(pos).is_some_and(|i| walked.unplaced.binary_search(&i).is_err());
+        let in_prefix = |pos: u32| self.at(pos).is_some_and(|i| walked.placed[i].load(Ordering::Relaxed));
         self.certify_blocked(&walked.states, c, &in_prefix, claim)
     }
 
@@ -1022,8 +1028,10 @@ fn placed_twice(order: &[u32], claim: &str) -> Refuted {
 struct Walked<S> {
     /// The states reached.
     states: Vec<S>,
-    /// The key's ops the order does not place, by their index among the key's ops, ascending.
-    unplaced: Vec<usize>,
+    /// Which of the key's ops (by index among them) the order places.
+    placed: Vec<AtomicBool>,
+    /// The first completed op (by position) the order leaves out, when asked for.
+    left_out: Option<u32>,
 }
 
 /// A segment of an order, walked on its own (see `KeyCert::walk`).
