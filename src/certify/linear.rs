@@ -478,7 +478,7 @@ impl<'a, M: Model> KeyCert<'a, M> {
         } else {
             order.par_chunks(SEGMENT).enumerate().map(run).collect()
         };
-        let (mut states, mut next) = (vec![self.model.init()], Vec::new());
+        let mut states = vec![self.model.init()];
         let mut latest: Option<(i64, u32)> = None;
         for (j, segment) in segments.into_iter().enumerate() {
             segment.checked?;
@@ -493,11 +493,11 @@ impl<'a, M: Model> KeyCert<'a, M> {
                 continue;
             }
             // The guess was wrong: this segment's ops again, from the state reached.
-            let ops = &order[j * SEGMENT..(j * SEGMENT + SEGMENT).min(order.len())];
-            for &pos in ops {
-                let op = self.decode_placed(pos, claim)?;
-                step_states(self.model, &mut states, &mut next, &op, pos, claim)?;
-            }
+            self.step_each(
+                &mut states,
+                &order[j * SEGMENT..(j * SEGMENT + SEGMENT).min(order.len())],
+                claim,
+            )?;
         }
         // The key's ops the order left out, counted (and, for a whole order, looked at) on all
         // cores: each op left out costs a load of its record.
@@ -525,31 +525,22 @@ impl<'a, M: Model> KeyCert<'a, M> {
     /// Steps the model through `order` (ops of this key) from its initial state, every state a
     /// nondeterministic op may lead to followed; returns the states reached.
     pub(super) fn replay(&self, order: &[u32], claim: &str) -> Result<Vec<M::State>, Refuted> {
-        let mut states = vec![self.model.init()];
-        let mut next = Vec::new();
-        for &pos in order {
-            if self.at(pos).is_none() {
-                return Err(Refuted::new(
-                    claim,
-                    format!("the op at position {pos} is not an op of this key"),
-                ));
-            }
-            let op = self.decode_placed(pos, claim)?;
-            self.step(&mut states, &mut next, &op, pos, claim)?;
+        if let Some(pos) = order.iter().find(|&&pos| self.at(pos).is_none()) {
+            return Err(Refuted::new(claim, format!("the op at position {pos} is not an op of this key")));
         }
+        let mut states = vec![self.model.init()];
+        self.step_each(&mut states, order, claim)?;
         Ok(states)
     }
 
-    /// `states` after `op` (at `pos`) takes effect in any of them; refuted if it can in none.
-    fn step(
-        &self,
-        states: &mut Vec<M::State>,
-        next: &mut Vec<M::State>,
-        op: &M::Op,
-        pos: u32,
-        claim: &str,
-    ) -> Result<(), Refuted> {
-        step_states(self.model, states, next, op, pos, claim)
+    /// Steps `states` through `order` (ops of this key), op by op.
+    fn step_each(&self, states: &mut Vec<M::State>, order: &[u32], claim: &str) -> Result<(), Refuted> {
+        let mut next = Vec::new();
+        for &pos in order {
+            let op = self.decode_placed(pos, claim)?;
+            step_states(self.model, states, &mut next, &op, pos, claim)?;
+        }
+        Ok(())
     }
 
     /// The longest prefix: a valid order of its own, leading to the state shown, and the blocked
@@ -1020,8 +1011,11 @@ fn completed_before(claim: &str, pos: u32, by: u32) -> Refuted {
 /// The refutation of an order that places an op twice, naming the first repeated.
 fn placed_twice(order: &[u32], claim: &str) -> Refuted {
     let mut seen = AHashSet::with_capacity(order.len());
-    let pos = order.iter().find(|p| !seen.insert(**p)).copied().unwrap_or_default();
-    Refuted::new(claim, format!("the op at position {pos} is placed twice"))
+    match order.iter().find(|p| !seen.insert(**p)) {
+        Some(pos) => Refuted::new(claim, format!("the op at position {pos} is placed twice")),
+        // Not reached (the count differs only when an op repeats), but never a position it is not.
+        None => Refuted::new(claim, "it places fewer distinct ops than it holds"),
+    }
 }
 
 /// An order walked through the model (see `KeyCert::walk`).
