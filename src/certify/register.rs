@@ -7,7 +7,7 @@ use crate::history::{History, Op, Outcome, Value, ValueId};
 use crate::model::EdgeKind;
 use crate::split::Keying;
 use crate::vocab::ClassKind;
-use ahash::{AHashMap, AHashSet};
+use ahash::AHashMap;
 use rayon::prelude::*;
 use std::cell::OnceCell;
 
@@ -127,9 +127,18 @@ impl<'h> RegisterFacts<'h> {
         // One pass over the key's ops, in stretches on all cores: most ops are passed over on
         // their interned ids alone, but each costs a cache miss.
         let touching = |stretch: &[u32]| -> Option<Vec<(u32, RegOp)>> {
+            let (Some(&first), Some(&last)) = (stretch.first(), stretch.last()) else {
+                return Some(Vec::new());
+            };
+            let cited_here =
+                &cited[cited.partition_point(|&c| c < first)..cited.partition_point(|&c| c <= last)];
+            let mut candidates = quick.candidates(history, stretch);
+            candidates.extend_from_slice(cited_here);
+            candidates.sort_unstable();
+            candidates.dedup();
             let mut found = Vec::new();
-            for &pos in stretch {
-                let is_cited = cited.binary_search(&pos).is_ok();
+            for pos in candidates {
+                let is_cited = cited_here.binary_search(&pos).is_ok();
                 if !is_cited && quick.untouched(history, &history.ops[pos as usize], &interest) {
                     continue;
                 }
@@ -429,6 +438,8 @@ impl ModelFacts for RegisterFacts<'_> {
 struct Interest {
     /// Sorted: a claim names a handful of values, where a scan beats a hash.
     ints: Vec<i64>,
+    /// Bit `i mod 64` set for each of `ints`: most ints are ruled out by one test.
+    int_bits: u64,
     others: Vec<Value>,
 }
 
@@ -445,11 +456,13 @@ impl Interest {
         ints.dedup();
         others.sort_unstable();
         others.dedup();
-        Interest { ints, others }
+        let int_bits = ints.iter().fold(0u64, |bits, i| bits | 1 << i.rem_euclid(64));
+        Interest { ints, int_bits, others }
     }
 
     fn contains(&self, v: &Value) -> bool {
         match v {
+            Value::Int(i) if self.int_bits & 1 << i.rem_euclid(64) == 0 => false,
             Value::Int(i) if self.ints.len() <= 16 => self.ints.contains(i),
             Value::Int(i) => self.ints.binary_search(i).is_ok(),
             v => self.others.binary_search(v).is_ok(),
@@ -465,8 +478,8 @@ struct QuickFilter {
     read: Option<ValueId>,
     write: Option<ValueId>,
     cas: Option<ValueId>,
-    /// The interest's ids.
-    ids: AHashSet<ValueId>,
+    /// The interest's ids, sorted: a handful, where a scan beats a hash.
+    ids: Vec<ValueId>,
     /// Whether an op's input and output ids are its per-key values.
     whole_values: bool,
 }
@@ -475,8 +488,9 @@ impl QuickFilter {
     fn new(history: &History, keying: Keying, interest: &Interest) -> QuickFilter {
         let id = |name: &str| history.values.lookup(&Value::Keyword(name.into()));
         let ints = interest.ints.iter().map(|i| Value::Int(*i));
-        let ids =
+        let mut ids: Vec<ValueId> =
             ints.chain(interest.others.iter().cloned()).filter_map(|v| history.values.lookup(&v)).collect();
+        ids.sort_unstable();
         QuickFilter {
             read: id("read"),
             write: id("write"),
@@ -486,8 +500,47 @@ impl QuickFilter {
         }
     }
 
+    /// The ops of `stretch` that a plain read or write does not rule out by its ids: every
+    /// other op (a cas, an op of another kind) and the reads and writes whose value's id is of
+    /// interest. The kinds of ops come in no order a branch predictor learns, so each op is
+    /// tested without a branch and the few left are looked at after.
+    fn candidates(&self, history: &History, stretch: &[u32]) -> Vec<u32> {
+        const FEW: usize = 8;
+        if !self.whole_values {
+            return stretch.to_vec();
+        }
+        if self.ids.len() > FEW {
+            let interest_free = |op: &Op| {
+                let plain = Some(op.f) == self.read || Some(op.f) == self.write;
+                let id = if Some(op.f) == self.read { op.output } else { op.input };
+                plain && self.ids.binary_search(&id).is_err()
+            };
+            return stretch.iter().copied().filter(|&p| !interest_free(&history.ops[p as usize])).collect();
+        }
+        // Padded with a repeat of an id (or with an id no value has): a repeat changes nothing.
+        let mut ids = [self.ids.first().copied().unwrap_or(ValueId::NONE); FEW];
+        ids[..self.ids.len()].copy_from_slice(&self.ids);
+        let (read, write) = (self.read.unwrap_or(ValueId::NONE), self.write.unwrap_or(ValueId::NONE));
+        let mut out = vec![0u32; stretch.len()];
+        let mut kept = 0;
+        for &pos in stretch {
+            let op = &history.ops[pos as usize];
+            let (is_read, is_write) = (op.f == read, op.f == write);
+            let (input_of_interest, output_of_interest) =
+                ids.iter().fold((false, false), |(i, o), &id| (i | (op.input == id), o | (op.output == id)));
+            let keep =
+                !(is_read | is_write) | (is_read & output_of_interest) | (is_write & input_of_interest);
+            out[kept] = pos;
+            kept += keep as usize;
+        }
+        out.truncate(kept);
+        out
+    }
+
     fn untouched(&self, history: &History, op: &Op, interest: &Interest) -> bool {
-        let outside = |id: ValueId| !self.ids.contains(&id);
+        let outside = |id: ValueId| {
+            if self.ids.len() <= 16 { !self.ids.contains(&id) } else { self.ids.binary_search(&id).is_err() }
+        };
         if !self.whole_values {
             false
         } else if Some(op.f) == self.read {
@@ -574,6 +627,46 @@ mod tests {
             assert_eq!(facts.class(ClassKind::StaleRead, &[3, 2]), Ok(()), "cited {cited:?}");
             // The read's own writer is no overwrite.
             assert!(facts.class(ClassKind::StaleRead, &[3, 0]).is_err(), "cited {cited:?}");
+        }
+    }
+
+    /// The branch-free pass keeps every op the per-op test keeps, for few and for many ids of
+    /// interest, over reads (ok and failed), writes and cas ops in no learnable order.
+    #[test]
+    fn candidates_keep_every_op_the_full_filter_keeps() {
+        let mut text = String::new();
+        let mut seed = 7u64;
+        let mut next = |n: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        for p in 0..300 {
+            let (a, b) = (next(20), next(20));
+            let (f, input, output, end) = match next(4) {
+                0 => ("read", "nil".to_string(), a.to_string(), "ok"),
+                1 => ("read", "nil".to_string(), "nil".to_string(), "fail"),
+                2 => ("write", a.to_string(), a.to_string(), "ok"),
+                _ => ("cas", format!("[{a} {b}]"), format!("[{a} {b}]"), "ok"),
+            };
+            text += &format!("{{:process {p} :type :invoke :f :{f} :value {input}}}\n");
+            text += &format!("{{:process {p} :type :{end} :f :{f} :value {output}}}\n");
+        }
+        let h = history(&text);
+        let positions: Vec<u32> = (0..h.ops.len() as u32).collect();
+        for count in [1, 3, 8, 12] {
+            let values: Vec<Value> = (0..count).map(|i| Value::Int(i * 3 % 20)).collect();
+            let interest = Interest::of(values.iter().collect());
+            let quick = QuickFilter::new(&h, Keying::Single, &interest);
+            let candidates = quick.candidates(&h, &positions);
+            let kept: Vec<u32> = positions
+                .iter()
+                .copied()
+                .filter(|&p| !quick.untouched(&h, &h.ops[p as usize], &interest))
+                .collect();
+            assert!(kept.len() > count as usize, "{count} values: too few ops kept to tell");
+            for p in kept {
+                assert!(candidates.binary_search(&p).is_ok(), "{count} values: op {p} dropped");
+            }
         }
     }
 }
