@@ -17,6 +17,7 @@ use super::mutex::MutexFacts;
 use super::register::RegisterFacts;
 use super::saturation::Derivation;
 use super::set::SetFacts;
+use super::stepper::{RegisterIds, Stepper};
 use crate::history::{History, Outcome, Value, ValueId};
 use crate::model::{EdgeKind, Model, OpView};
 use crate::outcome::Verdict;
@@ -248,18 +249,19 @@ impl<M: Model> KeyOps<'_, M> {
     }
 
     /// One segment of an order, on its own: each op of the key and placed once (as `placed`,
-    /// shared by the segments, records), not failed, decodable, in real-time order within the
-    /// segment; and its ops stepped through the model from `start`, as far as they go.
+    /// shared by the segments, records), not failed, in real-time order within the segment;
+    /// and its ops stepped by `stepper` from `start`, as far as they go.
     ///
     /// `skew` is real time's tolerance; `None` for sequential consistency (no real time).
-    fn run_segment(
+    fn run_segment<S: Stepper>(
         &self,
+        stepper: &S,
         order: &[u32],
         placed: &[AtomicBool],
         skew: Option<i64>,
-        start: Vec<M::State>,
+        start: Vec<S::State>,
         claim: &str,
-    ) -> Segment<M::State> {
+    ) -> Segment<S::State> {
         let mut real_time = RealTime::new(skew.unwrap_or(0));
         let mut segment = Segment {
             latest: None,
@@ -270,15 +272,12 @@ impl<M: Model> KeyOps<'_, M> {
         };
         let mut next = Vec::new();
         for &pos in order {
-            let op = match self.check_op(pos, placed, skew, &mut real_time, &mut segment.earliest, claim) {
-                Ok(op) => op,
-                Err(e) => {
-                    segment.checked = Err(e);
-                    break;
-                }
-            };
+            if let Err(e) = self.check_op(pos, placed, skew, &mut real_time, &mut segment.earliest, claim) {
+                segment.checked = Err(e);
+                break;
+            }
             if let Ok(states) = &mut segment.stepped {
-                if let Err(e) = step_states(self.model, states, &mut next, &op, pos, claim) {
+                if let Err(e) = stepper.step(states, &mut next, pos, claim) {
                     segment.stepped = Err(e);
                 }
             }
@@ -287,7 +286,7 @@ impl<M: Model> KeyOps<'_, M> {
         segment
     }
 
-    /// The checks on one op of an order that do not depend on the model's state; its model op.
+    /// The checks on one op of an order that do not depend on the model's state.
     fn check_op(
         &self,
         pos: u32,
@@ -296,7 +295,7 @@ impl<M: Model> KeyOps<'_, M> {
         real_time: &mut RealTime,
         earliest: &mut Option<(i64, u32)>,
         claim: &str,
-    ) -> Result<M::Op, Refuted> {
+    ) -> Result<(), Refuted> {
         let i = self.at(pos).ok_or_else(|| {
             Refuted::new(claim, format!("the op at position {pos} is not an op of this key"))
         })?;
@@ -319,14 +318,22 @@ impl<M: Model> KeyOps<'_, M> {
                 }
             }
         }
-        self.decode_placed(pos, claim)
+        Ok(())
+    }
+}
+
+/// Any model: each op decoded and stepped through it.
+impl<M: Model> Stepper for KeyOps<'_, M> {
+    type State = M::State;
+
+    fn init(&self) -> M::State {
+        self.model.init()
     }
 
-    /// A guess at the state before `order[at]`: the last ops before it stepped from the
-    /// initial state, each op that cannot take effect passed over. Right whenever one of them
-    /// sets the whole state whatever it found (a register's write); only ever a guess, which
-    /// the walk compares with the state actually reached.
-    fn guess_state(&self, order: &[u32], at: usize) -> M::State {
+    /// The last ops before `order[at]` stepped from the initial state, each op that cannot
+    /// take effect passed over. Right whenever one of them sets the whole state whatever it
+    /// found (a register's write).
+    fn guess(&self, order: &[u32], at: usize) -> M::State {
         const LOOK_BACK: usize = 64;
         let mut state = self.model.init();
         let mut out = Vec::new();
@@ -340,6 +347,31 @@ impl<M: Model> KeyOps<'_, M> {
         }
         state
     }
+
+    fn step(
+        &self,
+        states: &mut Vec<M::State>,
+        next: &mut Vec<M::State>,
+        pos: u32,
+        claim: &str,
+    ) -> Result<(), Refuted> {
+        let op = self.decode_placed(pos, claim)?;
+        step_states(self.model, states, next, &op, pos, claim)
+    }
+}
+
+/// Steps `states` through `order` (ops of one key), op by op.
+fn step_each<S: Stepper>(
+    stepper: &S,
+    states: &mut Vec<S::State>,
+    order: &[u32],
+    claim: &str,
+) -> Result<(), Refuted> {
+    let mut next = Vec::new();
+    for &pos in order {
+        stepper.step(states, &mut next, pos, claim)?;
+    }
+    Ok(())
 }
 
 /// One key's ops, for certifying its result.
@@ -447,7 +479,15 @@ impl<'a, M: Model> KeyCert<'a, M> {
     /// A valid key's order: each op of the key at most once, every completed op in it, no
     /// failed op, the model's steps succeed in turn, and real-time (or process) order holds.
     fn certify_order(&self, order: &[u32], claim: &str) -> Result<(), Refuted> {
-        if let Some(pos) = self.walk(order, true, claim)?.left_out {
+        // A plain register's order is first walked on its values' ids; whatever that walk
+        // refuses is walked again through the model, whose word is final (and whose refusal
+        // is the one told).
+        let by_ids = self.register_ids().and_then(|ids| self.walk(&ids, order, true, claim).ok());
+        let walked = match by_ids {
+            Some(walked) => walked.left_out,
+            None => self.walk(&self.ops, order, true, claim)?.left_out,
+        };
+        if let Some(pos) = walked {
             return Err(Refuted::new(claim, format!("the completed op at position {pos} is left out")));
         }
         if self.process_order { check_process_order(self.history, order, claim) } else { Ok(()) }
@@ -466,21 +506,27 @@ impl<'a, M: Model> KeyCert<'a, M> {
     ///
     /// With `whole`, the first completed op the order leaves out (by position) is looked for
     /// too, on all cores: only the ops left out are looked at again.
-    fn walk(&self, order: &[u32], whole: bool, claim: &str) -> Result<Walked<M::State>, Refuted> {
+    fn walk<S: Stepper>(
+        &self,
+        stepper: &S,
+        order: &[u32],
+        whole: bool,
+        claim: &str,
+    ) -> Result<Walked<S::State>, Refuted> {
         const SEGMENT: usize = 1 << 13;
         let placed: Vec<AtomicBool> = (0..self.positions.len()).map(|_| AtomicBool::new(false)).collect();
         let skew = (!self.process_order).then_some(self.setting.skew);
         let keyed = self.ops;
         let run = |(j, segment): (usize, &[u32])| {
-            let start = if j == 0 { keyed.model.init() } else { keyed.guess_state(order, j * SEGMENT) };
-            keyed.run_segment(segment, &placed, skew, vec![start], claim)
+            let start = if j == 0 { stepper.init() } else { stepper.guess(order, j * SEGMENT) };
+            keyed.run_segment(stepper, segment, &placed, skew, vec![start], claim)
         };
-        let segments: Vec<Segment<M::State>> = if order.len() <= SEGMENT {
+        let segments: Vec<Segment<S::State>> = if order.len() <= SEGMENT {
             vec![run((0, order))]
         } else {
             order.par_chunks(SEGMENT).enumerate().map(run).collect()
         };
-        let mut states = vec![self.model.init()];
+        let mut states = vec![stepper.init()];
         let mut latest: Option<(i64, u32)> = None;
         for (j, segment) in segments.into_iter().enumerate() {
             segment.checked?;
@@ -495,7 +541,8 @@ impl<'a, M: Model> KeyCert<'a, M> {
                 continue;
             }
             // The guess was wrong: this segment's ops again, from the state reached.
-            self.step_each(
+            step_each(
+                stepper,
                 &mut states,
                 &order[j * SEGMENT..(j * SEGMENT + SEGMENT).min(order.len())],
                 claim,
@@ -531,25 +578,15 @@ impl<'a, M: Model> KeyCert<'a, M> {
             return Err(Refuted::new(claim, format!("the op at position {pos} is not an op of this key")));
         }
         let mut states = vec![self.model.init()];
-        self.step_each(&mut states, order, claim)?;
+        step_each(&self.ops, &mut states, order, claim)?;
         Ok(states)
-    }
-
-    /// Steps `states` through `order` (ops of this key), op by op.
-    fn step_each(&self, states: &mut Vec<M::State>, order: &[u32], claim: &str) -> Result<(), Refuted> {
-        let mut next = Vec::new();
-        for &pos in order {
-            let op = self.decode_placed(pos, claim)?;
-            step_states(self.model, states, &mut next, &op, pos, claim)?;
-        }
-        Ok(())
     }
 
     /// The longest prefix: a valid order of its own, leading to the state shown, and the blocked
     /// op, completed, cannot take effect in it when the reason says so.
     fn certify_counterexample(&self, c: &Counterexample, claim: &str) -> Result<(), Refuted> {
         prefix_shape(c, claim)?;
-        let walked = self.walk(&c.prefix, false, claim)?;
+        let walked = self.walk(&self.ops, &c.prefix, false, claim)?;
         if self.process_order {
             check_process_order(self.history, &c.prefix, claim)?;
         }
@@ -584,6 +621,17 @@ impl<'a, M: Model> KeyCert<'a, M> {
             ));
         }
         Ok(())
+    }
+
+    /// The stepper on value ids, for the plain register model (no cas) over whole values,
+    /// started from the model's own initial state.
+    fn register_ids(&self) -> Option<RegisterIds<'a>> {
+        let init = self.setting.init.clone().unwrap_or(Value::Nil);
+        // The model's initial state is opaque here; its printed form must be that of `init`.
+        let same_init = format!("{:?}", self.model.init()) == format!("{init:?}");
+        let whole_values = self.setting.keying != Keying::Tuple;
+        (self.model.name() == "register" && whole_values && same_init)
+            .then(|| RegisterIds::new(self.history, &init))
     }
 
     /// The rules that re-derive this model's data edges, conflicts and classes, if it has any;
@@ -1059,4 +1107,105 @@ pub(super) fn check_process_order(history: &History, order: &[u32], claim: &str)
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{Format, ReadOptions, read_bytes};
+    use crate::model::{NilReads, Register};
+
+    /// A little generator of small register histories: reads and writes of 0..3 and `nil`,
+    /// some crashed, some failed, ops overlapping at random.
+    fn register_history(seed: u64) -> History {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let value = |v: u64| if v == 3 { "nil".to_string() } else { v.to_string() };
+        let mut text = String::new();
+        for p in 0..6 {
+            let (t0, t1) = (next(20), 20 + next(20));
+            let end = ["ok", "ok", "ok", "info", "fail"][next(5) as usize];
+            let (f, input, output) = match next(2) {
+                0 => ("read", "nil".to_string(), value(next(4))),
+                _ => {
+                    let v = value(next(4));
+                    ("write", v.clone(), v)
+                }
+            };
+            text += &format!("{{:process {p} :type :invoke :f :{f} :value {input} :time {t0}}}\n");
+            text += &format!("{{:process {p} :type :{end} :f :{f} :value {output} :time {t1}}}\n");
+        }
+        read_bytes("t.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap()
+    }
+
+    fn permutations(items: &[u32]) -> Vec<Vec<u32>> {
+        if items.is_empty() {
+            return vec![Vec::new()];
+        }
+        let mut all = Vec::new();
+        for (i, &first) in items.iter().enumerate() {
+            let rest: Vec<u32> = items.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, &p)| p).collect();
+            all.extend(permutations(&rest).into_iter().map(|mut tail| {
+                tail.insert(0, first);
+                tail
+            }));
+        }
+        all
+    }
+
+    /// Walking an order on value ids never certifies what the model refuses; where `nil` is a
+    /// value it certifies all that the model accepts (so the fast walk is the one that runs).
+    #[test]
+    fn the_walk_on_value_ids_accepts_only_what_the_model_accepts() {
+        let (mut both, mut model_only) = (0, 0);
+        for seed in 0..60 {
+            let h = register_history(seed);
+            let positions: Vec<u32> = (0..h.ops.len() as u32).collect();
+            let placeable: Vec<u32> =
+                positions.iter().copied().filter(|&p| h.ops[p as usize].outcome != Outcome::Fail).collect();
+            for (init, nil_reads) in [(Value::Nil, NilReads::Value), (Value::Int(0), NilReads::Unknown)] {
+                let model = Register { init: init.clone(), nil_reads };
+                let nil_reads_unknown = nil_reads == NilReads::Unknown;
+                let setting =
+                    Setting { keying: Keying::Single, skew: 0, nil_reads_unknown, init: Some(init) };
+                let cert = KeyCert::new(&model, &h, &positions, &setting, false);
+                let ids = cert.register_ids().expect("a plain register over whole values");
+                for order in permutations(&placeable) {
+                    let by_ids = cert.walk(&ids, &order, true, "order").is_ok();
+                    let by_model = cert.walk(&cert.ops, &order, true, "order").is_ok();
+                    assert!(!by_ids || by_model, "seed {seed}: ids accept {order:?}, the model refuses");
+                    if nil_reads == NilReads::Value {
+                        both += (by_ids && by_model) as usize;
+                        model_only += (!by_ids && by_model) as usize;
+                    }
+                }
+            }
+        }
+        assert!(
+            both > 100 && model_only == 0,
+            "the fast walk certified {both}, left {model_only} to the model"
+        );
+    }
+
+    /// The walk on value ids is not used where its reading could differ from the model's.
+    #[test]
+    fn the_walk_on_value_ids_is_only_for_a_plain_register_started_as_the_model_starts() {
+        let h = register_history(1);
+        let positions: Vec<u32> = (0..h.ops.len() as u32).collect();
+        let model = Register { init: Value::Nil, nil_reads: NilReads::Value };
+        let other_init =
+            Setting { keying: Keying::Single, skew: 0, nil_reads_unknown: false, init: Some(Value::Int(0)) };
+        assert!(KeyCert::new(&model, &h, &positions, &other_init, false).register_ids().is_none());
+        let tuples = Setting { keying: Keying::Tuple, skew: 0, nil_reads_unknown: false, init: None };
+        assert!(KeyCert::new(&model, &h, &positions, &tuples, false).register_ids().is_none());
+        let cas = crate::model::CasRegister::default();
+        let same = Setting { keying: Keying::Single, skew: 0, nil_reads_unknown: false, init: None };
+        assert!(KeyCert::new(&cas, &h, &positions, &same, false).register_ids().is_none());
+        assert!(KeyCert::new(&model, &h, &positions, &same, false).register_ids().is_some());
+    }
 }

@@ -22,6 +22,7 @@ mod register;
 mod saturation;
 mod sequential;
 mod set;
+mod stepper;
 pub mod txn;
 
 use std::fmt;
