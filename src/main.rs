@@ -125,7 +125,8 @@ struct CheckArgs {
     summary: bool,
     /// The object the history operates on (guessed from the ops when they leave no doubt):
     /// register, cas-register, mutex, set, counter, unordered-queue, fifo-queue, kv,
-    /// multi-register; or Elle's transactional list-append and rw-register.
+    /// multi-register; or Elle's transactional list-append and rw-register; or Jepsen's
+    /// total-queue and log (its Kafka workload).
     #[arg(long, short, value_name = "MODEL", value_parser = parse_model)]
     model: Option<ModelName>,
     /// What to check: for objects linearizable (the default), sequential, or both
@@ -163,6 +164,11 @@ struct CheckArgs {
     /// this before B began. With a unit (100ms, 2s, 500us) or in the history's :time units.
     #[arg(long, value_name = "DURATION", value_parser = parse_skew)]
     clock_skew: Option<i64>,
+    /// Log histories (--model log): a consumer whose position stays put this long while its
+    /// lag is positive is stuck. With a unit (10s, 500ms) or in the history's :time units;
+    /// 10s by default.
+    #[arg(long, value_name = "DURATION", value_parser = parse_skew)]
+    stuck_after: Option<i64>,
     /// Stop at the first invalid key; the keys not yet decided are reported unknown.
     #[arg(long)]
     fail_fast: bool,
@@ -490,6 +496,7 @@ fn check_config(args: &CheckArgs) -> Result<CheckConfig, String> {
             NilReadsArg::Value => NilReads::Value,
             NilReadsArg::Unknown => NilReads::Unknown,
         }),
+        queue: labrys::queue::QueueOptions { stuck_after: args.stuck_after },
     })
 }
 
