@@ -57,6 +57,8 @@ pub struct CheckConfig {
     /// the state, and as values elsewhere. Keyed histories are decided as a whole: one key
     /// that writes `nil` keeps `nil` a value on every key.
     pub nil_reads: Option<NilReads>,
+    /// How queue and log histories are checked (`--stuck-after`).
+    pub queue: crate::queue::QueueOptions,
 }
 
 impl CheckConfig {
@@ -65,6 +67,9 @@ impl CheckConfig {
     /// guessed, some model) is checked for, and that the initial state fits it. What fails
     /// here is an argument, the same for every file, so it is said once rather than per file.
     pub fn validate(&self) -> Result<(), CheckError> {
+        if self.queue.stuck_after.is_some() && self.model != Some(ModelName::Log) {
+            return Err(CheckError::NotForModel("--stuck-after is for logs: give --model log".to_string()));
+        }
         let Some(name) = self.model else {
             let Some(levels) = &self.consistency else { return Ok(()) };
             // Levels that are all an object's or all a transaction's fit some model.
@@ -85,6 +90,15 @@ impl CheckConfig {
             ModelName::FifoQueue => FifoQueue::from_init(init).map(drop),
             ModelName::Kv => Kv::from_init(init).map(drop),
             ModelName::MultiRegister => MultiRegister::from_init(init).map(drop),
+            ModelName::TotalQueue | ModelName::Log => {
+                return match (init, &self.consistency) {
+                    (Some(v), _) => {
+                        Err(CheckError::BadInit(format!("the {name} model takes no initial state, got {v}")))
+                    }
+                    (None, Some(l)) => Err(CheckError::UnknownConsistency(Levels(l.clone()).to_string())),
+                    (None, None) => Ok(()),
+                };
+            }
             ModelName::ListAppend | ModelName::RwRegister => {
                 txn_models(self)?;
                 return match init {
@@ -121,6 +135,8 @@ pub enum CheckError {
     UnknownTxnConsistency(String),
     /// An op does not fit the model.
     Decode(DecodeFailure),
+    /// A flag that the model named (or guessed) would ignore.
+    NotForModel(String),
     /// A claim the check made failed certification: a bug in labrys, never shown as a fact.
     Uncertified(Refuted),
 }
@@ -150,6 +166,7 @@ impl fmt::Display for CheckError {
                 txn::ConsistencyModel::names().join(", ")
             ),
             CheckError::Decode(d) => write!(f, "{d}"),
+            CheckError::NotForModel(why) => write!(f, "{why}"),
             CheckError::Uncertified(r) => write!(f, "a witness failed its own check: {r}"),
         }
     }
@@ -466,6 +483,7 @@ pub fn check_history(history: &History, config: &CheckConfig) -> Result<Vec<File
         ModelName::MultiRegister => run::<MultiRegister>(history, config),
         ModelName::ListAppend => check_txn(history, None, txn::Workload::ListAppend, config),
         ModelName::RwRegister => check_txn(history, None, txn::Workload::RwRegister, config),
+        ModelName::TotalQueue | ModelName::Log => check_queue(history, name, config),
     }
 }
 
@@ -563,4 +581,26 @@ pub(crate) fn check_txn(
 /// The worst verdict among `reports`.
 pub fn overall(reports: &[FileReport]) -> Verdict {
     Verdict::combine(reports.iter().map(|r| r.valid))
+}
+
+/// Checks a total-queue or log history ([`crate::queue`]), certifies every claim
+/// ([`crate::certify::queue`]) and builds the report.
+fn check_queue(
+    history: &History,
+    name: ModelName,
+    config: &CheckConfig,
+) -> Result<Vec<FileReport>, CheckError> {
+    let started = Instant::now();
+    let report = match name {
+        ModelName::TotalQueue => crate::queue::total::check(history),
+        _ => crate::queue::log::check(history, &config.queue),
+    }
+    .map_err(CheckError::Decode)?;
+    let stuck_after = (history.clock == history::Clock::Time)
+        .then(|| config.queue.stuck_after.unwrap_or(crate::queue::DEFAULT_STUCK_AFTER));
+    crate::certify::queue::certify_queue_report(history, &report, stuck_after)
+        .map_err(CheckError::Uncertified)?;
+    let mut reports = vec![FileReport::from_queue(history, report, started.elapsed())];
+    nothing_tested(history, config, &mut reports);
+    Ok(reports)
 }

@@ -31,6 +31,7 @@ pub mod search;
 pub mod sim;
 // Public only for the integration tests and benches; the keying a caller passes is re-exported
 // from `certify::linear`.
+pub mod queue;
 #[doc(hidden)]
 pub mod split;
 pub mod txn;

@@ -99,6 +99,11 @@ struct SimulateArgs {
     /// With --lagging-threads: the most ops a follower trails the leader by (at least 1).
     #[arg(long, default_value_t = 50, value_name = "OPS", requires = "lagging_threads", value_parser = at_least_one())]
     max_lag: usize,
+    /// --workload log: the log service's bug: none, lost-on-leader-change, duplicate-retry or
+    /// stuck-consumer (its lag reported as 0). --ops sends over --keys keys (3 if 0), by
+    /// --threads producers.
+    #[arg(long, value_name = "BUG", conflicts_with = "service")]
+    log_bug: Option<String>,
     /// Seed: the same seed writes the same history.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -125,7 +130,8 @@ struct CheckArgs {
     summary: bool,
     /// The object the history operates on (guessed from the ops when they leave no doubt):
     /// register, cas-register, mutex, set, counter, unordered-queue, fifo-queue, kv,
-    /// multi-register; or Elle's transactional list-append and rw-register.
+    /// multi-register; or Elle's transactional list-append and rw-register; or Jepsen's
+    /// total-queue and log (its Kafka workload).
     #[arg(long, short, value_name = "MODEL", value_parser = parse_model)]
     model: Option<ModelName>,
     /// What to check: for objects linearizable (the default), sequential, or both
@@ -163,6 +169,11 @@ struct CheckArgs {
     /// this before B began. With a unit (100ms, 2s, 500us) or in the history's :time units.
     #[arg(long, value_name = "DURATION", value_parser = parse_skew)]
     clock_skew: Option<i64>,
+    /// Log histories (--model log): a consumer whose position stays put this long while its
+    /// lag is positive is stuck. With a unit (10s, 500ms) or in the history's :time units;
+    /// 10s by default.
+    #[arg(long, value_name = "DURATION", value_parser = parse_skew)]
+    stuck_after: Option<i64>,
     /// Stop at the first invalid key; the keys not yet decided are reported unknown.
     #[arg(long)]
     fail_fast: bool,
@@ -298,6 +309,9 @@ fn check_simulate(args: &SimulateArgs) -> Result<(), String> {
             );
         }
     }
+    if args.log_bug.is_some() && args.workload != "log" {
+        return Err(format!("--log-bug is for the log workload, not {}", args.workload));
+    }
     if args.values.is_some() && !register {
         return Err(format!(
             "--values has no effect on the {} workload, whose values are unique",
@@ -359,14 +373,34 @@ fn simulate(args: &SimulateArgs) -> ExitCode {
             };
             Box::new(move |mut w| labrys::sim::lagging::write_edn(&lag, &mut w))
         }
+        "log" => {
+            use labrys::sim::log::{LogBug, LogSimConfig};
+            let name = args.log_bug.as_deref().unwrap_or("none");
+            let Some(bug) = LogBug::parse(name) else {
+                eprintln!("error: unknown --log-bug {name:?}; the bugs are {}", LogBug::NAMES.join(", "));
+                return ExitCode::from(exit::BAD_INPUT);
+            };
+            if json {
+                eprintln!("error: the log workload writes EDN only");
+                return ExitCode::from(exit::BAD_INPUT);
+            }
+            let c = LogSimConfig {
+                sends: args.ops,
+                keys: if args.keys == 0 { 3 } else { args.keys },
+                producers: args.threads,
+                bug,
+                ..LogSimConfig::default()
+            };
+            Box::new(move |mut w| labrys::sim::log::write_edn(&c, &mut w))
+        }
         "register" => Box::new(move |mut w| write_edn(&cas(false), &mut w)),
         "cas-register" => Box::new(move |mut w| write_edn(&cas(true), &mut w)),
         "list-append" => Box::new(move |mut w| write_history(&txn(TxnWorkload::ListAppend), format, &mut w)),
         "rw-register" => Box::new(move |mut w| write_history(&txn(TxnWorkload::RwRegister), format, &mut w)),
         other => {
             eprintln!(
-                "error: unknown workload {other:?}; the workloads are register, cas-register, list-append and \
-                 rw-register (and with --service also set and counter)"
+                "error: unknown workload {other:?}; the workloads are register, cas-register, list-append, \
+                 rw-register and log (and with --service also set and counter)"
             );
             return ExitCode::from(exit::BAD_INPUT);
         }
@@ -490,6 +524,7 @@ fn check_config(args: &CheckArgs) -> Result<CheckConfig, String> {
             NilReadsArg::Value => NilReads::Value,
             NilReadsArg::Unknown => NilReads::Unknown,
         }),
+        queue: labrys::queue::QueueOptions { stuck_after: args.stuck_after },
     })
 }
 

@@ -144,6 +144,10 @@ vocabulary! {
         ListAppend = "list-append",
         /// Elle's read/write register transactions.
         RwRegister = "rw-register",
+        /// Jepsen's total queue: every acknowledged element dequeued exactly once.
+        TotalQueue = "total-queue",
+        /// Kafka-style ordered logs (Jepsen's Kafka workload) and their consumers.
+        Log = "log" | "kafka",
     }
 }
 

@@ -18,6 +18,7 @@ mod mutex;
 // Public only for the integration tests, which hold it to a slower oracle of their own.
 #[doc(hidden)]
 pub mod oracle;
+pub mod queue;
 mod register;
 mod saturation;
 mod sequential;

@@ -363,6 +363,14 @@ pub const MODELS: &[(&str, &str)] = &[
     ),
     ("list-append", "txn of [:append k v] / [:r k [v ...]] (Elle); checked by dependency cycles"),
     ("rw-register", "txn of [:w k v] / [:r k v] (Elle); checked by dependency cycles"),
+    (
+        "total-queue",
+        "enqueue v, dequeue, drain (Jepsen's total-queue): each acknowledged element out exactly once",
+    ),
+    (
+        "log",
+        "send [k v], poll, assign, subscribe, crash, lag (Jepsen's Kafka workload): ordered logs and consumers",
+    ),
 ];
 
 /// Shared decoding helper: the `[a b]` pair a cas (or similar) carries.

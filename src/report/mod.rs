@@ -2,6 +2,7 @@
 
 pub mod ci;
 pub mod html;
+mod queue;
 mod txn;
 
 use crate::history::{History, Summary};
@@ -106,6 +107,9 @@ pub struct FileReport {
     /// For transactional checks: what the anomalies rule out, budget notes, counters.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub txn: Option<txn::TxnDetails>,
+    /// For queue and log checks: Jepsen's counters, anomaly counts, lag.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<queue::QueueDetails>,
 }
 
 impl FileReport {
@@ -142,6 +146,7 @@ impl FileReport {
             warnings: history.warnings.iter().map(|w| format!("line {}: {}", w.line, w.message)).collect(),
             note: None,
             txn: None,
+            queue: None,
         }
     }
 
@@ -149,6 +154,10 @@ impl FileReport {
     /// unknown key.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
+        if let Some(q) = &self.queue {
+            queue::write_text(&mut out, self, q);
+            return out;
+        }
         let s = &self.stats;
         let keys = if s.keys > 1 {
             format!(

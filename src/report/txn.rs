@@ -79,6 +79,7 @@ impl FileReport {
                 notes: report.notes,
                 txn_stats: report.stats,
             }),
+            queue: None,
         }
     }
 }

@@ -8,11 +8,14 @@
 //! under network partitions, crashes, message loss and clock skew, and records what its clients
 //! saw, Jepsen-style. [`list_append`] writes large strict serializable transactional histories.
 //! [`lagging`] writes large register histories that are sequentially consistent but not
-//! linearizable (followers serving stale reads).
+//! linearizable (followers serving stale reads). [`log`] writes Kafka-style log histories from a
+//! correct log service or one with a bug (lost records on a leader change, duplicates after a
+//! retry, a stuck consumer whose lag is reported as zero).
 
 pub mod cluster;
 pub mod lagging;
 pub mod list_append;
+pub mod log;
 pub mod synthetic;
 
 /// Appends one Jepsen EDN event line (with a trailing newline) to `line`: `time` is in

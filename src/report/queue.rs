@@ -1,0 +1,121 @@
+//! Reports of queue and log checks ([`crate::queue`]): the shared [`FileReport`] shape with
+//! Jepsen's counters (`attempt-count`, `lost`, ... for a total queue), anomaly counts, and each
+//! consumer's lag over time.
+
+use super::{Anomaly, Evidence, FileReport, SCHEMA_VERSION, Stats};
+use crate::history::{History, Summary};
+use crate::queue::{LagPoint, QueueReport};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// The most anomalies of one kind a report lists (all are counted in `anomaly_counts`, and
+/// all were certified).
+pub const MAX_PER_KIND: usize = 100;
+
+/// What a queue or log report adds to [`FileReport`] (flattened into its JSON).
+#[derive(Clone, Debug, Serialize)]
+pub struct QueueDetails {
+    /// How many anomalies of each kind were found (the list keeps [`MAX_PER_KIND`] of each).
+    pub anomaly_counts: BTreeMap<String, usize>,
+    /// Jepsen's counters, under Jepsen's names (`attempt-count`, `lost-count`, ...).
+    #[serde(flatten)]
+    pub counts: BTreeMap<String, usize>,
+    /// Jepsen's total-queue multisets (`lost`, `unexpected`, `duplicated`, `recovered`): each
+    /// element as EDN text, as often as it counts.
+    #[serde(flatten)]
+    pub elements: BTreeMap<String, Vec<String>>,
+    /// Each consumer's true lag where it changed (log only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lag: Vec<LagPoint>,
+    /// What was and was not checked.
+    pub notes: Vec<String>,
+}
+
+impl FileReport {
+    /// The report for a queue or log check of `history`.
+    pub fn from_queue(history: &History, report: QueueReport, elapsed: Duration) -> FileReport {
+        let anomaly_counts = report.anomaly_counts();
+        let mut listed: BTreeMap<&str, usize> = BTreeMap::new();
+        let anomalies = report
+            .anomalies
+            .iter()
+            .filter(|a| {
+                let n = listed.entry(a.kind).or_insert(0);
+                *n += 1;
+                *n <= MAX_PER_KIND
+            })
+            .map(|a| {
+                let ops: Vec<&crate::history::Op> = a.ops.iter().map(|&p| &history.ops[p as usize]).collect();
+                Anomaly {
+                    kind: a.kind.to_string(),
+                    key: a.key.clone(),
+                    ops: ops.iter().map(|o| o.invoke_index).collect(),
+                    lines: ops.iter().map(|o| o.invoke_line).collect(),
+                    explanation: a.explanation.clone(),
+                    counterexample: None,
+                    txns: None,
+                    cycle: None,
+                    evidence: Evidence::default(),
+                }
+            })
+            .collect();
+        let stats = Stats {
+            ops: history.ops.len(),
+            keys: 0,
+            valid_keys: 0,
+            invalid_keys: 0,
+            unknown_keys: 0,
+            steps: 0,
+            memo_entries: 0,
+            check_millis: elapsed.as_secs_f64() * 1e3,
+        };
+        FileReport {
+            version: SCHEMA_VERSION,
+            file: history.source.clone(),
+            model: report.model.to_string(),
+            consistency: crate::vocab::Levels(Vec::new()),
+            valid: report.valid,
+            anomalies,
+            keys: Vec::new(),
+            stats,
+            summary: Summary::of(history),
+            warnings: history.warnings.iter().map(|w| format!("line {}: {}", w.line, w.message)).collect(),
+            note: None,
+            txn: None,
+            queue: Some(QueueDetails {
+                anomaly_counts,
+                counts: report.counts,
+                elements: report.elements,
+                lag: report.lag,
+                notes: report.notes,
+            }),
+        }
+    }
+}
+
+/// A queue or log report as text: the verdict line, each anomaly listed with its ops'
+/// indices, counts, and notes.
+pub(super) fn write_text(out: &mut String, r: &FileReport, d: &QueueDetails) {
+    let _ = writeln!(out, "{}: {} ({} ops, {})", r.file, r.valid.word(), r.stats.ops, r.model);
+    if let Some(note) = &r.note {
+        let _ = writeln!(out, "  note: {note}");
+    }
+    for a in &r.anomalies {
+        let key = a.key.as_deref().map(|k| format!("key {k}: ")).unwrap_or_default();
+        let indices: Vec<String> = a.ops.iter().map(u64::to_string).collect();
+        let _ = writeln!(out, "  {key}{}: {} (ops at index {})", a.kind, a.explanation, indices.join(", "));
+    }
+    if !d.anomaly_counts.is_empty() {
+        let counts: Vec<String> = d.anomaly_counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        let _ = writeln!(out, "  found {} ({} listed)", counts.join(", "), r.anomalies.len());
+    }
+    if !d.counts.is_empty() {
+        let counts: Vec<String> = d.counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let _ = writeln!(out, "  {}", counts.join(", "));
+    }
+    for note in &d.notes {
+        let _ = writeln!(out, "  note: {note}");
+    }
+}
