@@ -35,3 +35,4 @@ pub mod sim;
 pub mod split;
 pub mod txn;
 pub mod vocab;
+pub mod weak;

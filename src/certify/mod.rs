@@ -23,6 +23,7 @@ mod saturation;
 mod sequential;
 mod set;
 pub mod txn;
+pub mod weak;
 
 use std::fmt;
 

@@ -2,7 +2,7 @@
 
 pub mod ci;
 pub mod html;
-mod txn;
+pub(crate) mod txn;
 
 use crate::history::{History, Summary};
 use crate::outcome::{
