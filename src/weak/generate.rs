@@ -252,10 +252,24 @@ impl GenHistory {
     }
 
     /// As AWDIT's test format (which cannot hold aborted transactions: they are left out).
+    /// The format has no initial transaction: when some read sees a key's initial 0, a session
+    /// of its own comes first, with one transaction that writes 0 to each such key.
     pub fn to_awdit(&self) -> String {
-        let sessions: Vec<String> = self
+        let mut zeros: Vec<u64> = self
             .sessions
             .iter()
+            .flatten()
+            .flat_map(|t| &t.ops)
+            .filter(|o| !o.write && o.value == 0)
+            .map(|o| o.key)
+            .collect();
+        zeros.sort_unstable();
+        zeros.dedup();
+        let init = (!zeros.is_empty())
+            .then(|| vec![GenTxn { ops: zeros.iter().map(|&k| w(k, 0)).collect(), committed: true }]);
+        let sessions: Vec<String> = init
+            .iter()
+            .chain(&self.sessions)
             .map(|s| {
                 let txns: Vec<String> = s
                     .iter()
