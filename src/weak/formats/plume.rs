@@ -58,6 +58,7 @@ pub(super) fn read(source: &str, input: &[u8]) -> Result<WeakHistory, ReadError>
     // Per transaction index: its session's index and its first line.
     let mut txns: Vec<(u32, u32)> = Vec::new();
     let mut b = WeakBuilder::new(source, true);
+    let mut last: Option<(i64, u64, u32)> = None;
     for item in lines(source, input) {
         let (offset, number, text) = item?;
         let trimmed = text.trim();
@@ -75,10 +76,18 @@ pub(super) fn read(source: &str, input: &[u8]) -> Result<WeakHistory, ReadError>
             }
             continue;
         }
+        // A transaction's ops are usually adjacent: the last line's transaction saves two lookups.
+        if let Some((txn, session, t)) = last {
+            if txn == l.txn && session == l.session {
+                ops.push((t, op));
+                continue;
+            }
+        }
         let sessions = session_of.len() as u32;
         let session = *session_of.entry(l.session).or_insert(sessions);
         let next = txns.len() as u32;
         let &mut (t, s) = txn_of.entry(l.txn).or_insert((next, l.session));
+        last = Some((l.txn, l.session, t));
         if s != l.session {
             let message = format!("transaction {} appears in sessions {s} and {}", l.txn, l.session);
             return Err(error(
