@@ -73,7 +73,7 @@ impl CheckConfig {
         let Some(name) = self.model else {
             let Some(levels) = &self.consistency else { return Ok(()) };
             // Levels that are all an object's or all a transaction's fit some model.
-            if object_levels(self).is_ok() || txn_models(self).is_ok() {
+            if object_levels(self).is_ok() || txn_models(self).is_ok() || weak_levels(self).is_ok() {
                 return Ok(());
             }
             let txn_named = levels.iter().any(|l| !l.is_object_level());
@@ -133,6 +133,8 @@ pub enum CheckError {
     UnknownConsistency(String),
     /// `--consistency` names no transactional consistency model.
     UnknownTxnConsistency(String),
+    /// `--consistency` names a level histories in the research formats are not checked for.
+    UnknownWeakConsistency(String),
     /// An op does not fit the model.
     Decode(DecodeFailure),
     /// A flag that the model named (or guessed) would ignore.
@@ -164,6 +166,11 @@ impl fmt::Display for CheckError {
                 f,
                 "--consistency {c:?}: transactions are checked for one or more of (comma-separated): {}",
                 txn::ConsistencyModel::names().join(", ")
+            ),
+            CheckError::UnknownWeakConsistency(c) => write!(
+                f,
+                "--consistency {c:?}: histories in the research formats (Plume, AWDIT, dbcop) are checked for \
+                 read-committed, read-atomic and causal (Biswas & Enea's definitions)"
             ),
             CheckError::Decode(d) => write!(f, "{d}"),
             CheckError::NotForModel(why) => write!(f, "{why}"),
@@ -494,6 +501,9 @@ pub struct Loaded {
     pub history: History,
     /// The transactions' micro-ops, when the fast transactional reader read the history.
     pub txns: Option<txn::Txns>,
+    /// The sessions and transactions of a history in a research format (Plume, AWDIT, dbcop),
+    /// checked for Biswas & Enea's levels; `history` is then empty.
+    pub weak: Option<crate::weak::WeakHistory>,
 }
 
 /// Reads the history at `path` for checking under `config`. A history of Elle's transactions
@@ -502,6 +512,11 @@ pub struct Loaded {
 /// general reader.
 pub fn load(path: &str, options: &ReadOptions, config: &CheckConfig) -> Result<Loaded, ReadError> {
     let (bytes, format) = history::read_input(path, options)?;
+    if let history::Format::Weak(f) = format {
+        let weak = crate::weak::formats::read_bytes(path, &bytes, f)?;
+        let history = history::HistoryBuilder::new(path, false).finish();
+        return Ok(Loaded { history, txns: None, weak: Some(weak) });
+    }
     // With no model the reader guesses the workload; with another model it is not tried.
     let wanted = match config.model {
         None => Some(None),
@@ -509,18 +524,35 @@ pub fn load(path: &str, options: &ReadOptions, config: &CheckConfig) -> Result<L
     };
     if let Some(workload) = wanted {
         if let Some((history, txns)) = txn::read::read_bytes(path, &bytes, format, options, workload)? {
-            return Ok(Loaded { history, txns: Some(txns) });
+            return Ok(Loaded { history, txns: Some(txns), weak: None });
         }
     }
-    Ok(Loaded { history: history::read_bytes(path, &bytes, format, options)?, txns: None })
+    Ok(Loaded { history: history::read_bytes(path, &bytes, format, options)?, txns: None, weak: None })
 }
 
 /// Checks a history [`load`] read.
 pub fn check_loaded(loaded: &Loaded, config: &CheckConfig) -> Result<Vec<FileReport>, CheckError> {
+    if let Some(weak) = &loaded.weak {
+        return crate::weak::report::check_levels(weak, &weak_levels(config)?, config.allow_empty)
+            .map_err(CheckError::Uncertified);
+    }
     match &loaded.txns {
         Some(t) => check_txn(&loaded.history, Some(t), t.workload, config),
         None => check_history(&loaded.history, config),
     }
+}
+
+/// The Biswas–Enea levels `--consistency` asks for a history in a research format, causal by
+/// default.
+fn weak_levels(config: &CheckConfig) -> Result<Vec<crate::weak::Level>, CheckError> {
+    let Some(levels) = &config.consistency else { return Ok(vec![crate::weak::Level::Causal]) };
+    levels
+        .iter()
+        .map(|&l| {
+            crate::weak::Level::of(l)
+                .ok_or_else(|| CheckError::UnknownWeakConsistency(Levels(levels.clone()).to_string()))
+        })
+        .collect()
 }
 
 /// The transactional consistency models `--consistency` asks for, strict serializable by

@@ -36,3 +36,4 @@ pub mod queue;
 pub mod split;
 pub mod txn;
 pub mod vocab;
+pub mod weak;

@@ -11,6 +11,7 @@ use labrys::report::FileReport;
 use labrys::report::ci::{self, CaseOutcome};
 use labrys::report::html::HtmlReport;
 use labrys::vocab::{ConsistencyLevel, Levels, ModelName};
+use labrys::weak::formats::WeakFormat;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -211,6 +212,12 @@ enum InputFormat {
     Edn,
     Json,
     Log,
+    /// Plume/PolySI/IsoVista text: r(key,value,session,txn) per line.
+    Plume,
+    /// AWDIT's test format: r/w key value lines, - and = lines between transactions and sessions.
+    Awdit,
+    /// dbcop's JSON history or its .hist text.
+    Dbcop,
 }
 
 /// `--nil-reads`.
@@ -490,6 +497,9 @@ fn read_options(args: &CheckArgs) -> ReadOptions {
             InputFormat::Edn => Format::Edn,
             InputFormat::Json => Format::Json,
             InputFormat::Log => Format::JepsenLog,
+            InputFormat::Plume => Format::Weak(WeakFormat::Plume),
+            InputFormat::Awdit => Format::Weak(WeakFormat::Awdit),
+            InputFormat::Dbcop => Format::Weak(WeakFormat::Dbcop),
         }),
         lenient: args.lenient,
     }

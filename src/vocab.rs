@@ -180,6 +180,9 @@ vocabulary! {
         ReadAtomic = "read-atomic",
         /// Cerone et al.'s causal consistency.
         CausalCerone = "causal-cerone",
+        /// Biswas & Enea's causal consistency, for histories in the research formats (Plume,
+        /// AWDIT, dbcop); there `read-committed` and `read-atomic` are Biswas & Enea's too.
+        Causal = "causal" | "causal-consistency",
         /// Prefix consistency.
         Prefix = "prefix",
         /// Parallel snapshot isolation.

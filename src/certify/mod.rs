@@ -25,6 +25,7 @@ mod sequential;
 mod set;
 mod stepper;
 pub mod txn;
+pub mod weak;
 
 use std::fmt;
 

@@ -38,6 +38,8 @@ pub enum Format {
     Json,
     /// Jepsen text log lines (`history.txt`, `jepsen.log`).
     JepsenLog,
+    /// A research format of sessions and transactions, read by [`crate::weak::formats`].
+    Weak(crate::weak::formats::WeakFormat),
 }
 
 impl Format {
@@ -50,6 +52,7 @@ impl Format {
             "edn" => Some(Format::Edn),
             "json" | "jsonl" | "ndjson" => Some(Format::Json),
             "txt" | "log" => Some(Format::JepsenLog),
+            "hist" => Some(Format::Weak(crate::weak::formats::WeakFormat::Dbcop)),
             _ => None,
         }
     }
@@ -105,9 +108,17 @@ pub(crate) fn read_input(path: &str, options: &ReadOptions) -> Result<(Vec<u8>, 
     }
     // `.txt` and `.log` files are sometimes EDN maps (Porcupine's KV histories): the content
     // decides between a text log and EDN.
-    let format = match options.format.or_else(|| Format::from_path(path)) {
-        Some(Format::JepsenLog) | None => Format::sniff(&bytes),
-        Some(f) => f,
+    // So are the research formats (Plume's and AWDIT's text, dbcop's JSON), where the content
+    // leaves no doubt.
+    let format = match (options.format, Format::from_path(path)) {
+        (Some(f), _) => f,
+        (None, Some(Format::JepsenLog | Format::Json) | None)
+            if crate::weak::formats::sniff(&bytes).is_some() =>
+        {
+            Format::Weak(crate::weak::formats::sniff(&bytes).expect("sniffed"))
+        }
+        (None, Some(Format::JepsenLog) | None) => Format::sniff(&bytes),
+        (None, Some(f)) => f,
     };
     Ok((bytes, format))
 }
@@ -134,6 +145,15 @@ pub fn read_bytes(
         Format::Edn => edn::read(source, input, &mut builder)?,
         Format::Json => json::read(source, input, &mut builder)?,
         Format::JepsenLog => jepsen_log::read(source, input, &mut builder)?,
+        Format::Weak(f) => {
+            let message = format!("a {f:?} history holds sessions of transactions, not Jepsen ops");
+            let expected = "a Jepsen history (read research formats with labrys::weak::formats::read_bytes)";
+            return Err(ReadError::locate(
+                source,
+                input,
+                Problem::new(ErrorKind::BadField, 0, 1, message, expected),
+            ));
+        }
     }
     Ok(builder.finish())
 }

@@ -3,7 +3,7 @@
 pub mod ci;
 pub mod html;
 mod queue;
-mod txn;
+pub(crate) mod txn;
 
 use crate::history::{History, Summary};
 use crate::outcome::{
