@@ -511,17 +511,29 @@ pub struct Loaded {
 /// reader, which keeps micro-ops compact and reads on all cores; anything else, through the
 /// general reader.
 pub fn load(path: &str, options: &ReadOptions, config: &CheckConfig) -> Result<Loaded, ReadError> {
+    // With no model the reader guesses the workload; with another model it is not tried.
+    let wanted = match config.model {
+        None => Some(None),
+        Some(m) => txn::Workload::of_model(m).map(Some),
+    };
+    // The transactional reader declines any history with a client op that is not a :txn: one
+    // seen early lets the general reader stream the file instead of holding it whole.
+    let not_txns = |events: &[history::Event]| {
+        wanted.is_none()
+            || events
+                .iter()
+                .any(|e| !matches!(e.process, history::Process::Other(_)) && e.f.as_name() != Some("txn"))
+    };
+    // Only EDN maps stream: a research format is never taken for one.
+    if let Some(history) = history::stream::read_file(path, options, &not_txns)? {
+        return Ok(Loaded { history, txns: None, weak: None });
+    }
     let (bytes, format) = history::read_input(path, options)?;
     if let history::Format::Weak(f) = format {
         let weak = crate::weak::formats::read_bytes(path, &bytes, f)?;
         let history = history::HistoryBuilder::new(path, false).finish();
         return Ok(Loaded { history, txns: None, weak: Some(weak) });
     }
-    // With no model the reader guesses the workload; with another model it is not tried.
-    let wanted = match config.model {
-        None => Some(None),
-        Some(m) => txn::Workload::of_model(m).map(Some),
-    };
     if let Some(workload) = wanted {
         if let Some((history, txns)) = txn::read::read_bytes(path, &bytes, format, options, workload)? {
             return Ok(Loaded { history, txns: Some(txns), weak: None });

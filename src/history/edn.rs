@@ -25,6 +25,22 @@ pub(crate) fn read(file: &str, input: &[u8], builder: &mut HistoryBuilder) -> Re
     p.read_events(builder).map_err(|problem| ReadError::locate(file, input, problem))
 }
 
+/// Parses `piece`, a run of whole lines holding op maps at top level (no outer collection), into
+/// its events, with offsets and lines counted from the piece's start (line 1). An error means
+/// the piece is not such a run, or the text is wrong: the caller reads the file again whole,
+/// which reports it where it is.
+pub(crate) fn read_piece(piece: &[u8]) -> Result<Vec<super::event::Event>, Problem> {
+    let mut p = Parser::new(piece);
+    let mut events = Vec::new();
+    loop {
+        p.skip_ws()?;
+        if p.pos >= p.input.len() {
+            return Ok(events);
+        }
+        events.push(p.event()?);
+    }
+}
+
 /// Parses one EDN value from `text` (used for `--init` and in tests). Trailing text other than
 /// whitespace and comments is an error.
 pub fn parse_value(text: &str) -> Result<Value, ReadError> {

@@ -16,6 +16,7 @@ mod fields;
 pub(crate) mod jepsen_log;
 pub(crate) mod json;
 mod op;
+pub(crate) mod stream;
 mod summary;
 mod value;
 
@@ -83,7 +84,28 @@ pub struct ReadOptions {
 
 /// Reads a history from a file (`-` for standard input), gunzipping `.gz` files, in the format
 /// the options force, else the one the extension implies, else the one the content suggests.
+///
+/// A file of one EDN op map per line is read by blocks on all cores, never held whole (see
+/// [`read_file_streaming`]); anything else is read whole. Both give the same history, and the
+/// same error for a file that has one.
 pub fn read_file(path: &str, options: &ReadOptions) -> Result<History, ReadError> {
+    read_file_streaming(path, options, &|_| true)
+}
+
+/// Like [`read_file`], streaming only if `accept` approves the events of the file's first block
+/// (the first 16 MiB or so): for a caller with another reader for some histories, which must
+/// then be read whole. Falls back to reading the file whole whenever streaming cannot read it
+/// exactly: standard input, a file that is not EDN with op maps at top level, `#_` discards,
+/// a map spanning lines at a block boundary, and any error, which the whole-file reader reports
+/// with its file, line and column.
+pub fn read_file_streaming(
+    path: &str,
+    options: &ReadOptions,
+    accept: &(dyn Fn(&[Event]) -> bool + Sync),
+) -> Result<History, ReadError> {
+    if let Some(history) = stream::read_file(path, options, accept)? {
+        return Ok(history);
+    }
     let (bytes, format) = read_input(path, options)?;
     read_bytes(path, &bytes, format, options)
 }
