@@ -8,9 +8,11 @@
 //! under network partitions, crashes, message loss and clock skew, and records what its clients
 //! saw, Jepsen-style. [`list_append`] writes large strict serializable transactional histories.
 //! [`lagging`] writes large register histories that are sequentially consistent but not
-//! linearizable (followers serving stale reads).
+//! linearizable (followers serving stale reads). [`inject`] puts one known stale read into a
+//! generated history.
 
 pub mod cluster;
+pub mod inject;
 pub mod lagging;
 pub mod list_append;
 pub mod synthetic;
