@@ -30,7 +30,7 @@ use ahash::AHashMap;
 
 /// What the zone test found for a key.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Zoned {
+pub enum Zoned {
     /// Linearizable: this order (entry indices) is a linearization, every completed op in it.
     Linearizable(Vec<u32>),
     /// Not linearizable: these entries (with the write of every value they read) are not
@@ -98,7 +98,7 @@ struct Clusters {
 
 /// Decides `part` (under real-time order with `skew`) by the zone test, or `None` when it does
 /// not apply (see the module's documentation).
-pub(crate) fn decide<M: Model>(model: &M, part: &Part<M::Op>, skew: i64) -> Option<Zoned> {
+pub fn decide<M: Model>(model: &M, part: &Part<M::Op>, skew: i64) -> Option<Zoned> {
     let init = model.register_init()?;
     if skew < 0 {
         return None;
