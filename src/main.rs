@@ -178,6 +178,11 @@ struct CheckArgs {
     /// Stop at the first invalid key; the keys not yet decided are reported unknown.
     #[arg(long)]
     fail_fast: bool,
+    /// Search every key, even where an exact polynomial procedure decides it (the zone test for
+    /// registers whose written values are unique): for comparison; never changes a verdict but
+    /// to unknown.
+    #[arg(long)]
+    no_fast_path: bool,
     /// Also write a JUnit XML report here: one test case per history and consistency level.
     #[arg(long, value_name = "FILE")]
     junit: Option<String>,
@@ -527,6 +532,7 @@ fn check_config(args: &CheckArgs) -> Result<CheckConfig, String> {
             timeout: args.timeout.map(Duration::from_secs_f64),
             max_memory: args.max_memory,
             fail_fast: args.fail_fast,
+            fast_paths: !args.no_fast_path,
         },
         allow_empty: args.allow_empty,
         linearization: args.linearization,

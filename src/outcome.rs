@@ -6,7 +6,7 @@
 
 use crate::history::History;
 use crate::model::EdgeKind;
-use crate::vocab::{ClassKind, ConsistencyLevel};
+use crate::vocab::{ClassKind, ConsistencyLevel, Procedure};
 use serde::Serialize;
 
 /// The answer for a history, a key, or a whole run.
@@ -186,6 +186,9 @@ pub struct KeyResult {
     /// Valid, invalid or unknown (`valid` in JSON, as for a whole file).
     #[serde(rename = "valid")]
     pub verdict: Verdict,
+    /// Which procedure decided the key: `zones` (the zone test; an invalid key's evidence then
+    /// comes from the search on the few ops the test named) or `search`.
+    pub procedure: Procedure,
     /// Ops of this key in the history.
     pub ops: usize,
     /// Ops searched over (completed ops plus crashed ops that may have taken effect).

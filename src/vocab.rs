@@ -263,6 +263,18 @@ impl serde::Serialize for Levels {
 }
 
 vocabulary! {
+    /// The procedure that decided a key of a single object: Gibbons & Korach's zone test
+    /// (registers whose written values are unique, O(n log n)), or the search with its
+    /// dependency-graph pre-passes (everything else).
+    Procedure, "procedure" {
+        /// The zone test.
+        Zones = "zones",
+        /// The dependency graph, then the linearization search.
+        Search = "search",
+    }
+}
+
+vocabulary! {
     /// A named kind of violation of a single object (a key's `class`): the patterns the
     /// explainer recognizes, for linearizability and for sequential consistency.
     ClassKind, "class of violation" {

@@ -162,6 +162,12 @@ fn the_schema_names_the_vocabulary() {
     named.sort_unstable();
     written.sort_unstable();
     assert_eq!(named, written);
+    // Every procedure that decides a key, and nothing else.
+    let keys = &s["items"]["properties"]["keys"]["items"]["properties"];
+    let named: Vec<&str> =
+        keys["procedure"]["enum"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let written: Vec<&str> = labrys::vocab::Procedure::ALL.iter().map(|p| p.as_str()).collect();
+    assert_eq!(named, written);
     // Each written as JSON in a transactional cycle step is the schema's word.
     for k in all {
         let step = labrys::txn::CycleStep {

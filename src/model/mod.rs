@@ -192,6 +192,15 @@ pub struct OverCount {
     pub consumed: Vec<usize>,
 }
 
+/// A register op as the zone test reads it (see [`Model::register_access`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access<'a> {
+    /// A read that returned this value (`None`: its result is unknown, so it constrains nothing).
+    Read(Option<&'a Value>),
+    /// A write of this value.
+    Write(&'a Value),
+}
+
 /// A sequential specification of one object.
 ///
 /// Contract: `step` is a pure function of `(state, op)`; equal states (by `Eq`) must behave
@@ -327,6 +336,22 @@ pub trait Model: Send + Sync {
         _before: &[&Self::Op],
         _maybe: &[&Self::Op],
     ) -> Option<OverCount> {
+        None
+    }
+
+    /// For models that are read/write registers: the initial value, so that keys whose written
+    /// values are unique can be decided by the zone test (see [`Model::register_access`]).
+    /// Default: `None` (not a register; every key is searched).
+    fn register_init(&self) -> Option<&Value> {
+        None
+    }
+
+    /// For models that are read/write registers ([`Model::register_init`] is `Some`): the op as
+    /// a read or a write, or `None` for any other op (a key with one is searched). A model that
+    /// answers promises that [`Model::step`] is exactly a register's on these ops: a read of
+    /// `Some(v)` succeeds only when the state is `v`, a read of `None` always, neither changes
+    /// the state, and a write of `v` always succeeds and leaves `v`. Default: `None`.
+    fn register_access<'a>(&self, _op: &'a Self::Op) -> Option<Access<'a>> {
         None
     }
 

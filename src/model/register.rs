@@ -199,6 +199,16 @@ macro_rules! register_model {
             fn is_read_only(&self, op: &RegisterOp) -> bool {
                 matches!(op, RegisterOp::Read(_))
             }
+            fn register_init(&self) -> Option<&Value> {
+                Some(&self.init)
+            }
+            fn register_access<'a>(&self, op: &'a RegisterOp) -> Option<super::Access<'a>> {
+                match op {
+                    RegisterOp::Read(v) => Some(super::Access::Read(v.as_ref())),
+                    RegisterOp::Write(v) => Some(super::Access::Write(v)),
+                    RegisterOp::Cas(..) => None,
+                }
+            }
             fn describe_op(&self, op: &RegisterOp) -> String {
                 describe(op)
             }

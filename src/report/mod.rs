@@ -9,7 +9,7 @@ use crate::history::{History, Summary};
 use crate::outcome::{
     ConflictWitness, Consistency, Counterexample, CycleStep, KeyResult, LinearReport, OpRef, Verdict,
 };
-use crate::vocab::{ConsistencyLevel, Levels};
+use crate::vocab::{ConsistencyLevel, Levels, Procedure};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -73,6 +73,8 @@ pub struct Stats {
     pub steps: u64,
     /// Memoized configurations over all keys.
     pub memo_entries: usize,
+    /// Keys decided by the zone test (the rest by the search).
+    pub zone_keys: usize,
     /// Milliseconds spent checking (reading excluded).
     pub check_millis: f64,
 }
@@ -131,6 +133,7 @@ impl FileReport {
             unknown_keys: count(Verdict::Unknown),
             steps: linear.keys.iter().chain(joint.clone()).map(|k| k.steps).sum(),
             memo_entries: linear.keys.iter().chain(joint).map(|k| k.memo_entries).sum(),
+            zone_keys: linear.keys.iter().filter(|k| k.procedure == Procedure::Zones).count(),
             check_millis: elapsed.as_secs_f64() * 1e3,
         };
         FileReport {
@@ -167,9 +170,14 @@ impl FileReport {
         } else {
             String::new()
         };
+        let zones = match s.zone_keys {
+            0 => String::new(),
+            n if n == s.keys => ", decided by the zone test".to_string(),
+            n => format!(", {n} keys decided by the zone test"),
+        };
         let _ = writeln!(
             out,
-            "{}: {} ({} ops, {}, {}{keys})",
+            "{}: {} ({} ops, {}, {}{keys}{zones})",
             self.file,
             self.valid.word(),
             s.ops,
@@ -223,7 +231,7 @@ impl FileReport {
                 }
             }
             if let Some(c) = &k.counterexample {
-                write_counterexample(&mut out, &key, label, c);
+                write_counterexample(&mut out, &key, label, c, k.procedure);
             }
             if let Some(cycle) = &k.cycle {
                 write_cycle(&mut out, &key, label, cycle);
@@ -343,7 +351,7 @@ fn write_conflict(out: &mut String, key: &str, label: &str, c: &ConflictWitness)
     }
 }
 
-fn write_counterexample(out: &mut String, key: &str, label: &str, c: &Counterexample) {
+fn write_counterexample(out: &mut String, key: &str, label: &str, c: &Counterexample, by: Procedure) {
     let _ = writeln!(out, "  {key}{label}");
     let _ = writeln!(
         out,
@@ -354,9 +362,11 @@ fn write_counterexample(out: &mut String, key: &str, label: &str, c: &Counterexa
         let _ = writeln!(out, "    no op can be linearized first; the initial state is {}", c.state);
     } else {
         let shown = c.prefix_tail.len();
+        // The zone test names a few ops; the search on those alone found the prefix.
+        let among = if by == Procedure::Zones { " (searching only the ops the zone test named)" } else { "" };
         let _ = writeln!(
             out,
-            "    the longest valid prefix found has {} ops; its last {shown}, leaving the state {}:",
+            "    the longest valid prefix found{among} has {} ops; its last {shown}, leaving the state {}:",
             c.prefix_len, c.state
         );
         for step in &c.prefix_tail {

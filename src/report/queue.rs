@@ -69,6 +69,7 @@ impl FileReport {
             unknown_keys: 0,
             steps: 0,
             memo_entries: 0,
+            zone_keys: 0,
             check_millis: elapsed.as_secs_f64() * 1e3,
         };
         FileReport {

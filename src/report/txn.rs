@@ -56,6 +56,7 @@ impl FileReport {
             unknown_keys: 0,
             steps: s.search_steps,
             memo_entries: 0,
+            zone_keys: 0,
             check_millis: elapsed.as_secs_f64() * 1e3,
         };
         FileReport {

@@ -20,6 +20,8 @@ pub struct Limits<'a> {
     pub memory: Option<(&'a AtomicUsize, usize)>,
     /// Set by another thread to stop this search (`--fail-fast`).
     pub cancel: Option<&'a AtomicBool>,
+    /// Whether a key may be decided by an exact polynomial procedure ([`Options::fast_paths`]).
+    pub fast_paths: bool,
 }
 
 /// Why a search stopped without a verdict.
@@ -33,6 +35,14 @@ pub enum Exhausted {
     Memory,
     /// Another part was found invalid and `--fail-fast` stopped this one.
     Cancelled,
+}
+
+impl Limits<'static> {
+    /// The small budget of a probe on a handful of ops (shrinking a witness, showing the zone
+    /// test's violation): one that runs out only leaves the probe undecided.
+    pub fn probe() -> Limits<'static> {
+        Limits { max_steps: 20_000, deadline: None, memory: None, cancel: None, fast_paths: false }
+    }
 }
 
 impl Limits<'_> {
@@ -129,6 +139,7 @@ impl Budget {
             deadline: self.deadline,
             memory: self.options.max_memory.map(|cap| (&self.memory_used, cap)),
             cancel: self.options.fail_fast.then_some(&self.cancel),
+            fast_paths: self.options.fast_paths,
         };
         f(&limits)
     }

@@ -22,6 +22,7 @@ mod result;
 pub(crate) mod saturate;
 pub(crate) mod sequential;
 pub(crate) mod wgl;
+pub mod zones;
 
 pub(crate) use budget::Budget;
 pub(crate) use budget::Limits;
@@ -36,7 +37,9 @@ use crate::outcome::{
     LinearStep, OpRef, TriedOp, Verdict,
 };
 use crate::split::{Entry, Keying, Order, Part, prepare, process_order, sub_part};
+use crate::vocab::Procedure;
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -57,6 +60,10 @@ pub struct Options {
     pub max_memory: Option<usize>,
     /// Stop at the first invalid key (the others become unknown).
     pub fail_fast: bool,
+    /// Decide keys by an exact polynomial procedure where one applies (the zone test for
+    /// registers whose written values are unique); `false` searches every key
+    /// (`--no-fast-path`), for comparison.
+    pub fast_paths: bool,
 }
 
 impl Default for Options {
@@ -68,6 +75,7 @@ impl Default for Options {
             timeout: None,
             max_memory: None,
             fail_fast: false,
+            fast_paths: true,
         }
     }
 }
@@ -172,8 +180,9 @@ enum Finding<S> {
     Conflict(Conflict),
 }
 
-/// Decides one key: first what the values imply (conflicts, then cycles in the dependency
-/// graph), then, if that leaves the question open, the search, pruned by the implied orders.
+/// Decides one key: by the zone test where it applies (see [`zones`]), else first by what the
+/// values imply (conflicts, then cycles in the dependency graph), then, if that leaves the
+/// question open, by the search, pruned by the implied orders.
 pub(crate) fn check_part<M: Model>(
     model: &M,
     history: &History,
@@ -183,12 +192,21 @@ pub(crate) fn check_part<M: Model>(
     explainer: &impl Explainer,
 ) -> KeyResult {
     let started = Instant::now();
-    let pruned = without_unneeded_crashed_ops(model, part);
-    let part = pruned.as_ref().unwrap_or(part);
-    let finding = decide(model, part, order, limits);
+    let pruned;
+    let zoned = if limits.fast_paths { by_zones(model, part, order) } else { None };
+    // `evidence`: the ops the evidence is about, the whole key or the few the zone test named.
+    let (part, evidence, finding, procedure) = match zoned {
+        Some((evidence, finding)) => (part, evidence, finding, Procedure::Zones),
+        None => {
+            pruned = without_unneeded_crashed_ops(model, part);
+            let part = pruned.as_ref().unwrap_or(part);
+            (part, Cow::Borrowed(part), decide(model, part, order, limits), Procedure::Search)
+        }
+    };
     let mut result = KeyResult {
         key: part.key.as_ref().map(Value::to_string),
         verdict: Verdict::Invalid,
+        procedure,
         ops: part.total_ops,
         searched_ops: part.entries.len(),
         crashed: part.entries.len() - part.determinate,
@@ -206,6 +224,7 @@ pub(crate) fn check_part<M: Model>(
         order: None,
         linearization: None,
     };
+    let part = evidence.as_ref();
     let cite = |entry: u32| {
         let e = &part.entries[entry as usize];
         OpRef::new(history, e.op_index, model.describe_op(&e.op))
@@ -248,10 +267,9 @@ pub(crate) fn check_part<M: Model>(
     if result.verdict == Verdict::Invalid {
         // Shrinking a witness probes hundreds of subsets: each gets a small budget, and one
         // that runs out only keeps the witness larger.
-        let probe_limits = Limits { max_steps: 20_000, deadline: None, memory: None, cancel: None };
         let refutes = |sub: &Part<M::Op>| {
             matches!(
-                decide(model, sub, order, &probe_limits),
+                decide(model, sub, order, &Limits::probe()),
                 Finding::Cycle(_) | Finding::Search(SearchResult::NotLinearizable(_), _)
             )
         };
@@ -259,6 +277,43 @@ pub(crate) fn check_part<M: Model>(
     }
     result.millis = started.elapsed().as_secs_f64() * 1e3;
     result
+}
+
+/// The size of key (in ops) from which an invalid key the zone test decided is explained by the
+/// ops it named rather than searched whole.
+const ZONE_EVIDENCE_FROM: usize = 4096;
+
+/// The zone test's decision: the part its evidence is about, and what it found.
+type Decided<'p, M> = (Cow<'p, Part<<M as Model>::Op>>, Finding<<M as Model>::State>);
+
+/// What the zone test decides of `part`, when it applies: a linearization, or a violation
+/// shown by the search on the few ops the test named (the evidence's part, returned with it).
+/// `None` sends the key to the search: the test does not apply, or (never expected) the search
+/// did not find the named ops invalid.
+fn by_zones<'p, M: Model>(model: &M, part: &'p Part<M::Op>, order: Order) -> Option<Decided<'p, M>> {
+    let Order::RealTime { skew } = order else { return None };
+    match zones::decide(model, part, skew)? {
+        zones::Zoned::Linearizable(found) => {
+            let stats = SearchStats { max_depth: found.len(), ..SearchStats::default() };
+            Some((Cow::Borrowed(part), Finding::Search(SearchResult::Linearizable(found), stats)))
+        }
+        // A small key is searched whole: the explanations then see all of its ops (a lost
+        // write is told from a stale read by the other reads that missed it), as they always
+        // did. Past this size the whole-key classifiers cost too much, and the ops the zone
+        // test named are explained alone.
+        zones::Zoned::Violation(_) if part.entries.len() < ZONE_EVIDENCE_FROM => None,
+        zones::Zoned::Violation(ops) => {
+            let witness = sub_part(part, &ops);
+            let finding = decide(model, &witness, order, &Limits::probe());
+            let refuted = matches!(
+                finding,
+                Finding::Cycle(_)
+                    | Finding::Conflict(_)
+                    | Finding::Search(SearchResult::NotLinearizable(_), _)
+            );
+            refuted.then_some((Cow::Owned(witness), finding))
+        }
+    }
 }
 
 fn decide<M: Model>(model: &M, part: &Part<M::Op>, order: Order, limits: &Limits<'_>) -> Finding<M::State> {

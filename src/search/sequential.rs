@@ -96,7 +96,8 @@ pub fn search<M: Model>(
         Err(best) => {
             // Replay the deterministic search to where it got furthest, and capture it there.
             let mut replay = Sc::new(model, entries, determinate, edges);
-            let unlimited = Limits { max_steps: u64::MAX, deadline: None, memory: None, cancel: None };
+            let unlimited =
+                Limits { max_steps: u64::MAX, deadline: None, memory: None, cancel: None, fast_paths: false };
             let _ = replay.run(&unlimited, Some(best));
             SearchResult::NotLinearizable(replay.captured.take().expect("the replay follows the same path"))
         }

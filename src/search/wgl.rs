@@ -75,7 +75,8 @@ pub fn search<M: Model>(
             // Replay the (deterministic) search to the step where it got furthest and
             // capture the stack there: cheaper than copying the stack every time it grows.
             let mut replay = Search::new(model, entries, determinate, skew, pruning);
-            let unlimited = Limits { max_steps: u64::MAX, deadline: None, memory: None, cancel: None };
+            let unlimited =
+                Limits { max_steps: u64::MAX, deadline: None, memory: None, cancel: None, fast_paths: false };
             match replay.run(&unlimited, Some(best_step)) {
                 Run::Captured(stuck) => SearchResult::NotLinearizable(stuck),
                 _ => unreachable!("the replay follows the same path"),

@@ -10,9 +10,11 @@
 //! [`lagging`] writes large register histories that are sequentially consistent but not
 //! linearizable (followers serving stale reads). [`log`] writes Kafka-style log histories from a
 //! correct log service or one with a bug (lost records on a leader change, duplicates after a
-//! retry, a stuck consumer whose lag is reported as zero).
+//! retry, a stuck consumer whose lag is reported as zero). [`inject`] puts one known stale read
+//! into a generated history.
 
 pub mod cluster;
+pub mod inject;
 pub mod lagging;
 pub mod list_append;
 pub mod log;

@@ -67,6 +67,7 @@ pub fn file_report(
             unknown_keys: usize::from(valid == Verdict::Unknown),
             steps: outcome.commit_edges as u64,
             memo_entries: 0,
+            zone_keys: 0,
             check_millis: elapsed.as_secs_f64() * 1000.0,
         },
         summary: summary(h),
