@@ -529,6 +529,17 @@ pub fn load(path: &str, options: &ReadOptions, config: &CheckConfig) -> Result<L
         return Ok(Loaded { history, txns: None, weak: None });
     }
     let (bytes, format) = history::read_input(path, options)?;
+    // Plume's and AWDIT's text and dbcop's JSON are taken for what they are where the content
+    // leaves no doubt and no format was named.
+    let guessed = options.format.is_none()
+        && matches!(
+            history::Format::from_path(path),
+            Some(history::Format::JepsenLog | history::Format::Json) | None
+        );
+    let format = match crate::weak::formats::sniff(&bytes).filter(|_| guessed) {
+        Some(f) => history::Format::Weak(f),
+        None => format,
+    };
     if let history::Format::Weak(f) = format {
         let weak = crate::weak::formats::read_bytes(path, &bytes, f)?;
         let history = history::HistoryBuilder::new(path, false).finish();
@@ -545,13 +556,30 @@ pub fn load(path: &str, options: &ReadOptions, config: &CheckConfig) -> Result<L
 /// Checks a history [`load`] read.
 pub fn check_loaded(loaded: &Loaded, config: &CheckConfig) -> Result<Vec<FileReport>, CheckError> {
     if let Some(weak) = &loaded.weak {
-        return crate::weak::report::check_levels(weak, &weak_levels(config)?, config.allow_empty)
-            .map_err(CheckError::Uncertified);
+        return check_weak(weak, &weak_levels(config)?, config.allow_empty);
     }
     match &loaded.txns {
         Some(t) => check_txn(&loaded.history, Some(t), t.workload, config),
         None => check_history(&loaded.history, config),
     }
+}
+
+/// Checks a research-format history for each of `levels`, every violation certified before
+/// it is reported.
+fn check_weak(
+    h: &crate::weak::WeakHistory,
+    levels: &[crate::weak::Level],
+    allow_empty: bool,
+) -> Result<Vec<FileReport>, CheckError> {
+    levels
+        .iter()
+        .map(|&level| {
+            let started = std::time::Instant::now();
+            let outcome = crate::weak::check(h, level);
+            crate::certify::weak::certify(h, level, &outcome.violations).map_err(CheckError::Uncertified)?;
+            Ok(crate::weak::report::file_report(h, level, &outcome, started.elapsed(), allow_empty))
+        })
+        .collect()
 }
 
 /// The Biswas–Enea levels `--consistency` asks for a history in a research format, causal by

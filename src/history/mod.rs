@@ -30,6 +30,18 @@ pub use value::{Float, TaggedValue, Value};
 use std::io::Read;
 use std::path::Path;
 
+/// A research history format (`--input-format plume|awdit|dbcop`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeakFormat {
+    /// Plume/PolySI/IsoVista: `r(key,value,session,txn)` per line.
+    Plume,
+    /// AWDIT's test format: `r key value` lines, `-` lines between transactions, `=` lines
+    /// between sessions.
+    Awdit,
+    /// dbcop: its JSON history, or its `.hist` text (`[x:=1 y==2]` per transaction).
+    Dbcop,
+}
+
 /// An input format (docs/design.md section 2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -40,7 +52,7 @@ pub enum Format {
     /// Jepsen text log lines (`history.txt`, `jepsen.log`).
     JepsenLog,
     /// A research format of sessions and transactions, read by [`crate::weak::formats`].
-    Weak(crate::weak::formats::WeakFormat),
+    Weak(WeakFormat),
 }
 
 impl Format {
@@ -53,7 +65,7 @@ impl Format {
             "edn" => Some(Format::Edn),
             "json" | "jsonl" | "ndjson" => Some(Format::Json),
             "txt" | "log" => Some(Format::JepsenLog),
-            "hist" => Some(Format::Weak(crate::weak::formats::WeakFormat::Dbcop)),
+            "hist" => Some(Format::Weak(WeakFormat::Dbcop)),
             _ => None,
         }
     }
@@ -129,16 +141,10 @@ pub(crate) fn read_input(path: &str, options: &ReadOptions) -> Result<(Vec<u8>, 
         bytes.drain(..BOM.len());
     }
     // `.txt` and `.log` files are sometimes EDN maps (Porcupine's KV histories): the content
-    // decides between a text log and EDN.
-    // So are the research formats (Plume's and AWDIT's text, dbcop's JSON), where the content
-    // leaves no doubt.
+    // decides between a text log and EDN. (The research formats, which the content can also
+    // reveal, are sniffed by `check::load`: this layer does not know them.)
     let format = match (options.format, Format::from_path(path)) {
         (Some(f), _) => f,
-        (None, Some(Format::JepsenLog | Format::Json) | None)
-            if crate::weak::formats::sniff(&bytes).is_some() =>
-        {
-            Format::Weak(crate::weak::formats::sniff(&bytes).expect("sniffed"))
-        }
         (None, Some(Format::JepsenLog) | None) => Format::sniff(&bytes),
         (None, Some(f)) => f,
     };

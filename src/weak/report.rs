@@ -122,24 +122,6 @@ fn details(
     }
 }
 
-/// Checks `h` for each level asked (causal when none is), certifying every violation before
-/// it is reported: one report per level.
-pub fn check_levels(
-    h: &WeakHistory,
-    levels: &[Level],
-    allow_empty: bool,
-) -> Result<Vec<FileReport>, crate::certify::Refuted> {
-    levels
-        .iter()
-        .map(|&level| {
-            let started = std::time::Instant::now();
-            let outcome = super::check(h, level);
-            crate::certify::weak::certify(h, level, &outcome.violations)?;
-            Ok(file_report(h, level, &outcome, started.elapsed(), allow_empty))
-        })
-        .collect()
-}
-
 /// A summary of the history: transactions count as ok ops, sessions as processes.
 pub fn summary(h: &WeakHistory) -> Summary {
     let reads = h.ops.iter().filter(|o| !o.write).count();

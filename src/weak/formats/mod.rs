@@ -11,17 +11,7 @@ mod plume;
 use super::history::WeakHistory;
 use crate::history::{ErrorKind, Problem, ReadError};
 
-/// A research history format (`--input-format plume|awdit|dbcop`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WeakFormat {
-    /// Plume/PolySI/IsoVista: `r(key,value,session,txn)` per line.
-    Plume,
-    /// AWDIT's test format: `r key value` lines, `-` lines between transactions, `=` lines
-    /// between sessions.
-    Awdit,
-    /// dbcop: its JSON history, or its `.hist` text (`[x:=1 y==2]` per transaction).
-    Dbcop,
-}
+pub use crate::history::WeakFormat;
 
 /// Reads `input` (from `source`, which names it in errors) in `format`.
 pub fn read_bytes(source: &str, input: &[u8], format: WeakFormat) -> Result<WeakHistory, ReadError> {
