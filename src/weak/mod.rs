@@ -25,6 +25,7 @@ pub mod reads;
 pub mod report;
 mod violation;
 
+pub use crate::history::WeakFormat;
 pub use history::{INIT, Keys, Op, TxnId, WeakBuilder, WeakHistory};
 pub use violation::{Edge, EdgeWhy, Premise, Violation};
 
