@@ -14,8 +14,8 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use labrys::outcome::Verdict;
+use labrys::sim::weak::{GenConfig, serializable};
 use labrys::weak::formats::{WeakFormat, read_bytes};
-use labrys::weak::generate::{GenConfig, serializable};
 use labrys::weak::{Level, check};
 
 fn config(txns: usize) -> GenConfig {

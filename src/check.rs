@@ -577,7 +577,7 @@ fn check_weak(
             let started = std::time::Instant::now();
             let outcome = crate::weak::check(h, level);
             crate::certify::weak::certify(h, level, &outcome.violations).map_err(CheckError::Uncertified)?;
-            Ok(crate::weak::report::file_report(h, level, &outcome, started.elapsed(), allow_empty))
+            Ok(crate::report::weak::file_report(h, level, &outcome, started.elapsed(), allow_empty))
         })
         .collect()
 }

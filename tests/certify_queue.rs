@@ -68,9 +68,50 @@ fn every_claim_on_the_examples_is_certified_and_each_tampered_claim_is_refuted()
                 bad.anomalies[i].claim
             );
             tampered += 1;
+            // The claim kept, the evidence shown changed: an op more, or another key.
+            let mut shown = report.clone();
+            shown.anomalies[i].ops.push(u32::MAX);
+            assert!(certify_queue_report(&h, &shown, STUCK).is_err(), "{}: an op more shown", cols[0]);
+            let mut keyed = report.clone();
+            keyed.anomalies[i].key = Some("another".into());
+            assert!(certify_queue_report(&h, &keyed, STUCK).is_err(), "{}: another key shown", cols[0]);
         }
     }
     assert!(tampered >= 19, "{tampered}");
+}
+
+/// An anomaly shown with another anomaly's claim (its kind comes with the claim) is refuted:
+/// it would show one anomaly's ops under another's name.
+#[test]
+fn an_anomaly_shown_with_another_anomalys_claim_is_refuted() {
+    let csv = std::fs::read_to_string(common::histories_dir().join("queue/expected.csv")).unwrap();
+    let mut swapped = 0;
+    for (h, report) in csv.lines().skip(1).map(|row| {
+        let cols: Vec<&str> = row.split(',').collect();
+        let h = example(cols[0]);
+        let report = check(&h, cols[1]);
+        (h, report)
+    }) {
+        swapped += swaps_refuted(&h, &report);
+    }
+    assert!(swapped > 0, "no example has two anomalies with different ops");
+}
+
+/// Gives each anomaly of `report` each other's claim in turn; all must be refuted.
+fn swaps_refuted(h: &History, report: &QueueReport) -> usize {
+    let mut swapped = 0;
+    for i in 0..report.anomalies.len() {
+        for j in 0..report.anomalies.len() {
+            if report.anomalies[i].ops == report.anomalies[j].ops {
+                continue;
+            }
+            let mut bad = report.clone();
+            bad.anomalies[i].claim = report.anomalies[j].claim.clone();
+            assert!(certify_queue_report(h, &bad, STUCK).is_err(), "{}: {i} with {j}'s claim", h.source);
+            swapped += 1;
+        }
+    }
+    swapped
 }
 
 #[test]

@@ -6,8 +6,8 @@
 mod common;
 
 use labrys::outcome::Verdict;
+use labrys::sim::weak::{Fault, GenConfig, GenHistory, add_fault, serializable};
 use labrys::weak::formats::{WeakFormat, read_bytes, sniff};
-use labrys::weak::generate::{Fault, GenConfig, GenHistory, add_fault, serializable};
 use labrys::weak::{Edge, EdgeWhy, Level, Violation, WeakHistory, check};
 use proptest::prelude::*;
 use std::process::Command;

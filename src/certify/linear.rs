@@ -3,7 +3,8 @@
 //! ops.
 //!
 //! Only [`Model::decode`], [`Model::init`] and [`Model::step_all`] are used: the sequential
-//! specification itself. Keys are split, ops viewed and orders checked here, with code of this
+//! specification itself (and, to replay a plain register's order on value ids before the model
+//! has the last word, its [`Model::register_init`]). Keys are split, ops viewed and orders checked here, with code of this
 //! module's own; the register family's dependency edges and violation classes are re-derived
 //! from the raw values in `certify::register` (those of sequential consistency in
 //! `certify::saturation` and `certify::sequential`), and the joint check's evidence in
@@ -624,14 +625,10 @@ impl<'a, M: Model> KeyCert<'a, M> {
     }
 
     /// The stepper on value ids, for the plain register model (no cas) over whole values,
-    /// started from the model's own initial state.
+    /// started from the model's own initial state (as [`Model::register_init`] gives it).
     fn register_ids(&self) -> Option<RegisterIds<'a>> {
-        let init = self.setting.init.clone().unwrap_or(Value::Nil);
-        // The model's initial state is opaque here; its printed form must be that of `init`.
-        let same_init = format!("{:?}", self.model.init()) == format!("{init:?}");
-        let whole_values = self.setting.keying != Keying::Tuple;
-        (self.model.name() == "register" && whole_values && same_init)
-            .then(|| RegisterIds::new(self.history, &init))
+        let init = self.model.register_init().filter(|_| self.model.name() == "register")?;
+        (self.setting.keying != Keying::Tuple).then(|| RegisterIds::new(self.history, init))
     }
 
     /// The rules that re-derive this model's data edges, conflicts and classes, if it has any;
@@ -1192,20 +1189,23 @@ mod tests {
         );
     }
 
-    /// The walk on value ids is not used where its reading could differ from the model's.
+    /// The walk on value ids is used only for a plain register over whole values, and starts
+    /// where the model starts, whatever the setting says.
     #[test]
-    fn the_walk_on_value_ids_is_only_for_a_plain_register_started_as_the_model_starts() {
+    fn the_walk_on_value_ids_is_only_for_a_plain_register_and_starts_as_the_model_starts() {
         let h = register_history(1);
         let positions: Vec<u32> = (0..h.ops.len() as u32).collect();
-        let model = Register { init: Value::Nil, nil_reads: NilReads::Value };
-        let other_init =
-            Setting { keying: Keying::Single, skew: 0, nil_reads_unknown: false, init: Some(Value::Int(0)) };
-        assert!(KeyCert::new(&model, &h, &positions, &other_init, false).register_ids().is_none());
-        let tuples = Setting { keying: Keying::Tuple, skew: 0, nil_reads_unknown: false, init: None };
+        let model = Register { init: Value::Int(0), nil_reads: NilReads::Value };
+        let other_init = Setting { keying: Keying::Single, skew: 0, nil_reads_unknown: false, init: None };
+        let ids = KeyCert::new(&model, &h, &positions, &other_init, false).register_ids().unwrap();
+        assert_eq!(
+            ids.init(),
+            h.values.lookup(&Value::Int(0)).unwrap_or(ValueId::NONE),
+            "the model's initial value"
+        );
+        let tuples = Setting { keying: Keying::Tuple, ..other_init.clone() };
         assert!(KeyCert::new(&model, &h, &positions, &tuples, false).register_ids().is_none());
         let cas = crate::model::CasRegister::default();
-        let same = Setting { keying: Keying::Single, skew: 0, nil_reads_unknown: false, init: None };
-        assert!(KeyCert::new(&cas, &h, &positions, &same, false).register_ids().is_none());
-        assert!(KeyCert::new(&model, &h, &positions, &same, false).register_ids().is_some());
+        assert!(KeyCert::new(&cas, &h, &positions, &other_init, false).register_ids().is_none());
     }
 }

@@ -155,7 +155,6 @@ impl Walk<'_> {
         }
         let key = &self.ix.keys[k as usize];
         self.found.push(QueueAnomaly {
-            kind: "stuck-consumer",
             key: Some(key.to_string()),
             ops: vec![p.since, ahead, last_poll],
             explanation: format!(
@@ -241,7 +240,6 @@ impl Walk<'_> {
                 continue;
             }
             self.found.push(QueueAnomaly {
-                kind: "lag-misreported",
                 key: Some(key.to_string()),
                 ops: vec![pos, p.since, send],
                 explanation: format!(

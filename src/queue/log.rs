@@ -162,7 +162,6 @@ fn index(history: &History, ops: &[LogOp], anomalies: &mut Vec<QueueAnomaly>) ->
 
 fn inconsistent(key: &Value, offset: i64, values: [Value; 2], ops: [u32; 2]) -> QueueAnomaly {
     QueueAnomaly {
-        kind: "inconsistent-offsets",
         key: Some(key.to_string()),
         ops: ops.to_vec(),
         explanation: format!(
@@ -175,7 +174,6 @@ fn inconsistent(key: &Value, offset: i64, values: [Value; 2], ops: [u32; 2]) -> 
 
 fn duplicate(key: &Value, value: &Value, offsets: [i64; 2], ops: [u32; 2]) -> QueueAnomaly {
     QueueAnomaly {
-        kind: "duplicate",
         key: Some(key.to_string()),
         ops: ops.to_vec(),
         explanation: format!("{value} is at two offsets of key {key}: {} and {}", offsets[0], offsets[1]),
@@ -194,7 +192,6 @@ fn unread(ix: &Index, anomalies: &mut Vec<QueueAnomaly>) {
         let past = s.offset.zip(ix.high[s.key as usize]).filter(|(o, (h, _))| h >= o);
         anomalies.push(match past {
             Some((offset, (read_offset, poll))) => QueueAnomaly {
-                kind: "lost-write",
                 key: Some(key.to_string()),
                 ops: vec![s.op, poll],
                 explanation: format!(
@@ -212,7 +209,6 @@ fn unread(ix: &Index, anomalies: &mut Vec<QueueAnomaly>) {
                 },
             },
             None => QueueAnomaly {
-                kind: "unseen",
                 key: Some(key.to_string()),
                 ops: vec![s.op],
                 explanation: format!(
@@ -290,7 +286,6 @@ fn compare_reads(
     let key = &ix.keys[k as usize];
     if first <= last {
         return Some(QueueAnomaly {
-            kind: "nonmonotonic-poll",
             key: Some(key.to_string()),
             ops: vec![prev, next],
             explanation: format!(
@@ -301,7 +296,6 @@ fn compare_reads(
     }
     let (skipped, witness) = ix.between(k, last, first)?;
     Some(QueueAnomaly {
-        kind: "poll-skip",
         key: Some(key.to_string()),
         ops: vec![prev, next, witness],
         explanation: format!(
@@ -314,7 +308,6 @@ fn compare_reads(
 
 fn nonmonotonic_send(key: &Value, prev: u32, next: u32, first: i64, second: i64) -> QueueAnomaly {
     QueueAnomaly {
-        kind: "nonmonotonic-send",
         key: Some(key.to_string()),
         ops: vec![prev, next],
         explanation: format!(

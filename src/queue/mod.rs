@@ -212,18 +212,44 @@ pub enum Claim {
 /// One anomaly of a queue or log history.
 #[derive(Clone, Debug)]
 pub struct QueueAnomaly {
-    /// Its kind: `lost`, `unexpected`, `duplicated` (total queue); `lost-write`, `duplicate`,
-    /// `poll-skip`, `nonmonotonic-poll`, `nonmonotonic-send`, `inconsistent-offsets`, `unseen`,
-    /// `stuck-consumer`, `lag-misreported` (log).
-    pub kind: &'static str,
     /// The key (partition), for a log.
     pub key: Option<String>,
     /// The ops involved (positions in the history's ops), most telling first.
     pub ops: Vec<u32>,
     /// What happened, in one sentence that names only what the history shows.
     pub explanation: String,
-    /// The fact, as data, for certification.
+    /// The fact, as data, for certification; the anomaly's kind is the claim's.
     pub claim: Claim,
+}
+
+impl QueueAnomaly {
+    /// Its kind, as [`Claim::kind`] names it: derived, so a claim is never shown under another
+    /// anomaly's name.
+    pub fn kind(&self) -> &'static str {
+        self.claim.kind()
+    }
+}
+
+impl Claim {
+    /// The anomaly this claim is the fact of: `lost`, `unexpected`, `duplicated` (total queue);
+    /// `lost-write`, `duplicate`, `poll-skip`, `nonmonotonic-poll`, `nonmonotonic-send`,
+    /// `inconsistent-offsets`, `unseen`, `stuck-consumer`, `lag-misreported` (log).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Claim::Lost { .. } => "lost",
+            Claim::Unexpected { .. } => "unexpected",
+            Claim::Duplicated { .. } => "duplicated",
+            Claim::LostWrite { .. } => "lost-write",
+            Claim::Duplicate { .. } => "duplicate",
+            Claim::InconsistentOffsets { .. } => "inconsistent-offsets",
+            Claim::PollSkip { .. } => "poll-skip",
+            Claim::NonmonotonicPoll { .. } => "nonmonotonic-poll",
+            Claim::NonmonotonicSend { .. } => "nonmonotonic-send",
+            Claim::Unseen { .. } => "unseen",
+            Claim::Stuck { .. } => "stuck-consumer",
+            Claim::LagMisreported { .. } => "lag-misreported",
+        }
+    }
 }
 
 /// A consumer's true lag on one key at one moment: a point of the lag series.
@@ -264,7 +290,7 @@ impl QueueReport {
     pub fn anomaly_counts(&self) -> BTreeMap<String, usize> {
         let mut counts = BTreeMap::new();
         for a in &self.anomalies {
-            *counts.entry(a.kind.to_string()).or_insert(0) += 1;
+            *counts.entry(a.kind().to_string()).or_insert(0) += 1;
         }
         counts
     }

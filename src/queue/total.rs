@@ -118,7 +118,6 @@ pub fn check(history: &History) -> Result<QueueReport, DecodeFailure> {
         if t.attempts == 0 && deq > 0 {
             add("unexpected", v, deq);
             anomalies.push(QueueAnomaly {
-                kind: "unexpected",
                 key: None,
                 ops: t.dequeues.clone(),
                 explanation: format!(
@@ -131,7 +130,6 @@ pub fn check(history: &History) -> Result<QueueReport, DecodeFailure> {
         } else if deq > t.attempts {
             add("duplicated", v, deq - t.attempts);
             anomalies.push(QueueAnomaly {
-                kind: "duplicated",
                 key: None,
                 ops: t.dequeues.clone(),
                 explanation: format!(
@@ -170,7 +168,6 @@ fn lost(v: &Value, t: &Tally) -> QueueAnomaly {
     let mut ops = t.acked.clone();
     ops.extend(&t.dequeues);
     QueueAnomaly {
-        kind: "lost",
         key: None,
         ops,
         explanation: format!(
@@ -217,7 +214,7 @@ mod tests {
         );
         assert_eq!(r.elements["lost"], ["1"]);
         assert_eq!(r.elements["recovered"], ["2"]);
-        let kinds: Vec<&str> = r.anomalies.iter().map(|a| a.kind).collect();
+        let kinds: Vec<&str> = r.anomalies.iter().map(|a| a.kind()).collect();
         assert_eq!(kinds, ["lost", "duplicated", "unexpected"]);
         assert_eq!(r.valid, crate::outcome::Verdict::Invalid);
     }

@@ -3,7 +3,8 @@
 pub mod ci;
 pub mod html;
 mod queue;
-pub(crate) mod txn;
+mod txn;
+pub(crate) mod weak;
 
 use crate::history::{History, Summary};
 use crate::outcome::{
@@ -77,6 +78,24 @@ pub struct Stats {
     pub zone_keys: usize,
     /// Milliseconds spent checking (reading excluded).
     pub check_millis: f64,
+}
+
+impl Stats {
+    /// The figures of a check that decides the history as one whole, not key by key
+    /// (transactions, queues, logs): no per-key counts.
+    pub(crate) fn whole(ops: usize, steps: u64, elapsed: Duration) -> Stats {
+        Stats {
+            ops,
+            keys: 0,
+            valid_keys: 0,
+            invalid_keys: 0,
+            unknown_keys: 0,
+            steps,
+            memo_entries: 0,
+            zone_keys: 0,
+            check_millis: elapsed.as_secs_f64() * 1e3,
+        }
+    }
 }
 
 /// The report for one history file: the JSON schema of docs/design.md section 5.

@@ -42,14 +42,14 @@ impl FileReport {
             .anomalies
             .iter()
             .filter(|a| {
-                let n = listed.entry(a.kind).or_insert(0);
+                let n = listed.entry(a.kind()).or_insert(0);
                 *n += 1;
                 *n <= MAX_PER_KIND
             })
             .map(|a| {
                 let ops: Vec<&crate::history::Op> = a.ops.iter().map(|&p| &history.ops[p as usize]).collect();
                 Anomaly {
-                    kind: a.kind.to_string(),
+                    kind: a.kind().to_string(),
                     key: a.key.clone(),
                     ops: ops.iter().map(|o| o.invoke_index).collect(),
                     lines: ops.iter().map(|o| o.invoke_line).collect(),
@@ -61,17 +61,7 @@ impl FileReport {
                 }
             })
             .collect();
-        let stats = Stats {
-            ops: history.ops.len(),
-            keys: 0,
-            valid_keys: 0,
-            invalid_keys: 0,
-            unknown_keys: 0,
-            steps: 0,
-            memo_entries: 0,
-            zone_keys: 0,
-            check_millis: elapsed.as_secs_f64() * 1e3,
-        };
+        let stats = Stats::whole(history.ops.len(), 0, elapsed);
         FileReport {
             version: SCHEMA_VERSION,
             file: history.source.clone(),

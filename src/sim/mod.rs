@@ -11,7 +11,8 @@
 //! linearizable (followers serving stale reads). [`log`] writes Kafka-style log histories from a
 //! correct log service or one with a bug (lost records on a leader change, duplicates after a
 //! retry, a stuck consumer whose lag is reported as zero). [`inject`] puts one known stale read
-//! into a generated history.
+//! into a generated history. [`weak`] writes sessions of transactions in the research formats
+//! (Plume, AWDIT, dbcop), serializable or with one weak-isolation fault.
 
 pub mod cluster;
 pub mod inject;
@@ -19,6 +20,7 @@ pub mod lagging;
 pub mod list_append;
 pub mod log;
 pub mod synthetic;
+pub mod weak;
 
 /// Appends one Jepsen EDN event line (with a trailing newline) to `line`: `time` is in
 /// nanoseconds, `process` is a number or `:nemesis`, `kind` and `f` are keyword names without

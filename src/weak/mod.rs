@@ -19,10 +19,8 @@
 pub mod commit;
 pub mod cycle;
 pub mod formats;
-pub mod generate;
 mod history;
 pub mod reads;
-pub mod report;
 mod violation;
 
 pub use crate::history::WeakFormat;
@@ -62,6 +60,16 @@ impl Level {
             L::ReadAtomic => Some(Level::ReadAtomic),
             L::Causal | L::CausalCerone => Some(Level::Causal),
             _ => None,
+        }
+    }
+
+    /// The `--consistency` level that names this one.
+    pub fn consistency(self) -> crate::vocab::ConsistencyLevel {
+        use crate::vocab::ConsistencyLevel as L;
+        match self {
+            Level::ReadCommitted => L::ReadCommitted,
+            Level::ReadAtomic => L::ReadAtomic,
+            Level::Causal => L::Causal,
         }
     }
 }

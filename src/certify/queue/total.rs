@@ -45,7 +45,7 @@ pub(super) fn certify(history: &History, report: &QueueReport) -> Result<(), Ref
     let (r, invoked) = recount(history);
     let none = (0, Vec::new(), Vec::new());
     for a in &report.anomalies {
-        let claim = format!("{}: {}", a.kind, a.explanation);
+        let claim = format!("{}: {}", a.kind(), a.explanation);
         let (attempts, acked, deq) = match &a.claim {
             Claim::Lost { value, .. } | Claim::Unexpected { value, .. } | Claim::Duplicated { value, .. } => {
                 r.get(value).unwrap_or(&none)
@@ -62,6 +62,11 @@ pub(super) fn certify(history: &History, report: &QueueReport) -> Result<(), Ref
             }
             _ => false,
         };
+        let shown: Vec<u32> = match &a.claim {
+            Claim::Lost { .. } => acked.iter().chain(deq).copied().collect(),
+            _ => deq.clone(),
+        };
+        super::shows_what_it_claims(a, None, &shown)?;
         if !holds {
             return Err(Refuted::new(
                 claim,

@@ -3,6 +3,7 @@
 //! and dealt to sessions round-robin; and the same with one fault added, a small gadget on keys
 //! of its own that shows one violation kind.
 
+use super::Rng;
 use std::fmt::Write as _;
 
 /// One op of a generated transaction: key, write, value.
@@ -53,27 +54,10 @@ impl Default for GenConfig {
     }
 }
 
-/// SplitMix64: small, fast, and enough for test data.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
 /// A serializable history: transactions run one after another (each reads the latest values,
 /// initially 0, and writes fresh ones), transaction `i` in session `i % sessions`.
 pub fn serializable(config: &GenConfig) -> GenHistory {
-    let mut rng = Rng(config.seed);
+    let mut rng = Rng::new(config.seed);
     let keys = config.keys.max(config.ops as u64);
     let mut state = vec![0u64; keys as usize];
     let mut next_value = 1;
@@ -267,28 +251,13 @@ impl GenHistory {
         zeros.dedup();
         let init = (!zeros.is_empty())
             .then(|| vec![GenTxn { ops: zeros.iter().map(|&k| w(k, 0)).collect(), committed: true }]);
-        let sessions: Vec<String> = init
-            .iter()
-            .chain(&self.sessions)
-            .map(|s| {
-                let txns: Vec<String> = s
-                    .iter()
-                    .filter(|t| t.committed)
-                    .map(|t| {
-                        let ops: Vec<String> = t
-                            .ops
-                            .iter()
-                            .map(|o| format!("{} {} {}", if o.write { 'w' } else { 'r' }, o.key, o.value))
-                            .collect();
-                        ops.join("\n")
-                    })
-                    .collect();
-                txns.join("\n-\n")
-            })
-            .collect();
-        let mut out = sessions.join("\n=\n");
-        out.push('\n');
-        out
+        let op = |o: &GenOp| format!("{} {} {}", if o.write { 'w' } else { 'r' }, o.key, o.value);
+        committed_text(
+            init.iter().chain(&self.sessions),
+            |ops| ops.iter().map(op).collect::<Vec<_>>().join("\n"),
+            "\n-\n",
+            "\n=\n",
+        )
     }
 
     /// As dbcop's JSON.
@@ -318,27 +287,26 @@ impl GenHistory {
     /// As dbcop's `.hist` text (which cannot hold aborted transactions: they are left out);
     /// key `k` is named `x<k>`.
     pub fn to_dbcop_hist(&self) -> String {
-        let sessions: Vec<String> = self
-            .sessions
-            .iter()
-            .map(|s| {
-                let lines: Vec<String> = s
-                    .iter()
-                    .filter(|t| t.committed)
-                    .map(|t| {
-                        let ops: Vec<String> = t
-                            .ops
-                            .iter()
-                            .map(|o| format!("x{}{}{}", o.key, if o.write { ":=" } else { "==" }, o.value))
-                            .collect();
-                        format!("[{}]", ops.join(" "))
-                    })
-                    .collect();
-                lines.join("\n")
-            })
-            .collect();
-        let mut out = sessions.join("\n---\n");
-        out.push('\n');
-        out
+        let op = |o: &GenOp| format!("x{}{}{}", o.key, if o.write { ":=" } else { "==" }, o.value);
+        let txn = |ops: &[GenOp]| format!("[{}]", ops.iter().map(op).collect::<Vec<_>>().join(" "));
+        committed_text(&self.sessions, txn, "\n", "\n---\n")
     }
+}
+
+/// The committed transactions of `sessions` as text: each transaction written by `txn`, the
+/// transactions of a session joined by `between_txns`, sessions by `between_sessions`, and a
+/// final line break.
+fn committed_text<'a>(
+    sessions: impl IntoIterator<Item = &'a Vec<GenTxn>>,
+    txn: impl Fn(&[GenOp]) -> String,
+    between_txns: &str,
+    between_sessions: &str,
+) -> String {
+    let sessions: Vec<String> = sessions
+        .into_iter()
+        .map(|s| s.iter().filter(|t| t.committed).map(|t| txn(&t.ops)).collect::<Vec<_>>().join(between_txns))
+        .collect();
+    let mut out = sessions.join(between_sessions);
+    out.push('\n');
+    out
 }

@@ -2,30 +2,21 @@
 //! renders it as it renders the others: one report per level, each violation an anomaly named
 //! as AWDIT names it, its transactions cited with their session and line.
 
-use super::{Level, Violation, WeakHistory, WeakOutcome};
+use super::txn::TxnDetails;
+use super::{Anomaly, Evidence, FileReport, SCHEMA_VERSION, Stats};
 use crate::history::Summary;
 use crate::outcome::Verdict;
-use crate::report::txn::TxnDetails;
-use crate::report::{Anomaly, Evidence, FileReport, SCHEMA_VERSION, Stats};
 use crate::txn::{TxnRef, TxnStats};
-use crate::vocab::{ConsistencyLevel, Levels};
+use crate::vocab::Levels;
+use crate::weak::{Level, Violation, WeakHistory, WeakOutcome};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// The model name weak reports give: transactions of reads and writes of registers.
-pub const MODEL: &str = "rw-register";
+const MODEL: &str = "rw-register";
 
 /// Why a history with no transaction is `unknown` (`--allow-empty` makes it valid).
-pub const NO_TXNS: &str = "the history holds no transactions";
-
-/// The `--consistency` level that names `level`.
-pub fn consistency_level(level: Level) -> ConsistencyLevel {
-    match level {
-        Level::ReadCommitted => ConsistencyLevel::ReadCommitted,
-        Level::ReadAtomic => ConsistencyLevel::ReadAtomic,
-        Level::Causal => ConsistencyLevel::Causal,
-    }
-}
+const NO_TXNS: &str = "the history holds no transactions";
 
 /// The report of `outcome`, a check of `h` for `level` that took `elapsed`.
 pub fn file_report(
@@ -49,27 +40,15 @@ pub fn file_report(
         valid = if allow_empty { Verdict::Valid } else { Verdict::Unknown };
         note = Some(NO_TXNS.to_string());
     }
-    let (is_valid, is_invalid) = (valid == Verdict::Valid, valid == Verdict::Invalid);
     FileReport {
         version: SCHEMA_VERSION,
         file: h.source.clone(),
         model: MODEL.to_string(),
-        consistency: Levels::from(consistency_level(level)),
+        consistency: Levels::from(level.consistency()),
         valid,
         anomalies,
         keys: Vec::new(),
-        stats: Stats {
-            ops: h.ops.len(),
-            // The history is checked as one part, not key by key.
-            keys: 1,
-            valid_keys: usize::from(is_valid),
-            invalid_keys: usize::from(is_invalid),
-            unknown_keys: usize::from(valid == Verdict::Unknown),
-            steps: outcome.commit_edges as u64,
-            memo_entries: 0,
-            zone_keys: 0,
-            check_millis: elapsed.as_secs_f64() * 1000.0,
-        },
+        stats: Stats::whole(h.ops.len(), outcome.commit_edges as u64, elapsed),
         summary: summary(h),
         warnings: Vec::new(),
         note,
@@ -123,7 +102,7 @@ fn details(
 }
 
 /// A summary of the history: transactions count as ok ops, sessions as processes.
-pub fn summary(h: &WeakHistory) -> Summary {
+fn summary(h: &WeakHistory) -> Summary {
     let reads = h.ops.iter().filter(|o| !o.write).count();
     let by_f: BTreeMap<String, BTreeMap<&'static str, usize>> =
         [("read", reads), ("write", h.ops.len() - reads)]
@@ -175,7 +154,7 @@ fn anomaly(h: &WeakHistory, v: &Violation) -> Anomaly {
 
 /// Cites transaction `t`: its index, line, session (as the process) and ops.
 fn txn_ref(h: &WeakHistory, t: u32) -> TxnRef {
-    if t == super::INIT {
+    if t == crate::weak::INIT {
         return TxnRef {
             position: 0,
             index: u64::from(t),
