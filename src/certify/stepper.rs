@@ -83,10 +83,12 @@ impl Stepper for RegisterIds<'_> {
     ) -> Result<(), Refuted> {
         let o = &self.history.ops[pos as usize];
         let state = states.first_mut().expect("a register is in one state");
-        if o.f == self.write {
-            *state = o.input;
-            Ok(())
-        } else if o.f == self.read && (o.outcome != Outcome::Ok || o.output == *state) {
+        // Selects, not branches: reads and writes come in no predictable order, and a
+        // mispredicted branch on `f` waits on the load of the op.
+        let write = o.f == self.write;
+        let read_fits = o.f == self.read && (o.outcome != Outcome::Ok || o.output == *state);
+        *state = if write { o.input } else { *state };
+        if write | read_fits {
             Ok(())
         } else {
             Err(Refuted::new(
