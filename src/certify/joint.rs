@@ -15,11 +15,12 @@
 use super::Refuted;
 use super::linear::{
     Coverage, KeyCert, OrderBy, certify_data_edge, certify_no_order, check_process_order, cycle_shape,
-    prefix_shape,
+    op_view, prefix_shape,
 };
 use super::register::RegisterFacts;
 use super::saturation::ScView;
-use crate::history::{History, Outcome};
+use super::words::Words;
+use crate::history::{History, Outcome, Value};
 use crate::model::{DecodeError, EdgeKind, Model, OpView};
 use crate::outcome::{ClassInfo, Counterexample, CycleStep, KeyResult, OpRef};
 use ahash::AHashSet;
@@ -69,7 +70,17 @@ pub(super) fn certify_joint_evidence<'a, M: Model>(
     if let Some(class) = &joint.class {
         keys.certify_class(class, &format!("{name}'s {}", class.kind), coverage)?;
     }
-    Ok(())
+    // The joint check tells each op with its key.
+    let describe = |pos: u32| {
+        let k = keys.key_of(pos, name).ok()?;
+        let key = op_view(history, pos, certs[k].setting.keying).and_then(|(key, ..)| key);
+        let key = key.map_or_else(String::new, Value::to_string);
+        certs[k].describe(pos).map(|d| format!("{d} (key {key})"))
+    };
+    let by_index = |i: u64| history.ops.iter().position(|o| o.invoke_index == i).map(|p| p as u32);
+    Words { history, describe: &describe, by_index: &by_index }
+        .result(joint)
+        .map_err(|why| Refuted::new(name, why))
 }
 
 impl<'a, M: Model> Keys<'_, 'a, M> {

@@ -19,6 +19,7 @@ use super::register::RegisterFacts;
 use super::saturation::Derivation;
 use super::set::SetFacts;
 use super::stepper::{RegisterIds, Stepper};
+use super::words::Words;
 use crate::history::{History, Outcome, Value, ValueId};
 use crate::model::{EdgeKind, Model, OpView};
 use crate::outcome::Verdict;
@@ -474,7 +475,20 @@ impl<'a, M: Model> KeyCert<'a, M> {
                 }
             }
         }
-        Ok(())
+        self.certify_words(k).map_err(|why| Refuted::new(&name, why))
+    }
+
+    /// The model's words for the op at `pos` (an op of this key), if it decodes.
+    pub(super) fn describe(&self, pos: u32) -> Option<String> {
+        self.ops.decode(pos).ok().flatten().map(|op| self.model.describe_op(&op))
+    }
+
+    /// What the result says in words of its ops is what they are (see [`super::words`]).
+    fn certify_words(&self, k: &KeyResult) -> Result<(), String> {
+        let describe = |pos: u32| self.describe(pos);
+        let by_index =
+            |i: u64| self.positions.iter().copied().find(|&p| self.history.ops[p as usize].invoke_index == i);
+        Words { history: self.history, describe: &describe, by_index: &by_index }.result(k)
     }
 
     /// A valid key's order: each op of the key at most once, every completed op in it, no
