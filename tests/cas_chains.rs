@@ -15,7 +15,6 @@ use labrys::search::chains;
 use labrys::search::oracle;
 use labrys::search::zones::Zoned;
 use labrys::sim::cluster::{ClusterConfig, Faults, Service, Workload, history_string};
-use labrys::sim::synthetic::{SyntheticConfig, write_edn};
 use labrys::vocab::{ModelName, Procedure};
 use proptest::prelude::*;
 
@@ -154,16 +153,11 @@ fn most_generated_histories_are_decided_by_the_chains() {
 }
 
 fn read(text: &str) -> History {
-    read_bytes("sim.edn", text.as_bytes(), Format::Edn, &ReadOptions::default())
-        .expect("generated text reads")
+    hg::read_edn(text)
 }
 
-/// What `labrys simulate --workload cas-register --keys 1 --values 0` writes.
 fn synthetic(ops: usize, threads: usize, seed: u64) -> String {
-    let c = SyntheticConfig { cas: true, ops, keys: 1, threads, crash_rate: 0.05, values: 0, seed };
-    let mut out = Vec::new();
-    write_edn(&c, &mut out).expect("writes to memory");
-    String::from_utf8(out).expect("EDN is text")
+    hg::synthetic_unique(true, ops, threads, seed)
 }
 
 fn check_cas(h: &History) -> FileReport {
