@@ -6,7 +6,10 @@
 //!   --threads 20 --crash-rate 0.05 --values 0 --seed 3` (valid);
 //! - the same with one read made stale deep inside (invalid, the stale read named);
 //! - a 1,000,000-op history with 100 client threads and 5% crashed ops (valid);
-//! - 200,000 ops with 5 and with 500 client threads (how concurrency changes the cost).
+//! - 200,000 ops with 5 and with 500 client threads (how concurrency changes the cost);
+//! - the 200,000-op cas-register history of `labrys simulate --workload cas-register --ops
+//!   200000 --keys 1 --threads 20 --crash-rate 0.05 --values 0 --seed 3` (valid, decided by the
+//!   cas chains), as `labrys check --model cas-register` runs it.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use labrys::check::{CheckConfig, check_history};
@@ -18,7 +21,12 @@ use labrys::vocab::ModelName;
 
 /// What `labrys simulate --workload register --keys 1 --values 0` writes.
 fn simulated(ops: usize, threads: usize, seed: u64) -> String {
-    let c = SyntheticConfig { cas: false, ops, keys: 1, threads, crash_rate: 0.05, values: 0, seed };
+    simulated_with(false, ops, threads, seed)
+}
+
+/// The same, with cas when `cas` (`--workload cas-register`).
+fn simulated_with(cas: bool, ops: usize, threads: usize, seed: u64) -> String {
+    let c = SyntheticConfig { cas, ops, keys: 1, threads, crash_rate: 0.05, values: 0, seed };
     let mut out = Vec::with_capacity(ops * 180);
     write_edn(&c, &mut out).unwrap();
     String::from_utf8(out).unwrap()
@@ -26,8 +34,13 @@ fn simulated(ops: usize, threads: usize, seed: u64) -> String {
 
 /// Read, check and certify, as `labrys check --model register` does; the verdict.
 fn check(text: &str) -> Verdict {
+    check_as(ModelName::Register, text)
+}
+
+/// The same under `model`.
+fn check_as(model: ModelName, text: &str) -> Verdict {
     let h = read_bytes("h.edn", text.as_bytes(), Format::Edn, &ReadOptions::default()).unwrap();
-    let config = CheckConfig { model: Some(ModelName::Register), ..CheckConfig::default() };
+    let config = CheckConfig { model: Some(model), ..CheckConfig::default() };
     check_history(&h, &config).unwrap()[0].valid
 }
 
@@ -53,5 +66,15 @@ fn register_scale(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, register_scale);
+/// The cas-register case, in a group of its own.
+fn cas_register_scale(c: &mut Criterion) {
+    let mut g = c.benchmark_group("cas_register_scale");
+    g.sample_size(10);
+    let cas = simulated_with(true, 200_000, 20, 3);
+    assert_eq!(check_as(ModelName::CasRegister, &cas), Verdict::Valid);
+    g.bench_function("200k_ops_20_threads_valid", |b| b.iter(|| check_as(ModelName::CasRegister, &cas)));
+    g.finish();
+}
+
+criterion_group!(benches, cas_register_scale, register_scale);
 criterion_main!(benches);

@@ -179,8 +179,8 @@ struct CheckArgs {
     #[arg(long)]
     fail_fast: bool,
     /// Search every key, even where an exact polynomial procedure decides it (the zone test for
-    /// registers whose written values are unique): for comparison; never changes a verdict but
-    /// to unknown.
+    /// registers whose written values are unique, the cas chains for cas registers whose written
+    /// values are unique): for comparison; never changes a verdict but to unknown.
     #[arg(long)]
     no_fast_path: bool,
     /// Also write a JUnit XML report here: one test case per history and consistency level.

@@ -264,11 +264,15 @@ impl serde::Serialize for Levels {
 
 vocabulary! {
     /// The procedure that decided a key of a single object: Gibbons & Korach's zone test
-    /// (registers whose written values are unique, O(n log n)), or the search with its
+    /// (registers whose written values are unique, O(n log n)), the cas chains (the same for
+    /// cas registers), or the search with its
     /// dependency-graph pre-passes (everything else).
     Procedure, "procedure" {
         /// The zone test.
         Zones = "zones",
+        /// The cas chains, ordered by the zone test (cas registers whose written values are
+        /// unique, O(n log n)).
+        CasChains = "cas-chains",
         /// The dependency graph, then the linearization search.
         Search = "search",
     }

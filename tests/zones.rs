@@ -7,14 +7,13 @@ mod common;
 use common::generate::{self as hg, OpSpec, Rng};
 use labrys::certify::linear::Keying;
 use labrys::check::{CheckConfig, Options, check_history};
-use labrys::history::{Format, History, ReadOptions, Value, read_bytes};
+use labrys::history::{History, Value};
 use labrys::model::Register;
 use labrys::outcome::Verdict;
 use labrys::report::FileReport;
 use labrys::search::oracle;
 use labrys::search::zones::Zoned;
 use labrys::sim::cluster::{ClusterConfig, Faults, Service, Workload, history_string};
-use labrys::sim::synthetic::{SyntheticConfig, write_edn};
 use labrys::vocab::{ClassKind, ModelName, Procedure};
 use proptest::prelude::*;
 
@@ -115,15 +114,11 @@ fn most_generated_histories_are_decided_by_zones() {
 }
 
 fn read(text: &str) -> History {
-    read_bytes("sim.edn", text.as_bytes(), Format::Edn, &ReadOptions::default())
-        .expect("generated text reads")
+    hg::read_edn(text)
 }
 
 fn synthetic(ops: usize, threads: usize, seed: u64) -> String {
-    let c = SyntheticConfig { cas: false, ops, keys: 1, threads, crash_rate: 0.05, values: 0, seed };
-    let mut out = Vec::new();
-    write_edn(&c, &mut out).expect("writes to memory");
-    String::from_utf8(out).expect("EDN is text")
+    hg::synthetic_unique(false, ops, threads, seed)
 }
 
 fn check_keyed(h: &History) -> FileReport {

@@ -199,6 +199,9 @@ pub enum Access<'a> {
     Read(Option<&'a Value>),
     /// A write of this value.
     Write(&'a Value),
+    /// A compare-and-set: if the register holds `.0`, set it to `.1` (the cas-chain fast path
+    /// reads it; the zone test leaves a key with one to others).
+    Cas(&'a Value, &'a Value),
 }
 
 /// A sequential specification of one object.

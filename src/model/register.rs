@@ -206,7 +206,7 @@ macro_rules! register_model {
                 match op {
                     RegisterOp::Read(v) => Some(super::Access::Read(v.as_ref())),
                     RegisterOp::Write(v) => Some(super::Access::Write(v)),
-                    RegisterOp::Cas(..) => None,
+                    RegisterOp::Cas(old, new) => Some(super::Access::Cas(old, new)),
                 }
             }
             fn describe_op(&self, op: &RegisterOp) -> String {

@@ -382,7 +382,11 @@ fn write_counterexample(out: &mut String, key: &str, label: &str, c: &Counterexa
     } else {
         let shown = c.prefix_tail.len();
         // The zone test names a few ops; the search on those alone found the prefix.
-        let among = if by == Procedure::Zones { " (searching only the ops the zone test named)" } else { "" };
+        let among = match by {
+            Procedure::Zones => " (searching only the ops the zone test named)",
+            Procedure::CasChains => " (searching only the ops the cas chains named)",
+            Procedure::Search => "",
+        };
         let _ = writeln!(
             out,
             "    the longest valid prefix found{among} has {} ops; its last {shown}, leaving the state {}:",

@@ -13,6 +13,7 @@
 //! P-compositionality), so keys never need to be searched together for linearizability.
 
 mod budget;
+pub mod chains;
 mod greedy;
 mod id_sets;
 mod joint;
@@ -61,7 +62,8 @@ pub struct Options {
     /// Stop at the first invalid key (the others become unknown).
     pub fail_fast: bool,
     /// Decide keys by an exact polynomial procedure where one applies (the zone test for
-    /// registers whose written values are unique); `false` searches every key
+    /// registers whose written values are unique, the cas chains for cas registers whose
+    /// written values are unique); `false` searches every key
     /// (`--no-fast-path`), for comparison.
     pub fast_paths: bool,
 }
@@ -180,7 +182,7 @@ enum Finding<S> {
     Conflict(Conflict),
 }
 
-/// Decides one key: by the zone test where it applies (see [`zones`]), else first by what the
+/// Decides one key: by a fast path where one applies (see [`zones`], [`chains`]), else first by what the
 /// values imply (conflicts, then cycles in the dependency graph), then, if that leaves the
 /// question open, by the search, pruned by the implied orders.
 pub(crate) fn check_part<M: Model>(
@@ -193,10 +195,10 @@ pub(crate) fn check_part<M: Model>(
 ) -> KeyResult {
     let started = Instant::now();
     let pruned;
-    let zoned = if limits.fast_paths { by_zones(model, part, order) } else { None };
-    // `evidence`: the ops the evidence is about, the whole key or the few the zone test named.
+    let zoned = if limits.fast_paths { by_fast_path(model, part, order) } else { None };
+    // `evidence`: the ops the evidence is about, the whole key or the few the fast path named.
     let (part, evidence, finding, procedure) = match zoned {
-        Some((evidence, finding)) => (part, evidence, finding, Procedure::Zones),
+        Some(((evidence, finding), procedure)) => (part, evidence, finding, procedure),
         None => {
             pruned = without_unneeded_crashed_ops(model, part);
             let part = pruned.as_ref().unwrap_or(part);
@@ -279,20 +281,40 @@ pub(crate) fn check_part<M: Model>(
     result
 }
 
-/// The size of key (in ops) from which an invalid key the zone test decided is explained by the
+/// The size of key (in ops) from which an invalid key a fast path decided is explained by the
 /// ops it named rather than searched whole.
 const ZONE_EVIDENCE_FROM: usize = 4096;
 
 /// The zone test's decision: the part its evidence is about, and what it found.
 type Decided<'p, M> = (Cow<'p, Part<<M as Model>::Op>>, Finding<<M as Model>::State>);
 
-/// What the zone test decides of `part`, when it applies: a linearization, or a violation
-/// shown by the search on the few ops the test named (the evidence's part, returned with it).
-/// `None` sends the key to the search: the test does not apply, or (never expected) the search
-/// did not find the named ops invalid.
-fn by_zones<'p, M: Model>(model: &M, part: &'p Part<M::Op>, order: Order) -> Option<Decided<'p, M>> {
+/// What an exact fast path decides of `part`, when one applies (the zone test, else the cas
+/// chains), and which: a linearization, or a violation shown by the search on the few ops the
+/// fast path named (the evidence's part, returned with it). `None` sends the key to the search:
+/// no fast path applies, or the search did not find the named ops invalid within its probe's
+/// budget.
+fn by_fast_path<'p, M: Model>(
+    model: &M,
+    part: &'p Part<M::Op>,
+    order: Order,
+) -> Option<(Decided<'p, M>, Procedure)> {
     let Order::RealTime { skew } = order else { return None };
-    match zones::decide(model, part, skew)? {
+    match zones::decide(model, part, skew) {
+        Some(zoned) => Some((by_zones(model, part, order, zoned)?, Procedure::Zones)),
+        None => {
+            Some((by_zones(model, part, order, chains::decide(model, part, skew)?)?, Procedure::CasChains))
+        }
+    }
+}
+
+/// The decision `zoned` of a fast path on `part`, as a finding (see [`by_fast_path`]).
+fn by_zones<'p, M: Model>(
+    model: &M,
+    part: &'p Part<M::Op>,
+    order: Order,
+    zoned: zones::Zoned,
+) -> Option<Decided<'p, M>> {
+    match zoned {
         zones::Zoned::Linearizable(found) => {
             let stats = SearchStats { max_depth: found.len(), ..SearchStats::default() };
             Some((Cow::Borrowed(part), Finding::Search(SearchResult::Linearizable(found), stats)))

@@ -42,17 +42,18 @@ pub enum Zoned {
 const FREE: u32 = u32::MAX;
 const LEFT_OUT: u32 = u32::MAX - 1;
 
-/// One value's write and the completed reads that saw it.
+/// One value's write and the completed reads that saw it (or, for the cas-chain fast path, a
+/// chain's head and the rest of its ops: `chains` orders chains by their zones).
 #[derive(Clone, Debug)]
-struct Cluster {
+pub(super) struct Cluster {
     /// The write (`None`: the initial value's virtual write).
     writer: Option<u32>,
     /// Completed reads of the value.
     reads: u32,
     /// The earliest completion (skew added) among its ops, and whose it is.
-    min_finish: (i64, Option<u32>),
+    pub(super) min_finish: (i64, Option<u32>),
     /// The latest invocation among its ops, and whose it is.
-    max_start: (i64, Option<u32>),
+    pub(super) max_start: (i64, Option<u32>),
 }
 
 impl Cluster {
@@ -64,7 +65,16 @@ impl Cluster {
         Cluster { writer: Some(w), reads: 0, min_finish: (finish, Some(w)), max_start: (start, Some(w)) }
     }
 
-    fn add_read(&mut self, r: u32, start: i64, finish: i64) {
+    /// A cluster headed by `writer` (`None`: the initial value's), with no other op yet.
+    pub(super) fn headed(writer: Option<u32>, start: i64, finish: i64) -> Cluster {
+        match writer {
+            Some(w) => Cluster::written(w, start, finish),
+            None => Cluster::initial(),
+        }
+    }
+
+    /// Adds an op that is not the head (a read; for a chain, any later op).
+    pub(super) fn add_read(&mut self, r: u32, start: i64, finish: i64) {
         self.reads += 1;
         if finish < self.min_finish.0 {
             self.min_finish = (finish, Some(r));
@@ -79,12 +89,13 @@ impl Cluster {
         self.reads > 0 || self.writer.is_some_and(|w| !crashed(w))
     }
 
-    fn forward(&self) -> bool {
+    /// Whether its zone is forward: it must hold the register from `min_finish` to `max_start`.
+    pub(super) fn forward(&self) -> bool {
         self.min_finish.0 < self.max_start.0
     }
 
     /// The ops that bound its zone, and its write.
-    fn bounds(&self) -> impl Iterator<Item = u32> {
+    pub(super) fn bounds(&self) -> impl Iterator<Item = u32> {
         [self.min_finish.1, self.max_start.1, self.writer].into_iter().flatten()
     }
 }
@@ -142,6 +153,10 @@ fn clusters<M: Model>(model: &M, part: &Part<M::Op>, init: &Value, skew: i64) ->
     let mut accesses = Vec::with_capacity(e.len());
     for (i, x) in e.iter().enumerate() {
         let access = model.register_access(&x.op)?;
+        if matches!(access, Access::Cas(..)) {
+            // The cas-chain fast path's (see `chains`).
+            return None;
+        }
         accesses.push(access);
         let Access::Write(v) = access else { continue };
         // A value written twice (or written and initial) leaves reads of it ambiguous.
@@ -172,7 +187,7 @@ fn clusters<M: Model>(model: &M, part: &Part<M::Op>, init: &Value, skew: i64) ->
 /// The instant each backward cluster takes effect at (forward ones get `i64::MIN`, unused), or
 /// the ops of two zones that cannot both hold: two forward zones that overlap, or a backward
 /// zone inside a forward one.
-fn instants(clusters: &[Cluster], active: &[u32]) -> Result<Vec<i64>, Vec<u32>> {
+pub(super) fn instants(clusters: &[Cluster], active: &[u32]) -> Result<Vec<i64>, Vec<u32>> {
     let zone = |c: u32| &clusters[c as usize];
     let both = |a: u32, b: u32| -> Vec<u32> {
         let mut ops: Vec<u32> = zone(a).bounds().chain(zone(b).bounds()).collect();

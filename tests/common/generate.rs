@@ -574,3 +574,20 @@ impl RegisterGen {
         }
     }
 }
+
+/// Reads EDN text a generator wrote.
+pub fn read_edn(text: &str) -> History {
+    use labrys::history::{Format, ReadOptions, read_bytes};
+    read_bytes("sim.edn", text.as_bytes(), Format::Edn, &ReadOptions::default())
+        .expect("generated text reads")
+}
+
+/// What `labrys simulate --workload register` (or `cas-register`, with `cas`) `--keys 1
+/// --crash-rate 0.05 --values 0` writes: one key, 5% crashed ops, every written value unique.
+pub fn synthetic_unique(cas: bool, ops: usize, threads: usize, seed: u64) -> String {
+    use labrys::sim::synthetic::{SyntheticConfig, write_edn};
+    let c = SyntheticConfig { cas, ops, keys: 1, threads, crash_rate: 0.05, values: 0, seed };
+    let mut out = Vec::new();
+    write_edn(&c, &mut out).expect("writes to memory");
+    String::from_utf8(out).expect("EDN is text")
+}
