@@ -556,7 +556,7 @@ pub fn load(path: &str, options: &ReadOptions, config: &CheckConfig) -> Result<L
 /// Checks a history [`load`] read.
 pub fn check_loaded(loaded: &Loaded, config: &CheckConfig) -> Result<Vec<FileReport>, CheckError> {
     if let Some(weak) = &loaded.weak {
-        return check_weak(weak, &weak_levels(config)?, config.allow_empty);
+        return check_weak(weak, &weak_levels(config)?, config);
     }
     match &loaded.txns {
         Some(t) => check_txn(&loaded.history, Some(t), t.workload, config),
@@ -569,15 +569,20 @@ pub fn check_loaded(loaded: &Loaded, config: &CheckConfig) -> Result<Vec<FileRep
 fn check_weak(
     h: &crate::weak::WeakHistory,
     levels: &[crate::weak::Level],
-    allow_empty: bool,
+    config: &CheckConfig,
 ) -> Result<Vec<FileReport>, CheckError> {
+    let budget = crate::weak::Budget {
+        max_steps: config.options.max_steps,
+        timeout: config.options.timeout,
+        max_memory: config.options.max_memory,
+    };
     levels
         .iter()
         .map(|&level| {
             let started = std::time::Instant::now();
-            let outcome = crate::weak::check(h, level);
-            crate::certify::weak::certify(h, level, &outcome.violations).map_err(CheckError::Uncertified)?;
-            Ok(crate::report::weak::file_report(h, level, &outcome, started.elapsed(), allow_empty))
+            let outcome = crate::weak::check_within(h, level, &budget);
+            crate::certify::weak::certify_outcome(h, level, &outcome).map_err(CheckError::Uncertified)?;
+            Ok(crate::report::weak::file_report(h, level, &outcome, started.elapsed(), config.allow_empty))
         })
         .collect()
 }

@@ -275,6 +275,7 @@ fn retarget(e: &mut Edge) {
         EdgeWhy::Session => std::mem::swap(&mut e.from, &mut e.to),
         EdgeWhy::ReadFrom { value, .. } => *value += 1000,
         EdgeWhy::Commit { op, .. } => *op += 1,
+        EdgeWhy::AntiDependency { value, .. } => *value += 1000,
     }
 }
 
@@ -286,7 +287,7 @@ fn bump_value(v: &mut Violation) {
         | Violation::NotMyOwnWrite { value, .. }
         | Violation::IntermediateRead { value, .. }
         | Violation::NonRepeatableRead { v1: value, .. } => *value += 1000,
-        Violation::Cycle { .. } => {}
+        Violation::Cycle { .. } | Violation::NoCommitOrder { .. } => {}
     }
 }
 
@@ -298,7 +299,7 @@ fn bump_op(v: &mut Violation) {
         | Violation::NotMyOwnWrite { op, .. }
         | Violation::IntermediateRead { op, .. }
         | Violation::NonRepeatableRead { first: op, .. } => *op += 1,
-        Violation::Cycle { .. } => {}
+        Violation::Cycle { .. } | Violation::NoCommitOrder { .. } => {}
     }
 }
 

@@ -22,6 +22,7 @@ pub mod queue;
 mod register;
 mod saturation;
 mod sequential;
+pub mod serial;
 mod set;
 mod stepper;
 pub mod txn;

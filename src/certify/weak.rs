@@ -11,13 +11,13 @@ use std::collections::VecDeque;
 
 /// Every write of a (key, value): the transaction, and whether it is that transaction's last
 /// write of the key.
-struct Writes {
+pub(super) struct Writes {
     by_value: HashMap<(u32, u64), Vec<(TxnId, bool)>, RandomState>,
     aborted: HashSet<(u32, u64), RandomState>,
 }
 
 impl Writes {
-    fn of(h: &WeakHistory) -> Writes {
+    pub(super) fn of(h: &WeakHistory) -> Writes {
         let mut by_value: HashMap<(u32, u64), Vec<(TxnId, bool)>, RandomState> = HashMap::default();
         for t in 0..h.txn_count() as TxnId {
             let ops = h.txn_ops(t);
@@ -32,7 +32,7 @@ impl Writes {
     /// The one transaction whose last write of `key` is `value` (the initial transaction for
     /// 0 when there is one and nobody else writes it), when that is unambiguous: no other
     /// write of the same value anywhere.
-    fn writer(&self, h: &WeakHistory, key: u32, value: u64) -> Result<TxnId, String> {
+    pub(super) fn writer(&self, h: &WeakHistory, key: u32, value: u64) -> Result<TxnId, String> {
         if self.aborted.contains(&(key, value)) {
             return Err(format!("{}={value} is also written by an aborted transaction", h.keys.name(key)));
         }
@@ -50,7 +50,7 @@ impl Writes {
 
 /// The op at `t`'s position `op`, if it is a read of `key`=`value` that no earlier write of
 /// `t` to `key` precedes.
-fn external_read(h: &WeakHistory, t: TxnId, op: u32, key: u32, value: u64) -> Result<(), String> {
+pub(super) fn external_read(h: &WeakHistory, t: TxnId, op: u32, key: u32, value: u64) -> Result<(), String> {
     let ops = h.txn_ops(t);
     let o = ops.get(op as usize).ok_or_else(|| format!("{} has no op {op}", h.describe(t)))?;
     if o.write || o.key != key || o.value != value {
@@ -63,11 +63,11 @@ fn external_read(h: &WeakHistory, t: TxnId, op: u32, key: u32, value: u64) -> Re
 }
 
 /// Whether `t` writes `key` (the initial transaction writes every key).
-fn writes_key(h: &WeakHistory, t: TxnId, key: u32) -> bool {
+pub(super) fn writes_key(h: &WeakHistory, t: TxnId, key: u32) -> bool {
     t == INIT || h.txn_ops(t).iter().any(|o| o.write && o.key == key)
 }
 
-fn valid_txn(h: &WeakHistory, t: TxnId) -> Result<(), String> {
+pub(super) fn valid_txn(h: &WeakHistory, t: TxnId) -> Result<(), String> {
     if t == INIT && h.init || (t as usize) < h.txn_count() {
         Ok(())
     } else {
@@ -76,8 +76,26 @@ fn valid_txn(h: &WeakHistory, t: TxnId) -> Result<(), String> {
 }
 
 /// Whether `a` precedes `b` in session order.
-fn session_before(h: &WeakHistory, a: TxnId, b: TxnId) -> bool {
+pub(super) fn session_before(h: &WeakHistory, a: TxnId, b: TxnId) -> bool {
     b != INIT && (a == INIT || (h.txn_session[a as usize] == h.txn_session[b as usize] && a < b))
+}
+
+/// Certifies what a check of `h` at `level` claims: each violation, and, for serializability
+/// and snapshot isolation, the commit order a valid verdict must carry.
+pub fn certify_outcome(
+    h: &WeakHistory,
+    level: Level,
+    outcome: &crate::weak::WeakOutcome,
+) -> Result<(), Refuted> {
+    certify(h, level, &outcome.violations)?;
+    let strong = matches!(level, Level::Serializable | Level::SnapshotIsolation);
+    match &outcome.order {
+        Some(order) => super::serial::certify_order(h, level, order),
+        None if strong && outcome.verdict() == crate::outcome::Verdict::Valid && h.txn_count() > 0 => {
+            Err(Refuted::new(format!("{} valid", level.as_str()), "a valid verdict carries no commit order"))
+        }
+        None => Ok(()),
+    }
 }
 
 /// Certifies every violation of `violations`, claimed of `h` at `level`.
@@ -157,6 +175,9 @@ fn certify_one(h: &WeakHistory, level: Level, writes: &Writes, v: &Violation) ->
             Ok(())
         }
         Violation::Cycle { ref edges } => certify_cycle(h, level, writes, edges),
+        Violation::NoCommitOrder { ref choices, complete, .. } => {
+            super::serial::certify_refutation(h, level, writes, choices, complete)
+        }
     }
 }
 
@@ -169,6 +190,12 @@ fn certify_cycle(h: &WeakHistory, level: Level, writes: &Writes, edges: &[Edge])
             return Err(format!("edge {i} ends where the next does not start"));
         }
         certify_edge(h, level, writes, e).map_err(|why| format!("edge {i} ({:?}): {why}", e.why))?;
+        let anti = |e: &Edge| matches!(e.why, EdgeWhy::AntiDependency { .. });
+        if level == Level::SnapshotIsolation && anti(e) && anti(&edges[(i + 1) % edges.len()]) {
+            return Err(format!(
+                "edges {i} and the next are two anti-dependencies in a row, which snapshot isolation allows"
+            ));
+        }
     }
     Ok(())
 }
@@ -193,6 +220,29 @@ fn certify_edge(h: &WeakHistory, level: Level, writes: &Writes, e: &Edge) -> Res
                 );
             }
             certify_premise(h, level, writes, e.from, reader, op, premise)
+        }
+        EdgeWhy::AntiDependency { op, key, value, writer, via } => {
+            if !matches!(level, Level::Serializable | Level::SnapshotIsolation) {
+                return Err(format!("{} does not order anti-dependencies", level.as_str()));
+            }
+            external_read(h, e.from, op, key, value)?;
+            if writes.writer(h, key, value)? != writer || e.to == writer || e.to == e.from || e.to == INIT {
+                return Err("the source does not read the key from the writer named".into());
+            }
+            if !writes_key(h, e.to, key) {
+                return Err("the target does not write the key".into());
+            }
+            match via {
+                None => happens_before(h, writes, writer, e.to),
+                Some((reader, b)) => {
+                    let o = h.txn_ops(reader).get(b as usize).copied().ok_or("no such op")?;
+                    external_read(h, reader, b, key, o.value)?;
+                    if writes.writer(h, key, o.value)? != e.to {
+                        return Err("the reader named does not read the key from the target".into());
+                    }
+                    happens_before(h, writes, writer, reader)
+                }
+            }
         }
     }
 }
@@ -220,18 +270,20 @@ fn certify_premise(
             }
             reads_from(*b, *key)
         }
-        (Premise::SessionOrder, Level::ReadAtomic | Level::Causal) => {
+        (Premise::SessionOrder, l) if l == Level::ReadAtomic || l.implies_causal() => {
             session_before(h, from, reader).then_some(()).ok_or_else(|| "not in session order".into())
         }
-        (Premise::ReadsFrom { op: b, key }, Level::ReadAtomic | Level::Causal) => reads_from(*b, *key),
-        (Premise::HappensBefore, Level::Causal) => happens_before(h, writes, from, reader),
+        (Premise::ReadsFrom { op: b, key }, l) if l == Level::ReadAtomic || l.implies_causal() => {
+            reads_from(*b, *key)
+        }
+        (Premise::HappensBefore, l) if l.implies_causal() => happens_before(h, writes, from, reader),
         _ => Err(format!("this premise does not force commit order under {}", level.as_str())),
     }
 }
 
 /// Whether `a` happens before `b`: a breadth-first search back from `b` over session order and
 /// reads-from, derived here from the raw reads.
-fn happens_before(h: &WeakHistory, writes: &Writes, a: TxnId, b: TxnId) -> Result<(), String> {
+pub(super) fn happens_before(h: &WeakHistory, writes: &Writes, a: TxnId, b: TxnId) -> Result<(), String> {
     if a == INIT {
         return Ok(());
     }

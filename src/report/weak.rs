@@ -74,9 +74,13 @@ fn details(
         anomaly_counts.insert("violations in all".to_string(), outcome.found);
     }
     let stronger: &[Level] = match level {
-        Level::ReadCommitted => &[Level::ReadAtomic, Level::Causal],
-        Level::ReadAtomic => &[Level::Causal],
-        Level::Causal => &[],
+        Level::ReadCommitted => {
+            &[Level::ReadAtomic, Level::Causal, Level::SnapshotIsolation, Level::Serializable]
+        }
+        Level::ReadAtomic => &[Level::Causal, Level::SnapshotIsolation, Level::Serializable],
+        Level::Causal => &[Level::SnapshotIsolation, Level::Serializable],
+        Level::SnapshotIsolation => &[Level::Serializable],
+        Level::Serializable => &[],
     };
     let invalid = valid == Verdict::Invalid;
     TxnDetails {
@@ -134,7 +138,7 @@ fn anomaly(h: &WeakHistory, v: &Violation) -> Anomaly {
         | Violation::NotMyOwnWrite { key, .. }
         | Violation::IntermediateRead { key, .. }
         | Violation::NonRepeatableRead { key, .. } => Some(h.keys.name(*key)),
-        Violation::Cycle { .. } => None,
+        Violation::Cycle { .. } | Violation::NoCommitOrder { .. } => None,
     };
     Anomaly {
         kind: v.name().to_string(),

@@ -57,14 +57,35 @@ impl Default for GenConfig {
 /// A serializable history: transactions run one after another (each reads the latest values,
 /// initially 0, and writes fresh ones), transaction `i` in session `i % sessions`.
 pub fn serializable(config: &GenConfig) -> GenHistory {
+    serial_with_skew(config, None)
+}
+
+/// As [`serializable`], but transactions `at` and `at + 1` (in sessions `at % sessions` and
+/// the next) are a write skew: both read the same two keys' latest values, and each writes
+/// one of them. The history is then snapshot isolated but not serializable, and which it is
+/// turns on the write order of those keys, which nothing records.
+pub fn serial_with_skew(config: &GenConfig, at: Option<usize>) -> GenHistory {
     let mut rng = Rng::new(config.seed);
-    let keys = config.keys.max(config.ops as u64);
+    let keys = config.keys.max(config.ops as u64).max(2);
     let mut state = vec![0u64; keys as usize];
     let mut next_value = 1;
     let sessions = config.sessions.max(1);
     let mut h = GenHistory { sessions: vec![Vec::new(); sessions] };
     let mut chosen: Vec<u64> = Vec::with_capacity(config.ops);
     for i in 0..config.txns {
+        if Some(i) == at {
+            let x = rng.below(keys);
+            let y = (x + 1 + rng.below(keys - 1)) % keys;
+            let reads = [x, y].map(|key| GenOp { key, write: false, value: state[key as usize] });
+            for (j, key) in [x, y].into_iter().enumerate() {
+                state[key as usize] = next_value;
+                let write = GenOp { key, write: true, value: next_value };
+                next_value += 1;
+                h.sessions[(i + j) % sessions]
+                    .push(GenTxn { ops: vec![reads[0], reads[1], write], committed: true });
+            }
+            continue;
+        }
         chosen.clear();
         while chosen.len() < config.ops {
             let k = rng.below(keys);

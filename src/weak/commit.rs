@@ -66,7 +66,7 @@ pub fn saturate(h: &WeakHistory, facts: &Facts, level: Level, topo: &[TxnId]) ->
     match level {
         Level::ReadCommitted => read_committed(h, facts, &mut out),
         Level::ReadAtomic => read_atomic(h, facts, &mut out),
-        Level::Causal => causal(h, facts, topo, &mut out),
+        Level::Causal | Level::SnapshotIsolation | Level::Serializable => causal(h, facts, topo, &mut out),
     }
     out
 }

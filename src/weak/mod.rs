@@ -20,12 +20,15 @@ pub mod commit;
 pub mod cycle;
 pub mod formats;
 mod history;
+mod polygraph;
 pub mod reads;
+mod solve;
+pub mod strong;
 mod violation;
 
 pub use crate::history::WeakFormat;
 pub use history::{INIT, Keys, Op, TxnId, WeakBuilder, WeakHistory};
-pub use violation::{Edge, EdgeWhy, Premise, Violation};
+pub use violation::{Choice, Edge, EdgeWhy, Premise, Violation};
 
 use crate::outcome::Verdict;
 
@@ -40,6 +43,12 @@ pub enum Level {
     ReadAtomic,
     /// Causal consistency: a transaction sees every write that happened before it.
     Causal,
+    /// Snapshot isolation: some commit order in which each transaction reads from a prefix of
+    /// it that holds everything that happened before it and every write it conflicts with.
+    SnapshotIsolation,
+    /// Serializability: some total order of the transactions in which each read sees the last
+    /// write before it.
+    Serializable,
 }
 
 impl Level {
@@ -49,6 +58,8 @@ impl Level {
             Level::ReadCommitted => "read-committed",
             Level::ReadAtomic => "read-atomic",
             Level::Causal => "causal",
+            Level::SnapshotIsolation => "snapshot-isolation",
+            Level::Serializable => "serializable",
         }
     }
 
@@ -59,6 +70,8 @@ impl Level {
             L::ReadCommitted => Some(Level::ReadCommitted),
             L::ReadAtomic => Some(Level::ReadAtomic),
             L::Causal | L::CausalCerone => Some(Level::Causal),
+            L::SnapshotIsolation => Some(Level::SnapshotIsolation),
+            L::Serializable => Some(Level::Serializable),
             _ => None,
         }
     }
@@ -70,7 +83,14 @@ impl Level {
             Level::ReadCommitted => L::ReadCommitted,
             Level::ReadAtomic => L::ReadAtomic,
             Level::Causal => L::Causal,
+            Level::SnapshotIsolation => L::SnapshotIsolation,
+            Level::Serializable => L::Serializable,
         }
+    }
+
+    /// Whether the level implies causal consistency (so every causal violation violates it).
+    pub fn implies_causal(self) -> bool {
+        matches!(self, Level::Causal | Level::SnapshotIsolation | Level::Serializable)
     }
 }
 
@@ -84,8 +104,12 @@ pub struct WeakOutcome {
     pub found: usize,
     /// Why the verdict is unknown, when it is.
     pub unknown: Option<String>,
-    /// Commit-order edges the saturation added.
+    /// Commit-order edges the saturation added (for serializability and snapshot isolation:
+    /// the edges of the pruned polygraph).
     pub commit_edges: usize,
+    /// For serializability and snapshot isolation, when the history satisfies the level: a
+    /// commit order (every transaction once) that witnesses it.
+    pub order: Option<Vec<TxnId>>,
 }
 
 impl WeakOutcome {
@@ -104,9 +128,37 @@ impl WeakOutcome {
 /// The most violations of one stage that a report lists (the count says how many there were).
 pub const MAX_REPORTED: usize = 100;
 
-/// Checks `history` for `level`: the read-consistency checks, then (if they pass) the commit
-/// order and its cycles. Not yet certified: see [`crate::certify::weak::certify`].
+/// What the checks that search (serializability, snapshot isolation) may spend. Running out
+/// gives `unknown`, never a verdict.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    /// Solver rounds plus solver conflicts allowed (`--max-steps`).
+    pub max_steps: u64,
+    /// Wall-clock budget (`--timeout`).
+    pub timeout: Option<std::time::Duration>,
+    /// Bytes allowed for the pruning matrices (`--max-memory`; 4 GiB when not given).
+    pub max_memory: Option<usize>,
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget { max_steps: 100_000_000, timeout: None, max_memory: None }
+    }
+}
+
+/// Checks `history` for `level` with the default [`Budget`]; see [`check_within`].
 pub fn check(history: &WeakHistory, level: Level) -> WeakOutcome {
+    check_within(history, level, &Budget::default())
+}
+
+/// Checks `history` for `level`: the read-consistency checks, then (if they pass) the commit
+/// order and its cycles; for serializability and snapshot isolation, then the polygraph and
+/// its SAT solving ([`strong`]) within `budget`. Not yet certified: see
+/// [`crate::certify::weak::certify`] and [`crate::certify::serial`].
+pub fn check_within(history: &WeakHistory, level: Level, budget: &Budget) -> WeakOutcome {
+    if matches!(level, Level::Serializable | Level::SnapshotIsolation) {
+        return strong::check(history, level, budget);
+    }
     let facts = match reads::Facts::derive(history, level) {
         Ok(f) => f,
         Err(reads::Stop::Violations(found, violations)) => {
@@ -123,5 +175,5 @@ pub fn check(history: &WeakHistory, level: Level) -> WeakOutcome {
     let order = commit::saturate(history, &facts, level, &topo);
     let commit_edges = order.len();
     let violations: Vec<Violation> = cycle::find(history, &facts, &order).into_iter().collect();
-    WeakOutcome { found: violations.len(), violations, unknown: None, commit_edges }
+    WeakOutcome { found: violations.len(), violations, unknown: None, commit_edges, order: None }
 }

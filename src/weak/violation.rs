@@ -42,6 +42,35 @@ pub enum EdgeWhy {
         /// What relates `from` to `reader`.
         premise: Premise,
     },
+    /// An anti-dependency (serializability, snapshot isolation): `from`'s op `op` reads
+    /// `key`=`value` from `writer`, and `to`, which also writes `key`, must commit after
+    /// `writer` — because `writer` happens before `to` (`via` none), or because `via` =
+    /// `(reader, op)` reads `key` from `to` and `writer` happens before that reader. So `from`
+    /// read before `to` wrote: `from` must commit first.
+    AntiDependency {
+        /// The read's position in `from`.
+        op: u32,
+        /// The key.
+        key: u32,
+        /// The value read.
+        value: u64,
+        /// The transaction `from` reads it from.
+        writer: TxnId,
+        /// A reader of `to`'s write that `writer` happens before, when that is the reason.
+        via: Option<(TxnId, u32)>,
+    },
+}
+
+/// One choice of a polygraph: the order of two writers of a key, which the history leaves
+/// open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Choice {
+    /// The key (interned).
+    pub key: u32,
+    /// One writer of it.
+    pub first: TxnId,
+    /// Another.
+    pub second: TxnId,
 }
 
 /// What makes `reader` depend on `from` in a commit-order edge, per level.
@@ -161,6 +190,17 @@ pub enum Violation {
         /// The edges, `edges[i].to == edges[i + 1].from`, the last back to the first.
         edges: Vec<Edge>,
     },
+    /// No commit order exists (serializability, snapshot isolation), as the SAT solver
+    /// decided: every orientation of the open choices closes a forbidden cycle.
+    NoCommitOrder {
+        /// The choices the refutation turned on (all of the history's, when `complete`).
+        choices: Vec<Choice>,
+        /// Whether `choices` are all the history's choices, so that trying each of their
+        /// orientations re-decides the claim.
+        complete: bool,
+        /// How many cycle clauses the solver learnt.
+        clauses: u64,
+    },
 }
 
 impl Violation {
@@ -175,6 +215,7 @@ impl Violation {
             Violation::IntermediateRead { .. } => "intermediate-read",
             Violation::NonRepeatableRead { .. } => "non-repeatable-read",
             Violation::Cycle { edges } => cycle_name(edges),
+            Violation::NoCommitOrder { .. } => "no-commit-order",
         }
     }
 
@@ -194,6 +235,9 @@ impl Violation {
                     _ => vec![e.from],
                 })
                 .collect(),
+            Violation::NoCommitOrder { choices, .. } => {
+                choices.iter().flat_map(|c| [c.first, c.second]).collect()
+            }
         };
         let mut seen = std::collections::HashSet::new();
         all.retain(|t| seen.insert(*t));
@@ -249,6 +293,22 @@ impl Violation {
                     steps.join("\n")
                 )
             }
+            Violation::NoCommitOrder { choices, complete, clauses } => {
+                let listed: Vec<String> = choices
+                    .iter()
+                    .take(20)
+                    .map(|c| format!("{} vs {} on {}", h.describe(c.first), h.describe(c.second), k(&c.key)))
+                    .collect();
+                format!(
+                    "no commit order exists: the SAT solver refuted every order of the writers whose order the \
+                     history leaves open ({clauses} cycle clauses learnt); the refutation turned on {} of these \
+                     choices{}{}:\n{}",
+                    choices.len(),
+                    if *complete { " (every open choice of the history)" } else { "" },
+                    if choices.len() > listed.len() { ", the first 20 listed" } else { "" },
+                    listed.join("\n")
+                )
+            }
         }
     }
 }
@@ -261,6 +321,12 @@ fn cycle_name(edges: &[Edge]) -> &'static str {
         EdgeWhy::Commit { premise, .. } => Some(premise),
         _ => None,
     });
+    let anti = edges.iter().filter(|e| matches!(e.why, EdgeWhy::AntiDependency { .. })).count();
+    match anti {
+        0 => {}
+        1 => return "G-single",
+        _ => return "G2-item",
+    }
     let mut name = "cyclic-happens-before";
     for p in premises {
         name = match (p, name) {
@@ -300,6 +366,20 @@ fn explain_edge(h: &WeakHistory, e: &Edge) -> String {
                 h.describe(*reader),
                 h.keys.name(*key),
                 h.keys.name(*key)
+            )
+        }
+        EdgeWhy::AntiDependency { op, key, value, writer, via } => {
+            let key = h.keys.name(*key);
+            let w = h.describe(*writer);
+            let because = match via {
+                None => format!("{w} happens before {to}"),
+                Some((r, o)) => {
+                    format!("{} (op {o}) reads {key} from {to} and {w} happens before it", h.describe(*r))
+                }
+            };
+            format!(
+                "{from} must commit before {to}: {from} (op {op}) reads {key}={value} from {w}, {to} also writes {key} and \
+                 must come after {w} ({because}), so {from} read before {to} wrote"
             )
         }
     }
