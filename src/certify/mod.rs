@@ -26,6 +26,7 @@ mod set;
 mod stepper;
 pub mod txn;
 pub mod weak;
+pub mod workload;
 
 use std::fmt;
 
