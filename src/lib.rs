@@ -37,3 +37,4 @@ pub mod split;
 pub mod txn;
 pub mod vocab;
 pub mod weak;
+pub mod workload;

@@ -132,7 +132,10 @@ struct CheckArgs {
     /// The object the history operates on (guessed from the ops when they leave no doubt):
     /// register, cas-register, mutex, set, counter, unordered-queue, fifo-queue, kv,
     /// multi-register; or Elle's transactional list-append and rw-register; or Jepsen's
-    /// total-queue and log (its Kafka workload).
+    /// total-queue and log (its Kafka workload); or Jepsen's bank, counter-bounds (Jepsen's
+    /// counter checker: reads within the bounds the adds allow; counter is the linearizable
+    /// model) and set-final (Jepsen's set checker: acknowledged adds in the final read; set is
+    /// the linearizable model). See docs/workloads.md.
     #[arg(long, short, value_name = "MODEL", value_parser = parse_model)]
     model: Option<ModelName>,
     /// What to check: for objects linearizable (the default), sequential, or both
@@ -175,6 +178,13 @@ struct CheckArgs {
     /// 10s by default.
     #[arg(long, value_name = "DURATION", value_parser = parse_skew)]
     stuck_after: Option<i64>,
+    /// Bank histories (--model bank): the total every read must see. Without it, the total of
+    /// the first ok read that saw every balance (as elle-cli infers it); the report says which.
+    #[arg(long, value_name = "N", alias = "total-amount", allow_negative_numbers = true)]
+    total: Option<i64>,
+    /// Bank histories (--model bank): a negative balance is no anomaly.
+    #[arg(long)]
+    allow_negative_balances: bool,
     /// Stop at the first invalid key; the keys not yet decided are reported unknown.
     #[arg(long)]
     fail_fast: bool,
@@ -541,6 +551,10 @@ fn check_config(args: &CheckArgs) -> Result<CheckConfig, String> {
             NilReadsArg::Unknown => NilReads::Unknown,
         }),
         queue: labrys::queue::QueueOptions { stuck_after: args.stuck_after },
+        bank: labrys::workload::BankOptions {
+            total: args.total,
+            allow_negative_balances: args.allow_negative_balances,
+        },
     })
 }
 

@@ -148,6 +148,14 @@ vocabulary! {
         TotalQueue = "total-queue",
         /// Kafka-style ordered logs (Jepsen's Kafka workload) and their consumers.
         Log = "log" | "kafka",
+        /// Jepsen's bank: every read sees the same total and no negative balance.
+        Bank = "bank",
+        /// Jepsen's counter checker: each read within the bounds the adds allow (`counter` is
+        /// the linearizable model).
+        CounterBounds = "counter-bounds",
+        /// Jepsen's set checker: every acknowledged add in the final read (`set` is the
+        /// linearizable model).
+        SetFinal = "set-final",
     }
 }
 

@@ -45,6 +45,7 @@ fn tamper(c: &Claim) -> Claim {
         Claim::Unseen { value, .. } => *value = Value::Int(-12345),
         Claim::Stuck { polls, .. } => *polls += 1,
         Claim::LagMisreported { reported, at_least, .. } => *reported = *at_least,
+        other => panic!("a queue check made a claim of another workload: {other:?}"),
     }
     c
 }

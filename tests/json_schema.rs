@@ -124,6 +124,28 @@ fn every_transactional_example_report_validates() {
 }
 
 #[test]
+fn every_workload_example_report_validates() {
+    let dir = common::histories_dir().join("workload");
+    let csv = std::fs::read_to_string(dir.join("expected.csv")).unwrap();
+    let schema = schema();
+    for line in csv.lines().skip(1) {
+        let cols: Vec<&str> = line.split(',').collect();
+        let out = Command::new(common::labrys_bin())
+            .args(["check", "--output", "json", "--model", cols[1]])
+            .arg(dir.join(cols[0]))
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut errors = Vec::new();
+        validate(&schema, &report, "", &mut errors);
+        assert!(errors.is_empty(), "{}: {}", cols[0], errors.join("\n"));
+        if cols[1] != "set-final" {
+            assert!(report[0]["read-count"].is_u64(), "{}: {report}", cols[0]);
+        }
+    }
+}
+
+#[test]
 fn the_entry_of_a_file_that_could_not_be_read_validates() {
     let dir = common::histories_dir();
     let out = Command::new(common::labrys_bin())

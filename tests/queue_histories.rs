@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::collections::BTreeSet;
 use std::process::Command;
 
 fn dir() -> std::path::PathBuf {
@@ -22,24 +21,7 @@ fn run(model: &str, file: &str, extra: &[&str]) -> std::process::Output {
 
 #[test]
 fn every_queue_example_gets_its_verdict_and_anomaly_kinds() {
-    let csv = std::fs::read_to_string(dir().join("expected.csv")).unwrap();
-    let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
-    assert!(rows.len() >= 14);
-    for r in rows {
-        let (file, model, verdict, kinds) = (r[0], r[1], r[2], r[3]);
-        let out = run(model, file, &["--output", "json"]);
-        let code = if verdict == "valid" { 0 } else { 1 };
-        assert_eq!(out.status.code(), Some(code), "{file}: {}", String::from_utf8_lossy(&out.stderr));
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let report = &json[0];
-        assert_eq!(report["valid"], serde_json::json!(verdict == "valid"), "{file}");
-        let found: BTreeSet<String> = report["anomaly_counts"].as_object().unwrap().keys().cloned().collect();
-        let want: BTreeSet<String> = kinds.split_whitespace().map(str::to_string).collect();
-        assert_eq!(found, want, "{file}");
-        let text = run(model, file, &[]);
-        let first = String::from_utf8_lossy(&text.stdout).lines().next().unwrap_or_default().to_string();
-        assert!(first.contains(if code == 0 { ": valid (" } else { ": INVALID (" }), "{file}: {first}");
-    }
+    common::assert_examples(&dir(), 14);
 }
 
 #[test]

@@ -28,6 +28,7 @@ mod stepper;
 pub mod txn;
 pub mod weak;
 mod words;
+pub mod workload;
 
 use std::fmt;
 

@@ -207,6 +207,75 @@ pub enum Claim {
         /// The acknowledged send at `position + at_least`.
         send: u32,
     },
+    /// Bank ([`crate::workload::bank`]): the ok read `read` saw balances summing to `total`, not
+    /// `expected`.
+    WrongTotal {
+        /// The read.
+        read: u32,
+        /// The sum of its balances.
+        total: i128,
+        /// The total every read should see.
+        expected: i128,
+    },
+    /// Bank: the ok read `read` saw these accounts with a negative balance.
+    NegativeValue {
+        /// The read.
+        read: u32,
+        /// Each negative account and its balance.
+        negative: Vec<(Value, i64)>,
+    },
+    /// Bank: the ok read `read` saw accounts that are not the expected ones.
+    UnexpectedKey {
+        /// The read.
+        read: u32,
+        /// The accounts it should not have seen.
+        unexpected: Vec<Value>,
+    },
+    /// Bank: the ok read `read` lacked some of the expected accounts.
+    MissingKey {
+        /// The read.
+        read: u32,
+        /// The accounts it did not see.
+        missing: Vec<Value>,
+    },
+    /// Bank: the ok read `read` saw `nil` as the balance of these accounts.
+    NilBalance {
+        /// The read.
+        read: u32,
+        /// The accounts read as `nil`.
+        nils: Vec<Value>,
+    },
+    /// Counter bounds ([`crate::workload::counter`]): the ok read `read` saw `value`, outside
+    /// `[lower, upper]`: the least and the most the adds that may have taken effect before it
+    /// completed can sum to, given those certainly done before it began.
+    OutOfBounds {
+        /// The read.
+        read: u32,
+        /// What it read.
+        value: i64,
+        /// The least the counter could have been.
+        lower: i128,
+        /// The most the counter could have been.
+        upper: i128,
+    },
+    /// Final-read set ([`crate::workload::set`]): `value` was added with `:ok` (`adds`) but the
+    /// final read `read` does not hold it.
+    SetLost {
+        /// The element.
+        value: Value,
+        /// Its acknowledged adds.
+        adds: Vec<u32>,
+        /// The final read.
+        read: u32,
+    },
+    /// Final-read set: the final read `read` holds `value`, though no add of it that did not
+    /// fail was invoked.
+    SetUnexpected {
+        /// The element.
+        value: Value,
+        /// The final read.
+        read: u32,
+    },
 }
 
 /// One anomaly of a queue or log history.
@@ -233,7 +302,9 @@ impl QueueAnomaly {
 impl Claim {
     /// The anomaly this claim is the fact of: `lost`, `unexpected`, `duplicated` (total queue);
     /// `lost-write`, `duplicate`, `poll-skip`, `nonmonotonic-poll`, `nonmonotonic-send`,
-    /// `inconsistent-offsets`, `unseen`, `stuck-consumer`, `lag-misreported` (log).
+    /// `inconsistent-offsets`, `unseen`, `stuck-consumer`, `lag-misreported` (log);
+    /// `wrong-total`, `negative-value`, `unexpected-key`, `missing-key`, `nil-balance` (bank);
+    /// `out-of-bounds` (counter bounds); `lost`, `unexpected` (final-read set).
     pub fn kind(&self) -> &'static str {
         match self {
             Claim::Lost { .. } => "lost",
@@ -248,6 +319,14 @@ impl Claim {
             Claim::Unseen { .. } => "unseen",
             Claim::Stuck { .. } => "stuck-consumer",
             Claim::LagMisreported { .. } => "lag-misreported",
+            Claim::WrongTotal { .. } => "wrong-total",
+            Claim::NegativeValue { .. } => "negative-value",
+            Claim::UnexpectedKey { .. } => "unexpected-key",
+            Claim::MissingKey { .. } => "missing-key",
+            Claim::NilBalance { .. } => "nil-balance",
+            Claim::OutOfBounds { .. } => "out-of-bounds",
+            Claim::SetLost { .. } => "lost",
+            Claim::SetUnexpected { .. } => "unexpected",
         }
     }
 }

@@ -37,3 +37,36 @@ pub fn labrys_bin() -> PathBuf {
 pub fn histories_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("histories")
 }
+
+/// Every example listed in `dir/expected.csv` (`file,model,verdict,anomalies`; at least
+/// `min_rows` of them) gets its verdict (exit code, JSON and the text's first line) and exactly
+/// the anomaly kinds listed (space-separated), through the real binary.
+pub fn assert_examples(dir: &std::path::Path, min_rows: usize) {
+    let csv = std::fs::read_to_string(dir.join("expected.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    assert!(rows.len() >= min_rows);
+    let run = |model: &str, file: &str, extra: &[&str]| {
+        std::process::Command::new(labrys_bin())
+            .args(["check", "--model", model])
+            .args(extra)
+            .arg(dir.join(file))
+            .output()
+            .unwrap()
+    };
+    for r in rows {
+        let (file, model, verdict, kinds) = (r[0], r[1], r[2], r[3]);
+        let out = run(model, file, &["--output", "json"]);
+        let code = if verdict == "valid" { 0 } else { 1 };
+        assert_eq!(out.status.code(), Some(code), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let report = &json[0];
+        assert_eq!(report["valid"], serde_json::json!(verdict == "valid"), "{file}");
+        let found: std::collections::BTreeSet<String> =
+            report["anomaly_counts"].as_object().unwrap().keys().cloned().collect();
+        let want: std::collections::BTreeSet<String> = kinds.split_whitespace().map(str::to_string).collect();
+        assert_eq!(found, want, "{file}");
+        let text = run(model, file, &[]);
+        let first = String::from_utf8_lossy(&text.stdout).lines().next().unwrap_or_default().to_string();
+        assert!(first.contains(if code == 0 { ": valid (" } else { ": INVALID (" }), "{file}: {first}");
+    }
+}

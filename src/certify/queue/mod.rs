@@ -51,13 +51,13 @@ fn log_cited(claim: &Claim) -> Option<(&crate::history::Value, Vec<u32>)> {
         Claim::LagMisreported { key, lag_op, position_poll, send, .. } => {
             (key, vec![*lag_op, *position_poll, *send])
         }
-        Claim::Lost { .. } | Claim::Unexpected { .. } | Claim::Duplicated { .. } => return None,
+        _ => return None,
     })
 }
 
 /// An anomaly shows the key and the ops its claim names, and no other: its evidence is its
 /// own claim's.
-fn shows_what_it_claims(
+pub(crate) fn shows_what_it_claims(
     a: &QueueAnomaly,
     key: Option<&crate::history::Value>,
     ops: &[u32],
