@@ -132,7 +132,7 @@ struct CheckArgs {
     /// The object the history operates on (guessed from the ops when they leave no doubt):
     /// register, cas-register, mutex, set, counter, unordered-queue, fifo-queue, kv,
     /// multi-register; or Elle's transactional list-append and rw-register; or Jepsen's
-    /// total-queue and log (its Kafka workload).
+    /// total-queue, log (its Kafka workload), set-full and long-fork.
     #[arg(long, short, value_name = "MODEL", value_parser = parse_model)]
     model: Option<ModelName>,
     /// What to check: for objects linearizable (the default), sequential, or both
@@ -175,6 +175,14 @@ struct CheckArgs {
     /// 10s by default.
     #[arg(long, value_name = "DURATION", value_parser = parse_skew)]
     stuck_after: Option<i64>,
+    /// Set-full histories (--model set-full): stale elements (a read that began after an
+    /// element was known added missed it) make the history invalid, as Jepsen's :linearizable?.
+    #[arg(long)]
+    linearizable: bool,
+    /// Long-fork histories (--model long-fork): how many keys each read reads (Jepsen's group
+    /// size); by default the first read's count. Every read must read that many.
+    #[arg(long, short = 'g', value_name = "N", value_parser = at_least_one())]
+    group_size: Option<usize>,
     /// Stop at the first invalid key; the keys not yet decided are reported unknown.
     #[arg(long)]
     fail_fast: bool,
@@ -541,6 +549,8 @@ fn check_config(args: &CheckArgs) -> Result<CheckConfig, String> {
             NilReadsArg::Unknown => NilReads::Unknown,
         }),
         queue: labrys::queue::QueueOptions { stuck_after: args.stuck_after },
+        set_full: labrys::set_full::SetFullOptions { linearizable: args.linearizable },
+        long_fork: labrys::long_fork::LongForkOptions { group_size: args.group_size },
     })
 }
 

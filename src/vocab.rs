@@ -148,6 +148,10 @@ vocabulary! {
         TotalQueue = "total-queue",
         /// Kafka-style ordered logs (Jepsen's Kafka workload) and their consumers.
         Log = "log" | "kafka",
+        /// Jepsen's set-full: each element of a grow-only set stable, lost or never read.
+        SetFull = "set-full",
+        /// Jepsen's long fork: reads of a group of keys that saw writes in opposite orders.
+        LongFork = "long-fork",
     }
 }
 
