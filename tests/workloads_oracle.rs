@@ -8,6 +8,7 @@ use labrys::outcome::Verdict;
 use labrys::set_full::SetFullOptions;
 use labrys::split::Keying;
 use proptest::prelude::*;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A small deterministic generator.
@@ -137,14 +138,15 @@ fn set_full_oracle(events: &[Event]) -> (BTreeMap<&'static str, BTreeSet<String>
 
 fn set_full_history(seed: u64) -> Vec<Event> {
     let mut next = 0;
-    let mut added: Vec<u32> = Vec::new();
+    // Both closures see the adds invoked so far.
+    let added: RefCell<Vec<u32>> = RefCell::new(Vec::new());
     events(
         seed,
         30,
         |rng| {
             if rng.below(2) == 0 {
                 next += 1;
-                added.push(next);
+                added.borrow_mut().push(next);
                 ("add", next.to_string())
             } else {
                 ("read", "nil".to_string())
@@ -154,7 +156,7 @@ fn set_full_history(seed: u64) -> Vec<Event> {
             "add" => (if rng.below(5) == 0 { "fail" } else { "ok" }, v.to_string()),
             _ => {
                 let mut items: Vec<String> =
-                    added.iter().filter(|_| rng.below(4) != 0).map(u32::to_string).collect();
+                    added.borrow().iter().filter(|_| rng.below(4) != 0).map(u32::to_string).collect();
                 match rng.below(12) {
                     0 => items.push("99".to_string()),
                     1 if !items.is_empty() => items.push(items[0].clone()),
@@ -167,7 +169,7 @@ fn set_full_history(seed: u64) -> Vec<Event> {
 }
 
 fn long_fork_history(seed: u64) -> Vec<Event> {
-    let mut written: BTreeSet<u32> = BTreeSet::new();
+    let written: RefCell<BTreeSet<u32>> = RefCell::new(BTreeSet::new());
     events(
         seed,
         24,
@@ -175,7 +177,7 @@ fn long_fork_history(seed: u64) -> Vec<Event> {
             let g = rng.below(2) as u32 * 2;
             if rng.below(2) == 0 {
                 let k = rng.below(4) as u32;
-                written.insert(k);
+                written.borrow_mut().insert(k);
                 ("txn", format!("[[:w {k} 1]]"))
             } else {
                 ("txn", format!("[[:r {g} nil] [:r {} nil]]", g + 1))
@@ -190,7 +192,7 @@ fn long_fork_history(seed: u64) -> Vec<Event> {
                 .skip(1)
                 .map(|m| {
                     let k: u32 = m.split_whitespace().next().unwrap().parse().unwrap();
-                    let seen = written.contains(&k) && rng.below(2) == 0;
+                    let seen = written.borrow().contains(&k) && rng.below(2) == 0;
                     format!("[:r {k} {}]", if seen { "1" } else { "nil" })
                 })
                 .collect::<Vec<_>>()
