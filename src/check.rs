@@ -61,6 +61,10 @@ pub struct CheckConfig {
     pub queue: crate::queue::QueueOptions,
     /// How Jepsen's bank is checked (`--total`, `--allow-negative-balances`).
     pub bank: crate::workload::BankOptions,
+    /// How set-full histories are checked (`--linearizable`).
+    pub set_full: crate::set_full::SetFullOptions,
+    /// How long-fork histories are checked (`--group-size`).
+    pub long_fork: crate::long_fork::LongForkOptions,
 }
 
 impl CheckConfig {
@@ -76,6 +80,16 @@ impl CheckConfig {
         }
         if self.queue.stuck_after.is_some() && self.model != Some(ModelName::Log) {
             return Err(CheckError::NotForModel("--stuck-after is for logs: give --model log".to_string()));
+        }
+        if self.set_full.linearizable && self.model != Some(ModelName::SetFull) {
+            return Err(CheckError::NotForModel(
+                "--linearizable is for set-full: give --model set-full".to_string(),
+            ));
+        }
+        if self.long_fork.group_size.is_some() && self.model != Some(ModelName::LongFork) {
+            return Err(CheckError::NotForModel(
+                "--group-size is for long forks: give --model long-fork".to_string(),
+            ));
         }
         let Some(name) = self.model else {
             let Some(levels) = &self.consistency else { return Ok(()) };
@@ -101,7 +115,9 @@ impl CheckConfig {
             | ModelName::Log
             | ModelName::Bank
             | ModelName::CounterBounds
-            | ModelName::SetFinal => {
+            | ModelName::SetFinal
+            | ModelName::SetFull
+            | ModelName::LongFork => {
                 return match (init, &self.consistency) {
                     (Some(v), _) => {
                         Err(CheckError::BadInit(format!("the {name} model takes no initial state, got {v}")))
@@ -505,6 +521,7 @@ pub fn check_history(history: &History, config: &CheckConfig) -> Result<Vec<File
         ModelName::Bank | ModelName::CounterBounds | ModelName::SetFinal => {
             check_workload(history, name, config)
         }
+        ModelName::SetFull | ModelName::LongFork => check_set_full_or_fork(history, name, config),
     }
 }
 
@@ -722,6 +739,31 @@ fn check_workload(
         // No read to judge, and the user said an empty history passes.
         reports[0].valid = Verdict::Valid;
     }
+    nothing_tested(history, config, &mut reports);
+    Ok(reports)
+}
+
+/// Checks a set-full or long-fork history ([`crate::set_full`], [`crate::long_fork`]),
+/// certifies every claim and builds the report.
+fn check_set_full_or_fork(
+    history: &History,
+    name: ModelName,
+    config: &CheckConfig,
+) -> Result<Vec<FileReport>, CheckError> {
+    let started = Instant::now();
+    let report = if name == ModelName::SetFull {
+        let keying = crate::split::Keying::detect(history, config.options.independent);
+        let report = crate::set_full::check(history, keying, &config.set_full).map_err(CheckError::Decode)?;
+        crate::certify::set_full::certify_set_full_report(history, &report)
+            .map_err(CheckError::Uncertified)?;
+        FileReport::from_set_full(history, report, started.elapsed())
+    } else {
+        let report = crate::long_fork::check(history, &config.long_fork).map_err(CheckError::Decode)?;
+        crate::certify::long_fork::certify_long_fork_report(history, &report)
+            .map_err(CheckError::Uncertified)?;
+        FileReport::from_long_fork(history, report, started.elapsed())
+    };
+    let mut reports = vec![report];
     nothing_tested(history, config, &mut reports);
     Ok(reports)
 }

@@ -18,6 +18,7 @@ pub mod check;
 pub mod explain;
 mod graph;
 pub mod history;
+pub mod long_fork;
 pub mod model;
 pub mod outcome;
 // Public only for the binary, which draws the bar; a library caller has no terminal to draw on.
@@ -28,6 +29,7 @@ pub mod report;
 // options, is re-exported from `check`.
 #[doc(hidden)]
 pub mod search;
+pub mod set_full;
 pub mod sim;
 // Public only for the integration tests and benches; the keying a caller passes is re-exported
 // from `certify::linear`.

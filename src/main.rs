@@ -132,7 +132,7 @@ struct CheckArgs {
     /// The object the history operates on (guessed from the ops when they leave no doubt):
     /// register, cas-register, mutex, set, counter, unordered-queue, fifo-queue, kv,
     /// multi-register; or Elle's transactional list-append and rw-register; or Jepsen's
-    /// total-queue and log (its Kafka workload); or Jepsen's bank, counter-bounds (Jepsen's
+    /// total-queue, log (its Kafka workload), set-full and long-fork; or Jepsen's bank, counter-bounds (Jepsen's
     /// counter checker: reads within the bounds the adds allow; counter is the linearizable
     /// model) and set-final (Jepsen's set checker: acknowledged adds in the final read; set is
     /// the linearizable model). See docs/workloads.md.
@@ -185,6 +185,14 @@ struct CheckArgs {
     /// Bank histories (--model bank): a negative balance is no anomaly.
     #[arg(long)]
     allow_negative_balances: bool,
+    /// Set-full histories (--model set-full): stale elements (a read that began after an
+    /// element was known added missed it) make the history invalid, as Jepsen's :linearizable?.
+    #[arg(long)]
+    linearizable: bool,
+    /// Long-fork histories (--model long-fork): how many keys each read reads (Jepsen's group
+    /// size); by default the first read's count. Every read must read that many.
+    #[arg(long, short = 'g', value_name = "N", value_parser = at_least_one())]
+    group_size: Option<usize>,
     /// Stop at the first invalid key; the keys not yet decided are reported unknown.
     #[arg(long)]
     fail_fast: bool,
@@ -555,6 +563,8 @@ fn check_config(args: &CheckArgs) -> Result<CheckConfig, String> {
             total: args.total,
             allow_negative_balances: args.allow_negative_balances,
         },
+        set_full: labrys::set_full::SetFullOptions { linearizable: args.linearizable },
+        long_fork: labrys::long_fork::LongForkOptions { group_size: args.group_size },
     })
 }
 

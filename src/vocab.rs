@@ -156,6 +156,10 @@ vocabulary! {
         /// Jepsen's set checker: every acknowledged add in the final read (`set` is the
         /// linearizable model).
         SetFinal = "set-final",
+        /// Jepsen's set-full: each element of a grow-only set stable, lost or never read.
+        SetFull = "set-full",
+        /// Jepsen's long fork: reads of a group of keys that saw writes in opposite orders.
+        LongFork = "long-fork",
     }
 }
 

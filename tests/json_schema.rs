@@ -146,6 +146,32 @@ fn every_workload_example_report_validates() {
 }
 
 #[test]
+fn every_set_full_and_long_fork_example_report_validates() {
+    let schema = schema();
+    for folder in ["set-full", "long-fork"] {
+        let dir = common::histories_dir().join(folder);
+        let csv = std::fs::read_to_string(dir.join("expected.csv")).unwrap();
+        for line in csv.lines().skip(1) {
+            let cols: Vec<&str> = line.split(',').collect();
+            let out = Command::new(common::labrys_bin())
+                .args(["check", "--output", "json", "--model", cols[1]])
+                .args(cols[2].split_whitespace())
+                .arg(dir.join(cols[0]))
+                .output()
+                .unwrap();
+            let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+            let mut errors = Vec::new();
+            validate(&schema, &report, "", &mut errors);
+            assert!(errors.is_empty(), "{}: {}", cols[0], errors.join("\n"));
+            assert!(
+                report[0].get("attempt-count").is_some() || report[0].get("group-size").is_some(),
+                "{report}"
+            );
+        }
+    }
+}
+
+#[test]
 fn the_entry_of_a_file_that_could_not_be_read_validates() {
     let dir = common::histories_dir();
     let out = Command::new(common::labrys_bin())

@@ -16,6 +16,7 @@ pub mod linear;
 mod multi_register;
 mod mutex;
 // Public only for the integration tests, which hold it to a slower oracle of their own.
+pub mod long_fork;
 #[doc(hidden)]
 pub mod oracle;
 pub mod queue;
@@ -24,6 +25,7 @@ mod saturation;
 mod sequential;
 pub mod serial;
 mod set;
+pub mod set_full;
 mod stepper;
 pub mod txn;
 pub mod weak;

@@ -5,6 +5,7 @@ pub mod html;
 mod queue;
 mod txn;
 pub(crate) mod weak;
+mod workload;
 
 use crate::history::{History, Summary};
 use crate::outcome::{

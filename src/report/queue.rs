@@ -26,6 +26,9 @@ pub struct QueueDetails {
     /// element as EDN text, as often as it counts.
     #[serde(flatten)]
     pub elements: BTreeMap<String, Vec<String>>,
+    /// Set-full's `stable-latencies` and `lost-latencies`: quantile to milliseconds.
+    #[serde(flatten)]
+    pub latencies: BTreeMap<String, BTreeMap<String, i64>>,
     /// Each consumer's true lag where it changed (log only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub lag: Vec<LagPoint>,
@@ -33,56 +36,82 @@ pub struct QueueDetails {
     pub notes: Vec<String>,
 }
 
+/// One anomaly as a report lists it, from any counting checker (queues, logs, set-full, long
+/// fork): its kind, key, ops (positions in the history) and explanation.
+pub(super) struct Listed<'a> {
+    pub(super) kind: &'static str,
+    pub(super) key: Option<String>,
+    pub(super) ops: Vec<u32>,
+    pub(super) explanation: &'a str,
+}
+
+/// The report of a counting check: the listed anomalies (at most [`MAX_PER_KIND`] of each
+/// kind) and `details`, in the shared [`FileReport`] shape.
+pub(super) fn counting_report<'a>(
+    history: &History,
+    model: &str,
+    valid: crate::outcome::Verdict,
+    listed: impl Iterator<Item = Listed<'a>>,
+    details: QueueDetails,
+    elapsed: Duration,
+) -> FileReport {
+    let mut shown: BTreeMap<&str, usize> = BTreeMap::new();
+    let anomalies = listed
+        .filter(|a| {
+            let n = shown.entry(a.kind).or_insert(0);
+            *n += 1;
+            *n <= MAX_PER_KIND
+        })
+        .map(|a| {
+            let ops: Vec<&crate::history::Op> = a.ops.iter().map(|&p| &history.ops[p as usize]).collect();
+            Anomaly {
+                kind: a.kind.to_string(),
+                key: a.key,
+                ops: ops.iter().map(|o| o.invoke_index).collect(),
+                lines: ops.iter().map(|o| o.invoke_line).collect(),
+                explanation: a.explanation.to_string(),
+                counterexample: None,
+                txns: None,
+                cycle: None,
+                evidence: Evidence::default(),
+            }
+        })
+        .collect();
+    FileReport {
+        version: SCHEMA_VERSION,
+        file: history.source.clone(),
+        model: model.to_string(),
+        consistency: crate::vocab::Levels(Vec::new()),
+        valid,
+        anomalies,
+        keys: Vec::new(),
+        stats: Stats::whole(history.ops.len(), 0, elapsed),
+        summary: Summary::of(history),
+        warnings: history.warnings.iter().map(|w| format!("line {}: {}", w.line, w.message)).collect(),
+        note: None,
+        txn: None,
+        queue: Some(details),
+    }
+}
+
 impl FileReport {
     /// The report for a queue or log check of `history`.
     pub fn from_queue(history: &History, report: QueueReport, elapsed: Duration) -> FileReport {
-        let anomaly_counts = report.anomaly_counts();
-        let mut listed: BTreeMap<&str, usize> = BTreeMap::new();
-        let anomalies = report
-            .anomalies
-            .iter()
-            .filter(|a| {
-                let n = listed.entry(a.kind()).or_insert(0);
-                *n += 1;
-                *n <= MAX_PER_KIND
-            })
-            .map(|a| {
-                let ops: Vec<&crate::history::Op> = a.ops.iter().map(|&p| &history.ops[p as usize]).collect();
-                Anomaly {
-                    kind: a.kind().to_string(),
-                    key: a.key.clone(),
-                    ops: ops.iter().map(|o| o.invoke_index).collect(),
-                    lines: ops.iter().map(|o| o.invoke_line).collect(),
-                    explanation: a.explanation.clone(),
-                    counterexample: None,
-                    txns: None,
-                    cycle: None,
-                    evidence: Evidence::default(),
-                }
-            })
-            .collect();
-        let stats = Stats::whole(history.ops.len(), 0, elapsed);
-        FileReport {
-            version: SCHEMA_VERSION,
-            file: history.source.clone(),
-            model: report.model.to_string(),
-            consistency: crate::vocab::Levels(Vec::new()),
-            valid: report.valid,
-            anomalies,
-            keys: Vec::new(),
-            stats,
-            summary: Summary::of(history),
-            warnings: history.warnings.iter().map(|w| format!("line {}: {}", w.line, w.message)).collect(),
-            note: None,
-            txn: None,
-            queue: Some(QueueDetails {
-                anomaly_counts,
-                counts: report.counts,
-                elements: report.elements,
-                lag: report.lag,
-                notes: report.notes,
-            }),
-        }
+        let listed = report.anomalies.iter().map(|a| Listed {
+            kind: a.kind(),
+            key: a.key.clone(),
+            ops: a.ops.clone(),
+            explanation: &a.explanation,
+        });
+        let details = QueueDetails {
+            anomaly_counts: report.anomaly_counts(),
+            counts: report.counts.clone(),
+            elements: report.elements.clone(),
+            latencies: BTreeMap::new(),
+            lag: report.lag.clone(),
+            notes: report.notes.clone(),
+        };
+        counting_report(history, report.model, report.valid, listed, details, elapsed)
     }
 }
 
@@ -105,6 +134,10 @@ pub(super) fn write_text(out: &mut String, r: &FileReport, d: &QueueDetails) {
     if !d.counts.is_empty() {
         let counts: Vec<String> = d.counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
         let _ = writeln!(out, "  {}", counts.join(", "));
+    }
+    for (name, q) in &d.latencies {
+        let q: Vec<String> = q.iter().map(|(at, ms)| format!("{at}: {ms}")).collect();
+        let _ = writeln!(out, "  {name} (ms): {}", q.join(", "));
     }
     for note in &d.notes {
         let _ = writeln!(out, "  note: {note}");
