@@ -1,8 +1,8 @@
 //! Serializability and snapshot isolation (Biswas & Enea's definitions: sessions as program
 //! order, no real time) for histories whose version order is unknown, exactly: causal
 //! consistency first (every violation of it violates both), then the polygraph, pruned to a
-//! fixed point ([`super::polygraph`]), then the SAT solver with lazy acyclicity
-//! ([`super::solve`]). A valid verdict carries its commit order; an invalid one a cycle whose
+//! fixed point (`polygraph`), then the SAT solver with lazy acyclicity
+//! (`solve`). A valid verdict carries its commit order; an invalid one a cycle whose
 //! every edge follows from happens-before, or the solver's refutation; a budget that runs out
 //! gives `unknown`, never `valid`.
 
