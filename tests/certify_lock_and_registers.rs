@@ -9,8 +9,8 @@ use labrys::certify::linear::Keying;
 use labrys::certify::linear::{Coverage, Setting, certify_linear_report};
 use labrys::check::Options;
 use labrys::check::check_linearizable;
-use labrys::history::{Format, History, ReadOptions, Value, read_bytes};
-use labrys::model::{EdgeKind, Model, MultiRegister, Mutex};
+use labrys::history::{Format, History, Outcome, ReadOptions, Value, read_bytes};
+use labrys::model::{EdgeKind, Model, MultiRegister, Mutex, OpView};
 use labrys::outcome::Verdict;
 use labrys::outcome::{ClassInfo, ConflictWitness, CycleStep, LinearReport, OpRef};
 
@@ -25,7 +25,45 @@ fn certify<M: Model>(
     init: Option<Value>,
 ) -> Result<Coverage, Refuted> {
     let setting = Setting { keying: Keying::detect(h, None), skew: 0, nil_reads_unknown: false, init };
-    certify_linear_report(model, h, r, &setting)
+    certify_linear_report(model, h, &in_words(model, h, r), &setting)
+}
+
+/// `r` with every op it cites described by the model and every cycle edge told as the checker
+/// tells it: these tests forge claims, not sentences (certification checks both).
+fn in_words<M: Model>(model: &M, h: &History, r: &LinearReport) -> LinearReport {
+    let describe = |o: &mut OpRef| {
+        let op = &h.ops[o.position as usize];
+        let f = h.value(op.f).as_name().unwrap_or_default();
+        let output = (op.outcome == Outcome::Ok).then(|| h.value(op.output));
+        if let Ok(d) = model.decode(&OpView { f, input: h.value(op.input), output, key: None }) {
+            o.text = model.describe_op(&d);
+        }
+    };
+    let mut t = r.clone();
+    for k in &mut t.keys {
+        if let Some(cycle) = &mut k.cycle {
+            let index: Vec<u64> = cycle.iter().map(|s| s.op.index).collect();
+            for (i, s) in cycle.iter_mut().enumerate() {
+                describe(&mut s.op);
+                let (a, b) = (index[i], index[(i + 1) % index.len()]);
+                s.why = match s.edge {
+                    EdgeKind::RealTime => format!("index {a} completed before index {b} began"),
+                    EdgeKind::Process => format!("process {} ran index {a} before index {b}", s.op.process),
+                    EdgeKind::ReadsFrom => format!("index {b} saw what index {a} wrote"),
+                    EdgeKind::Version => {
+                        format!("the values read show index {b}'s write came after index {a}'s")
+                    }
+                    EdgeKind::AntiDependency => format!(
+                        "index {a} saw a state from before index {b}'s write (the values read show that write came later)"
+                    ),
+                };
+            }
+        }
+        k.conflict.iter_mut().flat_map(|c| &mut c.ops).for_each(describe);
+        k.class.iter_mut().flat_map(|c| &mut c.ops).for_each(describe);
+        k.witness.iter_mut().flatten().for_each(describe);
+    }
+    t
 }
 
 /// `r` (one invalid key) with its evidence replaced by `f`.
