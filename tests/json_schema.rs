@@ -95,12 +95,18 @@ fn every_example_report_validates() {
         if !cols[2].is_empty() {
             cmd.args(["--init", cols[2]]);
         }
-        let out = cmd.arg(dir.join(cols[0])).output().unwrap();
-        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-        let mut errors = Vec::new();
-        validate(&schema, &report, "", &mut errors);
-        assert!(errors.is_empty(), "{}: {}", cols[0], errors.join("\n"));
+        validated(&schema, cmd.arg(dir.join(cols[0])), cols[0]);
     }
+}
+
+/// The JSON report `cmd` prints for the example `name`, which must validate against `schema`.
+fn validated(schema: &Value, cmd: &mut Command, name: &str) -> Value {
+    let out = cmd.output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut errors = Vec::new();
+    validate(schema, &report, "", &mut errors);
+    assert!(errors.is_empty(), "{name}: {}", errors.join("\n"));
+    report
 }
 
 #[test]
@@ -115,11 +121,7 @@ fn every_transactional_example_report_validates() {
         if !cols[1].is_empty() {
             cmd.args(["--model", cols[1]]);
         }
-        let out = cmd.arg(dir.join(cols[0])).output().unwrap();
-        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-        let mut errors = Vec::new();
-        validate(&schema, &report, "", &mut errors);
-        assert!(errors.is_empty(), "{}: {}", cols[0], errors.join("\n"));
+        validated(&schema, cmd.arg(dir.join(cols[0])), cols[0]);
     }
 }
 
@@ -130,15 +132,9 @@ fn every_workload_example_report_validates() {
     let schema = schema();
     for line in csv.lines().skip(1) {
         let cols: Vec<&str> = line.split(',').collect();
-        let out = Command::new(common::labrys_bin())
-            .args(["check", "--output", "json", "--model", cols[1]])
-            .arg(dir.join(cols[0]))
-            .output()
-            .unwrap();
-        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-        let mut errors = Vec::new();
-        validate(&schema, &report, "", &mut errors);
-        assert!(errors.is_empty(), "{}: {}", cols[0], errors.join("\n"));
+        let mut cmd = Command::new(common::labrys_bin());
+        cmd.args(["check", "--output", "json", "--model", cols[1]]).arg(dir.join(cols[0]));
+        let report = validated(&schema, &mut cmd, cols[0]);
         if cols[1] != "set-final" {
             assert!(report[0]["read-count"].is_u64(), "{}: {report}", cols[0]);
         }
@@ -153,16 +149,9 @@ fn every_set_full_and_long_fork_example_report_validates() {
         let csv = std::fs::read_to_string(dir.join("expected.csv")).unwrap();
         for line in csv.lines().skip(1) {
             let cols: Vec<&str> = line.split(',').collect();
-            let out = Command::new(common::labrys_bin())
-                .args(["check", "--output", "json", "--model", cols[1]])
-                .args(cols[2].split_whitespace())
-                .arg(dir.join(cols[0]))
-                .output()
-                .unwrap();
-            let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-            let mut errors = Vec::new();
-            validate(&schema, &report, "", &mut errors);
-            assert!(errors.is_empty(), "{}: {}", cols[0], errors.join("\n"));
+            let mut cmd = Command::new(common::labrys_bin());
+            cmd.args(["check", "--output", "json", "--model", cols[1]]).args(cols[2].split_whitespace());
+            let report = validated(&schema, cmd.arg(dir.join(cols[0])), cols[0]);
             assert!(
                 report[0].get("attempt-count").is_some() || report[0].get("group-size").is_some(),
                 "{report}"
