@@ -7,10 +7,11 @@ mod common;
 use labrys::certify::linear::Keying;
 use labrys::certify::linear::{Setting, certify_linear_report};
 use labrys::check::Options;
+use labrys::history::Outcome;
 use labrys::history::{ReadOptions, read_file};
 use labrys::model::{CasRegister, EdgeKind};
-use labrys::outcome::LinearReport;
 use labrys::outcome::Verdict;
+use labrys::outcome::{LinearReport, OpRef, TriedOp};
 use std::process::Command;
 
 fn setting(keying: Keying) -> Setting {
@@ -71,6 +72,33 @@ fn an_invalid_keys_evidence_is_rederived_and_tampering_is_refuted() {
     let mut r = report.clone();
     r.keys[0].counterexample.as_mut().unwrap().prefix.pop();
     assert!(certify_linear_report(&model, &h, &r, &setting(Keying::Single)).is_err());
+    // The states and reasons it tells are the model's words, each in its place: a state told
+    // after the wrong step, at the block, or an op tried given the blocked op's reason.
+    let told = |edit: &dyn Fn(&mut labrys::outcome::Counterexample)| {
+        let mut r = report.clone();
+        edit(r.keys[0].counterexample.as_mut().unwrap());
+        certify_linear_report(&model, &h, &r, &setting(Keying::Single)).unwrap_err().why
+    };
+    let c = key.counterexample.as_ref().unwrap();
+    let steps = &c.prefix_tail;
+    let other = steps.iter().map(|s| &s.state_after).find(|s| **s != steps[0].state_after);
+    let other = other.expect("the prefix goes through two states").clone();
+    assert!(told(&|c| c.prefix_tail[0].state_after = other.clone()).contains("the state cannot be"));
+    let other = steps.iter().map(|s| &s.state_after).find(|s| **s != c.state).unwrap().clone();
+    assert!(told(&|c| c.state = other.clone()).contains("the search got stuck"));
+    // An op tried (here none was: one is made up, of an op outside the prefix) must be given
+    // the model's words for it, and must not be one of the prefix's.
+    let outside = (0..h.ops.len() as u32)
+        .find(|p| !c.prefix.contains(p) && *p != c.op.position && h.ops[*p as usize].outcome == Outcome::Ok);
+    let tried = TriedOp { op: c.op.clone(), reason: "it did not fit".into() };
+    let tried =
+        TriedOp { op: OpRef { position: outside.expect("an op outside the prefix"), ..tried.op }, ..tried };
+    let why = told(&|c| c.tried.push(tried.clone()));
+    assert!(why.contains("the reason given for"), "{why}");
+    let in_prefix = TriedOp { op: c.prefix_tail[0].op.clone(), ..tried.clone() };
+    assert!(told(&|c| c.tried.push(in_prefix.clone())).contains("is in the prefix"));
+    let why = told(&|c| c.reason = format!("{} (tampered)", c.reason));
+    assert!(why.contains("the blocked op's reason"), "{why}");
     // A witness with an op dropped can be ordered.
     let mut r = report.clone();
     let w = r.keys[0].witness.as_mut().expect("a witness");

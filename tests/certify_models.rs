@@ -109,6 +109,13 @@ fn set_edges_conflicts_and_classes_are_certified() {
     let mut t = r.clone();
     t.keys[0].conflict.as_mut().unwrap().ops[1] = t.keys[0].conflict.as_ref().unwrap().ops[0].clone();
     assert!(certify(&model, &h, &t).is_err());
+    // The sentence's elements swapped: it would say the first read saw 2.
+    let mut t = r.clone();
+    let c = t.keys[0].conflict.as_mut().unwrap();
+    assert!(c.reason.starts_with("the first read saw 1 but not 2"), "{}", c.reason);
+    c.reason = c.reason.replace('1', "#").replace('2', "1").replace('#', "2");
+    let e = certify(&model, &h, &t).unwrap_err();
+    assert!(e.why.contains("the values say"), "{e}");
     // A read of an element only a failed add added: a read of a failed write.
     let h = edn(r#"
 {:index 0, :time 0, :type :invoke, :process 0, :f :add, :value 7}

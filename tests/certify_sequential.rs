@@ -204,6 +204,23 @@ fn the_joint_checks_counterexample_is_replayed_key_by_key() {
         };
     };
     assert!(tampered(&flipped).is_err());
+    // The state told with the keys in another order than they first appear, or with another
+    // value after a step shown.
+    let c = joint.counterexample.as_ref().unwrap();
+    let inner = c.state.trim_start_matches('{').trim_end_matches('}');
+    let mut each: Vec<&str> = inner.split(", ").collect();
+    assert!(each.len() == 2 && each[0] != each[1], "{}", c.state);
+    each.reverse();
+    let reordered = format!("{{{}}}", each.join(", "));
+    let e = tampered(&|j| j.counterexample.as_mut().unwrap().state = reordered.clone()).unwrap_err();
+    assert!(e.why.contains("the state where the search got stuck"), "{e}");
+    assert!(!c.prefix_tail.is_empty(), "{c:?}");
+    let e = tampered(&|j| {
+        let step = j.counterexample.as_mut().unwrap().prefix_tail.last_mut().unwrap();
+        step.state_after = step.state_after.replace('1', "7");
+    })
+    .unwrap_err();
+    assert!(e.why.contains("the state cannot be"), "{e}");
     // The blocked op put in the prefix too.
     assert!(
         tampered(&|j| {

@@ -317,7 +317,10 @@ impl ModelFacts for CountFacts {
         Err(format!("this model's values imply no {} edges", kind.short()))
     }
 
-    fn certify_conflict(&self, ops: &[u32], kind: Option<ClassKind>) -> Check {
+    fn rewords_conflicts(&self) -> bool {
+        false
+    }
+    fn certify_conflict(&self, ops: &[u32], kind: Option<ClassKind>, _reason: &str) -> Check {
         Err(format!("this model's values imply no {kind:?} conflict of {} ops", ops.len()))
     }
 

@@ -14,11 +14,12 @@
 
 use super::Refuted;
 use super::linear::{
-    Coverage, KeyCert, OrderBy, certify_data_edge, certify_no_order, check_process_order, cycle_shape,
-    op_view, prefix_shape,
+    Coverage, KeyCert, OrderBy, certify_blocked, certify_data_edge, certify_no_order, check_process_order,
+    cycle_shape, op_view, prefix_shape,
 };
 use super::register::RegisterFacts;
 use super::saturation::ScView;
+use super::told::{MAX_STATES, Told, certify_told};
 use super::words::Words;
 use crate::history::{History, Outcome, Value};
 use crate::model::{DecodeError, EdgeKind, Model, OpView};
@@ -61,7 +62,7 @@ pub(super) fn certify_joint_evidence<'a, M: Model>(
         cert.certify_conflict(c, &format!("{name}'s conflict"), coverage)?;
     }
     if let Some(c) = &joint.counterexample {
-        keys.certify_counterexample(c, &format!("{name}'s counterexample"))?;
+        keys.certify_counterexample(model, c, &format!("{name}'s counterexample"), coverage)?;
         coverage.certified += 1;
         if let Some(w) = &joint.witness {
             keys.certify_witness(model, w, &format!("{name}'s witness"), coverage)?;
@@ -158,25 +159,48 @@ impl<'a, M: Model> Keys<'_, 'a, M> {
         Ok(())
     }
 
-    /// The prefix in process order, each key's part of it a valid order of that key, and the
-    /// blocked op's fate in its key's states as the reason says.
-    fn certify_counterexample(&self, c: &Counterexample, claim: &str) -> Result<(), Refuted> {
+    /// The prefix in process order, each key's part of it a valid order of that key; the
+    /// blocked op and the ops tried outside it; and every state and reason told, the words of
+    /// all keys as one object (see [`super::told`]).
+    fn certify_counterexample(
+        &self,
+        model: &M,
+        c: &Counterexample,
+        claim: &str,
+        coverage: &mut Coverage,
+    ) -> Result<(), Refuted> {
         prefix_shape(c, claim)?;
         let mut seen = AHashSet::with_capacity(c.prefix.len());
         if !c.prefix.iter().all(|p| seen.insert(*p)) {
             return Err(Refuted::new(claim, "the prefix repeats an op"));
         }
         check_process_order(self.history, &c.prefix, claim)?;
+        let op = |p: u32| self.certs[self.key_of(p, claim)?].op(p, claim);
+        certify_blocked(c, &op, &|p| seen.contains(&p), claim)?;
+        // The steps before those shown, key by key (keys do not touch each other's state);
+        // the shown ones are followed through all keys as one object.
+        let head = c.prefix.len() - c.prefix_tail.len();
         let mut parts: Vec<Vec<u32>> = vec![Vec::new(); self.certs.len()];
-        for &p in &c.prefix {
+        for &p in &c.prefix[..head] {
             parts[self.key_of(p, claim)?].push(p);
         }
-        let blocked = self.key_of(c.op.position, claim)?;
-        for (k, (cert, part)) in self.certs.iter().zip(&parts).enumerate() {
-            let states = cert.replay(part, claim)?;
-            if k == blocked {
-                cert.certify_blocked(&states, c, &|p| seen.contains(&p), claim)?;
-            }
+        let heads: Vec<Vec<M::State>> = self
+            .certs
+            .iter()
+            .zip(&parts)
+            .map(|(cert, part)| cert.replay(part, claim))
+            .collect::<Result<_, _>>()?;
+        let Some(states) = combinations(&heads) else {
+            coverage.unchecked.push(format!("{claim}: its states, too many to follow"));
+            return Ok(());
+        };
+        let decode = |p: u32| {
+            let k = self.key_of(p, claim)?;
+            Ok((k as u32, self.certs[k].decode_placed(p, claim)?))
+        };
+        let all = AllKeys::new(model, self.certs, self.history);
+        if certify_told(&all, states, c, &decode, claim)? == Told::TooManyStates {
+            coverage.unchecked.push(format!("{claim}: its states, too many to follow"));
         }
         Ok(())
     }
@@ -217,7 +241,7 @@ impl<'a, M: Model> Keys<'_, 'a, M> {
             keyed.push((k as u32, self.certs[k].decode_placed(w.position, claim)?));
             ops.push(op);
         }
-        let all = AllKeys { model, keys: self.certs.len() };
+        let all = AllKeys::new(model, self.certs, self.history);
         let order_by = OrderBy { process_order: true, skew: 0 };
         certify_no_order(&all, self.history, &ops, &keyed, order_by, claim, coverage)
     }
@@ -226,9 +250,54 @@ impl<'a, M: Model> Keys<'_, 'a, M> {
 /// Every key as one object: the state is the keys' states, an op acts on its own key's. (The
 /// joint search has a model of this shape too; certification keeps its own, sharing no code
 /// with the searches it checks.)
+///
+/// Its words are those the joint check uses: an op with its key, a state as every key's state
+/// in the order the keys first appear in the history.
 struct AllKeys<'m, M> {
     model: &'m M,
     keys: usize,
+    /// Each key as the history writes it, by certifier.
+    names: Vec<String>,
+    /// The certifiers in the order their keys first appear.
+    by_appearance: Vec<usize>,
+}
+
+impl<'m, M: Model> AllKeys<'m, M> {
+    fn new(model: &'m M, certs: &[KeyCert<'_, M>], history: &History) -> AllKeys<'m, M> {
+        let first = |c: &KeyCert<'_, M>| c.positions.first().copied().unwrap_or(u32::MAX);
+        let names = certs
+            .iter()
+            .map(|c| {
+                let key = op_view(history, first(c), c.setting.keying).and_then(|(key, ..)| key);
+                key.map_or_else(String::new, Value::to_string)
+            })
+            .collect();
+        let mut by_appearance: Vec<usize> = (0..certs.len()).collect();
+        by_appearance.sort_by_key(|&k| first(&certs[k]));
+        AllKeys { model, keys: certs.len(), names, by_appearance }
+    }
+}
+
+/// Every way of picking one state from each of `sets`, in order; `None` if there are more
+/// than [`MAX_STATES`].
+fn combinations<S: Clone>(sets: &[Vec<S>]) -> Option<Vec<Vec<S>>> {
+    let mut out = vec![Vec::with_capacity(sets.len())];
+    for set in sets {
+        if out.len() * set.len() > MAX_STATES {
+            return None;
+        }
+        out = out
+            .iter()
+            .flat_map(|picked| {
+                set.iter().map(move |s| {
+                    let mut more = picked.clone();
+                    more.push(s.clone());
+                    more
+                })
+            })
+            .collect();
+    }
+    Some(out)
 }
 
 impl<M: Model> Model for AllKeys<'_, M> {
@@ -261,5 +330,22 @@ impl<M: Model> Model for AllKeys<'_, M> {
             next[*key as usize] = s;
             next
         }));
+    }
+
+    fn describe_op(&self, (key, op): &Self::Op) -> String {
+        format!("{} (key {})", self.model.describe_op(op), self.names[*key as usize])
+    }
+
+    fn describe_state(&self, state: &Vec<M::State>) -> String {
+        let each: Vec<String> = self
+            .by_appearance
+            .iter()
+            .map(|&k| format!("{} {}", self.names[k], self.model.describe_state(&state[k])))
+            .collect();
+        format!("{{{}}}", each.join(", "))
+    }
+
+    fn explain(&self, state: &Vec<M::State>, (key, op): &Self::Op) -> String {
+        self.model.explain(&state[*key as usize], op)
     }
 }

@@ -184,8 +184,8 @@ impl ModelFacts for KvFacts {
         }
     }
 
-    fn certify_conflict(&self, ops: &[u32], kind: Option<ClassKind>) -> Check {
-        match (kind, ops) {
+    fn certify_conflict(&self, ops: &[u32], kind: Option<ClassKind>, reason: &str) -> Check {
+        let shape = match (kind, ops) {
             (Some(ClassKind::GarbageRead), [g]) => self.garbage(*g),
             (Some(ClassKind::DuplicateEffect), [g, d]) => self.duplicate(*g, *d),
             (None, [g1, g2]) if g1 != g2 => {
@@ -198,7 +198,22 @@ impl ModelFacts for KvFacts {
                 })
             }
             _ => Err(format!("no rule for a {kind:?} conflict of {} ops", ops.len())),
-        }
+        };
+        shape?;
+        // The named conflicts quote the first get's string.
+        let got = || match self.op(ops[0]) {
+            Ok((KvOp::Get(s), _)) => Ok(s),
+            _ => Err("the first op is not a completed get".to_string()),
+        };
+        let told = match kind {
+            Some(ClassKind::GarbageRead) => {
+                format!("no sequence of puts and appends to this key produces {:?}: nobody wrote it", got()?)
+            }
+            Some(_) => format!("the value {:?} contains the same append twice, but it was applied once", got()?),
+            None => "these gets saw different writes follow the same write: no single order of writes explains both"
+                .to_string(),
+        };
+        super::told_as(reason, &told)
     }
 
     /// Every class this model's explainers name has a rule: any other is refuted.

@@ -19,6 +19,7 @@ use super::register::RegisterFacts;
 use super::saturation::Derivation;
 use super::set::SetFacts;
 use super::stepper::{RegisterIds, Stepper};
+use super::told::{Told, certify_told};
 use super::words::Words;
 use crate::history::{History, Outcome, Value, ValueId};
 use crate::model::{EdgeKind, Model, OpView};
@@ -456,7 +457,7 @@ impl<'a, M: Model> KeyCert<'a, M> {
                     self.certify_cycle(cycle, &format!("{name}'s cycle"), coverage)?;
                 }
                 if let Some(c) = &k.counterexample {
-                    self.certify_counterexample(c, &format!("{name}'s counterexample"))?;
+                    self.certify_counterexample(c, &format!("{name}'s counterexample"), coverage)?;
                     coverage.certified += 1;
                 }
                 if let Some(c) = &k.conflict {
@@ -601,43 +602,31 @@ impl<'a, M: Model> KeyCert<'a, M> {
         Ok(states)
     }
 
-    /// The longest prefix: a valid order of its own, leading to the state shown, and the blocked
-    /// op, completed, cannot take effect in it when the reason says so.
-    fn certify_counterexample(&self, c: &Counterexample, claim: &str) -> Result<(), Refuted> {
+    /// The longest prefix: a valid order of its own; the blocked op, completed, and the ops
+    /// tried, none of them in it; and every state and reason told, the model's own words
+    /// (see [`super::told`]).
+    fn certify_counterexample(
+        &self,
+        c: &Counterexample,
+        claim: &str,
+        coverage: &mut Coverage,
+    ) -> Result<(), Refuted> {
         prefix_shape(c, claim)?;
         let walked = self.walk(&self.ops, &c.prefix, false, claim)?;
         if self.process_order {
             check_process_order(self.history, &c.prefix, claim)?;
         }
         let in_prefix = |pos: u32| self.at(pos).is_some_and(|i| walked.placed[i].load(Ordering::Relaxed));
-        self.certify_blocked(&walked.states, c, &in_prefix, claim)
-    }
-
-    /// The blocked op, completed and not in the prefix, cannot take effect in any of
-    /// `states` when the reason says so, and can when it says that.
-    pub(super) fn certify_blocked(
-        &self,
-        states: &[M::State],
-        c: &Counterexample,
-        in_prefix: &dyn Fn(u32) -> bool,
-        claim: &str,
-    ) -> Result<(), Refuted> {
-        let blocked = self.op(c.op.position, claim)?;
-        if !blocked.completed() || in_prefix(blocked.pos) {
-            return Err(Refuted::new(claim, "the blocked op did not complete, or is in the prefix"));
-        }
-        let op = &self.decode_placed(blocked.pos, claim)?;
-        let stepped = states.iter().any(|s| {
-            let mut out = Vec::new();
-            self.model.step_all(s, op, &mut out);
-            !out.is_empty()
-        });
-        let said_impossible = !c.reason.contains("could take effect here");
-        if said_impossible == stepped {
-            return Err(Refuted::new(
-                claim,
-                format!("the blocked op's reason ({}) is not what the model says", c.reason),
-            ));
+        certify_blocked(c, &|pos| self.op(pos, claim), &in_prefix, claim)?;
+        let head = c.prefix.len() - c.prefix_tail.len();
+        let states = if head == c.prefix.len() {
+            walked.states
+        } else {
+            self.walk(&self.ops, &c.prefix[..head], false, claim)?.states
+        };
+        let decode = |pos: u32| self.decode_placed(pos, claim);
+        if certify_told(self.model, states, c, &decode, claim)? == Told::TooManyStates {
+            coverage.unchecked.push(format!("{claim}: its states, too many to follow"));
         }
         Ok(())
     }
@@ -745,8 +734,11 @@ impl<'a, M: Model> KeyCert<'a, M> {
         match self.facts() {
             Some(f) => {
                 let ops: Vec<u32> = c.ops.iter().map(|o| o.position).collect();
-                f.certify_conflict(&ops, c.kind).map_err(|why| Refuted::new(claim, why))?;
+                f.certify_conflict(&ops, c.kind, &c.reason).map_err(|why| Refuted::new(claim, why))?;
                 coverage.certified += 1;
+                if !f.rewords_conflicts() {
+                    coverage.unchecked.push(format!("{claim}'s sentence: {}", c.reason));
+                }
             }
             None => coverage.unchecked.push(format!("{claim}: {}", c.reason)),
         }
@@ -911,6 +903,33 @@ pub(super) fn prefix_shape(c: &Counterexample, claim: &str) -> Result<(), Refute
     Ok(())
 }
 
+/// The blocked op completed and is not in the prefix; each op tried is one of the object's
+/// (`op` finds it), did not fail, and is neither in the prefix nor the blocked op.
+pub(super) fn certify_blocked(
+    c: &Counterexample,
+    op: &dyn Fn(u32) -> Result<KeyOp, Refuted>,
+    in_prefix: &dyn Fn(u32) -> bool,
+    claim: &str,
+) -> Result<(), Refuted> {
+    let blocked = op(c.op.position)?;
+    if !blocked.completed() || in_prefix(blocked.pos) {
+        return Err(Refuted::new(claim, "the blocked op did not complete, or is in the prefix"));
+    }
+    for t in &c.tried {
+        let tried = op(t.op.position)?;
+        if tried.outcome == Outcome::Fail || in_prefix(tried.pos) || tried.pos == blocked.pos {
+            return Err(Refuted::new(
+                claim,
+                format!(
+                    "the op tried at position {} failed, is in the prefix, or is the blocked op",
+                    tried.pos
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A model's own rules for the claims its values support: dependency edges, conflicts and named
 /// violations, each re-derived from the raw ops of one key. A claim of a shape a rule does not
 /// know is refuted, never accepted.
@@ -918,7 +937,14 @@ pub(super) trait ModelFacts {
     /// A data edge `a → b` (`wr`, `ww`, `rw`) of a cycle.
     fn certify_edge(&self, a: u32, b: u32, kind: EdgeKind) -> Check;
     /// A conflict: ops that cannot all have happened as observed.
-    fn certify_conflict(&self, ops: &[u32], kind: Option<ClassKind>) -> Check;
+    /// `reason` is the conflict's sentence: it is re-worded from the values and compared, when
+    /// [`ModelFacts::rewords_conflicts`] says so.
+    fn certify_conflict(&self, ops: &[u32], kind: Option<ClassKind>, reason: &str) -> Check;
+    /// Whether [`ModelFacts::certify_conflict`] checks a conflict's sentence (the models whose
+    /// searches never claim a conflict have rules for their ops only).
+    fn rewords_conflicts(&self) -> bool {
+        true
+    }
     /// Whether a class of this name has a rule here (others are counted, not checked).
     fn knows_class(&self, kind: ClassKind, process_order: bool) -> bool;
     /// A named violation, by its defining pattern over the cited ops (and, where the ops do

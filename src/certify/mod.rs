@@ -27,6 +27,7 @@ pub mod serial;
 mod set;
 pub mod set_full;
 mod stepper;
+mod told;
 pub mod txn;
 pub mod weak;
 mod words;
@@ -57,3 +58,8 @@ impl fmt::Display for Refuted {
 }
 
 impl std::error::Error for Refuted {}
+
+/// A claim's sentence is the one certification words itself from the raw values (`told`).
+fn told_as(said: &str, told: &str) -> Result<(), String> {
+    if said == told { Ok(()) } else { Err(format!("it says \"{said}\", but the values say \"{told}\"")) }
+}

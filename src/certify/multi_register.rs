@@ -209,7 +209,10 @@ impl ModelFacts for MultiRegisterFacts {
         }
     }
 
-    fn certify_conflict(&self, ops: &[u32], kind: Option<ClassKind>) -> Check {
+    fn rewords_conflicts(&self) -> bool {
+        false
+    }
+    fn certify_conflict(&self, ops: &[u32], kind: Option<ClassKind>, _reason: &str) -> Check {
         match (kind, ops) {
             (Some(ClassKind::GarbageRead), [r]) => self.garbage(*r).map(|_| ()),
             (None, [r]) => {

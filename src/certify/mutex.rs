@@ -118,7 +118,10 @@ impl ModelFacts for MutexFacts {
         Err(format!("a mutex's ops carry no values: there is no {} edge between them", kind.short()))
     }
 
-    fn certify_conflict(&self, ops: &[u32], kind: Option<ClassKind>) -> Check {
+    fn rewords_conflicts(&self) -> bool {
+        false
+    }
+    fn certify_conflict(&self, ops: &[u32], kind: Option<ClassKind>, _reason: &str) -> Check {
         ensure(kind.is_none(), || format!("no {kind:?} conflict is named for a mutex"))?;
         let first = ops.first().map(|&p| self.op(p)).transpose()?;
         match first {

@@ -415,8 +415,17 @@ impl ModelFacts for RegisterFacts<'_> {
     fn certify_edge(&self, a: u32, b: u32, kind: EdgeKind) -> Check {
         self.edge(a, b, kind)
     }
-    fn certify_conflict(&self, ops: &[u32], kind: Option<ClassKind>) -> Check {
-        self.conflict(ops, kind)
+    fn certify_conflict(&self, ops: &[u32], kind: Option<ClassKind>, reason: &str) -> Check {
+        self.conflict(ops, kind)?;
+        // Both rules' ops saw the value the sentence quotes.
+        let v = self.op(ops[0])?.sees.as_ref().ok_or("the first op saw no value")?;
+        let told = match kind {
+            Some(_) => format!("it saw {v}, but no op wrote {v}"),
+            None => {
+                format!("both succeeded in moving the register away from {v}, but {v} was written only once")
+            }
+        };
+        super::told_as(reason, &told)
     }
     fn knows_class(&self, kind: ClassKind, process_order: bool) -> bool {
         self.knows(kind, process_order)

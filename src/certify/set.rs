@@ -99,9 +99,22 @@ impl SetFacts {
     }
 }
 
-/// Whether sorted `small` is a subset of sorted `large`.
-fn subset(small: &[Value], large: &[Value]) -> bool {
-    small.iter().all(|v| large.binary_search(v).is_ok())
+/// The elements of sorted `all` that sorted `some` lacks, in order.
+fn missing<'v>(all: &'v [Value], some: &[Value]) -> Vec<&'v Value> {
+    all.iter().filter(|v| some.binary_search(v).is_err()).collect()
+}
+
+/// Elements named in a sentence as the set model names them: "3", "3 and 5", "3, 5 and 7",
+/// and past 32 of them "… and N more".
+fn listed(items: &[&Value]) -> String {
+    const SHOWN: usize = 32;
+    let shown: Vec<String> = items.iter().take(SHOWN).map(|v| v.to_string()).collect();
+    match (shown.split_last(), items.len() - shown.len()) {
+        (None, _) => String::new(),
+        (Some((last, [])), 0) => last.clone(),
+        (Some((last, init)), 0) => format!("{} and {last}", init.join(", ")),
+        (Some(_), rest) => format!("{} and {rest} more", shown.join(", ")),
+    }
 }
 
 impl ModelFacts for SetFacts {
@@ -130,19 +143,36 @@ impl ModelFacts for SetFacts {
         }
     }
 
-    fn certify_conflict(&self, ops: &[u32], kind: Option<ClassKind>) -> Check {
-        match (kind, ops) {
-            (Some(ClassKind::GarbageRead), [r]) => self.garbage(*r).map(|_| ()),
+    /// Each rule's sentence names the elements that show it, in the set's order.
+    fn certify_conflict(&self, ops: &[u32], kind: Option<ClassKind>, reason: &str) -> Check {
+        let told = match (kind, ops) {
+            (Some(ClassKind::GarbageRead), [r]) => {
+                let what = listed(&self.garbage(*r)?);
+                format!("it saw {what}, but no op added {what}")
+            }
             (None, [r]) => {
                 let seen = self.read(*r)?;
-                ensure(!subset(&self.init, seen), || "the read lacks no initial element".into())
+                let lost = missing(&self.init, seen);
+                ensure(!lost.is_empty(), || "the read lacks no initial element".into())?;
+                let verb = if lost.len() == 1 { "was" } else { "were" };
+                format!(
+                    "it lacks {}, which {verb} in the set from the start: a grow-only set never loses an element",
+                    listed(&lost)
+                )
             }
             (None, [r1, r2]) => {
                 let (s1, s2) = (self.read(*r1)?, self.read(*r2)?);
-                ensure(!subset(s1, s2) && !subset(s2, s1), || "one read contains the other".into())
+                let (first, second) = (missing(s1, s2), missing(s2, s1));
+                ensure(!first.is_empty() && !second.is_empty(), || "one read contains the other".into())?;
+                let (first, second) = (listed(&first), listed(&second));
+                format!(
+                    "the first read saw {first} but not {second}, the second saw {second} but not {first}: \
+                     a grow-only set never loses an element, so neither read can have taken effect before the other"
+                )
             }
-            _ => Err(format!("no rule for a {kind:?} conflict of {} ops", ops.len())),
-        }
+            _ => return Err(format!("no rule for a {kind:?} conflict of {} ops", ops.len())),
+        };
+        super::told_as(reason, &told)
     }
 
     /// Every class this model's explainers name has a rule: any other is refuted.
