@@ -5,11 +5,11 @@
 use super::consistency::{self, ConsistencyModel};
 use super::cycles::{CycleType, Limits, search_component, searched_types};
 use super::explain::{Explainer, Why};
-use super::findings::{Findings, KEEP_PER_TYPE};
+use super::findings::{COUNT_PER_TYPE, Findings, KEEP_PER_TYPE};
 use super::graph::{self, Orders};
 use super::infer::ListAppend;
 use super::ops::Txns;
-use super::{TxnAnomaly, TxnOptions, TxnReport, TxnStats, Workload};
+use super::{TxnOptions, TxnReport, TxnStats, Workload};
 use crate::graph::csr::{Label, strongly_connected};
 use crate::history::{History, Outcome};
 use crate::outcome::Verdict;
@@ -131,7 +131,15 @@ fn report(
     let explainer = Explainer { history, txns };
     let mut counts: BTreeMap<String, usize> =
         findings.counts.iter().map(|(k, v)| (k.to_string(), *v)).collect();
-    let mut anomalies: Vec<TxnAnomaly> = findings.kept.iter().map(|f| explainer.finding(f)).collect();
+    // The first few of each type are shown; the others kept (up to a bound) are only counted,
+    // and handed to certification with the report.
+    let (mut anomalies, mut counted) = (Vec::new(), Vec::new());
+    let mut kept_per_kind: BTreeMap<&str, usize> = BTreeMap::new();
+    for f in &findings.kept {
+        let n = kept_per_kind.entry(f.kind().as_str()).or_insert(0);
+        *n += 1;
+        if *n <= KEEP_PER_TYPE { &mut anomalies } else { &mut counted }.push(explainer.finding(f));
+    }
     let mut cycles: Vec<(CycleType, Vec<(u32, Label)>)> = Vec::new();
     let mut budget = Vec::new();
     let mut unknown = findings.unknown;
@@ -155,10 +163,13 @@ fn report(
         *n += 1;
         if *n <= KEEP_PER_TYPE {
             anomalies.push(explainer.cycle(ty.name(), c, why));
+        } else if *n <= COUNT_PER_TYPE {
+            counted.push(explainer.cycle(ty.name(), c, why));
         }
     }
     let (not, also_not) = consistency::boundary(counts.keys().map(String::as_str));
     anomalies.retain(|a| prohibited.contains(a.kind.as_str()));
+    counted.retain(|a| prohibited.contains(a.kind.as_str()));
     anomalies.sort_by_key(|a| severity(a.kind.as_str()));
     counts.retain(|k, _| prohibited.contains(k.as_str()));
     unknown.dedup();
@@ -174,6 +185,7 @@ fn report(
         consistency: options.consistency.iter().map(|m: &ConsistencyModel| m.level()).collect(),
         valid,
         anomalies,
+        counted,
         anomaly_counts: counts,
         not,
         also_not,

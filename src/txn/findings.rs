@@ -5,8 +5,13 @@ use crate::vocab::TxnAnomalyKind as T;
 use crate::vocab::TxnAnomalyKind;
 use std::collections::BTreeMap;
 
-/// How many instances of each anomaly type are kept for the report (all are counted).
+/// How many instances of each anomaly type the report shows (all are counted).
 pub(crate) const KEEP_PER_TYPE: usize = 8;
+
+/// How many instances of each anomaly type are kept in all, shown or not, so that
+/// certification can re-derive the counts (a count above this is left not re-derived, which
+/// bounds the memory a history full of anomalies takes).
+pub(crate) const COUNT_PER_TYPE: usize = 4096;
 
 /// One anomaly that needs no cycle. Ops are indices into the history's ops; a reader is
 /// `(op, micro-op index)`.
@@ -66,11 +71,11 @@ pub(crate) struct Findings {
 }
 
 impl Findings {
-    /// Records a finding, keeping it if fewer than [`KEEP_PER_TYPE`] of its type are kept.
+    /// Records a finding, keeping it if fewer than [`COUNT_PER_TYPE`] of its type are kept.
     pub(crate) fn push(&mut self, f: Finding) {
         let n = self.counts.entry(f.kind().as_str()).or_insert(0);
         *n += 1;
-        if *n <= KEEP_PER_TYPE {
+        if *n <= COUNT_PER_TYPE {
             self.kept.push(f);
         }
     }

@@ -264,6 +264,10 @@ pub struct TxnReport {
     pub valid: Verdict,
     /// Anomalies the required models forbid, worst first.
     pub anomalies: Vec<TxnAnomaly>,
+    /// The anomalies counted but not shown (up to 4,096 of each type), kept so that
+    /// certification can re-derive `anomaly_counts`; not part of the report's JSON.
+    #[serde(skip)]
+    pub counted: Vec<TxnAnomaly>,
     /// How many instances of each forbidden anomaly type were found (`anomalies` lists a few
     /// of each).
     pub anomaly_counts: std::collections::BTreeMap<String, usize>,

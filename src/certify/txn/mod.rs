@@ -87,8 +87,10 @@ pub fn certify_txn_report(
         Refuted::new(format!("the {} report's models ruled out", report.workload.name()), why)
     })?;
     if !report.anomalies.is_empty() {
-        let ctx = Ctx::new(history, txns, skew, &report.anomalies);
-        for a in &report.anomalies {
+        // The anomalies only counted are certified as those shown: the counts rest on them.
+        let all: Vec<&TxnAnomaly> = report.anomalies.iter().chain(&report.counted).collect();
+        let ctx = Ctx::new(history, txns, skew, &all);
+        for a in all {
             ctx.anomaly(a).map_err(|why| Refuted::new(claim(history, a), why))?;
             coverage.certified += 1;
         }
@@ -147,7 +149,7 @@ const NONE: u32 = u32::MAX;
 impl<'a> Ctx<'a> {
     /// Gathers the facts of every key a cited transaction touches (and, for anomalies that
     /// cite none, of the key they name).
-    fn new(h: &'a History, t: &'a Txns, skew: i64, anomalies: &[TxnAnomaly]) -> Ctx<'a> {
+    fn new(h: &'a History, t: &'a Txns, skew: i64, anomalies: &[&TxnAnomaly]) -> Ctx<'a> {
         let mut slot = vec![NONE; t.key_count()];
         let mut keys: Vec<u32> = Vec::new();
         let mut involve = |k: u32, keys: &mut Vec<u32>| {
@@ -193,7 +195,7 @@ impl<'a> Ctx<'a> {
 
     /// Gathers, in parallel, the facts of the keys the claims name (checking a key's reads
     /// touches every element read: the bulk of certification's work on long lists).
-    fn prebuild(&self, anomalies: &[TxnAnomaly]) {
+    fn prebuild(&self, anomalies: &[&TxnAnomaly]) {
         let mut wanted: Vec<usize> = Vec::new();
         for a in anomalies {
             let named = a.cycle.iter().flatten().filter_map(|s| s.key.as_deref()).chain(a.key.as_deref());

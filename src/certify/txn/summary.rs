@@ -129,11 +129,12 @@ fn ruled_out(kind: &str) -> Option<BTreeSet<&'static str>> {
     Some(seen)
 }
 
-/// Certifies `anomaly_counts` against the anomalies shown: what is re-derived is counted in
-/// `coverage`, counts beyond the shown anomalies are left in `coverage.unchecked`.
+/// Certifies `anomaly_counts` against the anomalies shown and those only counted (each of
+/// which the caller certifies): what is re-derived is counted in `coverage`, counts beyond the
+/// anomalies kept are left in `coverage.unchecked`.
 pub(super) fn certify_counts(report: &TxnReport, coverage: &mut Coverage) -> Result<(), String> {
     let mut shown: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    for a in &report.anomalies {
+    for a in report.anomalies.iter().chain(&report.counted) {
         // Distinct: the same anomaly shown twice would stand for two.
         let identity = format!("{:?} {:?} {:?}", a.txns, a.key, a.explanation);
         if !shown.entry(a.kind.as_str()).or_default().insert(identity) {
@@ -152,7 +153,7 @@ pub(super) fn certify_counts(report: &TxnReport, coverage: &mut Coverage) -> Res
             coverage.certified += 1;
         } else {
             coverage.unchecked.push(format!(
-                "the count of {count} {kind} anomalies: {} of them are not shown, so not re-derived",
+                "the count of {count} {kind} anomalies: {} of them are not kept, so not re-derived",
                 count - n
             ));
         }

@@ -257,7 +257,7 @@ fn a_reversed_realtime_edge_is_refuted() {
     let i = r.anomalies.iter().position(|a| a.kind.as_str() == "G-single-realtime").unwrap();
     let a = &r.anomalies[i];
     let s = a.cycle.as_ref().unwrap().iter().position(|s| s.kind == EdgeKind::RealTime).unwrap();
-    let ctx = Ctx::new(&h, &t, 0, &r.anomalies);
+    let ctx = Ctx::new(&h, &t, 0, &r.anomalies.iter().collect::<Vec<_>>());
     let n = a.txns.len();
     let (from, to) = (a.txns[s].position, a.txns[(s + 1) % n].position);
     let step = &a.cycle.as_ref().unwrap()[s];
