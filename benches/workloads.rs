@@ -61,7 +61,13 @@ fn bench(c: &mut Criterion) {
     g.bench_function("set-full 100k adds, 100 reads: check + certify", |b| {
         b.iter(|| {
             let r = labrys::set_full::check(&h, Keying::Single, &SetFullOptions::default()).unwrap();
-            labrys::certify::set_full::certify_set_full_report(&h, &r).unwrap();
+            labrys::certify::set_full::certify_set_full_report(
+                &h,
+                Keying::Single,
+                &SetFullOptions::default(),
+                &r,
+            )
+            .unwrap();
             assert_eq!(r.valid, labrys::outcome::Verdict::Valid);
         })
     });

@@ -754,7 +754,7 @@ fn check_set_full_or_fork(
     let report = if name == ModelName::SetFull {
         let keying = crate::split::Keying::detect(history, config.options.independent);
         let report = crate::set_full::check(history, keying, &config.set_full).map_err(CheckError::Decode)?;
-        crate::certify::set_full::certify_set_full_report(history, &report)
+        crate::certify::set_full::certify_set_full_report(history, keying, &config.set_full, &report)
             .map_err(CheckError::Uncertified)?;
         FileReport::from_set_full(history, report, started.elapsed())
     } else {

@@ -57,3 +57,25 @@ fn unknown_verdicts_are_errors_in_junit_and_warnings_on_github() {
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains("<error type=\"unknown\""), "{xml}");
 }
+
+/// Jepsen's workload checkers have no consistency level: their JUnit case is classed by the
+/// model alone and a failure names the checker (it once read "… is not " with nothing after).
+#[test]
+fn junit_names_the_workload_checker_that_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("report.xml");
+    let out = Command::new(common::labrys_bin())
+        .args(["check", "--model", "bank", "--junit"])
+        .arg(&junit)
+        .arg(common::histories_dir().join("workload/bank-wrong-total.edn"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("classname=\"labrys.bank\""), "{xml}");
+    assert!(
+        xml.contains("<failure type=\"wrong-total\" message=\"") && xml.contains("fails the bank checker\""),
+        "{xml}"
+    );
+    assert!(!xml.contains("is not \""), "{xml}");
+}

@@ -133,7 +133,7 @@ fn a_tampered_set_full_claim_is_refuted() {
     let h = example("set-full/set-full-lost.edn");
     let report = labrys::set_full::check(&h, Keying::Single, &SetFullOptions::default()).unwrap();
     assert_eq!(report.valid, Verdict::Invalid);
-    certify_set_full_report(&h, &report).unwrap();
+    certify_set_full_report(&h, Keying::Single, &SetFullOptions::default(), &report).unwrap();
     let Claim::Lost { known, absent, .. } = report.anomalies[0].claim.clone() else { panic!("{report:?}") };
     let tampered = [
         // The read that did contain 1 named as the one that missed it.
@@ -146,17 +146,23 @@ fn a_tampered_set_full_claim_is_refuted() {
     for claim in tampered {
         let mut bad = report.clone();
         bad.anomalies[0].claim = claim.clone();
-        assert!(certify_set_full_report(&h, &bad).is_err(), "{claim:?} passed");
+        assert!(
+            certify_set_full_report(&h, Keying::Single, &SetFullOptions::default(), &bad).is_err(),
+            "{claim:?} passed"
+        );
     }
     let mut bad = report.clone();
     bad.valid = Verdict::Valid;
     bad.anomalies.clear();
-    assert!(certify_set_full_report(&h, &bad).is_err(), "a valid verdict beside a lost list passed");
+    assert!(
+        certify_set_full_report(&h, Keying::Single, &SetFullOptions::default(), &bad).is_err(),
+        "a valid verdict beside a lost list passed"
+    );
     // A stale claim on an element whose later read missed it too (it was lost).
     let stale = Claim::Stale { element: labrys::history::Value::Int(1), known, absent: 2, present: 3 };
     let mut bad = report.clone();
     bad.anomalies[0].claim = stale;
-    assert!(certify_set_full_report(&h, &bad).is_err());
+    assert!(certify_set_full_report(&h, Keying::Single, &SetFullOptions::default(), &bad).is_err());
 }
 
 #[test]
@@ -181,4 +187,36 @@ fn a_tampered_long_fork_is_refuted() {
     bad.valid = Verdict::Valid;
     bad.anomalies.clear();
     assert!(certify_long_fork_report(&h, &bad).is_err(), "a valid verdict over a fork passed");
+}
+
+/// A report that hides a lost element altogether — no claim, no list entry, no count, a valid
+/// verdict — is refuted by the totals re-derived from the raw ops; so are counts, element
+/// lists and latencies that are not the ops'.
+#[test]
+fn set_full_totals_are_rederived_so_a_hidden_loss_is_refuted() {
+    let h = example("set-full/set-full-lost.edn");
+    let options = SetFullOptions::default();
+    let report = labrys::set_full::check(&h, Keying::Single, &options).unwrap();
+    let certify =
+        |r: &labrys::set_full::SetFullReport| certify_set_full_report(&h, Keying::Single, &options, r);
+    certify(&report).unwrap();
+    let mut hidden = report.clone();
+    hidden.anomalies.clear();
+    hidden.elements.get_mut("lost").unwrap().clear();
+    hidden.counts.insert("lost-count".into(), 0);
+    hidden.latencies.remove("lost-latencies");
+    hidden.valid = Verdict::Valid;
+    let e = certify(&hidden).unwrap_err();
+    assert!(e.why.contains("the ops show 1 lost"), "{e}");
+    let mut r = report.clone();
+    *r.counts.get_mut("stable-count").unwrap() += 1;
+    assert!(certify(&r).unwrap_err().why.contains("the ops give"));
+    let mut r = report.clone();
+    r.elements.entry("never-read".into()).or_default().push("7".into());
+    assert!(certify(&r).unwrap_err().claim.contains("never-read"));
+    // The history has :time: its latencies are re-derived too.
+    assert!(report.latencies.contains_key("stable-latencies"), "{:?}", report.latencies);
+    let mut r = report.clone();
+    r.latencies.get_mut("stable-latencies").unwrap().insert("1".into(), 123_456);
+    assert!(certify(&r).unwrap_err().claim.contains("latencies"));
 }

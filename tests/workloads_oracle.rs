@@ -247,7 +247,8 @@ proptest! {
         let evs = set_full_history(seed);
         let h = read(&edn(&evs));
         let report = labrys::set_full::check(&h, Keying::Single, &SetFullOptions { linearizable }).unwrap();
-        labrys::certify::set_full::certify_set_full_report(&h, &report).unwrap();
+        labrys::certify::set_full::certify_set_full_report(&h, Keying::Single, &SetFullOptions { linearizable }, &report)
+            .unwrap();
         let (want, stable) = set_full_oracle(&evs);
         for name in ["lost", "never-read", "stale", "duplicated", "unexpected"] {
             let got: BTreeSet<String> = report.elements.get(name).into_iter().flatten().cloned().collect();

@@ -26,6 +26,7 @@ mod sequential;
 pub mod serial;
 mod set;
 pub mod set_full;
+mod set_full_totals;
 mod stepper;
 mod told;
 pub mod txn;

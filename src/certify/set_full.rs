@@ -6,7 +6,8 @@
 use super::Refuted;
 use crate::history::{History, Op, Outcome, Value, ValueId};
 use crate::outcome::Verdict;
-use crate::set_full::{Claim, SetFullAnomaly, SetFullReport};
+use crate::set_full::{Claim, SetFullAnomaly, SetFullOptions, SetFullReport};
+use crate::split::Keying;
 use ahash::{AHashMap, AHashSet};
 
 /// The ops of one set, as this module reads them.
@@ -98,8 +99,15 @@ impl<'h> SetIndex<'h> {
     }
 }
 
-/// Certifies every claim of `report`, and its lists and verdict against them.
-pub fn certify_set_full_report(history: &History, report: &SetFullReport) -> Result<(), Refuted> {
+/// Certifies every claim of `report`, and its lists and verdict against them; then its totals
+/// (every element's fate, the counts, lists, latencies and verdict) re-derived from the raw
+/// ops, each set by `keying`, as checked with `options`.
+pub fn certify_set_full_report(
+    history: &History,
+    keying: Keying,
+    options: &SetFullOptions,
+    report: &SetFullReport,
+) -> Result<(), Refuted> {
     let mut indexes: AHashMap<Option<&Value>, SetIndex> = AHashMap::new();
     for a in report.anomalies.iter().chain(&report.stale) {
         let set = SetView { history, key: a.key.as_ref() };
@@ -132,7 +140,7 @@ pub fn certify_set_full_report(history: &History, report: &SetFullReport) -> Res
             format!("{} certified anomalies", report.anomalies.len()),
         ));
     }
-    Ok(())
+    super::set_full_totals::certify_set_full_totals(history, keying, options, report)
 }
 
 fn certify_claim(set: &SetView, index: &SetIndex, a: &SetFullAnomaly) -> Result<(), String> {
