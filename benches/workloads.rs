@@ -71,6 +71,10 @@ fn bench(c: &mut Criterion) {
             assert_eq!(r.valid, labrys::outcome::Verdict::Valid);
         })
     });
+    // The same without certification, so its share can be read off.
+    g.bench_function("set-full 100k adds, 100 reads: check only", |b| {
+        b.iter(|| labrys::set_full::check(&h, Keying::Single, &SetFullOptions::default()).unwrap().valid)
+    });
     let h = read(&long_fork_text(100_000));
     g.bench_function("long-fork 100k txns: check + certify", |b| {
         b.iter(|| {

@@ -118,27 +118,41 @@ fn one_set(key: Option<&Value>, set: &OneSet, options: &SetFullOptions, totals: 
     // Reads latest invoked first; per element, the ranks of the reads holding it.
     let mut reads: Vec<(&Op, &[Value])> = set.reads.clone();
     reads.sort_by_key(|(op, _)| std::cmp::Reverse(op.invoke_index));
-    let mut holding: Vec<Vec<usize>> = vec![Vec::new(); tracked.len()];
+    let mut holding: Vec<Vec<u32>> = vec![Vec::new(); tracked.len()];
     let (mut duplicated, mut unexpected) = (BTreeMap::new(), BTreeMap::new());
+    // One lookup per element read: an added element read twice by one read is caught by the
+    // rank it was last read at; elements never added are rare, and counted apart.
+    let mut last_read = vec![usize::MAX; tracked.len()];
     for (rank, (_, items)) in reads.iter().enumerate() {
-        let mut times: AHashMap<&Value, usize> = AHashMap::new();
+        let mut strangers: AHashMap<&Value, usize> = AHashMap::new();
         for v in *items {
-            *times.entry(v).or_default() += 1;
-        }
-        for (v, n) in times {
-            if n > 1 {
+            let again = match ids.get(v) {
+                Some(&id) if last_read[id] == rank => true,
+                Some(&id) => {
+                    last_read[id] = rank;
+                    holding[id].push(rank as u32);
+                    false
+                }
+                None => {
+                    unexpected.insert(v, ());
+                    let n = strangers.entry(v).or_default();
+                    *n += 1;
+                    *n > 1
+                }
+            };
+            if again {
                 duplicated.insert(v, ());
-            }
-            match ids.get(v) {
-                Some(&id) => holding[id].push(rank),
-                None => _ = unexpected.insert(v, ()),
             }
         }
     }
     let show = |v: &Value| key.map_or_else(|| v.to_string(), |k| format!("[{k} {v}]"));
     let (mut stable, mut anomalies) = (0, duplicated.len() + unexpected.len());
+    let by_rank = Ranked {
+        ops: reads.iter().map(|(op, _)| *op).collect(),
+        done: reads.iter().map(|(op, _)| op.complete_index).collect(),
+    };
     for (e, ranks) in tracked.iter().zip(&holding) {
-        let fate = fate(e, ranks, &reads);
+        let fate = fate(e, ranks, &by_rank);
         let list = match fate.kind {
             Fate::Stable => {
                 stable += 1;
@@ -183,31 +197,39 @@ struct Outcomes {
     stale: bool,
 }
 
-/// What the reads (latest invoked first; `ranks`: those holding `e`, ascending) say of `e`.
-fn fate(e: &Tracked, ranks: &[usize], reads: &[(&Op, &[Value])]) -> Outcomes {
-    let speaks = |r: usize| reads[r].0.complete_index > e.from;
-    let last_present = ranks.iter().copied().find(|&r| speaks(r));
+/// The reads latest invoked first, and each one's completion `:index` (read once per element
+/// holding it, so kept together).
+struct Ranked<'h> {
+    ops: Vec<&'h Op>,
+    done: Vec<u64>,
+}
+
+/// What the reads (`ranks`: those holding `e`, ascending) say of `e`.
+fn fate(e: &Tracked, ranks: &[u32], reads: &Ranked) -> Outcomes {
+    let speaks = |r: usize| reads.done[r] > e.from;
+    let last_present = ranks.iter().map(|&r| r as usize).find(|&r| speaks(r));
     let mut held = ranks.iter().peekable();
     let mut last_absent = None;
-    for r in 0..reads.len() {
-        if held.peek() == Some(&&r) {
+    for r in 0..reads.ops.len() {
+        if held.peek().is_some_and(|&&h| h as usize == r) {
             held.next();
         } else if speaks(r) {
             last_absent = Some(r);
             break;
         }
     }
+    let first_read = ranks.iter().map(|&r| r as usize).filter(|&r| speaks(r)).min_by_key(|&r| reads.done[r]);
     let known = e
         .acks
         .iter()
         .copied()
         .filter(|a| a.complete_index > e.from)
-        .chain(ranks.iter().filter(|&&r| speaks(r)).map(|&r| reads[r].0))
+        .chain(first_read.map(|r| reads.ops[r]))
         .min_by_key(|o| o.complete_index);
-    let invoked = |r: usize| reads[r].0.invoke_index;
+    let invoked = |r: usize| reads.ops[r].invoke_index;
     let ms = |nanos: i64| nanos.max(0) / 1_000_000;
     let known_time = known.map_or(0, |k| k.complete_time);
-    let just_after = |r: Option<usize>| r.map_or(0, |r| reads[r].0.invoke_time + 1);
+    let just_after = |r: Option<usize>| r.map_or(0, |r| reads.ops[r].invoke_time + 1);
     let stable = last_present.is_some_and(|p| last_absent.is_none_or(|a| invoked(a) < invoked(p)));
     let known_before_absent =
         matches!((known, last_absent), (Some(k), Some(a)) if k.complete_index < invoked(a));
