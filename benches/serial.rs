@@ -30,7 +30,14 @@ fn bench(c: &mut Criterion) {
         group.sample_size(10);
         for skew in [false, true] {
             let h = history(txns, skew);
-            for level in [Level::Serializable, Level::SnapshotIsolation] {
+            // Snapshot isolation at 10,000 transactions is not decided in minutes yet
+            // (docs/weak-isolation.md): benched at 1,000 only, so the bench finishes.
+            let levels: &[Level] = if txns <= 1_000 {
+                &[Level::Serializable, Level::SnapshotIsolation]
+            } else {
+                &[Level::Serializable]
+            };
+            for &level in levels {
                 let expected =
                     if skew && level == Level::Serializable { Verdict::Invalid } else { Verdict::Valid };
                 assert_eq!(check(&h, level).verdict(), expected, "{txns} {skew} {level:?}");
