@@ -157,6 +157,8 @@ fn generated_examples_regenerate() {
     for file in [
         "workload/sim-bank-lost-ack.edn",
         "set-full/sim-set-full-lost-ack.edn",
+        "set-full/sim-set-full-stale-read.edn",
+        "set-full/sim-set-full-duplicate-retry.edn",
         "long-fork/sim-long-fork-lost-ack.edn",
     ] {
         let stored = std::fs::read_to_string(common::histories_dir().join(file)).unwrap();
