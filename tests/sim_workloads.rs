@@ -172,3 +172,81 @@ fn generated_examples_regenerate() {
         assert!(stored.len() < 20_000, "{file} stays small");
     }
 }
+
+/// The simulated set-full and long-fork claims are refuted by certification once tampered
+/// with: another element, a miscounted duplicate, another missing read, a fork's keys swapped
+/// or one read named twice, and a claim dropped (the bank's example is tampered with by
+/// `tests/workload_oracle.rs`, with the other examples of its folder).
+#[test]
+fn tampered_simulated_claims_are_refuted() {
+    use labrys::certify::long_fork::certify_long_fork_report;
+    use labrys::certify::set_full::certify_set_full_report;
+    use labrys::set_full::SetFullOptions;
+    let read = |c: &ClusterConfig| {
+        read_bytes("sim.edn", history_string(c).as_bytes(), Format::Edn, &ReadOptions::default()).unwrap()
+    };
+    let keying = labrys::split::Keying::Single;
+    for (service, faults, seed) in [
+        (Service::LostAck, "partition", 0),
+        (Service::StaleRead, "partition", 4),
+        (Service::DuplicateRetry, "loss", 0),
+    ] {
+        let h = read(&config(service, Workload::SetFull, faults, 40, seed));
+        let report = labrys::set_full::check(&h, keying, &SetFullOptions { linearizable: true }).unwrap();
+        assert!(!report.anomalies.is_empty(), "{service:?}");
+        certify_set_full_report(&h, &report).unwrap();
+        for i in 0..report.anomalies.len() {
+            for claim in tampered(&report.anomalies[i].claim) {
+                let mut bad = report.clone();
+                bad.anomalies[i].claim = claim.clone();
+                assert!(certify_set_full_report(&h, &bad).is_err(), "{service:?}: {claim:?} passed");
+            }
+            let mut fewer = report.clone();
+            fewer.anomalies.remove(i);
+            assert!(certify_set_full_report(&h, &fewer).is_err(), "{service:?}: a dropped claim passed");
+        }
+    }
+    let h = read(&config(Service::LostAck, Workload::LongFork, "partition", 40, 2));
+    let report = labrys::long_fork::check(&h, &Default::default()).unwrap();
+    certify_long_fork_report(&h, &report).unwrap();
+    let fork = report.anomalies[0].fork.clone();
+    let mut swapped = fork.clone();
+    swapped.keys.swap(0, 1);
+    let mut same_read = fork.clone();
+    same_read.reads[1] = fork.reads[0];
+    for f in [swapped, same_read] {
+        let mut bad = report.clone();
+        bad.anomalies[0].fork = f.clone();
+        assert!(certify_long_fork_report(&h, &bad).is_err(), "{f:?} passed");
+    }
+    let mut bad = report.clone();
+    bad.valid = Verdict::Valid;
+    bad.anomalies.clear();
+    assert!(certify_long_fork_report(&h, &bad).is_err(), "a valid verdict over a fork passed");
+}
+
+/// Claims that each differ from `claim` in one fact: another element (one never added), and
+/// for a lost or stale element its op that made it known named as the read that missed it, for
+/// a duplicate one more repeat.
+fn tampered(claim: &labrys::set_full::Claim) -> Vec<labrys::set_full::Claim> {
+    use labrys::set_full::Claim;
+    let mut out = match claim.clone() {
+        Claim::Lost { element, known, .. } => vec![Claim::Lost { element, known, absent: known }],
+        Claim::Stale { element, known, present, .. } => {
+            vec![Claim::Stale { element, known, absent: known, present }]
+        }
+        Claim::Duplicated { element, read, times } => {
+            vec![Claim::Duplicated { element, read, times: times + 1 }]
+        }
+        Claim::Unexpected { .. } => vec![],
+    };
+    let mut other = claim.clone();
+    match &mut other {
+        Claim::Lost { element, .. }
+        | Claim::Stale { element, .. }
+        | Claim::Duplicated { element, .. }
+        | Claim::Unexpected { element, .. } => *element = labrys::history::Value::Int(-1),
+    }
+    out.push(other);
+    out
+}
