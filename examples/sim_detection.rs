@@ -59,7 +59,9 @@ fn cases() -> Vec<(Service, Workload, Faults)> {
         }
     }
     for faults in ["loss", "partition,kill,loss,clock"] {
-        for w in [Workload::Counter, Workload::ListAppend] {
+        for w in
+            [Workload::Counter, Workload::ListAppend, Workload::Bank, Workload::SetFull, Workload::LongFork]
+        {
             cases.push((Service::DuplicateRetry, w, f(faults)));
         }
         for w in Workload::ALL {

@@ -56,7 +56,9 @@ struct SimulateArgs {
     /// What the clients do: register (reads, writes), cas-register (plus compare-and-set), or
     /// Elle's transactional list-append and rw-register (--ops transactions over --keys active
     /// keys, each retired after 100 writes; .json/.jsonl output files get JSON Lines). With
-    /// --service: register, cas-register, set, counter or list-append.
+    /// --service: register, cas-register, set, counter, list-append, or Jepsen's bank (5
+    /// accounts of 20), set-full and long-fork (groups of 3), checked with --model bank,
+    /// set-full, long-fork.
     #[arg(long, default_value = "cas-register", value_name = "WORKLOAD")]
     workload: String,
     /// Number of ops (at least 1).
@@ -77,7 +79,8 @@ struct SimulateArgs {
     #[arg(long)]
     values: Option<u64>,
     /// Simulate a replicated service under faults instead of writing a synthetic history
-    /// (workloads register, cas-register, set, counter, list-append): correct (linearizable),
+    /// (workloads register, cas-register, set, counter, list-append, bank, set-full,
+    /// long-fork): correct (linearizable),
     /// stale-read (reads served from any node's local copy), lost-ack (updates acknowledged
     /// before they are replicated), duplicate-retry (the client resends timed-out
     /// non-idempotent ops), silent-retry (the client retries and records only the last
@@ -430,7 +433,7 @@ fn simulate(args: &SimulateArgs) -> ExitCode {
         other => {
             eprintln!(
                 "error: unknown workload {other:?}; the workloads are register, cas-register, list-append, \
-                 rw-register and log (and with --service also set and counter)"
+                 rw-register and log (and with --service also set, counter, bank, set-full and long-fork)"
             );
             return ExitCode::from(exit::BAD_INPUT);
         }

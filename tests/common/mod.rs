@@ -70,3 +70,29 @@ pub fn assert_examples(dir: &std::path::Path, min_rows: usize) {
         assert!(first.contains(if code == 0 { ": valid (" } else { ": INVALID (" }), "{file}: {first}");
     }
 }
+
+/// A long-fork report whose first fork is tampered with (its keys swapped, one read named
+/// twice), or whose verdict is made valid without its forks, is refuted by certification.
+pub fn assert_tampered_forks_refuted(
+    h: &labrys::history::History,
+    report: &labrys::long_fork::LongForkReport,
+) {
+    use labrys::certify::long_fork::certify_long_fork_report;
+    certify_long_fork_report(h, report).unwrap();
+    let fork = report.anomalies[0].fork.clone();
+    let mut swapped = fork.clone();
+    swapped.keys.swap(0, 1);
+    let mut same_read = fork.clone();
+    same_read.reads[1] = fork.reads[0];
+    let mut wrong_write = fork.clone();
+    wrong_write.writes.swap(0, 1);
+    for f in [swapped, same_read, wrong_write] {
+        let mut bad = report.clone();
+        bad.anomalies[0].fork = f.clone();
+        assert!(certify_long_fork_report(h, &bad).is_err(), "{f:?} passed");
+    }
+    let mut bad = report.clone();
+    bad.valid = labrys::outcome::Verdict::Valid;
+    bad.anomalies.clear();
+    assert!(certify_long_fork_report(h, &bad).is_err(), "a valid verdict over a fork passed");
+}

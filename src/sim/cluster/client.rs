@@ -3,7 +3,7 @@
 //! resend timed-out ops after a backoff, with their bugs.
 
 use super::config::{Service, Workload};
-use super::data::{ClientOp, Mop, Snapshot};
+use super::data::{ACCOUNTS, ClientOp, FORK_GROUP, Mop, Snapshot};
 use super::history::{F, Kind, Value, Who};
 use super::msg::{Addr, Msg, Outcome};
 use super::sim::{Ev, Sim};
@@ -48,8 +48,11 @@ fn op_value(op: ClientOp, seen: Option<&Snapshot>) -> (F, Value) {
         ClientOp::Read => (F::Read, Value::Nil),
         ClientOp::Write(v) => (F::Write, Value::Int(v)),
         ClientOp::Cas(old, new) => (F::Cas, Value::Pair(old, new)),
-        ClientOp::Insert(v) | ClientOp::Incr(v) => (F::Add, Value::Int(v)),
+        ClientOp::Insert(v) | ClientOp::Incr(v) | ClientOp::AddRow(v) => (F::Add, Value::Int(v)),
         ClientOp::Txn { mops, len } => (F::Txn, Value::txn(mops, len, seen)),
+        ClientOp::Transfer { from, to, amount } => (F::Transfer, Value::Transfer { from, to, amount }),
+        ClientOp::WriteKey(key) => (F::Txn, Value::write_key(key)),
+        ClientOp::ReadGroup(first) => (F::Txn, Value::group(first, seen)),
     }
 }
 
@@ -67,9 +70,33 @@ impl Sim<'_> {
             // Increments of different sizes: an extra (or a missing) one then rarely sums to
             // what the crashed ops could explain.
             Workload::Counter if self.rng.chance(0.5) => ClientOp::Incr(1 + self.rng.below(5) as i64),
-            Workload::Set | Workload::Counter => ClientOp::Read,
+            Workload::Bank if self.rng.chance(0.5) => self.transfer_op(),
+            Workload::SetFull if self.rng.chance(0.6) => ClientOp::AddRow(self.unique()),
+            Workload::Set | Workload::Counter | Workload::Bank | Workload::SetFull => ClientOp::Read,
             Workload::ListAppend => self.txn_op(),
+            Workload::LongFork => self.fork_op(),
         }
+    }
+
+    /// A transfer of 1 to 5 between two distinct accounts, as Jepsen's bank generator draws
+    /// them (its `:max-transfer` is 5).
+    fn transfer_op(&mut self) -> ClientOp {
+        let accounts = ACCOUNTS as u64;
+        let from = self.rng.below(accounts);
+        let to = (from + 1 + self.rng.below(accounts - 1)) % accounts;
+        ClientOp::Transfer { from: from as u8, to: to as u8, amount: 1 + self.rng.below(5) as i64 }
+    }
+
+    /// As Jepsen's long-fork generator: half the ops write the next fresh key (keys count up
+    /// from 0, each written once); the others read the group of one of the last few keys
+    /// written, where writes are still landing and replicas that disagree show it.
+    fn fork_op(&mut self) -> ClientOp {
+        if self.rng.chance(0.5) {
+            return ClientOp::WriteKey((self.unique() - 1) as u32);
+        }
+        let back = 1 + self.rng.below(u64::from(FORK_GROUP)) as i64;
+        let key = (self.next_value - back).max(0) as u32;
+        ClientOp::ReadGroup(key - key % FORK_GROUP)
     }
 
     fn register_op(&mut self, client: usize) -> ClientOp {

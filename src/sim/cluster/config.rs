@@ -78,15 +78,33 @@ pub enum Workload {
     Counter,
     /// Elle's list-append: transactions of one or two micro-ops over a few keys.
     ListAppend,
+    /// Jepsen's bank: transfers between a few accounts holding a fixed total, and reads of
+    /// every balance.
+    Bank,
+    /// Jepsen's set-full: adds of unique elements to a table that keeps what it is given, and
+    /// reads of the whole table.
+    SetFull,
+    /// Jepsen's long fork: transactions that each write one fresh key, and transactions that
+    /// read a group of keys.
+    LongFork,
 }
 
 impl Workload {
     /// The names `--workload` accepts, in the order of [`Workload::ALL`].
-    pub const NAMES: [&'static str; 5] = ["register", "cas-register", "set", "counter", "list-append"];
+    pub const NAMES: [&'static str; 8] =
+        ["register", "cas-register", "set", "counter", "list-append", "bank", "set-full", "long-fork"];
 
     /// Every workload.
-    pub const ALL: [Workload; 5] =
-        [Workload::Register, Workload::CasRegister, Workload::Set, Workload::Counter, Workload::ListAppend];
+    pub const ALL: [Workload; 8] = [
+        Workload::Register,
+        Workload::CasRegister,
+        Workload::Set,
+        Workload::Counter,
+        Workload::ListAppend,
+        Workload::Bank,
+        Workload::SetFull,
+        Workload::LongFork,
+    ];
 
     /// The workload called `name`, if any.
     pub fn parse(name: &str) -> Option<Workload> {
@@ -96,6 +114,14 @@ impl Workload {
     /// Its name, which is also the name of the model that checks its histories.
     pub fn name(self) -> &'static str {
         Workload::NAMES[Workload::ALL.iter().position(|w| *w == self).unwrap_or(0)]
+    }
+
+    /// Whether its histories are judged by one of Jepsen's counting workload checkers (bank,
+    /// set-full, long-fork), which `labrys check` does not guess (give `--model`) and which have
+    /// no consistency levels, rather than by a model's linearizability search or Elle's
+    /// dependency graphs.
+    pub fn jepsen_checker(self) -> bool {
+        matches!(self, Workload::Bank | Workload::SetFull | Workload::LongFork)
     }
 }
 

@@ -7,7 +7,7 @@
 //! `write!` and a `String` per value cost as much as the rest of the simulation.
 
 use super::Workload;
-use super::data::{Mop, Snapshot};
+use super::data::{ACCOUNTS, FORK_GROUP, Mop, Snapshot};
 use std::io::{self, Write};
 
 /// Who an event is by.
@@ -45,6 +45,7 @@ pub(super) enum F {
     Cas,
     Add,
     Txn,
+    Transfer,
     StartPartition,
     StopPartition,
     Kill,
@@ -64,6 +65,7 @@ impl F {
             F::Cas => "cas",
             F::Add => "add",
             F::Txn => "txn",
+            F::Transfer => "transfer",
             F::StartPartition => "start-partition",
             F::StopPartition => "stop-partition",
             F::Kill => "kill",
@@ -88,6 +90,12 @@ pub(super) enum Value {
     /// A list-append transaction whose reads show `nil` (an invocation, or an op whose outcome
     /// is unknown or failed).
     Txn(Box<[Mop]>),
+    /// A bank transfer, `{:from a, :to b, :amount n}`.
+    Transfer {
+        from: u8,
+        to: u8,
+        amount: i64,
+    },
     /// Already EDN text: the nemesis's values, and values that show the state (a set read, a
     /// transaction's reads), rendered while the state is at hand.
     Text(Box<[u8]>),
@@ -102,18 +110,65 @@ impl Value {
     /// A completed read's value, as `workload` shows what it saw.
     pub(super) fn read(workload: Workload, seen: &Snapshot) -> Value {
         match workload {
-            Workload::Register | Workload::CasRegister | Workload::ListAppend => Value::opt(seen.reg),
+            // (List-append and long-fork reads are transactions: see `Value::txn`, `Value::group`.)
+            Workload::Register | Workload::CasRegister | Workload::ListAppend | Workload::LongFork => {
+                Value::opt(seen.reg)
+            }
             Workload::Counter => Value::Int(seen.count),
-            Workload::Set => {
+            // A set, as the set model reads; set-full's table as a vector, which keeps an element
+            // stored twice.
+            Workload::Set | Workload::SetFull => {
                 let mut elements = seen.set.clone();
                 elements.sort_unstable();
                 let mut out = Vec::with_capacity(TEXT_SLACK + elements.len() * PER_ELEMENT);
-                out.extend_from_slice(b"#{");
+                out.extend_from_slice(if workload == Workload::Set { b"#{" } else { b"[" });
                 push_list(&mut out, &elements);
+                out.push(if workload == Workload::Set { b'}' } else { b']' });
+                Value::Text(out.into())
+            }
+            Workload::Bank => {
+                let mut out = Vec::with_capacity(TEXT_SLACK + ACCOUNTS * PER_ELEMENT);
+                out.push(b'{');
+                for (account, balance) in seen.bank.0.iter().enumerate() {
+                    if account > 0 {
+                        out.extend_from_slice(b", ");
+                    }
+                    push_int(&mut out, account as i64);
+                    out.push(b' ');
+                    push_int(&mut out, *balance);
+                }
                 out.push(b'}');
                 Value::Text(out.into())
             }
         }
+    }
+
+    /// A long-fork write of `key`: `[[:w key 1]]` (each key is written once, so one value
+    /// will do).
+    pub(super) fn write_key(key: u32) -> Value {
+        let mut out = Vec::with_capacity(TEXT_SLACK);
+        out.extend_from_slice(b"[[:w ");
+        push_int(&mut out, i64::from(key));
+        out.extend_from_slice(b" 1]]");
+        Value::Text(out.into())
+    }
+
+    /// A long-fork read of the group starting at `first`: `[[:r k v] ...]`, each `v` the 1
+    /// written or `nil`, as `seen` shows it if the read completed (else `nil`).
+    pub(super) fn group(first: u32, seen: Option<&Snapshot>) -> Value {
+        let mut out = Vec::with_capacity(TEXT_SLACK + FORK_GROUP as usize * PER_ELEMENT);
+        out.push(b'[');
+        for key in first..first + FORK_GROUP {
+            if key > first {
+                out.push(b' ');
+            }
+            out.extend_from_slice(b"[:r ");
+            push_int(&mut out, i64::from(key));
+            let written = seen.and_then(|s| s.keys.written(key)) == Some(true);
+            out.extend_from_slice(if written { b" 1]" } else { b" nil]" });
+        }
+        out.push(b']');
+        Value::Text(out.into())
     }
 
     /// A transaction, with what its reads saw if it completed.
@@ -144,6 +199,15 @@ impl Value {
                 out.push(b']');
             }
             Value::Txn(mops) => render_txn(mops, None, out),
+            Value::Transfer { from, to, amount } => {
+                out.extend_from_slice(b"{:from ");
+                push_int(out, i64::from(*from));
+                out.extend_from_slice(b", :to ");
+                push_int(out, i64::from(*to));
+                out.extend_from_slice(b", :amount ");
+                push_int(out, *amount);
+                out.push(b'}');
+            }
             Value::Text(text) => out.extend_from_slice(text),
         }
     }
@@ -378,12 +442,14 @@ pub(super) fn edn_to_json(edn: &str) -> String {
             continue;
         }
         // An item: first the separator its container needs.
+        let mut map_key = false;
         if let Some((map, count)) = open.last_mut() {
             out.push_str(match (*map, *count) {
                 (_, 0) => "",
                 (true, n) if n % 2 == 1 => ":",
                 _ => ",",
             });
+            map_key = *map && *count % 2 == 0;
             *count += 1;
         }
         let end = |from: usize| from + b[from..].iter().take_while(|c| !b" ,]}".contains(c)).count();
@@ -407,6 +473,14 @@ pub(super) fn edn_to_json(edn: &str) -> String {
                 let e = end(i);
                 out.push('"');
                 out.push_str(&edn[i + 1..e]);
+                out.push('"');
+                i = e;
+            }
+            // A number as a map's key (a bank read's account) becomes a string, as JSON's keys are.
+            _ if map_key => {
+                let e = end(i);
+                out.push('"');
+                out.push_str(&edn[i..e]);
                 out.push('"');
                 i = e;
             }

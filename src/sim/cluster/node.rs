@@ -17,7 +17,7 @@
 
 use super::super::Rng;
 use super::Service;
-use super::data::{Applied, ClientOp, Snapshot, apply};
+use super::data::{Applied, ClientOp, Snapshot, apply, debit_only};
 use super::mail::Mail;
 use super::msg::{Addr, Msg, Outcome, Slot};
 use std::collections::VecDeque;
@@ -421,7 +421,9 @@ impl Node {
 
     /// `lost-ack`'s bug: an asynchronous primary. It answers at once from its own state and
     /// replicates updates in the background, unchecked, so a deposed primary goes on
-    /// acknowledging updates that the next leader never sees.
+    /// acknowledging updates that the next leader never sees. It ships each account a bank
+    /// transfer changes as a change of its own (the debit, then the whole transfer), so a
+    /// follower that missed the second holds half a transfer, and serves it once elected.
     fn answer_at_once(&mut self, p: Pending, out: &mut Mail) {
         let Role::Leader { term } = self.role else { return };
         let data = match apply(&self.state.data, p.op, (p.client as usize, p.token), false) {
@@ -430,11 +432,19 @@ impl Node {
             Applied::Refused => return Self::reply(&p, Outcome::Fail, out),
         };
         if !p.op.is_read() {
-            let slot = Slot { term, seq: self.state.seq + 1, data: data.clone() };
-            (self.state, self.accepted) = (slot.clone(), slot.clone());
-            self.broadcast_as_leader(Msg::Accept { term, round: 0, slot }, out);
+            if let Some(half) = debit_only(&self.state.data, p.op) {
+                self.ship(Slot { term, seq: self.state.seq + 1, data: Snapshot::new(half) }, out);
+            }
+            self.ship(Slot { term, seq: self.state.seq + 1, data: data.clone() }, out);
         }
         Self::reply(&p, Outcome::Ok(data), out);
+    }
+
+    /// `lost-ack`'s primary takes `slot` as its state and sends it to its followers, unchecked.
+    fn ship(&mut self, slot: Slot, out: &mut Mail) {
+        let Role::Leader { term } = self.role else { return };
+        (self.state, self.accepted) = (slot.clone(), slot.clone());
+        self.broadcast_as_leader(Msg::Accept { term, round: 0, slot }, out);
     }
 }
 

@@ -86,4 +86,6 @@ fn edn_values_become_json() {
         "{\"n3\":{\"offset-ms\":122,\"drift-ppm\":-5}}"
     );
     assert_eq!(edn_to_json("{:drop-percent 30}"), "{\"drop-percent\":30}");
+    assert_eq!(edn_to_json("{0 20, 1 -3}"), "{\"0\":20,\"1\":-3}");
+    assert_eq!(edn_to_json("{:from 0, :to 4, :amount 5}"), "{\"from\":0,\"to\":4,\"amount\":5}");
 }
