@@ -191,18 +191,25 @@ fn tampered_simulated_claims_are_refuted() {
         (Service::DuplicateRetry, "loss", 0),
     ] {
         let h = read(&config(service, Workload::SetFull, faults, 40, seed));
-        let report = labrys::set_full::check(&h, keying, &SetFullOptions { linearizable: true }).unwrap();
+        let options = SetFullOptions { linearizable: true };
+        let report = labrys::set_full::check(&h, keying, &options).unwrap();
         assert!(!report.anomalies.is_empty(), "{service:?}");
-        certify_set_full_report(&h, &report).unwrap();
+        certify_set_full_report(&h, keying, &options, &report).unwrap();
         for i in 0..report.anomalies.len() {
             for claim in tampered(&report.anomalies[i].claim) {
                 let mut bad = report.clone();
                 bad.anomalies[i].claim = claim.clone();
-                assert!(certify_set_full_report(&h, &bad).is_err(), "{service:?}: {claim:?} passed");
+                assert!(
+                    certify_set_full_report(&h, keying, &options, &bad).is_err(),
+                    "{service:?}: {claim:?} passed"
+                );
             }
             let mut fewer = report.clone();
             fewer.anomalies.remove(i);
-            assert!(certify_set_full_report(&h, &fewer).is_err(), "{service:?}: a dropped claim passed");
+            assert!(
+                certify_set_full_report(&h, keying, &options, &fewer).is_err(),
+                "{service:?}: a dropped claim passed"
+            );
         }
     }
     let h = read(&config(Service::LostAck, Workload::LongFork, "partition", 40, 2));
