@@ -12,6 +12,7 @@ use super::builder::HistoryBuilder;
 use super::error::{ErrorKind, Problem, ReadError};
 use super::event::EventKind;
 use super::fields::{EventFields, Field};
+use super::flat::{self, PieceEvent};
 use super::value::{Float, TaggedValue, Value};
 use ahash::AHashMap;
 use std::sync::Arc;
@@ -38,6 +39,25 @@ pub(crate) fn read_piece(piece: &[u8]) -> Result<Vec<super::event::Event>, Probl
             return Ok(events);
         }
         events.push(p.event()?);
+    }
+}
+
+/// Like [`read_piece`], appending to `out`, with each flat op map (see [`flat`]) read by the
+/// flat reader and only the others by the general one.
+pub(crate) fn read_piece_flat(piece: &[u8], out: &mut Vec<PieceEvent>) -> Result<(), Problem> {
+    let mut p = Parser::new(piece);
+    loop {
+        p.skip_ws()?;
+        if p.pos >= p.input.len() {
+            return Ok(());
+        }
+        match flat::parse_event(p.input, p.pos, p.line) {
+            Some((event, end)) => {
+                p.pos = end;
+                out.push(PieceEvent::Flat(event));
+            }
+            None => out.push(PieceEvent::Full(Box::new(p.event()?))),
+        }
     }
 }
 
@@ -209,7 +229,7 @@ const DELIMITERS: [bool; 256] = {
     table
 };
 
-fn is_delimiter(b: u8) -> bool {
+pub(crate) fn is_delimiter(b: u8) -> bool {
     DELIMITERS[usize::from(b)]
 }
 

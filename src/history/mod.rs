@@ -13,6 +13,7 @@ pub mod edn;
 mod error;
 mod event;
 mod fields;
+mod flat;
 pub(crate) mod jepsen_log;
 pub(crate) mod json;
 mod op;
