@@ -2,7 +2,7 @@
 
 use super::error::{ErrorKind, Problem};
 use super::event::{Event, EventKind, Process};
-use super::flat::{FlatEvent, FlatName};
+use super::flat::{FlatEvent, FlatName, RecentValues};
 use super::op::{Clock, ExtraFields, Fault, History, Op, Outcome, ValueId, ValueTable, Warning};
 use super::value::Value;
 use ahash::AHashMap;
@@ -76,6 +76,8 @@ pub struct HistoryBuilder {
     event_count: usize,
     /// The `:f` names of flat events seen so far, with their ids (see [`HistoryBuilder::push_flat`]).
     recent_f: Vec<(FlatName, ValueId)>,
+    /// Flat values interned lately (see [`HistoryBuilder::push_flat`]).
+    recent_values: RecentValues,
 }
 
 /// How many `:f` names [`HistoryBuilder::push_flat`] remembers; histories use a handful.
@@ -100,6 +102,7 @@ impl HistoryBuilder {
             all_timed: true,
             event_count: 0,
             recent_f: Vec::new(),
+            recent_values: RecentValues::default(),
         }
     }
 
@@ -169,21 +172,32 @@ impl HistoryBuilder {
                 let (position, time, index) = self.stamp(ev.time, ev.index);
                 // Interned in push_op's order (f, then the value), so ids are the same.
                 let f = self.flat_f(&ev.f);
-                let input = self.values.intern_flat(&ev.value, ev.hash);
+                let input = self.intern_flat(ev);
                 let op = self.open_op(ev.process, f, ValueId::NONE, input, (time, index, ev.line), position);
                 Ok(Some(op))
             }
             (EventKind::Ok | EventKind::Fail | EventKind::Info, Some(op))
-                if ev.f.is(self.values.get(self.ops[op as usize].f)) =>
+                if self.known_f(&ev.f) == Some(self.ops[op as usize].f) =>
             {
                 let (position, time, index) = self.stamp(ev.time, ev.index);
                 self.open.remove(&ev.process);
-                let output = self.values.intern_flat(&ev.value, ev.hash);
+                let output = self.intern_flat(ev);
                 self.close_op(op, ev.kind, output, (time, index, ev.line), position);
                 Ok(Some(op))
             }
             _ => self.push_op(ev.built()),
         }
+    }
+
+    /// The id of a flat event's value, interning it if new.
+    #[inline]
+    fn intern_flat(&mut self, ev: &FlatEvent) -> ValueId {
+        if let Some(id) = self.recent_values.get(&ev.value, ev.hash) {
+            return id;
+        }
+        let id = self.values.intern_flat(&ev.value, ev.hash);
+        self.recent_values.put(&ev.value, ev.hash, id);
+        id
     }
 
     /// The next event's position, and its time and index (the position when it has none).
@@ -205,6 +219,15 @@ impl HistoryBuilder {
             self.recent_f.push((*f, id));
         }
         id
+    }
+
+    /// The id of the keyword `:f` names, if it is interned (not interning it: a completion's
+    /// `:f` is only compared).
+    fn known_f(&self, f: &FlatName) -> Option<ValueId> {
+        match self.recent_f.iter().find(|(name, _)| name == f) {
+            Some(&(_, id)) => Some(id),
+            None => self.values.lookup(&Value::keyword(f.as_str())),
+        }
     }
 
     /// Opens op `f key input` for `process`, invoked at `(time, index, line)`, the event at

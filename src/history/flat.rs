@@ -10,6 +10,7 @@
 use super::edn::{is_delimiter, leading_uint, parse_i64};
 use super::event::{Event, EventKind, Process};
 use super::fields::Field;
+use super::op::ValueId;
 use super::value::Value;
 use std::hash::{BuildHasher, Hash, Hasher};
 
@@ -166,12 +167,50 @@ impl FlatValue {
     }
 }
 
-/// An `:f` keyword's name, held inline (printable ASCII, at most [`MAX_NAME`] bytes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct FlatName {
-    bytes: [u8; MAX_NAME],
-    len: u8,
+/// Slots of [`RecentValues`]: a few megabytes, which stay in the caches.
+const RECENT_SLOTS: usize = 1 << 16;
+
+/// The ids of recently interned flat values, by hash, one per slot (a newer value takes its
+/// slot). A read returns a value written a little earlier: found here, its id costs no walk
+/// through the value table, whose entries for a large history are all cache misses.
+pub(crate) struct RecentValues {
+    slots: Box<[(FlatValue, ValueId)]>,
 }
+
+impl Default for RecentValues {
+    fn default() -> Self {
+        RecentValues { slots: vec![(FlatValue::EMPTY, ValueId::NONE); RECENT_SLOTS].into_boxed_slice() }
+    }
+}
+
+impl RecentValues {
+    /// The id of `v` (whose hash is `hash`), if it is in its slot. Exact: flat values are equal
+    /// exactly when the values they hold are.
+    pub(crate) fn get(&self, v: &FlatValue, hash: u64) -> Option<ValueId> {
+        let (stored, id) = &self.slots[hash as usize % RECENT_SLOTS];
+        (stored == v).then_some(*id)
+    }
+
+    /// Remembers that `v` (whose hash is `hash`) is `id`.
+    pub(crate) fn put(&mut self, v: &FlatValue, hash: u64, id: ValueId) {
+        self.slots[hash as usize % RECENT_SLOTS] = (*v, id);
+    }
+}
+
+/// An `:f` keyword's name, held inline (printable ASCII, at most [`MAX_NAME`] bytes).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FlatName {
+    /// The name, zeros after it, and its length in the last byte.
+    bytes: [u8; MAX_NAME + 1],
+}
+
+/// Compared as one 128-bit word: the builder compares a name per event.
+impl PartialEq for FlatName {
+    fn eq(&self, other: &Self) -> bool {
+        u128::from_ne_bytes(self.bytes) == u128::from_ne_bytes(other.bytes)
+    }
+}
+impl Eq for FlatName {}
 
 impl FlatName {
     /// The name of the keyword token `token` (with its colon), if it is plain and short.
@@ -185,19 +224,16 @@ impl FlatName {
         {
             return None;
         }
-        let mut bytes = [0; MAX_NAME];
+        let mut bytes = [0; MAX_NAME + 1];
         bytes[..name.len()].copy_from_slice(name);
-        Some(FlatName { bytes, len: name.len() as u8 })
+        bytes[MAX_NAME] = name.len() as u8;
+        Some(FlatName { bytes })
     }
 
     /// The name's text.
     pub(crate) fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).expect("printable ASCII")
-    }
-
-    /// Whether `v` is the keyword of this name.
-    pub(crate) fn is(&self, v: &Value) -> bool {
-        matches!(v, Value::Keyword(k) if k.as_bytes() == &self.bytes[..usize::from(self.len)])
+        let len = usize::from(self.bytes[MAX_NAME]);
+        std::str::from_utf8(&self.bytes[..len]).expect("printable ASCII")
     }
 }
 
@@ -416,6 +452,7 @@ mod tests {
     use super::*;
     use crate::history::edn;
     use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
 
     /// What the general reader reads from `line`.
     fn general(line: &str) -> Option<Event> {
@@ -473,6 +510,21 @@ mod tests {
         }
     }
 
+    #[test]
+    fn recent_values_give_an_id_only_for_the_value_in_the_slot() {
+        let value = |line: &str| flat(line).unwrap();
+        let a = value("{:type :ok :process 0 :f :read :value [1 2]}");
+        let b = value("{:type :ok :process 0 :f :read :value [1 3]}");
+        let mut recent = RecentValues::default();
+        assert_eq!(recent.get(&a.value, a.hash), None);
+        recent.put(&a.value, a.hash, ValueId(7));
+        assert_eq!(recent.get(&a.value, a.hash), Some(ValueId(7)));
+        // Another value filed in the same slot (as if its hash collided) is not taken for it.
+        assert_eq!(recent.get(&b.value, a.hash), None);
+        recent.put(&b.value, a.hash, ValueId(8));
+        assert_eq!((recent.get(&a.value, a.hash), recent.get(&b.value, a.hash)), (None, Some(ValueId(8))));
+    }
+
     /// A token of an op map, right or wrong.
     fn token() -> impl Strategy<Value = String> {
         prop::sample::select(vec![
@@ -524,23 +576,41 @@ mod tests {
         .prop_map(str::to_string)
     }
 
-    /// An op map close to a flat one: the usual fields, some values or tokens changed.
+    /// A value text, mostly one a flat value holds: nil, booleans, small integers, vectors of
+    /// them, written with spaces or commas; sometimes a string or a float.
+    fn value_text() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            8 => (-3i64..4).prop_map(|n| n.to_string()),
+            2 => prop::sample::select(vec!["nil", "true", "false", "+2", "-0"]).prop_map(str::to_string),
+            1 => prop::sample::select(vec!["\"s\"", "1.5", "12N", ":k"]).prop_map(str::to_string),
+        ];
+        leaf.prop_recursive(3, 8, 4, |inner| {
+            (prop::collection::vec(inner, 0..4), prop::sample::select(vec![" ", ", ", ","]))
+                .prop_map(|(items, sep)| format!("[{}]", items.join(sep)))
+        })
+    }
+
+    /// An op map close to a flat one: the usual fields, mostly with the usual values, sometimes
+    /// missing, wrong, or followed by other tokens.
     fn op_map() -> impl Strategy<Value = String> {
-        let field = |k: &'static str, v: Vec<&'static str>| {
-            (prop::bool::weighted(0.9), prop::sample::select(v))
+        let field = |k: &'static str, good: Vec<&'static str>, bad: Vec<&'static str>| {
+            let value = prop_oneof![8 => prop::sample::select(good), 1 => prop::sample::select(bad)];
+            (prop::bool::weighted(0.95), value)
                 .prop_map(move |(on, v)| if on { format!("{k} {v}") } else { String::new() })
         };
         (
-            field(":index", vec!["0", "12", "-1", "18446744073709551615"]),
-            field(":time", vec!["10", "-5", "+5", "9223372036854775807"]),
-            field(":type", vec![":invoke", ":ok", ":info", ":fail", ":oops"]),
-            field(":process", vec!["0", "3", "4294967295", ":nemesis"]),
-            field(":f", vec![":read", ":write", ":cas", "::w", "\"read\""]),
+            field(":index", vec!["0", "12", "123456789"], vec!["-1", "18446744073709551615"]),
             field(
-                ":value",
-                vec!["nil", "5", "[0 nil]", "[3 [1 2]]", "[true false]", "[]", "[1 2 3 4 5]", "[1, 2]"],
+                ":time",
+                vec!["10", "-5", "+5", "9223372036854775807"],
+                vec!["1.5", "99999999999999999999"],
             ),
-            prop::collection::vec(token(), 0..3),
+            field(":type", vec![":invoke", ":ok", ":info", ":fail"], vec![":oops", "ok"]),
+            field(":process", vec!["0", "3", "4294967295"], vec![":nemesis", "4294967296"]),
+            field(":f", vec![":read", ":write", ":cas"], vec!["::w", "\"read\"", ":averyveryverylongname"]),
+            (prop::bool::weighted(0.95), value_text())
+                .prop_map(|(on, v)| if on { format!(":value {v}") } else { String::new() }),
+            prop_oneof![6 => Just(Vec::new()), 1 => prop::collection::vec(token(), 1..3)],
             prop::sample::select(vec![", ", " ", ","]),
         )
             .prop_map(|(a, b, c, d, e, f, noise, sep)| {
@@ -554,6 +624,16 @@ mod tests {
                 text.push('}');
                 text
             })
+    }
+
+    #[test]
+    fn most_generated_op_maps_are_flat() {
+        // The properties below say something only if the flat reader reads many of them.
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let lines: Vec<String> =
+            (0..1000).map(|_| op_map().new_tree(&mut runner).unwrap().current()).collect();
+        let flat_lines = lines.iter().filter(|l| flat(l).is_some()).count();
+        assert!((300..950).contains(&flat_lines), "{flat_lines} of 1000 read flat");
     }
 
     proptest! {
@@ -571,8 +651,9 @@ mod tests {
 
         /// Flat values match exactly the values equal to theirs.
         #[test]
-        fn matching_is_equality(a in op_map(), b in op_map()) {
-            if let (Some(a), Some(b)) = (flat(&a), flat(&b)) {
+        fn matching_is_equality(a in value_text(), b in value_text()) {
+            let read = |v: &str| flat(&format!("{{:type :ok, :process 0, :f :read, :value {v}}}"));
+            if let (Some(a), Some(b)) = (read(&a), read(&b)) {
                 let (va, vb) = (a.value.built(), b.value.built());
                 prop_assert_eq!(a.value.matches(&vb), va == vb);
                 if va == vb {
