@@ -2,7 +2,9 @@
 
 use super::error::{ErrorKind, Problem};
 use super::event::{Event, EventKind, Process};
+use super::flat::{FlatEvent, FlatName, RecentValues};
 use super::op::{Clock, ExtraFields, Fault, History, Op, Outcome, ValueId, ValueTable, Warning};
+use super::value::Value;
 use ahash::AHashMap;
 
 /// What a history with client events both with and without `:process` should have had.
@@ -72,7 +74,14 @@ pub struct HistoryBuilder {
     standalone: Vec<u32>,
     all_timed: bool,
     event_count: usize,
+    /// The `:f` names of flat events seen so far, with their ids (see [`HistoryBuilder::push_flat`]).
+    recent_f: Vec<(FlatName, ValueId)>,
+    /// Flat values interned lately (see [`HistoryBuilder::push_flat`]).
+    recent_values: RecentValues,
 }
+
+/// How many `:f` names [`HistoryBuilder::push_flat`] remembers; histories use a handful.
+const RECENT_F: usize = 8;
 
 impl HistoryBuilder {
     /// A builder for a history read from `source`.
@@ -92,7 +101,16 @@ impl HistoryBuilder {
             standalone: Vec::new(),
             all_timed: true,
             event_count: 0,
+            recent_f: Vec::new(),
+            recent_values: RecentValues::default(),
         }
+    }
+
+    /// Makes room for about `ops` ops (a reader that knows the input's size), so that the ops
+    /// are not copied as they grow. [`HistoryBuilder::finish`] gives back what is not used.
+    pub(crate) fn reserve(&mut self, ops: usize) {
+        self.ops.reserve(ops);
+        self.op_positions.reserve(ops);
     }
 
     /// Adds the next event. A pairing problem is returned as an error unless the builder is
@@ -108,11 +126,7 @@ impl HistoryBuilder {
     /// micro-ops in compact form) use it to find the event's op again.
     #[inline]
     pub fn push_op(&mut self, ev: Event) -> Result<Option<u32>, Problem> {
-        let position = self.event_count as i64;
-        self.event_count += 1;
-        self.all_timed &= ev.time.is_some();
-        let index = ev.index.unwrap_or(position as u64);
-        let time = ev.time.unwrap_or(position);
+        let (position, time, index) = self.stamp(ev.time, ev.index);
         let process = match ev.process {
             Process::Client(p) => {
                 if !matches!(self.naming, Naming::Named { .. }) {
@@ -144,6 +158,135 @@ impl HistoryBuilder {
         }
     }
 
+    /// Adds the next event, read flat: what [`HistoryBuilder::push_op`] does with
+    /// `ev.built()`, without building its values when it opens an op or completes its
+    /// process's open op of the same `:f` (nearly always); anything else (a pairing problem,
+    /// a history without `:process`) goes through `push_op`.
+    pub(crate) fn push_flat(&mut self, ev: &FlatEvent) -> Result<Option<u32>, Problem> {
+        if !matches!(self.naming, Naming::Named { .. }) {
+            return self.push_op(ev.built());
+        }
+        let open = self.open.get(&ev.process).copied();
+        match (ev.kind, open) {
+            (EventKind::Invoke, None) => {
+                let (position, time, index) = self.stamp(ev.time, ev.index);
+                // Interned in push_op's order (f, then the value), so ids are the same.
+                let f = self.flat_f(&ev.f);
+                let input = self.intern_flat(ev);
+                let op = self.open_op(ev.process, f, ValueId::NONE, input, (time, index, ev.line), position);
+                Ok(Some(op))
+            }
+            (EventKind::Ok | EventKind::Fail | EventKind::Info, Some(op))
+                if self.known_f(&ev.f) == Some(self.ops[op as usize].f) =>
+            {
+                let (position, time, index) = self.stamp(ev.time, ev.index);
+                self.open.remove(&ev.process);
+                let output = self.intern_flat(ev);
+                self.close_op(op, ev.kind, output, (time, index, ev.line), position);
+                Ok(Some(op))
+            }
+            _ => self.push_op(ev.built()),
+        }
+    }
+
+    /// The id of a flat event's value, interning it if new.
+    #[inline]
+    fn intern_flat(&mut self, ev: &FlatEvent) -> ValueId {
+        if let Some(id) = self.recent_values.get(&ev.value, ev.hash) {
+            return id;
+        }
+        let id = self.values.intern_flat(&ev.value, ev.hash);
+        self.recent_values.put(&ev.value, ev.hash, id);
+        id
+    }
+
+    /// The next event's position, and its time and index (the position when it has none).
+    #[inline]
+    fn stamp(&mut self, time: Option<i64>, index: Option<u64>) -> (i64, i64, u64) {
+        let position = self.event_count as i64;
+        self.event_count += 1;
+        self.all_timed &= time.is_some();
+        (position, time.unwrap_or(position), index.unwrap_or(position as u64))
+    }
+
+    /// The id of the keyword `:f` names, from the few a history uses.
+    fn flat_f(&mut self, f: &FlatName) -> ValueId {
+        if let Some(&(_, id)) = self.recent_f.iter().find(|(name, _)| name == f) {
+            return id;
+        }
+        let id = self.values.intern(Value::keyword(f.as_str()));
+        if self.recent_f.len() < RECENT_F {
+            self.recent_f.push((*f, id));
+        }
+        id
+    }
+
+    /// The id of the keyword `:f` names, if it is interned (not interning it: a completion's
+    /// `:f` is only compared).
+    fn known_f(&self, f: &FlatName) -> Option<ValueId> {
+        match self.recent_f.iter().find(|(name, _)| name == f) {
+            Some(&(_, id)) => Some(id),
+            None => self.values.lookup(&Value::keyword(f.as_str())),
+        }
+    }
+
+    /// Opens op `f key input` for `process`, invoked at `(time, index, line)`, the event at
+    /// `position`; returns its index.
+    fn open_op(
+        &mut self,
+        process: u32,
+        f: ValueId,
+        key: ValueId,
+        input: ValueId,
+        (time, index, line): (i64, u64, u32),
+        position: i64,
+    ) -> u32 {
+        let op_index = u32::try_from(self.ops.len()).expect("more than 2^32 ops");
+        self.ops.push(Op {
+            process,
+            f,
+            key,
+            input,
+            output: ValueId::NIL,
+            outcome: Outcome::Open,
+            invoke_time: time,
+            complete_time: i64::MAX,
+            invoke_index: index,
+            complete_index: u64::MAX,
+            invoke_line: line,
+            complete_line: 0,
+        });
+        self.op_positions.push((position, i64::MAX));
+        self.open.insert(process, op_index);
+        op_index
+    }
+
+    /// Completes op `op_index` with `kind` and `output` at `(time, index, line)`, the event at
+    /// `position` (its process's open op is already closed).
+    fn close_op(
+        &mut self,
+        op_index: u32,
+        kind: EventKind,
+        output: ValueId,
+        (time, index, line): (i64, u64, u32),
+        position: i64,
+    ) {
+        let op = &mut self.ops[op_index as usize];
+        op.outcome = match kind {
+            EventKind::Ok => Outcome::Ok,
+            EventKind::Fail => Outcome::Fail,
+            _ => Outcome::Info,
+        };
+        if let (Naming::Unnamed { process, .. }, Outcome::Info) = (&mut self.naming, op.outcome) {
+            *process += 1;
+        }
+        op.output = output;
+        op.complete_time = time;
+        op.complete_index = index;
+        op.complete_line = line;
+        self.op_positions[op_index as usize].1 = position;
+    }
+
     fn invoke(
         &mut self,
         process: u32,
@@ -156,31 +299,16 @@ impl HistoryBuilder {
             let (message, expected) = self.still_open(process, &ev, prev);
             self.problem(ErrorKind::DoubleInvocation, &ev, message, expected)?;
         }
-        let op_index = u32::try_from(self.ops.len()).expect("more than 2^32 ops");
         let key = match ev.key {
             Some(k) => self.values.intern(k),
             None => ValueId::NONE,
         };
-        let op = Op {
-            process,
-            f: self.values.intern(ev.f),
-            key,
-            input: self.values.intern(ev.value),
-            output: ValueId::NIL,
-            outcome: Outcome::Open,
-            invoke_time: time,
-            complete_time: i64::MAX,
-            invoke_index: index,
-            complete_index: u64::MAX,
-            invoke_line: ev.line,
-            complete_line: 0,
-        };
+        let f = self.values.intern(ev.f);
+        let input = self.values.intern(ev.value);
+        let op_index = self.open_op(process, f, key, input, (time, index, ev.line), position);
         if !ev.extra.is_empty() {
             self.extras.push(ExtraFields { op: op_index, on: EventKind::Invoke, fields: ev.extra });
         }
-        self.ops.push(op);
-        self.op_positions.push((position, i64::MAX));
-        self.open.insert(process, op_index);
         Ok(op_index)
     }
 
@@ -214,20 +342,7 @@ impl HistoryBuilder {
         }
         self.open.remove(&process);
         let output = self.values.intern(ev.value);
-        let op = &mut self.ops[op_index as usize];
-        op.outcome = match ev.kind {
-            EventKind::Ok => Outcome::Ok,
-            EventKind::Fail => Outcome::Fail,
-            _ => Outcome::Info,
-        };
-        if let (Naming::Unnamed { process, .. }, Outcome::Info) = (&mut self.naming, op.outcome) {
-            *process += 1;
-        }
-        op.output = output;
-        op.complete_time = time;
-        op.complete_index = index;
-        op.complete_line = ev.line;
-        self.op_positions[op_index as usize].1 = position;
+        self.close_op(op_index, ev.kind, output, (time, index, ev.line), position);
         if !ev.extra.is_empty() {
             self.extras.push(ExtraFields { op: op_index, on: ev.kind, fields: ev.extra });
         }

@@ -12,6 +12,7 @@ use super::builder::HistoryBuilder;
 use super::error::{ErrorKind, Problem, ReadError};
 use super::event::EventKind;
 use super::fields::{EventFields, Field};
+use super::flat::{self, PieceEvent};
 use super::value::{Float, TaggedValue, Value};
 use ahash::AHashMap;
 use std::sync::Arc;
@@ -38,6 +39,25 @@ pub(crate) fn read_piece(piece: &[u8]) -> Result<Vec<super::event::Event>, Probl
             return Ok(events);
         }
         events.push(p.event()?);
+    }
+}
+
+/// Like [`read_piece`], appending to `out`, with each flat op map (see [`flat`]) read by the
+/// flat reader and only the others by the general one.
+pub(crate) fn read_piece_flat(piece: &[u8], out: &mut Vec<PieceEvent>) -> Result<(), Problem> {
+    let mut p = Parser::new(piece);
+    loop {
+        p.skip_ws()?;
+        if p.pos >= p.input.len() {
+            return Ok(());
+        }
+        match flat::parse_event(p.input, p.pos, p.line) {
+            Some((event, end)) => {
+                p.pos = end;
+                out.push(PieceEvent::Flat(event));
+            }
+            None => out.push(PieceEvent::Full(Box::new(p.event()?))),
+        }
     }
 }
 
@@ -209,7 +229,7 @@ const DELIMITERS: [bool; 256] = {
     table
 };
 
-fn is_delimiter(b: u8) -> bool {
+pub(crate) fn is_delimiter(b: u8) -> bool {
     DELIMITERS[usize::from(b)]
 }
 
@@ -241,8 +261,28 @@ pub(crate) fn parse_i64(text: &[u8]) -> Option<i64> {
 /// `:time` and `:process`, read in one pass.
 #[inline]
 pub(crate) fn leading_uint(text: &[u8]) -> Option<(i64, usize)> {
-    let mut n: i64 = 0;
-    let mut len = 0;
+    // Eight bytes at a time while they are there: numbers are most of a history's bytes.
+    let (mut n, mut len) = (0i64, 0usize);
+    while let Some(chunk) = text.get(len..len + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let digits = swar::leading_digits(word);
+        if len + digits > 18 {
+            // It may not fit in an i64: the careful way.
+            return leading_uint_by_digit(text, 0, 0);
+        }
+        if digits > 0 {
+            n = n * swar::POW10[digits] + swar::value(word, digits);
+            len += digits;
+        }
+        if digits < 8 {
+            return (len > 0).then_some((n, len));
+        }
+    }
+    leading_uint_by_digit(text, n, len)
+}
+
+/// [`leading_uint`] one digit at a time, from `len` digits read with value `n`.
+fn leading_uint_by_digit(text: &[u8], mut n: i64, mut len: usize) -> Option<(i64, usize)> {
     while let Some(&d) = text.get(len) {
         if !d.is_ascii_digit() {
             break;
@@ -251,6 +291,36 @@ pub(crate) fn leading_uint(text: &[u8]) -> Option<(i64, usize)> {
         len += 1;
     }
     (len > 0).then_some((n, len))
+}
+
+/// Decimal digits eight at a time, in a `u64` holding eight bytes of text (the first in its
+/// lowest byte).
+mod swar {
+    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+
+    /// Powers of ten up to 10^8.
+    pub(super) const POW10: [i64; 9] =
+        [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+
+    /// How many of the bytes, from the first, are ASCII digits.
+    pub(super) fn leading_digits(word: u64) -> usize {
+        // A byte is a digit when its high nibble is 3, and still is once 6 is added to it. An
+        // addition carries out of a byte only if it is 0xFA or more, which is no digit: the
+        // bytes after the first non-digit may be wrong, which does not matter.
+        let high_not_3 = (word & HIGH) ^ ZEROS;
+        let above_9 = (word.wrapping_add(0x0606_0606_0606_0606) & HIGH) ^ ZEROS;
+        ((high_not_3 | above_9).trailing_zeros() / 8) as usize
+    }
+
+    /// The number the first `digits` bytes (1 to 8, all digits) spell.
+    pub(super) fn value(word: u64, digits: usize) -> i64 {
+        // Drop the other bytes: the digits move up, zeros (leading zero digits) fill in.
+        let v = (word ^ ZEROS) << (8 * (8 - digits));
+        let v = (v.wrapping_mul(10) + (v >> 8)) & 0x00FF_00FF_00FF_00FF;
+        let v = (v.wrapping_mul(100) + (v >> 16)) & 0x0000_FFFF_0000_FFFF;
+        ((v.wrapping_mul(10_000) + (v >> 32)) & 0xFFFF_FFFF) as i64
+    }
 }
 
 /// A number token that is not a 64-bit integer: a big integer (`12N`, or too many digits), a
@@ -908,6 +978,28 @@ mod tests {
             assert_eq!((e.kind, e.offset, e.len), (ErrorKind::Syntax, 0, input.len()));
             assert!(e.message.starts_with("not a number"), "{}", e.message);
         }
+    }
+
+    proptest::proptest! {
+        /// Integers read eight digits at a time are the ones read one at a time, whatever
+        /// follows them and however long they are.
+        #[test]
+        fn leading_uint_reads_digit_by_digit(
+            text in proptest::collection::vec(proptest::sample::select(b"0123456789/:a \xff\xfa".to_vec()), 0..30),
+        ) {
+            proptest::prop_assert_eq!(leading_uint(&text), leading_uint_by_digit(&text, 0, 0));
+        }
+    }
+
+    #[test]
+    fn leading_uint_reads_long_numbers() {
+        let max = i64::MAX.to_string();
+        assert_eq!(leading_uint(max.as_bytes()), Some((i64::MAX, 19)));
+        assert_eq!(leading_uint(b"9223372036854775808"), None);
+        assert_eq!(leading_uint(b"123456789012345678,"), Some((123_456_789_012_345_678, 18)));
+        assert_eq!(leading_uint(b"00000000000000000000000000001 "), Some((1, 29)));
+        assert_eq!(leading_uint(b"12345678"), Some((12_345_678, 8)));
+        assert_eq!(leading_uint(b"x2345678"), None);
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod edn;
 mod error;
 mod event;
 mod fields;
+mod flat;
 pub(crate) mod jepsen_log;
 pub(crate) mod json;
 mod op;
@@ -104,8 +105,8 @@ pub fn read_file(path: &str, options: &ReadOptions) -> Result<History, ReadError
     read_file_streaming(path, options, &|_| true)
 }
 
-/// Like [`read_file`], streaming only if `accept` approves the events of the file's first block
-/// (the first 16 MiB or so): for a caller with another reader for some histories, which must
+/// Like [`read_file`], streaming only if `accept` approves the events of the file's first lines
+/// (its first 64 KiB or so): for a caller with another reader for some histories, which must
 /// then be read whole. Falls back to reading the file whole whenever streaming cannot read it
 /// exactly: standard input, a file that is not EDN with op maps at top level, `#_` discards,
 /// a map spanning lines at a block boundary, and any error, which the whole-file reader reports

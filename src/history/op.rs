@@ -2,6 +2,7 @@
 //! and the `History` that holds them.
 
 use super::event::EventKind;
+use super::flat::{self, FlatValue};
 use super::value::Value;
 
 /// An interned value: an index into [`ValueTable`]. Checkers compare these, not trees.
@@ -18,19 +19,19 @@ impl ValueId {
 /// Interns values to dense small integers. `nil` is always [`ValueId::NIL`].
 ///
 /// Each distinct value is held once: the index holds only ids and hashes, so a large value (a
-/// set read of thousands of elements) is not kept a second time as a map key.
+/// set read of thousands of elements) is not kept a second time as a map key. Values are filed
+/// under [`flat::hash_value`], so that a flat value read without building a [`Value`] finds its
+/// id the same way ([`ValueTable::intern_flat`]).
 #[derive(Clone, Debug)]
 pub struct ValueTable {
     values: Vec<Value>,
     /// Each id with its value's hash (kept, so that growing the index hashes no value again).
     ids: hashbrown::HashTable<(u64, ValueId)>,
-    hasher: ahash::RandomState,
 }
 
 impl Default for ValueTable {
     fn default() -> Self {
-        let hasher = ahash::RandomState::with_seeds(31, 32, 33, 34);
-        let mut t = ValueTable { values: Vec::new(), ids: hashbrown::HashTable::new(), hasher };
+        let mut t = ValueTable { values: Vec::new(), ids: hashbrown::HashTable::new() };
         t.intern(Value::Nil);
         t
     }
@@ -39,24 +40,38 @@ impl Default for ValueTable {
 impl ValueTable {
     /// The id of `v`, interning it if new.
     pub fn intern(&mut self, v: Value) -> ValueId {
-        let hash = self.hasher.hash_one(&v);
-        if let Some(id) = self.find(hash, &v) {
-            return id;
+        let hash = flat::hash_value(&v);
+        match self.find(hash, |stored| *stored == v) {
+            Some(id) => id,
+            None => self.insert(hash, v),
         }
+    }
+
+    /// The id of the value `v` holds (whose [`FlatValue::hash`] is `hash`), interning it if new:
+    /// the id [`ValueTable::intern`] gives the same value, without building it unless it is new.
+    pub(crate) fn intern_flat(&mut self, v: &FlatValue, hash: u64) -> ValueId {
+        debug_assert_eq!(hash, v.hash());
+        match self.find(hash, |stored| v.matches(stored)) {
+            Some(id) => id,
+            None => self.insert(hash, v.built()),
+        }
+    }
+
+    fn insert(&mut self, hash: u64, v: Value) -> ValueId {
         let id = ValueId(u32::try_from(self.values.len()).expect("more than 2^32 distinct values"));
         self.values.push(v);
         self.ids.insert_unique(hash, (hash, id), |&(h, _)| h);
         id
     }
 
-    fn find(&self, hash: u64, v: &Value) -> Option<ValueId> {
+    fn find(&self, hash: u64, is: impl Fn(&Value) -> bool) -> Option<ValueId> {
         let values = &self.values;
-        self.ids.find(hash, |&(h, id)| h == hash && values[id.0 as usize] == *v).map(|&(_, id)| id)
+        self.ids.find(hash, |&(h, id)| h == hash && is(&values[id.0 as usize])).map(|&(_, id)| id)
     }
 
     /// The id of `v` if it was interned.
     pub fn lookup(&self, v: &Value) -> Option<ValueId> {
-        self.find(self.hasher.hash_one(v), v)
+        self.find(flat::hash_value(v), |stored| stored == v)
     }
 
     /// The value behind `id`. Panics on an id from another table.

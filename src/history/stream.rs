@@ -11,6 +11,7 @@
 
 use super::builder::HistoryBuilder;
 use super::event::Event;
+use super::flat::PieceEvent;
 use super::{BOM, Format, History, ReadError, ReadOptions, edn};
 use rayon::prelude::*;
 use std::io::{BufRead, BufReader, Read};
@@ -23,9 +24,13 @@ const BLOCK: usize = 16 << 20;
 /// a task.
 const PIECES_PER_BLOCK: usize = 64;
 
+/// The first bytes of the input whose events `accept` is shown (read by the general reader).
+const HEAD: usize = 64 << 10;
+
 /// Reads the EDN history at `path` by blocks, if it is a file of one op map per line whose first
-/// block `accept` approves. `Ok(None)` when it is not (or is standard input, which cannot be read
-/// twice, or holds any error): the caller then reads it whole, the one reader of record.
+/// events (in its first 64 KiB or so) `accept` approves. `Ok(None)` when it is not (or is
+/// standard input, which cannot be read twice, or holds any error): the caller then reads it
+/// whole, the one reader of record.
 pub(crate) fn read_file(
     path: &str,
     options: &ReadOptions,
@@ -46,44 +51,68 @@ fn read_file_by(
         return Ok(None);
     }
     let io = |e: std::io::Error| ReadError::io(path, e);
-    let mut reader = open(path).map_err(io)?;
-    let (mut carry, mut block) = (Vec::new(), Vec::new());
-    next_block(&mut reader, &mut carry, &mut block, block_size).map_err(io)?;
-    let bom = if block.starts_with(BOM) { BOM.len() } else { 0 };
+    let (reader, size) = open(path).map_err(io)?;
+    let mut blocks = Blocks { reader, buf: Vec::new(), end: 0, filled: 0, block_size };
+    blocks.next().map_err(io)?;
+    let first = blocks.block();
+    let bom = if first.starts_with(BOM) { BOM.len() } else { 0 };
     let format = match options.format.or_else(|| Format::from_path(path)) {
-        Some(Format::JepsenLog) | None => Format::sniff(&block[bom..]),
+        Some(Format::JepsenLog) | None => Format::sniff(&first[bom..]),
         Some(f) => f,
     };
-    if format != Format::Edn || !maps_at_top_level(&block[bom..]) {
-        return Ok(None);
-    }
-    let Some(mut parsed) = parse_block(&block[bom..], block_size, (0, 0)) else { return Ok(None) };
-    if !accept(&parsed.events) {
+    if format != Format::Edn || !maps_at_top_level(&first[bom..]) || !head_accepted(&first[bom..], accept) {
         return Ok(None);
     }
     let mut builder = HistoryBuilder::new(path, options.lenient);
-    let (mut offset, mut lines) = (block.len() - bom, parsed.lines);
+    let (mut parsed, mut next) = (Vec::new(), Vec::new());
+    let mut at = Position { offset: 0, lines: 0 };
+    let Some(mut lines) = parse_block(&first[bom..], block_size, at, &mut parsed) else { return Ok(None) };
+    if let Some(size) = size {
+        // Reserve the ops at once, from the first block's density: growing the vector by
+        // doubling would copy it and fault its pages in twice.
+        let events: usize = parsed.iter().map(|p| p.events.len()).sum();
+        builder.reserve(((size as f64 / first.len().max(1) as f64) * events as f64 * 0.55) as usize);
+    }
+    let mut len = first.len() - bom;
     loop {
-        let events = std::mem::take(&mut parsed.events);
+        at = Position { offset: at.offset + len, lines: at.lines + lines };
         // Pair this block's events while the next one is read and parsed.
-        let (next, paired) = rayon::join(
-            || read_and_parse(&mut reader, &mut carry, &mut block, block_size, (offset, lines)),
-            || events.into_iter().try_for_each(|e| builder.push(e)),
+        let (read, paired) = rayon::join(
+            || blocks.next_parsed(at, &mut next),
+            || parsed.iter_mut().try_for_each(|piece| piece.pair(&mut builder)),
         );
         if paired.is_err() {
             return Ok(None);
         }
-        match next.map_err(io)? {
+        match read.map_err(io)? {
             Next::End => break,
             Next::Unreadable => return Ok(None),
-            Next::Block(next) => {
-                offset += block.len();
-                lines += next.lines;
-                parsed = next;
+            Next::Parsed(n) => {
+                (len, lines) = (blocks.block().len(), n);
+                std::mem::swap(&mut parsed, &mut next);
             }
         }
     }
     Ok(Some(builder.finish()))
+}
+
+/// Whether the events of the first lines of `text` (the first [`HEAD`] bytes, to a line break),
+/// as the general reader reads them, are ones `accept` approves.
+fn head_accepted(text: &[u8], accept: &(dyn Fn(&[Event]) -> bool + Sync)) -> bool {
+    let end = match text.get(HEAD..).and_then(|rest| memchr::memchr(b'\n', rest)) {
+        Some(nl) => HEAD + nl + 1,
+        None => text.len(),
+    };
+    edn::read_piece(&text[..end]).is_ok_and(|events| accept(&events))
+}
+
+/// Where a block or piece starts in the input.
+#[derive(Clone, Copy)]
+struct Position {
+    /// Bytes before it.
+    offset: usize,
+    /// Line breaks before it.
+    lines: u32,
 }
 
 /// What the next block holds.
@@ -92,70 +121,102 @@ enum Next {
     End,
     /// Something [`parse_block`] cannot read.
     Unreadable,
-    /// Its events.
-    Block(Parsed),
+    /// Events, parsed into the pieces given; and the block's line breaks.
+    Parsed(u32),
 }
 
-/// The events of a block, and its line breaks.
-struct Parsed {
-    events: Vec<Event>,
-    lines: u32,
+/// The events of one piece of a block, and where the piece starts in the input. Kept from
+/// block to block, so that its vector's memory is reused rather than faulted in afresh.
+#[derive(Default)]
+struct Piece {
+    events: Vec<PieceEvent>,
+    at: Option<Position>,
 }
 
-/// Reads the next block into `block` and parses it (it starts at byte `offset` of the input,
-/// after `lines` line breaks).
-fn read_and_parse(
-    reader: &mut dyn Read,
-    carry: &mut Vec<u8>,
-    block: &mut Vec<u8>,
-    block_size: usize,
-    (offset, lines): (usize, u32),
-) -> std::io::Result<Next> {
-    if !next_block(reader, carry, block, block_size)? {
-        return Ok(Next::End);
+impl Piece {
+    /// Pushes the piece's events into `builder`, in order, leaving the piece empty.
+    fn pair(&mut self, builder: &mut HistoryBuilder) -> Result<(), super::Problem> {
+        let at = self.at.take().expect("a parsed piece");
+        for mut event in self.events.drain(..) {
+            event.shift(at.offset, at.lines);
+            match event {
+                PieceEvent::Flat(e) => builder.push_flat(&e)?,
+                PieceEvent::Full(e) => builder.push_op(*e)?,
+            };
+        }
+        Ok(())
     }
-    Ok(parse_block(block, block_size, (offset, lines)).map_or(Next::Unreadable, Next::Block))
+}
+
+/// The input, read by blocks of whole lines into one buffer reused from block to block.
+struct Blocks {
+    reader: Box<dyn Read + Send>,
+    buf: Vec<u8>,
+    /// The current block is `buf[..end]`.
+    end: usize,
+    /// Bytes read into `buf`: those past `end` start the next block.
+    filled: usize,
+    block_size: usize,
+}
+
+impl Blocks {
+    /// The current block: whole lines (the last one maybe without its break, at the end).
+    fn block(&self) -> &[u8] {
+        &self.buf[..self.end]
+    }
+
+    /// Makes the next run of whole lines the current block: what was read past the last one,
+    /// then about `block_size` more bytes up to the last line break. At the end of the input,
+    /// the last line even without a break. False when nothing is left.
+    fn next(&mut self) -> std::io::Result<bool> {
+        self.buf.copy_within(self.end..self.filled, 0);
+        self.filled -= self.end;
+        self.end = 0;
+        let mut wanted = self.filled + self.block_size;
+        loop {
+            if self.buf.len() < wanted {
+                // Only new bytes are zeroed: the buffer keeps its length from block to block.
+                self.buf.resize(wanted, 0);
+            }
+            let n = self.reader.read(&mut self.buf[self.filled..wanted])?;
+            self.filled += n;
+            if n == 0 {
+                self.end = self.filled;
+                return Ok(self.filled > 0);
+            }
+            if self.filled < wanted {
+                continue;
+            }
+            if let Some(nl) = memchr::memrchr(b'\n', &self.buf[..self.filled]) {
+                self.end = nl + 1;
+                return Ok(true);
+            }
+            // A line longer than a block: read on until its break.
+            wanted += self.block_size;
+        }
+    }
+
+    /// Reads the next block and parses it (it starts at `at` in the input) into `pieces`.
+    fn next_parsed(&mut self, at: Position, pieces: &mut Vec<Piece>) -> std::io::Result<Next> {
+        if !self.next()? {
+            return Ok(Next::End);
+        }
+        Ok(parse_block(self.block(), self.block_size, at, pieces).map_or(Next::Unreadable, Next::Parsed))
+    }
 }
 
 /// The file at `path`, gunzipped if its name ends in `.gz` or it starts with gzip's magic bytes
-/// (as the whole-file reader decides).
-fn open(path: &str) -> std::io::Result<Box<dyn Read + Send>> {
-    let mut file = BufReader::with_capacity(1 << 16, std::fs::File::open(path)?);
+/// (as the whole-file reader decides), and its size when it is not gzipped.
+fn open(path: &str) -> std::io::Result<(Box<dyn Read + Send>, Option<u64>)> {
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    let mut file = BufReader::with_capacity(1 << 16, file);
     let gz = path.ends_with(".gz") || file.fill_buf()?.starts_with(&[0x1f, 0x8b]);
-    Ok(if gz { Box::new(flate2::read::MultiGzDecoder::new(file)) } else { Box::new(file) })
-}
-
-/// Fills `block` with the next run of whole lines: what `carry` held from the last read, then
-/// about `block_size` more bytes up to the last line break; the rest goes back to `carry`. At the
-/// end of the input, the last line even without a break. False when nothing is left.
-fn next_block(
-    reader: &mut dyn Read,
-    carry: &mut Vec<u8>,
-    block: &mut Vec<u8>,
-    block_size: usize,
-) -> std::io::Result<bool> {
-    block.clear();
-    block.append(carry);
-    let mut wanted = block.len() + block_size;
-    loop {
-        let at = block.len();
-        block.resize(wanted, 0);
-        let n = reader.read(&mut block[at..]).inspect_err(|_| block.truncate(at))?;
-        block.truncate(at + n);
-        if n == 0 {
-            return Ok(!block.is_empty());
-        }
-        if block.len() < wanted {
-            continue;
-        }
-        if let Some(nl) = block.iter().rposition(|&b| b == b'\n') {
-            carry.extend_from_slice(&block[nl + 1..]);
-            block.truncate(nl + 1);
-            return Ok(true);
-        }
-        // A line longer than a block: read on until its break.
-        wanted += block_size;
-    }
+    Ok(if gz {
+        (Box::new(flate2::read::MultiGzDecoder::new(file)), None)
+    } else {
+        (Box::new(file), Some(size))
+    })
 }
 
 /// Whether the text starts, after blank space and comments, with an op map rather than the
@@ -184,33 +245,28 @@ fn has_discard(text: &[u8]) -> bool {
     memchr::memchr_iter(b'#', text).any(|at| text.get(at + 1) == Some(&b'_'))
 }
 
-/// The events of `block` (read by blocks of `block_size`; it starts at byte `offset` of the input,
-/// after `lines` line breaks), its pieces parsed on all cores, with offsets and lines of the whole input. `None`
-/// when some piece does not parse on its own (an error, a map cut by a piece boundary, or a
-/// `#_` discard).
-fn parse_block(block: &[u8], block_size: usize, (offset, lines): (usize, u32)) -> Option<Parsed> {
+/// Parses `block` (read by blocks of `block_size`; it starts at `at` in the input) into
+/// `pieces`, parsed on all cores, each with its place in the input; returns its line breaks.
+/// `None` when some piece does not parse on its own (an error, a map cut by a piece boundary,
+/// or a `#_` discard).
+fn parse_block(block: &[u8], block_size: usize, at: Position, pieces: &mut Vec<Piece>) -> Option<u32> {
     let cuts = cuts(block, (block_size / PIECES_PER_BLOCK).max(1));
-    let pieces: Vec<(Vec<Event>, u32)> = cuts
-        .par_windows(2)
-        .map(|w| {
-            let piece = &block[w[0]..w[1]];
-            if has_discard(piece) {
-                return None;
-            }
-            edn::read_piece(piece).ok().map(|e| (e, count_lines(piece)))
-        })
-        .collect::<Option<_>>()?;
-    let mut events = Vec::with_capacity(pieces.iter().map(|p| p.0.len()).sum());
-    let mut line = lines;
-    for ((piece, n), start) in pieces.into_iter().zip(&cuts) {
-        events.extend(piece.into_iter().map(|mut e| {
-            e.offset += offset + start;
-            e.line += line;
-            e
-        }));
+    pieces.resize_with(cuts.len() - 1, Piece::default);
+    let parsed = pieces.par_iter_mut().zip(cuts.par_windows(2)).map(|(piece, w)| {
+        let text = &block[w[0]..w[1]];
+        piece.events.clear();
+        if has_discard(text) || edn::read_piece_flat(text, &mut piece.events).is_err() {
+            return None;
+        }
+        Some(count_lines(text))
+    });
+    let lines = parsed.collect::<Option<Vec<u32>>>()?;
+    let mut line = at.lines;
+    for ((piece, n), start) in pieces.iter_mut().zip(lines).zip(&cuts) {
+        piece.at = Some(Position { offset: at.offset + start, lines: line });
         line += n;
     }
-    Some(Parsed { events, lines: line - lines })
+    Some(line - at.lines)
 }
 
 /// Piece boundaries in `block`: 0, cuts just after line breaks (pieces of at least

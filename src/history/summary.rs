@@ -4,7 +4,7 @@ use super::op::{History, Outcome, ValueId};
 use super::value::Value;
 use ahash::{AHashMap, AHashSet};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Counts that describe a history at a glance.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -59,11 +59,8 @@ impl Summary {
         let keys = if !field_keys.is_empty() {
             field_keys.len()
         } else if history.tuple_keyed() {
-            let tuple_keys: BTreeSet<&Value> = history
-                .ops
-                .iter()
-                .filter_map(|op| history.value(op.input).as_tuple().map(|(k, _)| k))
-                .collect();
+            let tuple_keys: AHashSet<&Value> =
+                history.distinct_inputs().filter_map(|v| v.as_tuple().map(|(k, _)| k)).collect();
             tuple_keys.len()
         } else {
             0
@@ -126,7 +123,18 @@ impl History {
                 !matches!(k, Value::Vector(_) | Value::List(_) | Value::Set(_) | Value::Map(_))
             })
         };
-        !self.ops.is_empty() && self.ops.iter().all(|op| scalar_key(self.value(op.input)))
+        !self.ops.is_empty() && self.distinct_inputs().all(scalar_key)
+    }
+
+    /// The ops' distinct invocation values, each once, in the order they were interned: a
+    /// large history's ops repeat values (reads of the same key), and walking the table in
+    /// order touches memory in order, where following each op's value would jump about.
+    fn distinct_inputs(&self) -> impl Iterator<Item = &Value> {
+        let mut used = vec![false; self.values.len()];
+        for op in &self.ops {
+            used[op.input.0 as usize] = true;
+        }
+        used.into_iter().enumerate().filter(|&(_, used)| used).map(|(id, _)| self.value(ValueId(id as u32)))
     }
 
     /// Ops that completed `:ok`, `:fail`, or neither.
