@@ -20,8 +20,8 @@ impl ValueId {
 ///
 /// Each distinct value is held once: the index holds only ids and hashes, so a large value (a
 /// set read of thousands of elements) is not kept a second time as a map key. Values are filed
-/// under [`flat::hash_value`], so that a flat value read without building a [`Value`] finds its
-/// id the same way ([`ValueTable::intern_flat`]).
+/// under `flat::hash_value`, so that a flat value read without building a [`Value`] finds its
+/// id the same way (`ValueTable::intern_flat`).
 #[derive(Clone, Debug)]
 pub struct ValueTable {
     values: Vec<Value>,
